@@ -1,0 +1,192 @@
+// Process initialisation, contexts, progress and cancellation.
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <c10/core/InferenceMode.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+
+#include "capi/src/context_impl.h"
+#include "capi/src/firewall.h"
+#include "core/common/device.h"
+#include "core/common/error.h"
+#include "core/common/runtime.h"
+
+namespace gml::capi {
+
+gml_context& require_context(gml_context* ctx, const char* what) {
+  require(ctx != nullptr, std::string(what) + " must not be NULL");
+  return *ctx;
+}
+const gml_context& require_context(const gml_context* ctx, const char* what) {
+  require(ctx != nullptr, std::string(what) + " must not be NULL");
+  return *ctx;
+}
+
+namespace {
+
+at::Generator make_generator(const c10::Device& device, uint64_t seed) {
+  at::Generator g = at::globalContext().defaultGenerator(device).clone();
+  g.set_current_seed(seed);
+  return g;
+}
+
+}  // namespace
+}  // namespace gml::capi
+
+using gml::capi::guard;
+
+extern "C" {
+
+GML_API void gml_init_options_default(gml_init_options* opts) {
+  if (!opts) return;
+  std::memset(opts, 0, sizeof *opts);
+  opts->struct_size = sizeof *opts;
+  opts->num_threads = 0;
+  opts->log_level = GML_LOG_WARNING;
+  opts->log_fn = nullptr;
+  opts->log_user = nullptr;
+  opts->seed = 0;
+}
+
+GML_API gml_status gml_init(const gml_init_options* opts) {
+  return guard("gml_init", [&] {
+    gml::RuntimeOptions r;
+    if (opts) {
+      gml::require(opts->struct_size >= offsetof(gml_init_options, log_user) + sizeof(void*),
+                   "opts->struct_size is too small; fill opts with gml_init_options_default()");
+      r.num_threads = opts->num_threads;
+      r.log_level = static_cast<gml::LogLevel>(opts->log_level);
+      if (opts->log_fn) {
+        gml_log_fn fn = opts->log_fn;
+        void* user = opts->log_user;
+        r.log_sink = [fn, user](gml::LogLevel level, const std::string& msg) {
+          fn(static_cast<int32_t>(level), msg.c_str(), user);
+        };
+      }
+      // Callers built against an older header may end before `seed`.
+      if (opts->struct_size >= offsetof(gml_init_options, seed) + sizeof(uint64_t)) {
+        r.seed = opts->seed;
+      }
+    }
+    gml::init_runtime(r);
+  });
+}
+
+GML_API int32_t gml_num_threads(void) {
+  return gml::runtime_threads();
+}
+
+GML_API void gml_context_options_default(gml_context_options* opts) {
+  if (!opts) return;
+  std::memset(opts, 0, sizeof *opts);
+  opts->struct_size = sizeof *opts;
+  opts->device = "auto";
+  opts->seed = 0;
+  opts->seed_from_init = 1;
+  opts->backend = "none";
+}
+
+GML_API gml_status gml_context_create(const gml_context_options* opts, gml_context** out) {
+  return guard("gml_context_create", [&] {
+    gml::require(out != nullptr, "out must not be NULL");
+    gml_context_options o;
+    gml_context_options_default(&o);
+    if (opts) {
+      gml::require(opts->struct_size >= offsetof(gml_context_options, backend) + sizeof(char*),
+                   "opts->struct_size is too small; fill opts with gml_context_options_default()");
+      gml::require(opts->device != nullptr, "opts->device must not be NULL (use \"auto\")");
+      gml::require(opts->backend != nullptr, "opts->backend must not be NULL (use \"none\")");
+      o.device = opts->device;
+      o.seed = opts->seed;
+      o.seed_from_init = opts->seed_from_init;
+      o.backend = opts->backend;
+    }
+    gml::ensure_runtime();
+    auto ctx = std::make_unique<gml_context>();
+    ctx->device = gml::resolve_device(o.device);
+    ctx->seed = o.seed_from_init ? gml::runtime_seed() : o.seed;
+    ctx->generator = gml::capi::make_generator(ctx->device, ctx->seed);
+    ctx->backend = gml::dist::open_backend(o.backend);
+    *out = ctx.release();
+  });
+}
+
+GML_API void gml_context_free(gml_context* ctx) {
+  delete ctx;
+}
+
+GML_API gml_status gml_context_device(const gml_context* ctx, char* buf, size_t capacity,
+                                      size_t* length) {
+  std::string name;
+  gml_status s = guard("gml_context_device",
+                       [&] { name = gml::device_name(gml::capi::require_context(ctx).device); });
+  if (s != GML_OK) return s;
+  return gml::capi::copy_string_out("gml_context_device", name, buf, capacity, length);
+}
+
+GML_API gml_status gml_context_rank(const gml_context* ctx, int32_t* rank, int32_t* size) {
+  return guard("gml_context_rank", [&] {
+    const gml_context& c = gml::capi::require_context(ctx);
+    const int32_t r = c.backend ? c.backend->rank() : 0;
+    const int32_t n = c.backend ? c.backend->size() : 1;
+    if (rank) *rank = r;
+    if (size) *size = n;
+  });
+}
+
+GML_API gml_status gml_context_set_progress(gml_context* ctx, gml_progress_fn fn, void* user) {
+  return guard("gml_context_set_progress", [&] {
+    gml_context& c = gml::capi::require_context(ctx);
+    if (!fn) {
+      c.control.set_sink(nullptr);
+      return;
+    }
+    c.control.set_sink([fn, user](const gml::ProgressReport& r) -> int {
+      gml_progress p;
+      p.struct_size = sizeof p;
+      p.stage = r.stage;
+      p.done = r.done;
+      p.total = r.total;
+      p.unit = r.unit;
+      p.elapsed_s = r.elapsed_s;
+      p.rate = r.rate;
+      p.eta_s = r.eta_s;
+      p.metric = r.metric;
+      p.metric_name = r.metric_name;
+      return fn(&p, user);
+    });
+  });
+}
+
+GML_API gml_status gml_cancel(gml_context* ctx) {
+  if (!ctx) return gml::capi::invalid_argument("gml_cancel", "ctx must not be NULL");
+  ctx->control.request_cancel();
+  return GML_OK;
+}
+
+GML_API gml_status gml_context_selftest(gml_context* ctx, int64_t n_steps, double* checksum) {
+  return guard("gml_context_selftest", [&] {
+    gml_context& c = gml::capi::require_context(ctx);
+    gml::require(n_steps >= 1, "n_steps must be >= 1");
+    c10::InferenceMode inference;
+    gml::Progress progress(&c.control, "selftest", n_steps, "steps", "trace");
+    at::Generator gen = gml::capi::make_generator(c.device, c.seed);
+    const auto opts = at::TensorOptions().dtype(at::kFloat).device(c.device);
+    double acc = 0.0;
+    for (int64_t step = 0; step < n_steps; ++step) {
+      // A Gram matrix's trace is the squared Frobenius norm: a value that
+      // exercises the device's RNG and BLAS and that every device agrees on
+      // to float precision.
+      at::Tensor x = at::randn({128, 128}, gen, opts);
+      const double trace = at::matmul(x, x.t()).trace().item<double>();
+      acc += trace / (128.0 * 128.0);
+      progress.update(step + 1, trace);
+    }
+    progress.finish();
+    if (checksum) *checksum = acc / static_cast<double>(n_steps);
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,36 @@
+// The exception firewall: every extern "C" entry point runs its body through
+// guard(), so no exception crosses the ABI. Each exception type becomes the
+// status that tells the caller what to do about it, and its text becomes the
+// calling thread's gml_last_error().
+#pragma once
+
+#include <string>
+
+#include "galaxyml/galaxyml.h"
+
+namespace gml::capi {
+
+void set_last_error(const char* function, const char* message) noexcept;
+
+// Maps the exception in flight to a status and records its message.
+// Must be called from inside a catch block.
+gml_status translate_current_exception(const char* function) noexcept;
+
+template <class Body>
+gml_status guard(const char* function, Body&& body) noexcept {
+  try {
+    body();
+    return GML_OK;
+  } catch (...) {
+    return translate_current_exception(function);
+  }
+}
+
+// Records an argument error and returns GML_ERR_INVALID_ARGUMENT.
+gml_status invalid_argument(const char* function, const char* message) noexcept;
+
+// "Strings out" convention of galaxyml.h.
+gml_status copy_string_out(const char* function, const std::string& text, char* buf,
+                           size_t capacity, size_t* length) noexcept;
+
+}  // namespace gml::capi

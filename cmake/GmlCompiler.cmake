@@ -1,0 +1,37 @@
+# Compiler settings shared by every project target: warnings, sanitizers,
+# ccache. Project targets link gml::warnings; third-party headers come in as
+# SYSTEM includes so their warnings never fail the build.
+find_program(GML_CCACHE ccache)
+if(GML_CCACHE)
+  set(CMAKE_C_COMPILER_LAUNCHER "${GML_CCACHE}")
+  set(CMAKE_CXX_COMPILER_LAUNCHER "${GML_CCACHE}")
+endif()
+
+add_library(gml_warnings INTERFACE)
+add_library(gml::warnings ALIAS gml_warnings)
+target_compile_options(gml_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wno-unused-parameter
+  $<$<BOOL:${GML_WERROR}>:-Werror>)
+
+if(GML_SANITIZE)
+  set(GML_SANITIZER_FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer
+      -fno-sanitize-recover=undefined)
+  add_compile_options(${GML_SANITIZER_FLAGS})
+  add_link_options(${GML_SANITIZER_FLAGS})
+endif()
+
+# Precompiled LibTorch headers: every LibTorch translation unit reuses the
+# one PCH built by gml_torch_pch, so the heavy headers are parsed once.
+# A PCH is only valid with identical code-generation flags, so executables
+# are compiled -fPIC (not -fPIE) like the libraries; PIC objects link into
+# PIE executables just the same.
+function(gml_use_torch_pch target)
+  if(TARGET gml_torch_pch)
+    target_precompile_headers(${target} REUSE_FROM gml_torch_pch)
+    get_target_property(_type ${target} TYPE)
+    if(_type STREQUAL "EXECUTABLE")
+      set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
+      target_compile_options(${target} PRIVATE -fPIC)
+    endif()
+  endif()
+endfunction()

@@ -1,0 +1,53 @@
+// RAII for HDF5 C-API identifiers, and the process-wide lock around HDF5.
+// Debian's HDF5 is not built thread-safe, so every HDF5 call in galaxyml
+// happens under hdf5_mutex(). HDF5's own error-stack printing is switched off
+// while galaxyml works: failures become gml::Error messages instead.
+#pragma once
+
+#include <hdf5.h>
+
+#include <mutex>
+#include <string>
+
+#include "core/common/error.h"
+
+namespace gml {
+
+std::recursive_mutex& hdf5_mutex();
+
+class H5Handle {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  H5Handle(hid_t id, Closer closer, const std::string& what, Status on_fail = Status::Io)
+      : id_(id), closer_(closer) {
+    if (id_ < 0) fail(on_fail, "HDF5: cannot open " + what);
+  }
+  ~H5Handle() {
+    if (id_ >= 0) closer_(id_);
+  }
+  H5Handle(const H5Handle&) = delete;
+  H5Handle& operator=(const H5Handle&) = delete;
+  hid_t get() const { return id_; }
+
+ private:
+  hid_t id_;
+  Closer closer_;
+};
+
+// Silences HDF5's automatic error printing for its lifetime.
+class H5ErrorSilencer {
+ public:
+  H5ErrorSilencer() {
+    H5Eget_auto2(H5E_DEFAULT, &old_fn_, &old_data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  ~H5ErrorSilencer() { H5Eset_auto2(H5E_DEFAULT, old_fn_, old_data_); }
+  H5ErrorSilencer(const H5ErrorSilencer&) = delete;
+  H5ErrorSilencer& operator=(const H5ErrorSilencer&) = delete;
+
+ private:
+  H5E_auto2_t old_fn_ = nullptr;
+  void* old_data_ = nullptr;
+};
+
+}  // namespace gml

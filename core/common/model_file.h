@@ -1,0 +1,57 @@
+// Model files: one HDF5 file per trained model (docs/model_format.md).
+//
+//   /                      attributes gml_family, gml_format_version,
+//                          gml_library_version, config (JSON), checksum,
+//                          created (ISO 8601 UTC), provenance (JSON)
+//   /tensors/<name>        parameters and buffers, named as in the module tree
+//   /normalization/<name>  z-score statistics, log-column flags, prior bounds
+//   /extra/<name>          family-specific arrays
+//
+// Files are readable by h5py without galaxyml. Writes are atomic (temporary
+// file in the same directory, then rename). Reads verify family, format
+// version and checksum, each failure with its own status.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include <ATen/core/Tensor.h>
+
+namespace gml {
+
+constexpr int32_t kModelFormatVersion = 1;
+
+using TensorMap = std::map<std::string, at::Tensor>;
+
+struct ModelFile {
+  std::string family;
+  int32_t format_version = kModelFormatVersion;
+  std::string library_version;    // filled on write
+  std::string config = "{}";      // JSON text
+  std::string created;            // filled on write when empty
+  std::string provenance = "{}";  // JSON text: data, command
+  std::string checksum;           // filled on write and on read
+  TensorMap tensors;
+  TensorMap normalization;
+  TensorMap extra;
+};
+
+// Writes `model` to `path` atomically; sets model.checksum, library_version
+// and (if empty) created. Tensors are stored as contiguous CPU arrays of
+// their own dtype (float32/64, int8..64, uint8, bool).
+// Throws Error(InvalidArgument) for a bad family/name/dtype, Error(Io) when
+// the directory is not writable or the rename fails.
+void write_model_file(const std::string& path, ModelFile& model);
+
+// Reads and verifies a model file. expected_family empty accepts any family.
+// Throws Error(Io) missing/unreadable, Error(Format) not HDF5 / truncated /
+// incomplete, Error(Family), Error(Version), Error(Checksum).
+ModelFile read_model_file(const std::string& path, std::string_view expected_family = {});
+
+// FNV-1a 64 over every group, name, dtype, shape and byte, in sorted order;
+// text "fnv1a64:<16 hex digits>".
+std::string model_checksum(const ModelFile& model);
+
+}  // namespace gml

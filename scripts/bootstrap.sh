@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of galaxyml on Debian 12.
+# Idempotent: re-running only checks what is already there.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEPS="${GML_DEPS_DIR:-$ROOT/.deps}"
+VENV="$DEPS/venv"
+TORCH_SPEC="${GML_TORCH_SPEC:-torch==2.11.*}"
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache git
+  libcfitsio-dev wcslib-dev libhdf5-dev hdf5-tools
+  libboost-program-options-dev
+  libopenmpi-dev openmpi-bin
+  libgtest-dev googletest
+  nlohmann-json3-dev
+  libpng-dev zlib1g-dev
+  clang libclang-rt-14-dev clang-format
+  python3 python3-venv python3-pip
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# LibTorch comes from the torch wheel in a project-local venv; the venv also
+# carries the independent Python peers used for golden values and benchmarks.
+PY="${GML_PYTHON:-python3}"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "bootstrap: creating $VENV"
+  mkdir -p "$DEPS"
+  "$PY" -m venv "$VENV"
+fi
+stamp="$DEPS/.pip-$(echo "$TORCH_SPEC" | tr -c 'A-Za-z0-9.' '_')-v1"
+if [ ! -f "$stamp" ]; then
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q "$TORCH_SPEC" numpy astropy h5py scipy matplotlib nflows zuko
+  touch "$stamp"
+fi
+"$VENV/bin/python" -c 'import torch; print("bootstrap: torch", torch.__version__, "at", torch.utils.cmake_prefix_path)'

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Checks the shipped library's dynamic interface:
+#  - it exports nothing but gml_* symbols (plus the version node);
+#  - it does not depend on libmpi (MPI is a run-time module);
+#  - its SONAME is libgalaxyml.so.0;
+#  - every exported function has a NULL/invalid-argument case in $2.
+set -euo pipefail
+lib="$1"
+covered_src="$2"
+fail=0
+
+# Names carry their version node (gml_init@@GALAXYML_0); compare bare names.
+exports() { nm -D --defined-only "$lib" | awk '{print $NF}' | sed 's/@.*//'; }
+bad=$(exports | grep -v '^gml_' | grep -v '^GALAXYML_0$' || true)
+if [ -n "$bad" ]; then
+  echo "FAIL: non-gml symbols exported:"; echo "$bad" | head -20; fail=1
+fi
+if ldd "$lib" | grep -q 'libmpi'; then
+  echo "FAIL: $lib depends on libmpi:"; ldd "$lib" | grep libmpi; fail=1
+fi
+soname=$(readelf -d "$lib" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+if [ "$soname" != "libgalaxyml.so.0" ]; then
+  echo "FAIL: SONAME is '$soname', expected libgalaxyml.so.0"; fail=1
+fi
+n=0
+for sym in $(exports | grep '^gml_'); do
+  n=$((n + 1))
+  if ! grep -q "\"$sym\"" "$covered_src"; then
+    echo "FAIL: exported $sym has no NULL/invalid-argument case in $(basename "$covered_src")"
+    fail=1
+  fi
+done
+[ "$n" -gt 0 ] || { echo "FAIL: no gml_ symbols exported"; fail=1; }
+[ "$fail" -eq 0 ] && echo "OK: $n gml_* exports, all covered; no libmpi; SONAME $soname"
+exit "$fail"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the build tree into a scratch prefix, then builds and runs a C
+# consumer once through find_package(galaxyml) and once through pkg-config.
+set -euo pipefail
+build="$1"; src="$2"; work="$3"; cmake="$4"
+rm -rf "$work"; mkdir -p "$work"
+prefix="$work/prefix"
+"$cmake" --install "$build" --prefix "$prefix" --component Unspecified > "$work/install.log"
+test -f "$prefix/include/galaxyml/galaxyml.h"
+"$cmake" -S "$src/project" -B "$work/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" > "$work/configure.log"
+"$cmake" --build "$work/cmake-build" > "$work/build.log"
+"$work/cmake-build/consumer"
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+cc -std=c99 -Wall -Werror "$src/project/main.c" $(pkg-config --cflags --libs galaxyml) -o "$work/pc-consumer"
+"$work/pc-consumer"
