@@ -10,7 +10,8 @@ endif()
 add_library(gml_warnings INTERFACE)
 add_library(gml::warnings ALIAS gml_warnings)
 target_compile_options(gml_warnings INTERFACE
-  -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wno-unused-parameter
+  -Wall -Wextra -Wpedantic -Wnon-virtual-dtor -Wno-unused-parameter
+  $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local>
   $<$<BOOL:${GML_WERROR}>:-Werror>)
 
 if(GML_SANITIZE)

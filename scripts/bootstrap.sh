@@ -15,7 +15,7 @@ APT_PACKAGES=(
   libopenmpi-dev openmpi-bin
   libgtest-dev googletest
   nlohmann-json3-dev
-  libpng-dev zlib1g-dev
+  libpng-dev zlib1g-dev libgd-dev
   clang libclang-rt-14-dev clang-format
   python3 python3-venv python3-pip
 )
@@ -46,7 +46,7 @@ fi
 stamp="$DEPS/.pip-$(echo "$TORCH_SPEC" | tr -c 'A-Za-z0-9.' '_')-v1"
 if [ ! -f "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q "$TORCH_SPEC" numpy astropy h5py scipy matplotlib nflows zuko
+  "$VENV/bin/python" -m pip install -q "$TORCH_SPEC" numpy astropy h5py scipy matplotlib nflows zuko fitsio
   touch "$stamp"
 fi
 "$VENV/bin/python" -c 'import torch; print("bootstrap: torch", torch.__version__, "at", torch.utils.cmake_prefix_path)'

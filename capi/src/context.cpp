@@ -155,6 +155,7 @@ GML_API gml_status gml_context_set_progress(gml_context* ctx, gml_progress_fn fn
       p.eta_s = r.eta_s;
       p.metric = r.metric;
       p.metric_name = r.metric_name;
+      p.detail = r.detail;
       return fn(&p, user);
     });
   });

@@ -58,8 +58,8 @@ void Progress::report(int64_t done, double metric) {
   if (!control_ || !control_->sink()) return;
   double eta = -1.0;
   if (total_ > 0 && rate_ > 0) eta = static_cast<double>(total_ - done) / rate_;
-  ProgressReport r{stage_.c_str(), done, total_, unit_.c_str(),       t,
-                   rate_,          eta,  metric, metric_name_.c_str()};
+  ProgressReport r{stage_.c_str(), done, total_, unit_.c_str(),        t,
+                   rate_,          eta,  metric, metric_name_.c_str(), detail_.c_str()};
   if (control_->sink()(r) != 0) {
     fail(Status::Cancelled, stage_ + ": cancelled by the progress callback");
   }

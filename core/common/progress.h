@@ -26,6 +26,7 @@ struct ProgressReport {
   double eta_s;  // negative when unknown
   double metric;
   const char* metric_name;
+  const char* detail;  // further figures as text, e.g. "lr 8.8e-05  val 1.23"
 };
 
 // Returns non-zero to cancel.
@@ -57,6 +58,8 @@ class Progress {
   void finish(double metric = std::numeric_limits<double>::quiet_NaN());
   // Checks for cancellation without reporting.
   void check_cancel();
+  // Text sent with the following reports (learning rate, validation loss...).
+  void set_detail(std::string detail) { detail_ = std::move(detail); }
 
   double elapsed_s() const;
   double rate() const { return rate_; }
@@ -65,7 +68,7 @@ class Progress {
   void report(int64_t done, double metric);
 
   RunControl* control_;
-  std::string stage_, unit_, metric_name_;
+  std::string stage_, unit_, metric_name_, detail_;
   int64_t total_;
   std::chrono::steady_clock::time_point start_, last_report_;
   int64_t last_done_ = 0;

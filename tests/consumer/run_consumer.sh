@@ -13,3 +13,8 @@ test -f "$prefix/include/galaxyml/galaxyml.h"
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 cc -std=c99 -Wall -Werror "$src/project/main.c" $(pkg-config --cflags --libs galaxyml) -o "$work/pc-consumer"
 "$work/pc-consumer"
+# The README's C example must keep compiling against the installed tree.
+sed -n '/^```c$/,/^```$/p' "$src/../../README.md" | sed '1d;$d' > "$work/readme_example.c"
+test -s "$work/readme_example.c"
+cc -std=c99 -Wall -Werror "$work/readme_example.c" $(pkg-config --cflags --libs galaxyml) -o "$work/readme-example"
+echo "README example compiles"

@@ -258,6 +258,8 @@ typedef struct gml_progress {
     double eta_s;          /**< estimated seconds left; negative if unknown */
     double metric;         /**< stage-specific figure (e.g. loss); NaN if none */
     const char* metric_name; /**< name of metric, e.g. "loss"; "" if none */
+    const char* detail;    /**< further figures as text (learning rate,
+                                validation loss...); "" if none */
 } gml_progress;
 
 /**
@@ -408,6 +410,853 @@ GML_API gml_status gml_model_file_inspect(const char* path,
  */
 GML_API gml_status gml_model_file_config(const char* path, char* buf,
                                          size_t capacity, size_t* length);
+
+/* ======================================================================== */
+/* WCS: pixel <-> sky on a FITS header                                      */
+/* ======================================================================== */
+
+/**
+ * A celestial world coordinate system parsed by WCSLIB from a FITS header:
+ * every projection WCSLIB knows, with the SIP, TPV, TNX/ZPX and DSS
+ * distortion conventions (as astropy's all_pix2world / all_world2pix).
+ */
+typedef struct gml_wcs gml_wcs;
+
+/** Per-point status of gml_wcs_pix2sky() / gml_wcs_sky2pix(). */
+enum {
+    GML_WCS_POINT_OK = 0,
+    /** The input coordinate was NaN or infinite. */
+    GML_WCS_POINT_NONFINITE = 1,
+    /** Outside the projection's domain, or the distortion inverse did not
+        converge. */
+    GML_WCS_POINT_INVALID = 2
+};
+
+/**
+ * Reads the celestial WCS of one HDU of a FITS file.
+ * Given:    path  UTF-8 path; may be gzip-compressed and may use CFITSIO's
+ *                 extended syntax (e.g. "img.fits[SCI]").
+ *           hdu   NULL: the HDU selected by path's extended syntax, else the
+ *                 primary HDU, or, when the primary has neither data nor a
+ *                 celestial WCS, the first extension that has one. Otherwise
+ *                 an EXTNAME, or a decimal HDU index with 0 = primary (as
+ *                 astropy's hdul[i] and CFITSIO's "file.fits[i]").
+ * Returned: out   a new handle, released with gml_wcs_free(); untouched on
+ *                 error.
+ * Errors:   GML_ERR_INVALID_ARGUMENT  path or out NULL, hdu empty.
+ *           GML_ERR_FITS              file missing, unreadable, truncated or
+ *                                     not FITS; no such HDU.
+ *           GML_ERR_WCS               the header has no celestial WCS, or
+ *                                     WCSLIB rejects its parameters.
+ * Thread-safety: any thread.
+ */
+GML_API gml_status gml_wcs_open(const char* path, const char* hdu, gml_wcs** out);
+
+/**
+ * Parses a WCS from header text held by the caller.
+ * Given:    header  FITS header cards, 80 characters each, no separators
+ *                   (an END card and trailing blanks are allowed).
+ *           length  bytes of header (a multiple of 80).
+ * Returned: out     a new handle, released with gml_wcs_free().
+ * Errors:   GML_ERR_INVALID_ARGUMENT  header or out NULL, length not a
+ *                                     positive multiple of 80.
+ *           GML_ERR_WCS               no celestial WCS, or invalid.
+ * Thread-safety: any thread.
+ */
+GML_API gml_status gml_wcs_open_header(const char* header, size_t length, gml_wcs** out);
+
+/** Releases a WCS handle. NULL is a no-op. Must not race with a call using
+    the handle. */
+GML_API void gml_wcs_free(gml_wcs* wcs);
+
+/**
+ * Pixel -> sky for n points. Bad points do not fail the batch: their outputs
+ * are NaN and their status says why.
+ * Given:    wcs     a handle.
+ *           x, y    [n] pixel coordinates along the two celestial axes.
+ *           n       number of points (>= 0).
+ *           origin  0: the first pixel centre is 0.0 (C, numpy; astropy's
+ *                   origin=0); 1: it is 1.0 (FITS; astropy's origin=1).
+ * Returned: ra, dec [n] degrees, RA in [0, 360); NaN for failed points.
+ *           status  [n] GML_WCS_POINT_* per point; may be NULL.
+ * Errors:   GML_ERR_INVALID_ARGUMENT  wcs NULL, n < 0, a buffer NULL with
+ *                                     n > 0, origin not 0 or 1.
+ *           GML_ERR_WCS               WCSLIB reports an internal failure.
+ * Thread-safety: a handle may be used by several threads (calls on one
+ *           handle are serialised internally).
+ */
+GML_API gml_status gml_wcs_pix2sky(const gml_wcs* wcs, const double* x, const double* y,
+                                   int64_t n, int32_t origin, double* ra, double* dec,
+                                   int32_t* status);
+
+/**
+ * Sky -> pixel for n points (distortions inverted iteratively).
+ * Given:    wcs, ra, dec ([n] degrees), n, origin as gml_wcs_pix2sky().
+ * Returned: x, y    [n] pixel coordinates in the origin convention; NaN for
+ *                   failed points.
+ *           status  [n] GML_WCS_POINT_* per point; may be NULL.
+ * Errors:   as gml_wcs_pix2sky().
+ * Thread-safety: as gml_wcs_pix2sky().
+ */
+GML_API gml_status gml_wcs_sky2pix(const gml_wcs* wcs, const double* ra, const double* dec,
+                                   int64_t n, int32_t origin, double* x, double* y,
+                                   int32_t* status);
+
+/**
+ * Mean pixel scale at the reference point, 3600 * sqrt(|det CD|), in
+ * arcsec per pixel (distortions excluded).
+ * Returned: arcsec_per_pixel.
+ * Errors:   GML_ERR_INVALID_ARGUMENT  wcs or arcsec_per_pixel NULL.
+ * Thread-safety: as gml_wcs_pix2sky().
+ */
+GML_API gml_status gml_wcs_pixel_scale(const gml_wcs* wcs, double* arcsec_per_pixel);
+
+/**
+ * The WCS as FITS header cards (80-character records, no separators, no
+ * END card), distortions included, full precision.
+ * Given:    wcs; capacity of buf.
+ * Returned: buf, length — see "Strings out".
+ * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_CAPACITY, GML_ERR_WCS.
+ * Thread-safety: as gml_wcs_pix2sky().
+ */
+GML_API gml_status gml_wcs_header(const gml_wcs* wcs, char* buf, size_t capacity,
+                                  size_t* length);
+
+/* ======================================================================== */
+/* Catalogs: FITS table columns in, result tables out                       */
+/* ======================================================================== */
+
+/*
+ * Reading: a column mapping names the model inputs, one per output column,
+ * as a comma-separated list of [name=]expr items, e.g.
+ *
+ *   "u=mag(MODELFLUX[0]),g=mag(MODELFLUX[1]),zred=Z"
+ *
+ * expr is COLUMN (a scalar column), COLUMN[k] (element k, 0-based, of a
+ * vector column) or a conversion of such references. Column names match
+ * case-insensitively. Conversions (f: flux in nanomaggies, iv: inverse
+ * variance of f, m: AB magnitude):
+ *
+ *   mag(f)         m = 22.5 - 2.5 log10(f)                 flags f <= 0
+ *   magerr(f, iv)  sigma_m = 1.0857362 / (f sqrt(iv))      flags f, iv <= 0
+ *                  (1.0857362 = 2.5 / ln 10)
+ *   sigma(iv)      sigma_f = 1 / sqrt(iv)                  flags iv <= 0
+ *   nmgy(m)        f = 10^((22.5 - m) / 2.5)
+ *
+ * Rows are never dropped and bad values are never fatal: an output whose
+ * inputs are unusable is NaN and its row's flag word has the reason bits
+ * below (OR-ed over the row's outputs; 0 = clean row).
+ */
+enum {
+    /** An input element is null: TNULL in an integer column, NaN or
+        +-Inf in a floating-point column (CFITSIO reads both as
+        undefined). */
+    GML_ROW_NULL = 1,
+    /** A result is not representable as a finite value of the output
+        type, e.g. nmgy() of a very negative magnitude. */
+    GML_ROW_NONFINITE = 2,
+    /** mag() or magerr() of a flux <= 0. */
+    GML_ROW_BAD_FLUX = 4,
+    /** magerr() or sigma() of an inverse variance <= 0. */
+    GML_ROW_BAD_IVAR = 8
+};
+
+/** An open table HDU of a FITS file. Not thread-safe: one thread at a time
+    per handle; distinct handles may be used concurrently. */
+typedef struct gml_catalog gml_catalog;
+
+/**
+ * Opens a FITS table for reading.
+ * Given:    path  UTF-8 path; CFITSIO extended syntax is accepted (e.g.
+ *                 "cat.fits[GSTTEST]", "cat.fits.gz").
+ *           hdu   NULL or "": the table selected by extended syntax in path,
+ *                 else the first table HDU. A decimal number N: extension
+ *                 N (0 = primary; astropy's hdul[N]). Otherwise an EXTNAME
+ *                 (case-insensitive).
+ * Returned: out   the new handle; release with gml_catalog_free(). Untouched
+ *                 on error.
+ * Errors:   GML_ERR_INVALID_ARGUMENT  path or out NULL; the HDU is an image.
+ *           GML_ERR_IO                the file cannot be opened.
+ *           GML_ERR_NOT_FOUND         no such HDU, or no table HDU (the
+ *                                     message lists the HDUs there are).
+ *           GML_ERR_FITS              unreadable or malformed FITS.
+ * Thread-safety: any thread.
+ */
+GML_API gml_status gml_catalog_open(const char* path, const char* hdu,
+                                    gml_catalog** out);
+
+/** Closes a catalog. NULL is a no-op. */
+GML_API void gml_catalog_free(gml_catalog* cat);
+
+/**
+ * Number of rows of the table.
+ * Returned: n_rows.
+ * Errors:   GML_ERR_INVALID_ARGUMENT  cat or n_rows NULL.
+ *           GML_ERR_FITS              read failure.
+ */
+GML_API gml_status gml_catalog_num_rows(gml_catalog* cat, int64_t* n_rows);
+
+/**
+ * The table's columns as a JSON array, in table order:
+ *   [{"name":"MODELFLUX","type":"float32","repeat":5,"unit":"nanomaggy",
+ *     "numeric":true}, ...]
+ * type is one of bool, uint8, int8, int16, uint16, int32, uint32, int64,
+ * float32, float64, string, or "unsupported ..." (bit, complex,
+ * variable-length); repeat is the vector width (characters for strings).
+ * Given:    cat, capacity.
+ * Returned: buf, length — see "Strings out".
+ * Errors:   GML_ERR_INVALID_ARGUMENT  cat or length NULL; buf NULL with
+ *                                     capacity > 0.
+ *           GML_ERR_CAPACITY          capacity < *length.
+ */
+GML_API gml_status gml_catalog_columns_json(gml_catalog* cat, char* buf,
+                                            size_t capacity, size_t* length);
+
+/**
+ * Checks a mapping against the table and describes its outputs as a JSON
+ * array, in output order:
+ *   [{"name":"u","expr":"mag(MODELFLUX[0])","unit":"mag"}, ...]
+ * unit is the conversion's ("mag", "nanomaggy") or the column's TUNIT.
+ * Given:    cat, mapping, capacity.
+ * Returned: buf, length — see "Strings out".
+ * Errors:   GML_ERR_INVALID_ARGUMENT  cat, mapping or length NULL; syntax
+ *                                     error; unknown function; string
+ *                                     column; vector column without [k];
+ *                                     element out of range.
+ *           GML_ERR_NOT_FOUND         a column is missing (the message
+ *                                     lists the table's columns).
+ *           GML_ERR_CAPACITY          capacity < *length.
+ */
+GML_API gml_status gml_catalog_describe_mapping(gml_catalog* cat,
+                                                const char* mapping, char* buf,
+                                                size_t capacity,
+                                                size_t* length);
+
+/**
+ * Reads rows [first_row, first_row + n_rows) through a mapping, as float32.
+ * Query form: out NULL and capacity 0 checks the mapping, sets *n_outputs
+ * and returns GML_OK without reading.
+ * Given:    cat; mapping (see above); first_row (0-based) and n_rows >= 0
+ *           within the table; capacity = number of floats out can hold
+ *           (at least n_rows * n_outputs).
+ * Returned: out        [n_rows, n_outputs] values; NaN where flagged.
+ *           flags      [n_rows] GML_ROW_* bits per row; may be NULL.
+ *           n_outputs  number of mapped outputs; may be NULL.
+ *           On error none of them is written (out and flags may hold
+ *           partial data only if a read fails midway: GML_ERR_FITS).
+ * Errors:   GML_ERR_INVALID_ARGUMENT  cat or mapping NULL; out NULL with
+ *                                     capacity > 0; rows outside the table;
+ *                                     a bad mapping (as
+ *                                     gml_catalog_describe_mapping()).
+ *           GML_ERR_NOT_FOUND         a mapped column is missing.
+ *           GML_ERR_CAPACITY          capacity < n_rows * n_outputs.
+ *           GML_ERR_FITS              read failure.
+ * Memory: bounded by the library's chunk size, whatever n_rows is.
+ */
+GML_API gml_status gml_catalog_read(gml_catalog* cat, const char* mapping,
+                                    int64_t first_row, int64_t n_rows,
+                                    float* out, size_t capacity,
+                                    int32_t* flags, int64_t* n_outputs);
+
+/** As gml_catalog_read(), with float64 output (exact for float64 columns
+    such as RA/DEC); capacity counts doubles. */
+GML_API gml_status gml_catalog_read_f64(gml_catalog* cat, const char* mapping,
+                                        int64_t first_row, int64_t n_rows,
+                                        double* out, size_t capacity,
+                                        int32_t* flags, int64_t* n_outputs);
+
+/**
+ * Receives one block of rows from gml_catalog_stream(); the pointers are
+ * valid only during the call.
+ * Given:    first_row  0-based table row of values[0].
+ *           n_rows, n_outputs.
+ *           values     [n_rows, n_outputs] float32; NaN where flagged.
+ *           flags      [n_rows] GML_ROW_* bits.
+ * Returned: 0 to continue; non-zero stops the stream, which then returns
+ *           GML_ERR_CANCELLED.
+ */
+typedef int32_t (*gml_catalog_chunk_fn)(int64_t first_row, int64_t n_rows,
+                                        int64_t n_outputs,
+                                        const float* values,
+                                        const int32_t* flags, void* user);
+
+/**
+ * Streams rows [first_row, first_row + n_rows) through a mapping in blocks,
+ * with memory bounded by the block size: the way to process a catalog
+ * larger than RAM.
+ * Given:    ctx         NULL, or a context whose progress sink (unit
+ *                       "rows", stage "catalog") and gml_cancel() apply.
+ *           cat, mapping, first_row, n_rows (n_rows = -1: to the end).
+ *           chunk_rows  rows per block; 0 picks CFITSIO's optimal block.
+ *           fn, user    called on the caller's thread for each block in
+ *                       row order.
+ * Errors:   GML_ERR_INVALID_ARGUMENT  cat, mapping or fn NULL; bad mapping;
+ *                                     rows outside the table; chunk_rows < 0.
+ *           GML_ERR_NOT_FOUND         a mapped column is missing.
+ *           GML_ERR_CANCELLED         fn returned non-zero, the progress
+ *                                     sink asked to stop, or gml_cancel().
+ *           GML_ERR_FITS              read failure.
+ */
+GML_API gml_status gml_catalog_stream(gml_context* ctx, gml_catalog* cat,
+                                      const char* mapping, int64_t first_row,
+                                      int64_t n_rows, int64_t chunk_rows,
+                                      gml_catalog_chunk_fn fn, void* user);
+
+/* Writing: FITS binary tables with units and provenance, streamed row block
+ * by row block and committed atomically. */
+
+/** Column types of a table writer, and the C type of their buffers. */
+enum {
+    GML_COLUMN_FLOAT32 = 1, /**< float    [n_rows, repeat], stored E */
+    GML_COLUMN_FLOAT64 = 2, /**< double   [n_rows, repeat], stored D */
+    GML_COLUMN_INT32 = 3,   /**< int32_t  [n_rows, repeat], stored J (flags) */
+    GML_COLUMN_INT64 = 4,   /**< int64_t  [n_rows, repeat], stored K (ids) */
+    /** char [n_rows, repeat]: each row holds up to repeat bytes, NUL-ended
+        when shorter; stored A (repeat characters, trailing blanks
+        dropped on reading). */
+    GML_COLUMN_STRING = 5
+};
+
+/** A result table being written. Not thread-safe. */
+typedef struct gml_table_writer gml_table_writer;
+
+typedef struct gml_table_writer_options {
+    uint32_t struct_size;   /**< sizeof(gml_table_writer_options) */
+    const char* extname;    /**< EXTNAME of the table; default "RESULTS" */
+    /** Provenance keywords (NULL or "" to omit): GMLINPUT input file,
+        GMLCMD command line, GMLMODCK model file checksum. GMLVERS (library
+        version) and DATE (UTC, ISO 8601) are always written. */
+    const char* input_file;
+    const char* command_line;
+    const char* model_checksum;
+    /** Non-zero: write CHECKSUM/DATASUM of the table at commit (one extra
+        pass over the data). Default 1. */
+    int32_t checksum;
+} gml_table_writer_options;
+
+/** Fills opts with defaults. NULL is ignored. */
+GML_API void gml_table_writer_options_default(gml_table_writer_options* opts);
+
+/**
+ * Starts a table destined for path. Nothing appears at path until
+ * gml_table_writer_commit() succeeds; an older file there stays intact
+ * until then, and is kept if the writer is freed without committing.
+ * Given:    path  UTF-8 path of the FITS file to (re)place.
+ *           opts  NULL for defaults, or from gml_table_writer_options_default().
+ *           Strings are copied.
+ * Returned: out   the new writer; release with gml_table_writer_free().
+ * Errors:   GML_ERR_INVALID_ARGUMENT  path or out NULL; struct_size too small.
+ * Thread-safety: any thread.
+ */
+GML_API gml_status gml_table_writer_create(const char* path,
+                                           const gml_table_writer_options* opts,
+                                           gml_table_writer** out);
+
+/**
+ * Declares the next column. All columns come before the first append.
+ * Given:    name    TTYPE, unique (case-insensitive), non-empty.
+ *           type    GML_COLUMN_*.
+ *           repeat  elements per row (>= 1): a vector width, e.g. the
+ *                   number of percentiles, or the string width in bytes.
+ *           unit    TUNIT, or NULL / "" for none.
+ * Errors:   GML_ERR_INVALID_ARGUMENT  w or name NULL; empty or duplicate
+ *                                     name; unknown type; repeat < 1; rows
+ *                                     already appended; writer committed.
+ */
+GML_API gml_status gml_table_writer_add_column(gml_table_writer* w,
+                                               const char* name, int32_t type,
+                                               int64_t repeat,
+                                               const char* unit);
+
+/**
+ * Adds a string keyword to the table header (e.g. a survey or run id).
+ * Given:    key      1-8 characters of A-Z, 0-9, '-' or '_' (case folded
+ *                    to upper).
+ *           value    any UTF-8 text (long values use CONTINUE cards).
+ *           comment  NULL or text.
+ * Errors:   GML_ERR_INVALID_ARGUMENT  w, key or value NULL; bad key; a
+ *                                     reserved key (TTYPEn, NAXIS, ...);
+ *                                     writer committed.
+ */
+GML_API gml_status gml_table_writer_set_keyword(gml_table_writer* w,
+                                                const char* key,
+                                                const char* value,
+                                                const char* comment);
+
+/**
+ * Appends n_rows rows. data holds one pointer per declared column, in
+ * declaration order; column i's buffer has the C type and shape given by
+ * its GML_COLUMN_* type: [n_rows, repeat_i]. Rows go to disk block by
+ * block, so a writer never holds the table in memory. Float NaN is stored
+ * as NaN (FITS null).
+ * Errors:   GML_ERR_INVALID_ARGUMENT  w or data NULL, a data[i] NULL with
+ *                                     n_rows > 0, n_rows < 0, no columns,
+ *                                     writer committed.
+ *           GML_ERR_FITS              write failure (e.g. disk full); the
+ *                                     writer is then unusable and commit
+ *                                     fails.
+ */
+GML_API gml_status gml_table_writer_append(gml_table_writer* w,
+                                           int64_t n_rows,
+                                           const void* const* data);
+
+/** Rows appended so far. Errors: GML_ERR_INVALID_ARGUMENT (w or n_rows
+    NULL). */
+GML_API gml_status gml_table_writer_num_rows(const gml_table_writer* w,
+                                             int64_t* n_rows);
+
+/**
+ * Finishes the file and atomically renames it onto the target path. A
+ * table with no rows is valid. The writer may only be freed afterwards.
+ * Errors:   GML_ERR_INVALID_ARGUMENT  w NULL; no columns; already
+ *                                     committed.
+ *           GML_ERR_FITS, GML_ERR_IO  flush or rename failed; the target
+ *                                     path is then untouched.
+ */
+GML_API gml_status gml_table_writer_commit(gml_table_writer* w);
+
+/** Releases a writer. Without a successful commit the partial file is
+    deleted and the target path is untouched. NULL is a no-op. */
+GML_API void gml_table_writer_free(gml_table_writer* w);
+
+/* ======================================================================== */
+/* Cutouts: postage stamps from survey images                               */
+/* ======================================================================== */
+
+/*
+ * Stamps around catalog positions, cut from one or more bands of a survey
+ * image in one pass (each image row is read at most once, in strips of
+ * bounded memory, whatever the number of stamps).
+ *
+ * Pixel convention: identical to astropy.nddata.Cutout2D(position, (H, W),
+ * mode="partial", fill_value=nan): for a stamp of W pixels centred on the
+ * 0-based pixel coordinate x, stamp column 0 is image column
+ * ceil(x - W / 2) (likewise for rows); pixels off the image take the fill
+ * value. Sky positions are converted with the first band's WCS (WCSLIB,
+ * distortions included). Where x - W / 2 lies within 1e-6 pixel of an
+ * integer the column snaps to it, so that a sky -> pixel round trip of an
+ * integral position cannot move the stamp by one pixel.
+ *
+ * Bands: image_paths[b] (b < n_bands) names one 2-D image HDU per band: a
+ * file (possibly gzip-compressed), or an HDU of a multi-extension file in
+ * CFITSIO's extended syntax ("frame.fits[SCI]", "mef.fits[2]"). A file
+ * whose primary HDU is empty uses its first image extension. All bands must
+ * have the same shape; bands with a celestial WCS must agree with the first
+ * band's to 0.01 pixel (else GML_ERR_INVALID_ARGUMENT), bands without one
+ * are taken to be on its grid.
+ *
+ * Resampling (out_width/out_height set): the output grid spans exactly the
+ * cut area; output pixel u covers image pixels [u s, (u + 1) s) with
+ * s = width / out_width (equal along both axes). The stamp WCS has CD (and
+ * SIP) scaled by s and CRPIX moved accordingly.
+ *
+ * Masks and fill: a pixel is masked (mask 1, value fill_value) when it is
+ * off the image or NaN/BLANK, or, after resampling, when less than half of
+ * its weight comes from valid pixels (valid pixels are renormalised).
+ */
+
+/** Resampling modes of gml_cutout_options.resample. */
+enum {
+    /** No resampling; out_width/out_height must be 0 or equal the size. */
+    GML_RESAMPLE_NONE = 0,
+    /** Area-weighted mean of the overlapped image pixels: keeps surface
+        brightness (per-pixel values comparable with the image). */
+    GML_RESAMPLE_MEAN = 1,
+    /** Flux-conserving: MEAN times the pixel-area ratio s * s, so the sum
+        over the stamp equals the sum over the cut image area. */
+    GML_RESAMPLE_FLUX = 2,
+    /** Bilinear interpolation at output pixel centres (smooth upsampling;
+        aliases noise when downsampling by more than ~1.5x). */
+    GML_RESAMPLE_BILINEAR = 3
+};
+
+/** How positions are given (gml_cutout_options.position_type). */
+enum {
+    /** ra, dec arrays hold ICRS/FK5 degrees in the image's frame. */
+    GML_CUTOUT_SKY = 0,
+    /** The "ra", "dec" arrays hold 0-based pixel x, y of the first band
+        (numpy/astropy convention; x along NAXIS1). */
+    GML_CUTOUT_PIXEL = 1
+};
+
+/** Per-stamp flags (bit mask); 0 means wholly on the image, all valid. */
+enum {
+    /** Part of the stamp lies off the image (filled and masked there). */
+    GML_CUTOUT_PARTIAL = 1,
+    /** No pixel of the stamp is on the image (all fill, all masked). */
+    GML_CUTOUT_OFF_IMAGE = 2,
+    /** Position NaN/infinite, or Dec outside [-90, 90] (all fill). */
+    GML_CUTOUT_BAD_COORD = 4,
+    /** The WCS cannot map the position (outside the projection, no
+        convergence) (all fill). */
+    GML_CUTOUT_WCS_FAILED = 8,
+    /** Some on-image pixels are NaN/BLANK in at least one band. */
+    GML_CUTOUT_INVALID_PIXELS = 16
+};
+
+/** File layouts of gml_cutouts_write() (gml_cutout_options.layout). */
+enum {
+    /**
+     * One image extension per stamp, EXTNAME 'STAMP', EXTVER = stamp number
+     * (1-based), float32 W x H, or W x H x n_bands (numpy (C, H, W)) with
+     * more than one band, each with its own celestial WCS (DS9 and astropy
+     * open them directly). Keywords STAMPID (0-based catalog row), RA_OBJ,
+     * DEC_OBJ, X_IMG, Y_IMG (0-based centre in the image), GMLFLAGS. With
+     * write_mask, each is followed by a uint8 'MASK' extension of the same
+     * shape and WCS. Stamps without a position carry no WCS.
+     */
+    GML_CUTOUT_LAYOUT_HDU_PER_STAMP = 0,
+    /**
+     * The primary HDU is one float32 cube W x H x n_bands x n (numpy
+     * (N, C, H, W)); with write_mask a uint8 'MASK' cube follows; then a
+     * header-only 'STAMPWCS' extension with the WCS of a stamp whose first
+     * pixel is image pixel (0, 0): stamp k's WCS is that header with CRPIX1,
+     * CRPIX2 taken from row k of the table.
+     */
+    GML_CUTOUT_LAYOUT_CUBE = 1
+};
+/*
+ * Both layouts end with a binary table 'STAMPS', one row per stamp in input
+ * order: ID (0-based), RA, DEC [deg] (NaN when unknown), X, Y [pix, 0-based
+ * centre in the first band], X0, Y0 [pix, 0-based image pixel of stamp pixel
+ * (0, 0) before resampling], CRPIX1, CRPIX2 (of the stamp's WCS), FLAGS
+ * (GML_CUTOUT_* bits), HDU (EXTVER of the stamp's 'STAMP' extension, or its
+ * 1-based index in the cube). The primary header records NSTAMPS, NBANDS,
+ * BANDn (source paths), STAMPW, STAMPH, SRCW, SRCH, RESAMPLE, SCALE, LAYOUT.
+ */
+
+typedef struct gml_cutout_options {
+    uint32_t struct_size;   /**< sizeof(gml_cutout_options) */
+    /** GML_CUTOUT_SKY (default) or GML_CUTOUT_PIXEL. */
+    int32_t position_type;
+    /** Stamp size in image pixels along NAXIS1 / NAXIS2. Default 64 x 64;
+        1 to 65536. */
+    int64_t width;
+    int64_t height;
+    /** If > 0: square stamp side in arcsec, converted with the first band's
+        mean pixel scale and rounded to whole pixels; width/height are then
+        ignored. Default 0. */
+    double size_arcsec;
+    /** Delivered size after resampling; both 0 (default: no resampling) or
+        both >= 1 with out_width / width == out_height / height. */
+    int64_t out_width;
+    int64_t out_height;
+    /** GML_RESAMPLE_*; default GML_RESAMPLE_NONE. */
+    int32_t resample;
+    /** Value of masked pixels. Default NaN. */
+    float fill_value;
+    /** gml_cutouts_write() only: GML_CUTOUT_LAYOUT_*; default
+        GML_CUTOUT_LAYOUT_HDU_PER_STAMP. */
+    int32_t layout;
+    /** gml_cutouts_write() only: non-zero (default) writes masks too. */
+    int32_t write_mask;
+    /** Image rows read per CFITSIO call; 0 (default) keeps about 64 MiB of
+        rows in memory. */
+    int64_t chunk_rows;
+} gml_cutout_options;
+
+/** Fills opts with the defaults above. NULL is ignored. */
+GML_API void gml_cutout_options_default(gml_cutout_options* opts);
+
+/**
+ * Size of the stamps that gml_cutouts_extract() delivers, for sizing its
+ * buffers ([n, n_bands, height, width]).
+ * Given:    image_paths [n_bands] band images (see above); n_bands >= 1.
+ *           opts        NULL for defaults, or from
+ *                       gml_cutout_options_default().
+ * Returned: height, width  delivered stamp size in pixels.
+ * Errors:   GML_ERR_INVALID_ARGUMENT  a pointer NULL, n_bands < 1, invalid
+ *                                     sizes or mode, bands on different grids.
+ *           GML_ERR_FITS              a file missing, truncated, not FITS.
+ *           GML_ERR_WCS               size_arcsec or sky positions asked for
+ *                                     and the first band has no celestial WCS.
+ * Thread-safety: any thread.
+ */
+GML_API gml_status gml_cutouts_shape(const char* const* image_paths, int32_t n_bands,
+                                     const gml_cutout_options* opts, int64_t* height,
+                                     int64_t* width);
+
+/**
+ * Cuts n stamps from every band into caller buffers. A bad position is a
+ * flagged, filled stamp, never an error of the call.
+ * Given:    ctx          progress sink and cancellation (stage "cutouts",
+ *                        unit "stamps"); may be NULL for neither.
+ *           image_paths  [n_bands] band images; n_bands >= 1.
+ *           ra, dec      [n] positions (degrees, or 0-based pixels with
+ *                        GML_CUTOUT_PIXEL).
+ *           n            number of stamps (>= 0).
+ *           opts         NULL for defaults.
+ *           capacity     elements (floats) of stamps, and of mask when given;
+ *                        at least n * n_bands * height * width.
+ * Returned: stamps  [n, n_bands, height, width] float32.
+ *           mask    [n, n_bands, height, width] uint8, 1 = fill value; may
+ *                   be NULL.
+ *           flags   [n] GML_CUTOUT_* bits; may be NULL.
+ * Errors:   GML_ERR_INVALID_ARGUMENT  a required pointer NULL, n < 0,
+ *                                     invalid options, bands on different
+ *                                     grids.
+ *           GML_ERR_CAPACITY          capacity too small (nothing written).
+ *           GML_ERR_FITS              unreadable, truncated or non-FITS file.
+ *           GML_ERR_WCS               sky positions and no celestial WCS.
+ *           GML_ERR_CANCELLED         cancelled; outputs partly written.
+ * Thread-safety: any thread; ctx by one thread at a time.
+ */
+GML_API gml_status gml_cutouts_extract(gml_context* ctx, const char* const* image_paths,
+                                       int32_t n_bands, const double* ra, const double* dec,
+                                       int64_t n, const gml_cutout_options* opts,
+                                       float* stamps, size_t capacity, uint8_t* mask,
+                                       int32_t* flags);
+
+/**
+ * Cuts n stamps like gml_cutouts_extract() and writes them, with a WCS per
+ * stamp, to a FITS file in opts->layout (see GML_CUTOUT_LAYOUT_*). The file
+ * is written under a temporary name and renamed into place only when
+ * complete; on error no file is left at output_path (an older file there
+ * is kept). Memory stays bounded: large catalogs are cut in batches of
+ * about 256 MiB of stamps.
+ * Given:    ctx, image_paths, n_bands, ra, dec, n, opts  as
+ *                        gml_cutouts_extract(); n >= 1.
+ *           output_path  UTF-8 path of the FITS file to write.
+ * Returned: flags  [n] GML_CUTOUT_* bits; may be NULL.
+ * Errors:   as gml_cutouts_extract(), and GML_ERR_FITS when output_path
+ *           cannot be written.
+ * Thread-safety: any thread; ctx by one thread at a time.
+ */
+GML_API gml_status gml_cutouts_write(gml_context* ctx, const char* const* image_paths,
+                                     int32_t n_bands, const double* ra, const double* dec,
+                                     int64_t n, const gml_cutout_options* opts,
+                                     const char* output_path, int32_t* flags);
+
+/**
+ * Shape of a ready-made cutout cube: an image HDU (CFITSIO extended syntax
+ * selects it; otherwise the first image HDU with data) of NAXIS 2, 3 or 4,
+ * read as (N, C, H, W): NAXIS 2 -> (1, 1, NAXIS2, NAXIS1); NAXIS 3 ->
+ * (NAXIS3, 1, NAXIS2, NAXIS1); NAXIS 4 -> (NAXIS4, NAXIS3, NAXIS2, NAXIS1).
+ * Files from gml_cutouts_write() in GML_CUTOUT_LAYOUT_CUBE read back as
+ * written.
+ * Given:    path.
+ * Returned: shape  [4] N, C, H, W.
+ * Errors:   GML_ERR_INVALID_ARGUMENT  path or shape NULL; a table HDU or
+ *                                     more than four non-trivial axes.
+ *           GML_ERR_FITS              missing, truncated or not FITS.
+ * Thread-safety: any thread.
+ */
+GML_API gml_status gml_cutouts_read_shape(const char* path, int64_t* shape);
+
+/**
+ * Reads a cutout cube (see gml_cutouts_read_shape()) as float32, BSCALE/BZERO
+ * applied, BLANK and NaN as NaN.
+ * Given:    path; capacity  elements of out.
+ * Returned: out  [N, C, H, W] float32.
+ * Errors:   as gml_cutouts_read_shape(); GML_ERR_INVALID_ARGUMENT for out
+ *           NULL; GML_ERR_CAPACITY when capacity < N * C * H * W.
+ * Thread-safety: any thread.
+ */
+GML_API gml_status gml_cutouts_read(const char* path, float* out, size_t capacity);
+
+/* ======================================================================== */
+/* Flow family (GalacticFlow): conditional normalizing flows of stars       */
+/* ======================================================================== */
+
+/*
+ * A flow model learns p(stars | galaxy): the distribution of per-star data
+ * (default 10 columns: x, y, z [kpc], vx, vy, vz [km/s], Z [mass fraction],
+ * [Fe/H], [O/Fe] [dex], age [Gyr]) given galaxy conditions (default 4:
+ * log10 M* [Msun], tau50, tau10 [Gyr], mean Z). It samples stars of any galaxy
+ * and evaluates exact densities in the user's units.
+ *
+ * Star tables (training input, sample output) are HDF5 or FITS files; see
+ * docs/flow.md for the layout. gml_flow_simulate() writes one from the
+ * built-in synthetic galaxy generator.
+ */
+
+/** A loaded model of any family. */
+typedef struct gml_model gml_model;
+
+/**
+ * Loads a model file onto the context's device.
+ * Given:    ctx; path of the model file; expected_family (NULL: any).
+ * Returned: out  the model, owned by the caller (gml_model_free()).
+ * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT,
+ *           GML_ERR_FAMILY (also when this build has no such family),
+ *           GML_ERR_VERSION, GML_ERR_CHECKSUM.
+ * Thread-safety: the model may be shared by contexts on the same device;
+ *           calls using it are read-only.
+ */
+GML_API gml_status gml_model_load(gml_context* ctx, const char* path,
+                                  const char* expected_family, gml_model** out);
+
+/** Releases a model. NULL is a no-op. */
+GML_API void gml_model_free(gml_model* model);
+
+/** Family of a loaded model ("flow", ...). Strings-out convention. */
+GML_API gml_status gml_model_family(const gml_model* model, char* buf,
+                                    size_t capacity, size_t* length);
+
+/**
+ * Dimensions of a flow model.
+ * Returned: data_dim (columns per star), condition_dim (conditions per
+ *           galaxy); either may be NULL.
+ * Errors:   GML_ERR_INVALID_ARGUMENT (model NULL), GML_ERR_FAMILY.
+ */
+GML_API gml_status gml_flow_dims(const gml_model* model, int64_t* data_dim,
+                                 int64_t* condition_dim);
+
+/**
+ * Column names and training range of a flow model as JSON:
+ * {"data": [...], "conditions": [...], "condition_min": [...],
+ *  "condition_max": [...]}. Strings-out convention.
+ */
+GML_API gml_status gml_flow_describe(const gml_model* model, char* buf,
+                                     size_t capacity, size_t* length);
+
+/**
+ * Draws stars of one or more galaxies.
+ * Given:    ctx (device, progress, cancel); model (family "flow");
+ *           conditions  [n_galaxies, condition_dim] float64;
+ *           n_galaxies >= 1; n_per_galaxy >= 0 stars per galaxy;
+ *           seed  the same seed gives the same stars on every device;
+ *           capacity  elements available in stars.
+ * Returned: stars  [n_galaxies * n_per_galaxy, data_dim] float32, galaxy
+ *                  by galaxy, in the user's units;
+ *           outside  [n_galaxies] (may be NULL): how far each galaxy's
+ *                  conditions lie outside the training range, in units of
+ *                  that range (0 inside). Values > 0 are also logged as a
+ *                  warning: the model extrapolates there.
+ * Errors:   GML_ERR_INVALID_ARGUMENT (NULL, n < 0, non-finite conditions),
+ *           GML_ERR_CAPACITY, GML_ERR_FAMILY, GML_ERR_CANCELLED.
+ * Memory:   work is done in chunks of 65,536 stars; peak memory beyond the
+ *           caller's buffer does not grow with n.
+ */
+GML_API gml_status gml_flow_sample(gml_context* ctx, const gml_model* model,
+                                   const double* conditions, int64_t n_galaxies,
+                                   int64_t n_per_galaxy, uint64_t seed,
+                                   float* stars, size_t capacity,
+                                   double* outside);
+
+/**
+ * As gml_flow_sample(), streamed to a file instead of a buffer, for sample
+ * sizes beyond memory. The format follows the extension: .h5/.hdf5 (chunked,
+ * compressed datasets) or .fits/.fit (binary table with TUNIT and
+ * provenance keywords). Written atomically: on any error no file is left.
+ * Given:    path  output file.
+ * Errors:   as gml_flow_sample(), plus GML_ERR_IO, GML_ERR_FITS.
+ */
+GML_API gml_status gml_flow_sample_to_file(gml_context* ctx,
+                                           const gml_model* model,
+                                           const double* conditions,
+                                           int64_t n_galaxies,
+                                           int64_t n_per_galaxy, uint64_t seed,
+                                           const char* path);
+
+/**
+ * Log density log p(star | galaxy) in the user's units (every normalising
+ * transform's Jacobian included).
+ * Given:    stars  [n, data_dim] float32; n >= 0;
+ *           conditions  [n_conditions, condition_dim] float64, with
+ *           n_conditions 1 (one galaxy for all stars) or n (one per star).
+ * Returned: log_prob  [n] float64; -inf where a star lies outside the
+ *           model's support (e.g. a non-positive value in a log10 column).
+ * Errors:   GML_ERR_INVALID_ARGUMENT (NULL, wrong n_conditions, NaN or Inf
+ *           in stars or conditions: the message names the first bad row),
+ *           GML_ERR_FAMILY, GML_ERR_CANCELLED.
+ */
+GML_API gml_status gml_flow_log_prob(gml_context* ctx, const gml_model* model,
+                                     const float* stars, int64_t n,
+                                     const double* conditions,
+                                     int64_t n_conditions, double* log_prob);
+
+typedef struct gml_flow_train_options {
+    uint32_t struct_size;      /**< sizeof(gml_flow_train_options) */
+    int64_t steps;             /**< optimiser steps; default 20000 */
+    int64_t batch_size;        /**< default 1024 */
+    double learning_rate;      /**< initial; default 9e-5 (decays 0.998 per
+                                    10 steps, per 120 below 3e-6) */
+    int64_t validation_galaxies; /**< held out whole; 0: 10% */
+    int64_t eval_every;        /**< steps between validations; default 250 */
+    const char* checkpoint_path; /**< NULL: none */
+    int64_t checkpoint_every;  /**< default 1000 */
+    int32_t resume;            /**< non-zero: continue from checkpoint_path */
+    /** JSON object overriding architecture fields (num_blocks, num_bins,
+        tail_bound, hidden_width, hidden_layers, log_columns, ...); NULL for
+        the GalacticFlow defaults. */
+    const char* config_json;
+    uint64_t seed;             /**< initialisation, split and batches */
+    int64_t max_stars_per_galaxy; /**< subsample big galaxies; 0: all */
+} gml_flow_train_options;
+
+/** Fills opts with the GalacticFlow defaults. NULL is ignored. */
+GML_API void gml_flow_train_options_default(gml_flow_train_options* opts);
+
+/**
+ * Trains a flow on a star table and writes the model file.
+ * Given:    ctx (device, progress with loss/learning rate/stars per second,
+ *           cancel); stars_path  star table (docs/flow.md); opts (NULL:
+ *           defaults); model_path  output model file (written atomically).
+ * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT,
+ *           GML_ERR_FITS, GML_ERR_CANCELLED (the last checkpoint, if any,
+ *           stays usable for resume).
+ */
+GML_API gml_status gml_flow_train(gml_context* ctx, const char* stars_path,
+                                  const gml_flow_train_options* opts,
+                                  const char* model_path);
+
+/**
+ * Reads the stars and conditions of one galaxy of a star table.
+ * Given:    path  star table; galaxy_id  its galaxy id;
+ *           capacity  floats available in stars;
+ *           conditions_capacity  doubles available in conditions.
+ * Returned: n_stars, data_dim (always, when not NULL);
+ *           stars  [n_stars, data_dim] float32 (pass NULL with capacity 0
+ *                  to query the sizes first);
+ *           conditions  [condition_dim] float64 (may be NULL).
+ * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT,
+ *           GML_ERR_FITS, GML_ERR_NOT_FOUND (no such galaxy),
+ *           GML_ERR_CAPACITY.
+ */
+GML_API gml_status gml_flow_read_galaxy(const char* path, int64_t galaxy_id,
+                                        float* stars, size_t capacity,
+                                        int64_t* n_stars, int64_t* data_dim,
+                                        double* conditions,
+                                        size_t conditions_capacity);
+
+/**
+ * GalacticFlow's evaluation: generates n_samples stars for the conditions of
+ * galaxy `galaxy_id` of a star table, and measures the maximum mean
+ * discrepancy (linear-time MMD^2, multi-scale Gaussian kernel, in the
+ * model's z-scored units) between them and the stars of every galaxy of the
+ * table. A good model gives its smallest MMD at delta_log_mass = 0, growing
+ * with |delta_log_mass|.
+ * Given:    ctx; model ("flow"); stars_path; galaxy_id; n_samples >= 2;
+ *           seed; capacity  entries available in each output array.
+ * Returned: n_galaxies  galaxies in the table (always, when not NULL);
+ *           galaxy_ids, delta_log_mass (first condition minus the
+ *           reference's), mmd: [n_galaxies] each. Pass NULL with capacity 0
+ *           to query n_galaxies.
+ * Errors:   as gml_flow_read_galaxy(), plus GML_ERR_FAMILY,
+ *           GML_ERR_CANCELLED.
+ */
+GML_API gml_status gml_flow_evaluate(gml_context* ctx, const gml_model* model,
+                                     const char* stars_path, int64_t galaxy_id,
+                                     int64_t n_samples, uint64_t seed,
+                                     int64_t* galaxy_ids,
+                                     double* delta_log_mass, double* mmd,
+                                     size_t capacity, int64_t* n_galaxies);
+
+/**
+ * Writes a star table of synthetic galaxies from the built-in generator
+ * (exponential disk + Plummer bulge with rotation and dispersion,
+ * age-metallicity and [O/Fe]-[Fe/H] relations; docs/flow_generator.md).
+ * Given:    ctx (seed via `seed`, progress, cancel); n_galaxies >= 1;
+ *           n_stars >= 1 per galaxy; conditions [n_galaxies, 4] float64 or
+ *           NULL to draw plausible random galaxies; path (.h5 or .fits).
+ * Errors:   GML_ERR_INVALID_ARGUMENT (also conditions outside the
+ *           generator's domain), GML_ERR_IO, GML_ERR_FITS, GML_ERR_CANCELLED.
+ */
+GML_API gml_status gml_flow_simulate(gml_context* ctx, int64_t n_galaxies,
+                                     int64_t n_stars, const double* conditions,
+                                     uint64_t seed, const char* path);
+
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,0 +1,161 @@
+// C entry points of the WCS section: a parsed celestial WCS and batched
+// pixel <-> sky transforms with per-point status.
+#include <cctype>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "capi/src/firewall.h"
+#include "core/common/error.h"
+#include "fits_io/fits_file.h"
+#include "fits_io/header.h"
+#include "fits_io/image.h"
+#include "fits_io/wcs.h"
+
+// WCSLIB keeps scratch memory inside a wcsprm, so transforms on one handle
+// are serialised; hosts may share a handle between threads.
+struct gml_wcs {
+  explicit gml_wcs(gml::fits::Wcs w) : wcs(std::move(w)) {}
+  std::mutex mu;
+  gml::fits::Wcs wcs;
+};
+
+namespace {
+
+using gml::fits::FitsFile;
+using gml::fits::Wcs;
+
+bool is_index(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// Survey MEFs keep image and WCS in an extension behind an empty primary.
+Wcs wcs_of_default_hdu(FitsFile& f) {
+  try {
+    return Wcs::from_file(f);
+  } catch (const gml::fits::WcsError&) {
+    const bool primary_empty = f.current_hdu() == 1 &&
+                               (f.hdu_type() != gml::fits::HduType::Image ||
+                                gml::fits::image_info(f).naxes.empty());
+    if (!primary_empty) throw;
+    for (int h = 2; h <= f.num_hdus(); ++h) {
+      f.move_to(h);
+      try {
+        return Wcs::from_file(f);
+      } catch (const gml::fits::WcsError&) {
+      }
+    }
+    f.move_to(1);
+    throw;
+  }
+}
+
+gml_wcs& require_wcs(const gml_wcs* wcs) {
+  gml::require(wcs != nullptr, "wcs must not be NULL");
+  return const_cast<gml_wcs&>(*wcs);
+}
+
+void check_batch(const void* a, const void* b, const void* c, const void* d, int64_t n,
+                 int32_t origin) {
+  gml::require(n >= 0, "n must be >= 0");
+  gml::require(n == 0 || (a && b && c && d), "coordinate buffers must not be NULL when n > 0");
+  gml::require(origin == 0 || origin == 1, "origin must be 0 or 1");
+}
+
+}  // namespace
+
+using gml::capi::guard;
+
+extern "C" {
+
+GML_API gml_status gml_wcs_open(const char* path, const char* hdu, gml_wcs** out) {
+  return guard("gml_wcs_open", [&] {
+    gml::require(path != nullptr, "path must not be NULL");
+    gml::require(out != nullptr, "out must not be NULL");
+    gml::require(hdu == nullptr || *hdu != '\0', "hdu must be NULL or a non-empty name/index");
+    FitsFile f = FitsFile::open(path);
+    std::unique_ptr<gml_wcs> w;
+    if (hdu == nullptr) {
+      w = std::make_unique<gml_wcs>(wcs_of_default_hdu(f));
+    } else {
+      const std::string h = hdu;
+      if (is_index(h)) {
+        gml::require(h.size() < 7, "hdu index out of range: " + h);
+        f.move_to(std::stoi(h) + 1);
+      } else {
+        f.move_to(h);
+      }
+      w = std::make_unique<gml_wcs>(Wcs::from_file(f));
+    }
+    *out = w.release();
+  });
+}
+
+GML_API gml_status gml_wcs_open_header(const char* header, size_t length, gml_wcs** out) {
+  return guard("gml_wcs_open_header", [&] {
+    gml::require(header != nullptr, "header must not be NULL");
+    gml::require(out != nullptr, "out must not be NULL");
+    gml::require(length > 0 && length % 80 == 0,
+                 "length must be a positive multiple of 80 (whole header cards)");
+    auto w = std::make_unique<gml_wcs>(Wcs(std::string(header, length)));
+    *out = w.release();
+  });
+}
+
+GML_API void gml_wcs_free(gml_wcs* wcs) {
+  delete wcs;
+}
+
+GML_API gml_status gml_wcs_pix2sky(const gml_wcs* wcs, const double* x, const double* y,
+                                   int64_t n, int32_t origin, double* ra, double* dec,
+                                   int32_t* status) {
+  return guard("gml_wcs_pix2sky", [&] {
+    gml_wcs& w = require_wcs(wcs);
+    check_batch(x, y, ra, dec, n, origin);
+    if (n == 0) return;
+    std::lock_guard<std::mutex> lock(w.mu);
+    w.wcs.pix2sky(x, y, static_cast<size_t>(n), ra, dec, status,
+                  origin == 0 ? gml::fits::Origin::Zero : gml::fits::Origin::One);
+  });
+}
+
+GML_API gml_status gml_wcs_sky2pix(const gml_wcs* wcs, const double* ra, const double* dec,
+                                   int64_t n, int32_t origin, double* x, double* y,
+                                   int32_t* status) {
+  return guard("gml_wcs_sky2pix", [&] {
+    gml_wcs& w = require_wcs(wcs);
+    check_batch(ra, dec, x, y, n, origin);
+    if (n == 0) return;
+    std::lock_guard<std::mutex> lock(w.mu);
+    w.wcs.sky2pix(ra, dec, static_cast<size_t>(n), x, y, status,
+                  origin == 0 ? gml::fits::Origin::Zero : gml::fits::Origin::One);
+  });
+}
+
+GML_API gml_status gml_wcs_pixel_scale(const gml_wcs* wcs, double* arcsec_per_pixel) {
+  return guard("gml_wcs_pixel_scale", [&] {
+    gml_wcs& w = require_wcs(wcs);
+    gml::require(arcsec_per_pixel != nullptr, "arcsec_per_pixel must not be NULL");
+    std::lock_guard<std::mutex> lock(w.mu);
+    *arcsec_per_pixel = w.wcs.pixel_scale_arcsec();
+  });
+}
+
+GML_API gml_status gml_wcs_header(const gml_wcs* wcs, char* buf, size_t capacity,
+                                  size_t* length) {
+  std::string text;
+  const gml_status s = guard("gml_wcs_header", [&] {
+    gml_wcs& w = require_wcs(wcs);
+    gml::require(length != nullptr, "length must not be NULL");
+    std::lock_guard<std::mutex> lock(w.mu);
+    text = w.wcs.to_header();
+  });
+  if (s != GML_OK) return s;
+  return gml::capi::copy_string_out("gml_wcs_header", text, buf, capacity, length);
+}
+
+}  // extern "C"

@@ -1,0 +1,54 @@
+// Monotonic rational-quadratic splines (Durkan et al. 2019, "Neural Spline
+// Flows") with identity tails, as free functions on tensors so that every
+// family can build couplings or autoregressive layers on them.
+//
+// Conventions (identical to nflows' unconstrained_rational_quadratic_spline
+// with tails="linear"):
+//   inputs                    (..., D)
+//   unnormalized_widths       (..., D, K)
+//   unnormalized_heights      (..., D, K)
+//   unnormalized_derivatives  (..., D, K - 1)   interior knots only
+// The spline maps [-B, B] onto itself and is the identity outside. Bin widths
+// and heights are min + (1 - K min) * softmax(.) scaled to 2B; interior
+// derivatives are min_derivative + softplus(.); the two boundary derivatives
+// are exactly 1 so the spline joins the identity tails with a continuous
+// first derivative.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+namespace gml {
+
+struct RQSplineOptions {
+  double tail_bound = 3.0;  // B
+  double min_bin_width = 1e-3;
+  double min_bin_height = 1e-3;
+  double min_derivative = 1e-3;
+};
+
+struct SplineResult {
+  at::Tensor outputs;    // (..., D)
+  at::Tensor logabsdet;  // (..., D), elementwise log|d output / d input|
+};
+
+// Number of unconstrained values per transformed dimension: K widths,
+// K heights and K - 1 interior derivatives.
+constexpr int64_t rq_spline_param_count(int64_t num_bins) { return 3 * num_bins - 1; }
+
+// Applies the spline (inverse = false) or its inverse (inverse = true).
+// logabsdet is that of the map actually applied, so for the inverse it is
+// log|dx/dy| = -log|dy/dx|. Differentiable in every argument; fully batched.
+// Throws Error(InvalidArgument) on inconsistent shapes or options.
+SplineResult rq_spline(const at::Tensor& inputs, const at::Tensor& unnormalized_widths,
+                       const at::Tensor& unnormalized_heights,
+                       const at::Tensor& unnormalized_derivatives, bool inverse,
+                       const RQSplineOptions& options = {});
+
+// Same, with the three parameter groups packed along the last axis as
+// (..., D, 3K - 1) = [widths | heights | derivatives].
+SplineResult rq_spline_packed(const at::Tensor& inputs, const at::Tensor& packed_params,
+                              bool inverse, const RQSplineOptions& options = {});
+
+}  // namespace gml

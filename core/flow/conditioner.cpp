@@ -1,0 +1,53 @@
+#include "core/flow/conditioner.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "core/common/error.h"
+
+namespace gml::flow {
+namespace {
+
+// Linear layers at even indices, LeakyReLU between them, so parameter names
+// read data_net.0.weight, data_net.2.weight, ...
+torch::nn::Sequential make_mlp(int64_t in, int64_t out, const ConditionerShape& s,
+                               at::Generator& generator) {
+  torch::nn::Sequential mlp;
+  int64_t width_in = in;
+  for (int64_t i = 0; i <= s.hidden_layers; ++i) {
+    const bool last = i == s.hidden_layers;
+    const int64_t width_out = last ? out : s.hidden_width;
+    torch::nn::Linear linear(width_in, width_out);
+    const double bound = 1.0 / std::sqrt(static_cast<double>(width_in));
+    torch::NoGradGuard no_grad;
+    linear->weight.uniform_(-bound, bound, generator);
+    linear->bias.uniform_(-bound, bound, generator);
+    mlp->push_back(linear);
+    if (!last) {
+      mlp->push_back(
+          torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(s.leaky_relu_slope)));
+    }
+    width_in = width_out;
+  }
+  return mlp;
+}
+
+}  // namespace
+
+ConditionerImpl::ConditionerImpl(const ConditionerShape& shape, at::Generator generator)
+    : shape_(shape) {
+  require(shape.data_in >= 1 && shape.condition_in >= 1 && shape.out >= 1,
+          "Conditioner: dimensions must be positive");
+  require(shape.hidden_width >= 1 && shape.hidden_layers >= 1,
+          "Conditioner: need at least one hidden layer of positive width");
+  data_net_ = register_module("data_net", make_mlp(shape.data_in, shape.out, shape, generator));
+  condition_net_ =
+      register_module("condition_net", make_mlp(shape.condition_in, shape.out, shape, generator));
+}
+
+at::Tensor ConditionerImpl::forward(const at::Tensor& data, const at::Tensor& condition) {
+  return data_net_->forward(data) * condition_net_->forward(condition);
+}
+
+}  // namespace gml::flow

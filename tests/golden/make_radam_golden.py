@@ -1,0 +1,28 @@
+"""Golden trajectory of torch.optim.RAdam (PyTorch's own implementation) on a
+fixed quadratic, for tests/common/test_radam.cpp.
+
+    python tests/golden/make_radam_golden.py   # writes tests/golden/common/radam.json
+"""
+import json
+import pathlib
+
+import torch
+
+torch.set_default_dtype(torch.float64)
+p1 = torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.0, -0.25]], requires_grad=True)
+p2 = torch.tensor([3.0, -2.0], requires_grad=True)
+t1 = torch.tensor([[1.0, 1.0, 1.0], [-1.0, -1.0, -1.0]])
+t2 = torch.tensor([0.0, 1.0])
+opt = torch.optim.RAdam([p1, p2], lr=0.05, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
+traj = []
+for step in range(30):
+    opt.zero_grad()
+    # Anisotropic quadratic so each coordinate sees a different gradient scale.
+    loss = ((p1 - t1) ** 2 * torch.tensor([[1.0, 4.0, 0.25]])).sum() + 3.0 * ((p2 - t2) ** 4).sum()
+    loss.backward()
+    opt.step()
+    traj.append({"p1": p1.detach().flatten().tolist(), "p2": p2.detach().tolist()})
+out = pathlib.Path(__file__).parent / "common" / "radam.json"
+out.write_text(json.dumps({"torch_version": torch.__version__, "lr": 0.05, "weight_decay": 0.01,
+                           "trajectory": traj}, indent=1))
+print("wrote", out)
