@@ -120,9 +120,8 @@ GML_API gml_status gml_cutouts_shape(const char* const* image_paths, int32_t n_b
 
 GML_API gml_status gml_cutouts_extract(gml_context* ctx, const char* const* image_paths,
                                        int32_t n_bands, const double* ra, const double* dec,
-                                       int64_t n, const gml_cutout_options* opts,
-                                       float* stamps, size_t capacity, uint8_t* mask,
-                                       int32_t* flags) {
+                                       int64_t n, const gml_cutout_options* opts, float* stamps,
+                                       size_t capacity, uint8_t* mask, int32_t* flags) {
   return guard("gml_cutouts_extract", [&] {
     gml::require(n >= 0, "n must be >= 0");
     gml::require(n == 0 || (ra && dec), "ra and dec must not be NULL when n > 0");
@@ -132,8 +131,8 @@ GML_API gml_status gml_cutouts_extract(gml_context* ctx, const char* const* imag
     const ad::CutoutPlan plan = src.plan(r.spec);
     const int64_t need = total_elements(n, stamp_elements(src, plan));
     if (capacity < static_cast<size_t>(need)) {
-      gml::fail(gml::Status::Capacity, "capacity " + std::to_string(capacity) +
-                                           " is below the " + std::to_string(need) +
+      gml::fail(gml::Status::Capacity, "capacity " + std::to_string(capacity) + " is below the " +
+                                           std::to_string(need) +
                                            " elements of [n, n_bands, height, width]");
     }
     gml::Progress progress(control_of(ctx), "cutouts", n, "stamps");
@@ -184,8 +183,8 @@ GML_API gml_status gml_cutouts_write(gml_context* ctx, const char* const* image_
     for (int64_t first = 0; first < n; first += batch) {
       const int64_t k = std::min(batch, n - first);
       std::vector<ad::StampInfo> infos = src.locate(ra + first, dec + first, k, r.kind, plan);
-      src.extract(infos, plan, r.spec, buf.data(), r.write_mask ? mbuf.data() : nullptr,
-                  &progress, first);
+      src.extract(infos, plan, r.spec, buf.data(), r.write_mask ? mbuf.data() : nullptr, &progress,
+                  first);
       writer.write(first, infos, buf.data(), r.write_mask ? mbuf.data() : nullptr,
                    sky_a.data() + first, sky_b.data() + first);
       for (int64_t j = 0; j < k; ++j) all_flags[static_cast<size_t>(first + j)] = infos[j].flags;
@@ -214,9 +213,8 @@ GML_API gml_status gml_cutouts_read(const char* path, float* out, size_t capacit
     gml::require(out != nullptr, "out must not be NULL");
     const ad::CubeShape s = ad::cutout_cube_shape(path);
     if (capacity < static_cast<size_t>(s.size())) {
-      gml::fail(gml::Status::Capacity, "capacity " + std::to_string(capacity) +
-                                           " is below the " + std::to_string(s.size()) +
-                                           " elements of the cube");
+      gml::fail(gml::Status::Capacity, "capacity " + std::to_string(capacity) + " is below the " +
+                                           std::to_string(s.size()) + " elements of the cube");
     }
     ad::read_cutout_cube(path, out, static_cast<int64_t>(capacity));
   });

@@ -1,5 +1,6 @@
 // Status names, last error, versions and memory release.
 #include <ATen/Context.h>
+#include <dlfcn.h>
 #include <c10/macros/Macros.h>
 #include <fitsio.h>
 #include <hdf5.h>
@@ -80,9 +81,11 @@ GML_API const char* gml_build_info(void) {
   static const std::string info = [] {
     std::string s = std::string("galaxyml ") + gml::library_version() +
                     "; LibTorch " TORCH_VERSION "; CUDA build: ";
-    // Whether LibTorch's CUDA half is loaded, not whether a GPU is present.
-    s += at::hasCUDA() ? "yes" : "no";
-    s += "; GPUs visible: " + std::to_string(at::hasCUDA() ? at::getNumGPUs() : 0);
+    // Whether LibTorch's CUDA half is loaded (a build property), then
+    // whether a GPU is usable now (a machine property).
+    const bool cuda_linked = dlopen("libtorch_cuda.so", RTLD_NOW | RTLD_NOLOAD) != nullptr;
+    s += cuda_linked ? "yes" : "no";
+    s += "; GPUs usable: " + std::to_string(at::hasCUDA() ? at::getNumGPUs() : 0);
     s += "; HDF5 " + std::to_string(H5_VERS_MAJOR) + "." + std::to_string(H5_VERS_MINOR) + "." +
          std::to_string(H5_VERS_RELEASE);
     float cfitsio = 0;

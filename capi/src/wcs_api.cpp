@@ -38,9 +38,8 @@ Wcs wcs_of_default_hdu(FitsFile& f) {
   try {
     return Wcs::from_file(f);
   } catch (const gml::fits::WcsError&) {
-    const bool primary_empty = f.current_hdu() == 1 &&
-                               (f.hdu_type() != gml::fits::HduType::Image ||
-                                gml::fits::image_info(f).naxes.empty());
+    const bool primary_empty = f.current_hdu() == 1 && (f.hdu_type() != gml::fits::HduType::Image ||
+                                                        gml::fits::image_info(f).naxes.empty());
     if (!primary_empty) throw;
     for (int h = 2; h <= f.num_hdus(); ++h) {
       f.move_to(h);
@@ -110,9 +109,8 @@ GML_API void gml_wcs_free(gml_wcs* wcs) {
   delete wcs;
 }
 
-GML_API gml_status gml_wcs_pix2sky(const gml_wcs* wcs, const double* x, const double* y,
-                                   int64_t n, int32_t origin, double* ra, double* dec,
-                                   int32_t* status) {
+GML_API gml_status gml_wcs_pix2sky(const gml_wcs* wcs, const double* x, const double* y, int64_t n,
+                                   int32_t origin, double* ra, double* dec, int32_t* status) {
   return guard("gml_wcs_pix2sky", [&] {
     gml_wcs& w = require_wcs(wcs);
     check_batch(x, y, ra, dec, n, origin);
@@ -145,8 +143,7 @@ GML_API gml_status gml_wcs_pixel_scale(const gml_wcs* wcs, double* arcsec_per_pi
   });
 }
 
-GML_API gml_status gml_wcs_header(const gml_wcs* wcs, char* buf, size_t capacity,
-                                  size_t* length) {
+GML_API gml_status gml_wcs_header(const gml_wcs* wcs, char* buf, size_t capacity, size_t* length) {
   std::string text;
   const gml_status s = guard("gml_wcs_header", [&] {
     gml_wcs& w = require_wcs(wcs);

@@ -15,7 +15,7 @@ TEST(RAdam, MatchesPyTorchTrajectory) {
   const auto golden = nlohmann::json::parse(in);
   auto opts = torch::TensorOptions().dtype(torch::kDouble);
   torch::Tensor p1 = torch::tensor({0.5, -1.0, 2.0, 1.5, 0.0, -0.25}, opts).reshape({2, 3});
-  torch::Tensor p2 = torch::tensor({3.0, -2.0}, opts);
+  torch::Tensor p2 = torch::tensor({0.6, 0.2}, opts);
   p1.set_requires_grad(true);
   p2.set_requires_grad(true);
   const auto t1 = torch::tensor({1.0, 1.0, 1.0, -1.0, -1.0, -1.0}, opts).reshape({2, 3});
@@ -28,7 +28,7 @@ TEST(RAdam, MatchesPyTorchTrajectory) {
   double worst = 0;
   for (const auto& step : golden["trajectory"]) {
     opt.zero_grad();
-    auto loss = ((p1 - t1).pow(2) * w).sum() + 3.0 * (p2 - t2).pow(4).sum();
+    auto loss = 0.1 * ((p1 - t1).pow(2) * w).sum() + 0.3 * (p2 - t2).pow(4).sum();
     loss.backward();
     opt.step();
     auto want1 = step["p1"].get<std::vector<double>>();
@@ -42,7 +42,9 @@ TEST(RAdam, MatchesPyTorchTrajectory) {
     }
   }
   EXPECT_LT(worst, 1e-10) << "max deviation from torch.optim.RAdam";
-  EXPECT_EQ(opt.steps(), 30);
+  EXPECT_EQ(opt.steps(), 60);
+  // The path must have gone somewhere: the test is void if nothing moved.
+  EXPECT_LT(std::abs(p2[0].item<double>()), 0.6);
 }
 
 TEST(RAdam, StateRoundTripResumesIdentically) {

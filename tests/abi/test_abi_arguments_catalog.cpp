@@ -1,0 +1,170 @@
+// Catalog and table-writer entry points called with NULL or invalid
+// arguments: each returns an error status with a message, writes nothing
+// and never crashes.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+
+#include "galaxyml/galaxyml.h"
+
+namespace {
+
+// Each name below has a case in the test body.
+const char* const kCovered[] = {
+    "gml_catalog_open",
+    "gml_catalog_free",
+    "gml_catalog_num_rows",
+    "gml_catalog_columns_json",
+    "gml_catalog_describe_mapping",
+    "gml_catalog_read",
+    "gml_catalog_read_f64",
+    "gml_catalog_stream",
+    "gml_table_writer_options_default",
+    "gml_table_writer_create",
+    "gml_table_writer_add_column",
+    "gml_table_writer_set_keyword",
+    "gml_table_writer_append",
+    "gml_table_writer_num_rows",
+    "gml_table_writer_commit",
+    "gml_table_writer_free",
+};
+
+const std::string kSdss = std::string(GML_TEST_DATA) + "/sdss/gst_tests_small.fits";
+
+void expect_invalid(gml_status s, const char* what) {
+  EXPECT_EQ(s, GML_ERR_INVALID_ARGUMENT) << what << ": " << gml_last_error();
+  EXPECT_STRNE(gml_last_error(), "") << what;
+}
+
+int32_t never_called(int64_t, int64_t, int64_t, const float*, const int32_t*, void* user) {
+  ++*static_cast<int*>(user);
+  return 0;
+}
+
+}  // namespace
+
+TEST(AbiArgumentsCatalog, EveryCatalogEntryPointRejectsNullAndInvalidArguments) {
+  ASSERT_EQ(sizeof kCovered / sizeof kCovered[0], 16u);
+  gml_catalog_free(nullptr);
+  gml_table_writer_free(nullptr);
+  gml_table_writer_options_default(nullptr);
+
+  gml_catalog* cat = nullptr;
+  expect_invalid(gml_catalog_open(nullptr, nullptr, &cat), "open path NULL");
+  expect_invalid(gml_catalog_open(kSdss.c_str(), nullptr, nullptr), "open out NULL");
+  expect_invalid(gml_catalog_open(kSdss.c_str(), "0", &cat), "open an image HDU");
+  EXPECT_EQ(cat, nullptr);
+
+  int64_t n = -7;
+  size_t len = 0;
+  char buf[16];
+  float out[4] = {1, 2, 3, 4};
+  double out64[4] = {1, 2, 3, 4};
+  int32_t flags[4] = {-1, -1, -1, -1};
+  int calls = 0;
+  expect_invalid(gml_catalog_num_rows(nullptr, &n), "num_rows cat NULL");
+  expect_invalid(gml_catalog_columns_json(nullptr, buf, sizeof buf, &len), "columns cat NULL");
+  expect_invalid(gml_catalog_describe_mapping(nullptr, "a=Z", buf, sizeof buf, &len),
+                 "describe cat NULL");
+  expect_invalid(gml_catalog_read(nullptr, "a=Z", 0, 1, out, 4, flags, &n), "read cat NULL");
+  expect_invalid(gml_catalog_read_f64(nullptr, "a=Z", 0, 1, out64, 4, flags, &n),
+                 "read_f64 cat NULL");
+  expect_invalid(gml_catalog_stream(nullptr, nullptr, "a=Z", 0, -1, 0, never_called, &calls),
+                 "stream cat NULL");
+
+  ASSERT_EQ(gml_catalog_open(kSdss.c_str(), nullptr, &cat), GML_OK) << gml_last_error();
+  expect_invalid(gml_catalog_num_rows(cat, nullptr), "num_rows out NULL");
+  expect_invalid(gml_catalog_columns_json(cat, buf, sizeof buf, nullptr), "columns length NULL");
+  expect_invalid(gml_catalog_columns_json(cat, nullptr, 8, &len), "columns buf NULL cap>0");
+  expect_invalid(gml_catalog_describe_mapping(cat, nullptr, buf, sizeof buf, &len),
+                 "describe mapping NULL");
+  expect_invalid(gml_catalog_describe_mapping(cat, "a=Z", buf, sizeof buf, nullptr),
+                 "describe length NULL");
+  expect_invalid(gml_catalog_describe_mapping(cat, "a=mag(Z", buf, sizeof buf, &len),
+                 "describe syntax error");
+  expect_invalid(gml_catalog_read(cat, nullptr, 0, 1, out, 4, flags, &n), "read mapping NULL");
+  expect_invalid(gml_catalog_read(cat, "a=Z", 0, 1, nullptr, 4, flags, &n), "read out NULL cap");
+  expect_invalid(gml_catalog_read(cat, "a=Z", -1, 1, out, 4, flags, &n), "read first_row < 0");
+  expect_invalid(gml_catalog_read(cat, "a=Z", 0, -1, out, 4, flags, &n), "read n_rows < 0");
+  expect_invalid(gml_catalog_read(cat, "a=Z", 9999, 2, out, 4, flags, &n), "read past the end");
+  expect_invalid(gml_catalog_read(cat, "a=MODELFLUX", 0, 1, out, 4, flags, &n),
+                 "read vector without [k]");
+  expect_invalid(gml_catalog_read(cat, "a=MODELFLUX[9]", 0, 1, out, 4, flags, &n),
+                 "read element out of range");
+  expect_invalid(gml_catalog_read(cat, "a=exp(Z)", 0, 1, out, 4, flags, &n),
+                 "read unknown function");
+  expect_invalid(gml_catalog_read_f64(cat, nullptr, 0, 1, out64, 4, flags, &n),
+                 "read_f64 mapping NULL");
+  expect_invalid(gml_catalog_read_f64(cat, "a=RA", 0, 1, nullptr, 4, flags, &n),
+                 "read_f64 out NULL cap");
+  expect_invalid(gml_catalog_read_f64(cat, "a=RA", 10000, 1, out64, 4, flags, &n),
+                 "read_f64 past the end");
+  EXPECT_EQ(n, -7);  // outputs untouched on every error above
+  EXPECT_EQ(out[0], 1.0f);
+  EXPECT_EQ(out64[0], 1.0);
+  EXPECT_EQ(flags[0], -1);
+  expect_invalid(gml_catalog_stream(nullptr, cat, nullptr, 0, -1, 0, never_called, &calls),
+                 "stream mapping NULL");
+  expect_invalid(gml_catalog_stream(nullptr, cat, "a=Z", 0, -1, 0, nullptr, nullptr),
+                 "stream fn NULL");
+  expect_invalid(gml_catalog_stream(nullptr, cat, "a=Z", 0, -1, -5, never_called, &calls),
+                 "stream chunk_rows < 0");
+  expect_invalid(gml_catalog_stream(nullptr, cat, "a=Z", 10001, -1, 0, never_called, &calls),
+                 "stream first_row past the end");
+  expect_invalid(gml_catalog_stream(nullptr, cat, "a=Z", 0, 10001, 0, never_called, &calls),
+                 "stream n_rows past the end");
+  expect_invalid(gml_catalog_stream(nullptr, cat, "a=Z", 0, -2, 0, never_called, &calls),
+                 "stream n_rows < -1");
+  EXPECT_EQ(calls, 0);
+  gml_catalog_free(cat);
+
+  gml_table_writer_options o;
+  gml_table_writer_options_default(&o);
+  EXPECT_EQ(o.struct_size, sizeof o);
+  gml_table_writer* w = nullptr;
+  const std::string path = ::testing::TempDir() + "gml_abi_args_writer.fits";
+  expect_invalid(gml_table_writer_create(nullptr, &o, &w), "create path NULL");
+  expect_invalid(gml_table_writer_create("", &o, &w), "create path empty");
+  expect_invalid(gml_table_writer_create(path.c_str(), &o, nullptr), "create out NULL");
+  o.struct_size = 4;
+  expect_invalid(gml_table_writer_create(path.c_str(), &o, &w), "create struct_size");
+  EXPECT_EQ(w, nullptr);
+  expect_invalid(gml_table_writer_add_column(nullptr, "A", GML_COLUMN_FLOAT32, 1, nullptr),
+                 "add_column w NULL");
+  expect_invalid(gml_table_writer_set_keyword(nullptr, "K", "v", nullptr), "set_keyword w NULL");
+  const void* none[1] = {nullptr};
+  expect_invalid(gml_table_writer_append(nullptr, 1, none), "append w NULL");
+  expect_invalid(gml_table_writer_num_rows(nullptr, &n), "num_rows w NULL");
+  expect_invalid(gml_table_writer_commit(nullptr), "commit w NULL");
+
+  ASSERT_EQ(gml_table_writer_create(path.c_str(), nullptr, &w), GML_OK) << gml_last_error();
+  expect_invalid(gml_table_writer_commit(w), "commit with no columns");
+  expect_invalid(gml_table_writer_append(w, 1, none), "append with no columns");
+  expect_invalid(gml_table_writer_add_column(w, nullptr, GML_COLUMN_FLOAT32, 1, nullptr),
+                 "add_column name NULL");
+  expect_invalid(gml_table_writer_add_column(w, "", GML_COLUMN_FLOAT32, 1, nullptr),
+                 "add_column name empty");
+  expect_invalid(gml_table_writer_add_column(w, "A", 99, 1, nullptr), "add_column bad type");
+  expect_invalid(gml_table_writer_add_column(w, "A", GML_COLUMN_FLOAT32, 0, nullptr),
+                 "add_column repeat 0");
+  ASSERT_EQ(gml_table_writer_add_column(w, "A", GML_COLUMN_FLOAT32, 1, "mag"), GML_OK);
+  expect_invalid(gml_table_writer_add_column(w, "a", GML_COLUMN_INT32, 1, nullptr),
+                 "add_column duplicate");
+  expect_invalid(gml_table_writer_set_keyword(w, nullptr, "v", nullptr), "set_keyword key NULL");
+  expect_invalid(gml_table_writer_set_keyword(w, "K", nullptr, nullptr), "set_keyword value NULL");
+  expect_invalid(gml_table_writer_set_keyword(w, "NAXIS2", "1", nullptr), "set_keyword reserved");
+  expect_invalid(gml_table_writer_set_keyword(w, "A KEY", "1", nullptr), "set_keyword malformed");
+  expect_invalid(gml_table_writer_append(w, 1, nullptr), "append data NULL");
+  expect_invalid(gml_table_writer_append(w, 1, none), "append column buffer NULL");
+  expect_invalid(gml_table_writer_append(w, -1, none), "append n_rows < 0");
+  expect_invalid(gml_table_writer_num_rows(w, nullptr), "num_rows out NULL");
+  ASSERT_EQ(gml_table_writer_num_rows(w, &n), GML_OK);
+  EXPECT_EQ(n, 0);
+  ASSERT_EQ(gml_table_writer_commit(w), GML_OK) << gml_last_error();
+  expect_invalid(gml_table_writer_commit(w), "commit twice");
+  expect_invalid(gml_table_writer_add_column(w, "B", GML_COLUMN_FLOAT32, 1, nullptr),
+                 "add_column after commit");
+  gml_table_writer_free(w);
+  std::remove(path.c_str());
+}
