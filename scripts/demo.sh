@@ -12,7 +12,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 if [ -x "$BIN/gml-dlopen-host" ]; then
   step "Cutouts: SDSS g/r/i stamps with WCS, through a C99 host that dlopen()s libgalaxyml"
-  "$BIN/gml-dlopen-host" "$BUILD/lib/libgalaxyml.so" data "$OUT"
+  "$BIN/gml-dlopen-host" --lib "$BUILD/lib/libgalaxyml.so" --data data --out "$OUT/sdss_stamps.fits" --n 32
 fi
 
 step "Flow (GalacticFlow): synthetic galaxies -> conditional flow -> new stars"

@@ -14,6 +14,8 @@
 #include "core/common/error.h"
 #include "core/common/hdf5_handle.h"
 #include "core/common/version.h"
+#include "core/flow/simspin_snapshot.h"
+#include "core/flow/star_sources.h"
 #include "fits_io/fits_file.h"
 #include "fits_io/header.h"
 #include "fits_io/table.h"
@@ -232,6 +234,18 @@ void write_hdf5(const std::string& path, const StarTable& t) {
 
 // ---------------------------------------------------------------- FITS --
 
+// True column names from GMLCOLS when it matches the table.
+void restore_names(fits::FitsFile& f, std::vector<std::string>& names) {
+  if (!fits::has_key(f, "GMLCOLS")) return;
+  try {
+    auto saved =
+        nlohmann::json::parse(fits::read_key_string(f, "GMLCOLS")).get<std::vector<std::string>>();
+    if (saved.size() == names.size()) names = saved;
+  } catch (const std::exception&) {
+    // A damaged keyword leaves the FITS names, which are still usable.
+  }
+}
+
 StarTable read_fits(const std::string& path) {
   auto f = fits::FitsFile::open(path);
   StarTable t;
@@ -250,6 +264,7 @@ StarTable read_fits(const std::string& path) {
     t.units.push_back(c.unit);
   }
   require(!cols.empty(), "star table '" + path + "' has no star columns");
+  restore_names(f, t.columns);
   t.data = at::stack(cols, 1);
   t.galaxy = at::zeros({n}, at::kLong);
   if (stars.has_column("GALAXY_ID")) {
@@ -275,6 +290,7 @@ StarTable read_fits(const std::string& path) {
       t.condition_units.push_back(c.unit);
     }
     if (!conds.empty()) t.galaxy_conditions = at::stack(conds, 1);
+    restore_names(f, t.condition_names);
   }
   return t;
 }
@@ -284,7 +300,7 @@ std::string fits_column_name(const std::string& name) {
   std::string out;
   for (char c : name) {
     out += (std::isalnum(static_cast<unsigned char>(c)) || c == '_')
-               ? static_cast<char>(std::toupper(c))
+               ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
                : '_';
   }
   while (!out.empty() && out.back() == '_') out.pop_back();
@@ -292,18 +308,34 @@ std::string fits_column_name(const std::string& name) {
   return out.empty() ? "COL" : out;
 }
 
+// FITS column names are case-insensitive, so "z" (height) and "Z"
+// (metallicity) collide; later duplicates get a numeric suffix. The true
+// names travel in the GMLCOLS keyword and are restored on reading.
+std::vector<std::string> fits_column_names(const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  for (const auto& n : names) {
+    std::string base = fits_column_name(n), candidate = base;
+    for (int k = 2;
+         std::find(out.begin(), out.end(), candidate) != out.end() || candidate == "GALAXY_ID";
+         ++k) {
+      candidate = base + "_" + std::to_string(k);
+    }
+    out.push_back(candidate);
+  }
+  return out;
+}
+
 void write_galaxy_hdu(fits::FitsFile& f, const std::vector<std::string>& names,
                       const std::vector<std::string>& units, const at::Tensor& ids,
                       const at::Tensor& conditions) {
   std::vector<fits::ColumnSpec> specs{{"GALAXY_ID", fits::ColumnType::Int64, 1, "", {}}};
+  const auto fits_names = fits_column_names(names);
   for (size_t j = 0; j < names.size(); ++j) {
-    specs.push_back({fits_column_name(names[j]),
-                     fits::ColumnType::Float64,
-                     1,
-                     j < units.size() ? units[j] : "",
-                     {}});
+    specs.push_back(
+        {fits_names[j], fits::ColumnType::Float64, 1, j < units.size() ? units[j] : "", {}});
   }
   fits::Table gal = fits::create_table(f, "GALAXIES", specs);
+  fits::write_key_string(f, "GMLCOLS", nlohmann::json(names).dump(), "condition names");
   at::Tensor id = ids.to(at::kLong).contiguous();
   gal.write_column("GALAXY_ID", 0, id.numel(), id.data_ptr<int64_t>());
   for (size_t j = 0; j < names.size(); ++j) {
@@ -315,16 +347,15 @@ void write_galaxy_hdu(fits::FitsFile& f, const std::vector<std::string>& names,
 void write_fits(const std::string& path, const StarTable& t) {
   auto f = fits::FitsFile::create(path);
   std::vector<fits::ColumnSpec> specs;
+  const auto fits_names = fits_column_names(t.columns);
   for (size_t j = 0; j < t.columns.size(); ++j) {
-    specs.push_back({fits_column_name(t.columns[j]),
-                     fits::ColumnType::Float64,
-                     1,
-                     j < t.units.size() ? t.units[j] : "",
-                     {}});
+    specs.push_back(
+        {fits_names[j], fits::ColumnType::Float64, 1, j < t.units.size() ? t.units[j] : "", {}});
   }
   specs.push_back({"GALAXY_ID", fits::ColumnType::Int64, 1, "", {}});
   fits::Table stars = fits::create_table(f, "STARS", specs);
   fits::write_key_string(f, "GMLVERS", library_version(), "galaxyml version");
+  fits::write_key_string(f, "GMLCOLS", nlohmann::json(t.columns).dump(), "star column names");
   for (size_t j = 0; j < t.columns.size(); ++j) {
     at::Tensor col = t.data.select(1, static_cast<int64_t>(j)).to(at::kDouble).contiguous();
     stars.write_column(specs[j].name, 0, col.numel(), col.data_ptr<double>());
@@ -499,17 +530,16 @@ class FitsStarWriter final : public StarTableWriter {
                  const std::vector<std::string>& units, std::vector<std::string> condition_names,
                  const std::string& provenance)
       : file_(fits::FitsFile::create(path)), condition_names_(std::move(condition_names)) {
+    const auto fits_names = fits_column_names(columns);
     for (size_t j = 0; j < columns.size(); ++j) {
-      specs_.push_back({fits_column_name(columns[j]),
-                        fits::ColumnType::Float32,
-                        1,
-                        j < units.size() ? units[j] : "",
-                        {}});
+      specs_.push_back(
+          {fits_names[j], fits::ColumnType::Float32, 1, j < units.size() ? units[j] : "", {}});
     }
     specs_.push_back({"GALAXY_ID", fits::ColumnType::Int64, 1, "", {}});
     table_ = std::make_unique<fits::Table>(fits::create_table(file_, "STARS", specs_));
     fits::write_key_string(file_, "GMLVERS", library_version(), "galaxyml version");
     fits::write_key_string(file_, "GMLPROV", provenance, "provenance (JSON)");
+    fits::write_key_string(file_, "GMLCOLS", nlohmann::json(columns).dump(), "star column names");
   }
   void append(const float* rows, int64_t n, int64_t galaxy) override {
     if (n <= 0) return;
@@ -561,10 +591,16 @@ StarSet StarTable::to_star_set() const {
 StarTable read_star_table(const std::string& path, int64_t max_stars_per_galaxy,
                           at::Generator* generator) {
   require(!path.empty(), "star table path is empty");
+  if (is_star_source_list(path)) {
+    return read_star_sources(star_source_files(path), max_stars_per_galaxy, generator);
+  }
   if (::access(path.c_str(), R_OK) != 0) {
     fail(Status::Io, "star table '" + path + "' does not exist or is not readable");
   }
-  StarTable t = looks_like_hdf5(path) ? read_hdf5(path) : read_fits(path);
+  // Simulation snapshots (a /PartType4 group) are one galaxy each.
+  StarTable t = !looks_like_hdf5(path)       ? read_fits(path)
+                : is_particle_snapshot(path) ? read_particle_snapshot(path)
+                                             : read_hdf5(path);
   require(t.data.size(0) > 0, "star table '" + path + "' has no stars");
   if (!t.galaxy_ids.defined()) compute_conditions(t, path);
   if (max_stars_per_galaxy > 0) {
