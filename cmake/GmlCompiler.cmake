@@ -3,8 +3,17 @@
 # SYSTEM includes so their warnings never fail the build.
 find_program(GML_CCACHE ccache)
 if(GML_CCACHE)
-  set(CMAKE_C_COMPILER_LAUNCHER "${GML_CCACHE}")
-  set(CMAKE_CXX_COMPILER_LAUNCHER "${GML_CCACHE}")
+  # ccache caches translation units that use a precompiled header only with
+  # these sloppiness settings and -fpch-preprocess; the base directory makes
+  # clones of the repository share one cache.
+  set(GML_CCACHE_LAUNCHER ${CMAKE_COMMAND} -E env
+      CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+      CCACHE_BASEDIR=${PROJECT_SOURCE_DIR} CCACHE_NOHASHDIR=true ${GML_CCACHE})
+  set(CMAKE_C_COMPILER_LAUNCHER ${GML_CCACHE_LAUNCHER})
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${GML_CCACHE_LAUNCHER})
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-fpch-preprocess>)
+  endif()
 endif()
 
 add_library(gml_warnings INTERFACE)
