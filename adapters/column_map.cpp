@@ -9,10 +9,6 @@
 namespace gml::adapters {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-// Pogson's ratio 2.5 / ln(10): d(mag) = kPogson * d(flux) / flux.
-constexpr double kPogson = 1.0857362047581294;
-
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -164,25 +160,6 @@ class Parser {
   size_t pos_ = 0;
 };
 
-// NaN is how a null element arrives (the reader turns TNULL into NaN).
-bool usable(double v, int32_t& flags) {
-  if (std::isnan(v)) {
-    flags |= kFlagNull;
-    return false;
-  }
-  if (std::isinf(v)) {
-    flags |= kFlagNonFinite;
-    return false;
-  }
-  return true;
-}
-
-double finite_or_flag(double r, int32_t& flags) {
-  if (std::isfinite(r)) return r;
-  flags |= kFlagNonFinite;
-  return kNaN;
-}
-
 }  // namespace
 
 const char* to_string(Conversion c) {
@@ -211,42 +188,13 @@ std::vector<MappedOutput> parse_column_map(const std::string& mapping) {
 
 double convert(Conversion c, const double* x, int32_t& flags) {
   switch (c) {
-    case Conversion::Identity: return usable(x[0], flags) ? x[0] : kNaN;
-    case Conversion::Mag: {
-      if (!usable(x[0], flags)) return kNaN;
-      if (x[0] <= 0.0) {
-        flags |= kFlagBadFlux;
-        return kNaN;
-      }
-      return finite_or_flag(22.5 - 2.5 * std::log10(x[0]), flags);
-    }
-    case Conversion::MagErr: {
-      const bool f_ok = usable(x[0], flags);
-      const bool iv_ok = usable(x[1], flags);
-      bool ok = f_ok && iv_ok;
-      if (f_ok && x[0] <= 0.0) {
-        flags |= kFlagBadFlux;
-        ok = false;
-      }
-      if (iv_ok && x[1] <= 0.0) {
-        flags |= kFlagBadIvar;
-        ok = false;
-      }
-      return ok ? finite_or_flag(kPogson / (x[0] * std::sqrt(x[1])), flags) : kNaN;
-    }
-    case Conversion::Sigma: {
-      if (!usable(x[0], flags)) return kNaN;
-      if (x[0] <= 0.0) {
-        flags |= kFlagBadIvar;
-        return kNaN;
-      }
-      return finite_or_flag(1.0 / std::sqrt(x[0]), flags);
-    }
-    case Conversion::Nmgy:
-      if (!usable(x[0], flags)) return kNaN;
-      return finite_or_flag(std::pow(10.0, (22.5 - x[0]) / 2.5), flags);
+    case Conversion::Identity: return convert_as<Conversion::Identity>(x, flags);
+    case Conversion::Mag: return convert_as<Conversion::Mag>(x, flags);
+    case Conversion::MagErr: return convert_as<Conversion::MagErr>(x, flags);
+    case Conversion::Sigma: return convert_as<Conversion::Sigma>(x, flags);
+    case Conversion::Nmgy: return convert_as<Conversion::Nmgy>(x, flags);
   }
-  return kNaN;
+  return std::numeric_limits<double>::quiet_NaN();
 }
 
 }  // namespace gml::adapters

@@ -23,7 +23,9 @@
 // mapping is bound to a table (see catalog.h).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -67,5 +69,74 @@ constexpr int32_t kFlagBadIvar = 1 << 3;    ///< magerr/sigma of an inverse vari
 /// and ORs the reasons a result is unusable into `flags`; such results are
 /// NaN. A NaN input counts as null (kFlagNull).
 double convert(Conversion c, const double* x, int32_t& flags);
+
+namespace detail {
+
+inline bool usable(double v, int32_t& flags) {
+  // NaN is how a null element arrives (the reader turns TNULL into NaN).
+  if (std::isnan(v)) {
+    flags |= kFlagNull;
+    return false;
+  }
+  if (std::isinf(v)) {
+    flags |= kFlagNonFinite;
+    return false;
+  }
+  return true;
+}
+
+inline double finite_or_flag(double r, int32_t& flags) {
+  if (std::isfinite(r)) return r;
+  flags |= kFlagNonFinite;
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace detail
+
+/// convert() with the conversion fixed at compile time, so loops over rows
+/// carry no per-value dispatch. convert() itself forwards here: both give
+/// bit-identical results.
+template <Conversion C>
+inline double convert_as(const double* x, int32_t& flags) {
+  using detail::finite_or_flag;
+  using detail::usable;
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  // Pogson's ratio 2.5 / ln(10): d(mag) = kPogson * d(flux) / flux.
+  constexpr double kPogson = 1.0857362047581294;
+  if constexpr (C == Conversion::Identity) {
+    return usable(x[0], flags) ? x[0] : kNaN;
+  } else if constexpr (C == Conversion::Mag) {
+    if (!usable(x[0], flags)) return kNaN;
+    if (x[0] <= 0.0) {
+      flags |= kFlagBadFlux;
+      return kNaN;
+    }
+    return finite_or_flag(22.5 - 2.5 * std::log10(x[0]), flags);
+  } else if constexpr (C == Conversion::MagErr) {
+    const bool f_ok = usable(x[0], flags);
+    const bool iv_ok = usable(x[1], flags);
+    bool ok = f_ok && iv_ok;
+    if (f_ok && x[0] <= 0.0) {
+      flags |= kFlagBadFlux;
+      ok = false;
+    }
+    if (iv_ok && x[1] <= 0.0) {
+      flags |= kFlagBadIvar;
+      ok = false;
+    }
+    return ok ? finite_or_flag(kPogson / (x[0] * std::sqrt(x[1])), flags) : kNaN;
+  } else if constexpr (C == Conversion::Sigma) {
+    if (!usable(x[0], flags)) return kNaN;
+    if (x[0] <= 0.0) {
+      flags |= kFlagBadIvar;
+      return kNaN;
+    }
+    return finite_or_flag(1.0 / std::sqrt(x[0]), flags);
+  } else {
+    static_assert(C == Conversion::Nmgy, "unhandled conversion");
+    if (!usable(x[0], flags)) return kNaN;
+    return finite_or_flag(std::pow(10.0, (22.5 - x[0]) / 2.5), flags);
+  }
+}
 
 }  // namespace gml::adapters

@@ -24,7 +24,7 @@ c++ -O2 -std=c++17 -I"$root/capi/include" "$root/bench/flow/bench_flow.cpp" \
 stars="$tmp/stars.h5"
 model="$tmp/model_paper.h5"
 
-echo "machine: $(nproc) cores, $(uname -m); threads: $threads; n = $n stars; best of $repeats"
+echo "machine: $(nproc --all) cores, $(uname -m); threads: $threads; n = $n stars; best of $repeats"
 g=$("$tmp/bench_flow" "$model" "$stars" "$n" "$repeats" "$tmp")
 echo "$g"
 cond=$(echo "$g" | sed 's/.*"conditions": "\([^"]*\)".*/\1/')

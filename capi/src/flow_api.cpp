@@ -121,7 +121,13 @@ gml::flow::FlowConfig config_for(const gml::flow::StarTable& t, const char* over
     }
     require(patch.is_object(), "config_json must be a JSON object");
     j.merge_patch(patch);
-    c = FlowConfig::from_json_text(j.dump());
+    // The text came from the caller: a bad field is an invalid argument, not
+    // a damaged file.
+    try {
+      c = FlowConfig::from_json_text(j.dump());
+    } catch (const gml::Error& e) {
+      gml::fail(gml::Status::InvalidArgument, std::string("config_json: ") + e.what());
+    }
   }
   return c;
 }

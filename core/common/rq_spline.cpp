@@ -1,13 +1,17 @@
 #include "core/common/rq_spline.h"
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <string>
 
 #include "core/common/error.h"
 
 namespace gml {
 namespace {
+
+constexpr int64_t kMaxFusedBins = 64;
 
 // Knot positions (..., D, K + 1) on [lo, hi] and bin sizes (..., D, K) from
 // unnormalised logits, with the end knots pinned exactly to lo and hi so the
@@ -30,6 +34,98 @@ std::pair<at::Tensor, at::Tensor> knots(const at::Tensor& logits, double min_siz
 
 at::Tensor pick(const at::Tensor& t, const at::Tensor& idx) {
   return t.gather(-1, idx).squeeze(-1);
+}
+
+// Unnormalised logits -> knots on [lo, hi] (k + 1 values), as knots() does.
+template <typename T>
+void knots_of(const T* logits, int64_t k, T min_size, T lo, T hi, T* cum) {
+  T mx = logits[0];
+  for (int64_t j = 1; j < k; ++j) mx = std::max(mx, logits[j]);
+  T e[kMaxFusedBins];
+  T sum = 0;
+  for (int64_t j = 0; j < k; ++j) {
+    e[j] = std::exp(logits[j] - mx);
+    sum += e[j];
+  }
+  const T scale = (T(1) - min_size * static_cast<T>(k)) / sum;
+  T acc = 0;
+  cum[0] = lo;
+  for (int64_t j = 0; j + 1 < k; ++j) {
+    acc += min_size + scale * e[j];
+    cum[j + 1] = (hi - lo) * acc + lo;
+  }
+  cum[k] = hi;
+}
+
+template <typename T>
+T softplus(T v) {
+  return v > T(20) ? v : std::log1p(std::exp(v));
+}
+
+// The inference path: every element in one pass over its 3K - 1 parameters,
+// without the dozens of (..., D, K) intermediates of the differentiable
+// path. Only the two interior derivatives next to the element's bin are
+// computed. Same formulas and conventions as rq_spline() below.
+template <typename T>
+void rq_spline_fused(const T* in, const T* params, T* out, T* lad, int64_t n, int64_t k,
+                     bool inverse, const RQSplineOptions& o) {
+  const T b = static_cast<T>(o.tail_bound);
+  const T min_w = static_cast<T>(o.min_bin_width), min_h = static_cast<T>(o.min_bin_height);
+  const T min_d = static_cast<T>(o.min_derivative);
+  const int64_t stride = 3 * k - 1;
+  at::parallel_for(0, n, 2048, [&](int64_t first, int64_t last) {
+    T cw[kMaxFusedBins + 1], ch[kMaxFusedBins + 1];
+    for (int64_t i = first; i < last; ++i) {
+      const T x = in[i];
+      if (!(x >= -b && x <= b)) {
+        out[i] = x;
+        lad[i] = 0;
+        continue;
+      }
+      const T* p = params + i * stride;
+      knots_of(p, k, min_w, -b, b, cw);
+      knots_of(p + k, k, min_h, -b, b, ch);
+      const T* loc = inverse ? ch : cw;
+      int64_t idx = 0;
+      for (int64_t j = 1; j < k; ++j) idx += x >= loc[j];
+      const T xk = cw[idx], wk = cw[idx + 1] - cw[idx];
+      const T yk = ch[idx], hk = ch[idx + 1] - ch[idx];
+      const T delta = hk / wk;
+      const T d0 = idx == 0 ? T(1) : min_d + softplus(p[2 * k + idx - 1]);
+      const T d1 = idx + 1 == k ? T(1) : min_d + softplus(p[2 * k + idx]);
+      const T slope_sum = d0 + d1 - 2 * delta;
+      T theta;
+      if (inverse) {
+        const T dy = x - yk;
+        const T qa = dy * slope_sum + hk * (delta - d0);
+        const T qb = hk * d0 - dy * slope_sum;
+        const T qc = -delta * dy;
+        const T disc = std::max(T(0), qb * qb - 4 * qa * qc);
+        theta = (2 * qc) / (-qb - std::sqrt(disc));
+        out[i] = theta * wk + xk;
+      } else {
+        theta = (x - xk) / wk;
+        const T t1mt = theta * (1 - theta);
+        out[i] = yk + hk * (delta * theta * theta + d0 * t1mt) / (delta + slope_sum * t1mt);
+      }
+      const T t1mt = theta * (1 - theta);
+      const T denominator = delta + slope_sum * t1mt;
+      const T numerator =
+          delta * delta * (d1 * theta * theta + 2 * delta * t1mt + d0 * (1 - theta) * (1 - theta));
+      const T l = std::log(numerator) - 2 * std::log(denominator);
+      lad[i] = inverse ? -l : l;
+    }
+  });
+}
+
+bool use_fused(const at::Tensor& inputs, const at::Tensor& packed, int64_t k) {
+  const bool needs_grad =
+      at::GradMode::is_enabled() && (inputs.requires_grad() || packed.requires_grad());
+  return !needs_grad && k <= kMaxFusedBins && inputs.device().is_cpu() &&
+         packed.device().is_cpu() && inputs.scalar_type() == packed.scalar_type() &&
+         (inputs.scalar_type() == at::kFloat || inputs.scalar_type() == at::kDouble) &&
+         packed.dim() == inputs.dim() + 1 &&
+         packed.sizes().slice(0, inputs.dim()) == inputs.sizes();
 }
 
 }  // namespace
@@ -117,6 +213,20 @@ SplineResult rq_spline_packed(const at::Tensor& inputs, const at::Tensor& packed
       packed_params.defined() && packed_params.dim() >= 1 && (packed_params.size(-1) + 1) % 3 == 0,
       "rq_spline_packed: last axis must hold 3K - 1 values");
   const int64_t k = (packed_params.size(-1) + 1) / 3;
+  if (k >= 2 && options.tail_bound > 0 && options.min_derivative > 0 &&
+      options.min_bin_width * static_cast<double>(k) < 1.0 &&
+      options.min_bin_height * static_cast<double>(k) < 1.0 &&
+      use_fused(inputs, packed_params, k)) {
+    const at::Tensor x = inputs.contiguous();
+    const at::Tensor p = packed_params.contiguous();
+    SplineResult r{at::empty_like(x), at::empty_like(x)};
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rq_spline_fused", [&] {
+      rq_spline_fused<scalar_t>(x.data_ptr<scalar_t>(), p.data_ptr<scalar_t>(),
+                                r.outputs.data_ptr<scalar_t>(), r.logabsdet.data_ptr<scalar_t>(),
+                                x.numel(), k, inverse, options);
+    });
+    return r;
+  }
   return rq_spline(inputs, packed_params.narrow(-1, 0, k), packed_params.narrow(-1, k, k),
                    packed_params.narrow(-1, 2 * k, k - 1), inverse, options);
 }

@@ -35,7 +35,9 @@ struct SplineResult {
 
 // Number of unconstrained values per transformed dimension: K widths,
 // K heights and K - 1 interior derivatives.
-constexpr int64_t rq_spline_param_count(int64_t num_bins) { return 3 * num_bins - 1; }
+constexpr int64_t rq_spline_param_count(int64_t num_bins) {
+  return 3 * num_bins - 1;
+}
 
 // Applies the spline (inverse = false) or its inverse (inverse = true).
 // logabsdet is that of the map actually applied, so for the inverse it is
@@ -47,7 +49,9 @@ SplineResult rq_spline(const at::Tensor& inputs, const at::Tensor& unnormalized_
                        const RQSplineOptions& options = {});
 
 // Same, with the three parameter groups packed along the last axis as
-// (..., D, 3K - 1) = [widths | heights | derivatives].
+// (..., D, 3K - 1) = [widths | heights | derivatives]. When no gradient is
+// needed (inference) on CPU, one fused pass per element replaces the
+// differentiable chain of tensor ops; results agree to rounding.
 SplineResult rq_spline_packed(const at::Tensor& inputs, const at::Tensor& packed_params,
                               bool inverse, const RQSplineOptions& options = {});
 

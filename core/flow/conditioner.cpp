@@ -46,8 +46,39 @@ ConditionerImpl::ConditionerImpl(const ConditionerShape& shape, at::Generator ge
       register_module("condition_net", make_mlp(shape.condition_in, shape.out, shape, generator));
 }
 
+namespace {
+
+// Inference form of an MLP: fused bias (addmm) and in-place activations, so
+// no intermediate is allocated twice. `gate` (1, out), when defined, is
+// folded into the last layer: (W h + b) * g = (g W) h + g b, which saves a
+// pass over the (N, out) result when one condition serves every row.
+at::Tensor mlp_inference(torch::nn::Sequential& mlp, at::Tensor h, double slope,
+                         const at::Tensor& gate) {
+  const size_t n = mlp->size();
+  for (size_t i = 0; i < n; i += 2) {
+    auto* linear = mlp->ptr<torch::nn::LinearImpl>(i).get();
+    if (i + 1 < n) {
+      h = at::addmm(linear->bias, h, linear->weight.t());
+      at::leaky_relu_(h, slope);
+    } else if (gate.defined()) {
+      const at::Tensor g = gate.reshape({-1});
+      h = at::addmm(linear->bias * g, h, (linear->weight * g.unsqueeze(1)).t());
+    } else {
+      h = at::addmm(linear->bias, h, linear->weight.t());
+    }
+  }
+  return h;
+}
+
+}  // namespace
+
 at::Tensor ConditionerImpl::forward(const at::Tensor& data, const at::Tensor& condition) {
-  return data_net_->forward(data) * condition_net_->forward(condition);
+  const bool inference = !at::GradMode::is_enabled() && data.dim() == 2 && condition.dim() == 2;
+  if (!inference) return data_net_->forward(data) * condition_net_->forward(condition);
+  const double slope = shape_.leaky_relu_slope;
+  at::Tensor gate = mlp_inference(condition_net_, condition, slope, {});
+  if (gate.size(0) == 1) return mlp_inference(data_net_, data, slope, gate);
+  return mlp_inference(data_net_, data, slope, {}).mul_(gate);
 }
 
 }  // namespace gml::flow

@@ -43,7 +43,9 @@ at::Tensor LULinearImpl::weight() const {
   return permutation_.matmul(lower_factor()).matmul(upper_factor());
 }
 
-at::Tensor LULinearImpl::logabsdet() const { return log_s_.sum(); }
+at::Tensor LULinearImpl::logabsdet() const {
+  return log_s_.sum();
+}
 
 std::pair<at::Tensor, at::Tensor> LULinearImpl::forward(const at::Tensor& x) {
   require(x.dim() == 2 && x.size(1) == dim_, "LULinear: input must be (N, dim)");
@@ -53,6 +55,12 @@ std::pair<at::Tensor, at::Tensor> LULinearImpl::forward(const at::Tensor& x) {
 
 std::pair<at::Tensor, at::Tensor> LULinearImpl::inverse(const at::Tensor& y) {
   require(y.dim() == 2 && y.size(1) == dim_, "LULinear: input must be (N, dim)");
+  if (!at::GradMode::is_enabled()) {
+    // Inference: invert the small (dim, dim) matrix once and apply it with
+    // one matrix product, instead of two triangular solves over all rows.
+    const at::Tensor inv = at::linalg_inv(weight().to(at::kDouble)).to(y.scalar_type());
+    return {y.matmul(inv.t()), (-logabsdet()).expand({y.size(0)})};
+  }
   // Row form of x = U^-1 L^-1 P^T y: X = Y P L^-T U^-T, solved from the right.
   at::Tensor a = y.matmul(permutation_);
   at::Tensor b = at::linalg_solve_triangular(lower_factor().t(), a, /*upper=*/true,

@@ -36,6 +36,9 @@ struct StarTable {
 
 // Reads a star table (.h5/.hdf5 or .fits/.fit, by content). When the file has
 // no galaxy table, conditions are computed from the stars (docs/flow.md).
+// A simulation snapshot with /PartType4 is read as one galaxy in physical
+// units (simspin_snapshot.h). A directory or a comma-separated list of files
+// gives all their galaxies (star_sources.h).
 // max_stars_per_galaxy > 0 subsamples larger galaxies with `generator`.
 StarTable read_star_table(const std::string& path, int64_t max_stars_per_galaxy = 0,
                           at::Generator* generator = nullptr);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
@@ -61,7 +62,8 @@ double mean_nll(ConditionalFlow& flow, const at::Tensor& x, const at::Tensor& c)
 }
 
 void write_checkpoint(const std::string& path, ConditionalFlow& flow, const RAdam& opt,
-                      const at::Generator& gen, const TrainReport& report) {
+                      const at::Generator& gen, const TrainReport& report, double recent,
+                      int64_t recent_n) {
   FlowFileExtras extras;
   extras.condition_min = report.condition_min;
   extras.condition_max = report.condition_max;
@@ -71,6 +73,10 @@ void write_checkpoint(const std::string& path, ConditionalFlow& flow, const RAda
   file.extra["train.rng_state"] = gen.get_state();
   file.extra["train.validation_history"] =
       at::tensor(report.validation_history, at::kDouble).reshape({-1});
+  // The running training loss, so a resumed run reports (and writes) what an
+  // uninterrupted one would.
+  file.extra["train.recent_loss"] =
+      at::tensor({recent, static_cast<double>(recent_n)}, at::kDouble);
   write_model_file(path, file);
 }
 
@@ -143,6 +149,7 @@ TrainReport train_flow(ConditionalFlow& flow, const StarSet& set, const TrainOpt
   ro.lr = options.lr;
   RAdam opt(parameters_of(flow), ro);
   int64_t start = 0;
+  std::map<std::string, at::Tensor> resumed_recent;
   if (options.resume && !options.checkpoint_path.empty() &&
       std::filesystem::exists(options.checkpoint_path)) {
     ModelFile ck = read_model_file(options.checkpoint_path, "flow");
@@ -161,11 +168,17 @@ TrainReport train_flow(ConditionalFlow& flow, const StarSet& set, const TrainOpt
     }
     opt.load_state(state);
     gen.set_state(ck.extra.at("train.rng_state"));
+    if (ck.extra.count("train.recent_loss")) {
+      resumed_recent["train.recent_loss"] = ck.extra.at("train.recent_loss").to(at::kDouble);
+    }
     auto hist = ck.extra.at("train.validation_history").to(at::kDouble).contiguous();
     report.validation_history.assign(hist.data_ptr<double>(),
                                      hist.data_ptr<double>() + hist.numel());
     start = opt.steps();
     require(start <= options.steps, "checkpoint is already past the requested step count");
+    report.steps = start;
+    if (!report.validation_history.empty())
+      report.validation_loss = report.validation_history.back();
   }
 
   Progress progress(control, "train", options.steps, "steps", "loss");
@@ -173,7 +186,15 @@ TrainReport train_flow(ConditionalFlow& flow, const StarSet& set, const TrainOpt
   const int64_t n_train = x_train.size(0);
   double recent = 0;
   int64_t recent_n = 0;
-  report.validation_loss = std::nan("");
+  if (start > 0) {
+    auto it = resumed_recent.find("train.recent_loss");
+    if (it != resumed_recent.end()) {
+      recent = it->second[0].item<double>();
+      recent_n = static_cast<int64_t>(it->second[1].item<double>());
+    }
+  } else {
+    report.validation_loss = std::nan("");
+  }
   char detail[160];
   for (int64_t step = start; step < options.steps; ++step) {
     opt.set_lr(scheduled_lr(options, step));
@@ -199,7 +220,7 @@ TrainReport train_flow(ConditionalFlow& flow, const StarSet& set, const TrainOpt
     }
     report.steps = step + 1;
     if (!options.checkpoint_path.empty() && ((step + 1) % options.checkpoint_every == 0 || last)) {
-      write_checkpoint(options.checkpoint_path, flow, opt, gen, report);
+      write_checkpoint(options.checkpoint_path, flow, opt, gen, report, recent, recent_n);
     }
     std::snprintf(detail, sizeof detail, "lr %.2e  %.0f stars/s  val %.4g", opt.lr(),
                   progress.rate() * static_cast<double>(options.batch_size),

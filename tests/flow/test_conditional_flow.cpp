@@ -294,7 +294,9 @@ TEST(ConditionalFlow, ChunkedInferenceEqualsDifferentiableLogProb) {
   const at::Tensor chunked = flow->evaluate_log_prob(x, c, 64);
   EXPECT_FALSE(chunked.requires_grad());
   EXPECT_FALSE(chunked.is_inference());
-  EXPECT_LE(max_abs_diff(chunked, reference.detach()), 1e-5);
+  // The inference path uses fused kernels (spline, gated last layer), so
+  // float32 rounding differs from the autograd path by a few ulps of |lp|.
+  EXPECT_LE(max_abs_diff(chunked, reference.detach()), 3e-5);
 }
 
 TEST(ConditionalFlow, ShortTrainingOnGeneratedGalaxiesRaisesLikelihood) {

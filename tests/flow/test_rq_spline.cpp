@@ -61,15 +61,21 @@ void check_against_nflows(at::ScalarType dtype, double tol_out, double tol_logde
   }
 }
 
-TEST(RQSpline, MatchesNflowsFloat64) { check_against_nflows(at::kDouble, 1e-10, 1e-10); }
+TEST(RQSpline, MatchesNflowsFloat64) {
+  check_against_nflows(at::kDouble, 1e-10, 1e-10);
+}
 
-TEST(RQSpline, MatchesNflowsFloat32) { check_against_nflows(at::kFloat, 1e-5, 1e-5); }
+TEST(RQSpline, MatchesNflowsFloat32) {
+  check_against_nflows(at::kFloat, 1e-5, 1e-5);
+}
 
 TEST(RQSpline, PackedLayoutEqualsSeparateArguments) {
   auto gen = at::detail::createCPUGenerator(7);
   const int64_t k = 6;
   at::Tensor x = at::randn({20, 3}, gen) * 2;
-  at::Tensor p = at::randn({20, 3, gml::rq_spline_param_count(k)}, gen);
+  // Parameters that need gradients keep both calls on the differentiable
+  // path, so the two layouts must agree bit for bit.
+  at::Tensor p = at::randn({20, 3, gml::rq_spline_param_count(k)}, gen).requires_grad_(true);
   auto a = gml::rq_spline_packed(x, p, false);
   auto b =
       gml::rq_spline(x, p.narrow(-1, 0, k), p.narrow(-1, k, k), p.narrow(-1, 2 * k, k - 1), false);
@@ -142,3 +148,43 @@ TEST(RQSpline, RejectsInconsistentShapes) {
 }
 
 }  // namespace
+
+TEST(RQSpline, FusedInferencePathEqualsTheDifferentiablePath) {
+  auto gen = at::detail::createCPUGenerator(77);
+  const int64_t n = 3000, d = 5, k = 10;
+  // Inputs beyond the tail bound too, and large logits so some bins are
+  // nearly empty and slopes reach the 1e-3 floor.
+  const at::Tensor x = at::randn({n, d}, gen, at::TensorOptions().dtype(at::kDouble)) * 2.0;
+  const at::Tensor p =
+      at::randn({n, d, 3 * k - 1}, gen, at::TensorOptions().dtype(at::kDouble)) * 3.0;
+  auto differentiable = [&](const at::Tensor& xs, const at::Tensor& ps, bool inverse) {
+    at::Tensor pg = ps.clone().requires_grad_(true);
+    gml::SplineResult r = gml::rq_spline(xs, pg.narrow(-1, 0, k), pg.narrow(-1, k, k),
+                                         pg.narrow(-1, 2 * k, k - 1), inverse);
+    return gml::SplineResult{r.outputs.detach(), r.logabsdet.detach()};
+  };
+  auto fused = [&](const at::Tensor& xs, const at::Tensor& ps, bool inverse) {
+    at::NoGradGuard no_grad;
+    return gml::rq_spline_packed(xs, ps, inverse);
+  };
+  auto err = [](const at::Tensor& a, const at::Tensor& b) {
+    return (a.to(at::kDouble) - b).abs().max().item<double>();
+  };
+  for (bool inverse : {false, true}) {
+    SCOPED_TRACE(inverse ? "inverse" : "forward");
+    // Float64: the same formulas, so equal to rounding.
+    const gml::SplineResult ref = differentiable(x, p, inverse);
+    const gml::SplineResult f64 = fused(x, p, inverse);
+    EXPECT_FALSE(f64.outputs.requires_grad());
+    EXPECT_LT(err(f64.outputs, ref.outputs), 1e-10);
+    EXPECT_LT(err(f64.logabsdet, ref.logabsdet), 1e-10);
+    // Float32: sharp splines amplify rounding in both paths; the fused path
+    // must be as close to the float64 result as the differentiable one.
+    const at::Tensor xf = x.to(at::kFloat), pf = p.to(at::kFloat);
+    const gml::SplineResult d32 = differentiable(xf, pf, inverse);
+    const gml::SplineResult f32 = fused(xf, pf, inverse);
+    EXPECT_EQ(f32.outputs.scalar_type(), at::kFloat);
+    EXPECT_LE(err(f32.outputs, ref.outputs), 2 * err(d32.outputs, ref.outputs) + 1e-5);
+    EXPECT_LE(err(f32.logabsdet, ref.logabsdet), 2 * err(d32.logabsdet, ref.logabsdet) + 1e-4);
+  }
+}
