@@ -1,7 +1,7 @@
 // Status names, last error, versions and memory release.
 #include <ATen/Context.h>
-#include <dlfcn.h>
 #include <c10/macros/Macros.h>
+#include <dlfcn.h>
 #include <fitsio.h>
 #include <hdf5.h>
 #include <torch/version.h>

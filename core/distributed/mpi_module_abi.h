@@ -35,8 +35,8 @@ typedef struct gml_mpi_module {
   int32_t (*allgather_i64)(int64_t value, int64_t* out);
   /* Rank-ordered concatenation of byte blocks on root; counts[i] is rank i's
      block size (known to all ranks); recv is only used on root. */
-  int32_t (*gatherv_bytes)(const void* send, int64_t send_bytes, void* recv,
-                           const int64_t* counts, int32_t root);
+  int32_t (*gatherv_bytes)(const void* send, int64_t send_bytes, void* recv, const int64_t* counts,
+                           int32_t root);
   void (*abort)(int32_t code, const char* message);
   void (*error_string)(int32_t code, char* buf, size_t capacity);
   /* Library version text of the MPI implementation. */

@@ -32,15 +32,21 @@ constexpr double kSolarPlateauFeH = 0.3;             // [O/Fe] reaches 0 here
 constexpr double kZ90 = 1.2815515655446004;          // standard normal 90th percentile
 constexpr double kGammaMedian = 1.6783469900166608;  // median of Gamma(2, 1)
 
-double logit(double p) { return std::log(p / (1.0 - p)); }
+double logit(double p) {
+  return std::log(p / (1.0 - p));
+}
 
-at::TensorOptions f64() { return at::TensorOptions().dtype(at::kDouble); }
+at::TensorOptions f64() {
+  return at::TensorOptions().dtype(at::kDouble);
+}
 
 at::Tensor uniform(int64_t n, at::Generator& g, double lo = 0.0, double hi = 1.0) {
   return at::empty({n}, f64()).uniform_(lo, hi, g);
 }
 
-at::Tensor normal(int64_t n, at::Generator& g) { return at::empty({n}, f64()).normal_(0, 1, g); }
+at::Tensor normal(int64_t n, at::Generator& g) {
+  return at::empty({n}, f64()).normal_(0, 1, g);
+}
 
 // [O/Fe] of the mean chemical-evolution track: a plateau at low [Fe/H],
 // falling linearly to 0 once type Ia supernovae contribute iron.

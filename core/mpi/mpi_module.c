@@ -9,7 +9,6 @@
 /* MPI counts are int: move large buffers in pieces no larger than this. */
 #define GML_MPI_CHUNK ((int64_t)1 << 28)
 
-
 static void finalize_at_exit(void) {
   int finalized = 0;
   MPI_Finalized(&finalized);
@@ -42,7 +41,9 @@ static int32_t m_size(void) {
   return s;
 }
 
-static int32_t m_barrier(void) { return MPI_Barrier(MPI_COMM_WORLD); }
+static int32_t m_barrier(void) {
+  return MPI_Barrier(MPI_COMM_WORLD);
+}
 
 static int32_t m_bcast(void* buf, int64_t bytes, int32_t root) {
   char* p = (char*)buf;
@@ -134,10 +135,19 @@ static const char* m_library_version(void) {
 }
 
 __attribute__((visibility("default"))) const gml_mpi_module* gml_mpi_module_v1(void) {
-  static const gml_mpi_module module = {
-      sizeof(gml_mpi_module), GML_MPI_MODULE_ABI, m_init,           m_rank,
-      m_size,                 m_barrier,          m_bcast,          m_allreduce_f32,
-      m_allreduce_f64,        m_allgather_i64,    m_gatherv_bytes,  m_abort,
-      m_error_string,         m_library_version};
+  static const gml_mpi_module module = {sizeof(gml_mpi_module),
+                                        GML_MPI_MODULE_ABI,
+                                        m_init,
+                                        m_rank,
+                                        m_size,
+                                        m_barrier,
+                                        m_bcast,
+                                        m_allreduce_f32,
+                                        m_allreduce_f64,
+                                        m_allgather_i64,
+                                        m_gatherv_bytes,
+                                        m_abort,
+                                        m_error_string,
+                                        m_library_version};
   return &module;
 }

@@ -6,11 +6,11 @@
 
 #include "galaxyml/galaxyml.h"
 
-#define LOAD(handle, name)                                              \
-  name##_t name = (name##_t)dlsym_fn(handle, #name);                    \
-  if (!name) {                                                          \
-    fprintf(stderr, "missing symbol %s\n", #name);                      \
-    return 1;                                                           \
+#define LOAD(handle, name)                           \
+  name##_t name = (name##_t)dlsym_fn(handle, #name); \
+  if (!name) {                                       \
+    fprintf(stderr, "missing symbol %s\n", #name);   \
+    return 1;                                        \
   }
 
 typedef int32_t (*gml_abi_version_t)(void);

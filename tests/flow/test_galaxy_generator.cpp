@@ -14,7 +14,9 @@ namespace {
 using gml::flow::GalaxyConditions;
 namespace gf = gml::flow;
 
-at::Tensor col(const at::Tensor& stars, int64_t c) { return stars.select(1, c); }
+at::Tensor col(const at::Tensor& stars, int64_t c) {
+  return stars.select(1, c);
+}
 
 TEST(GalaxyGenerator, MeasuredConditionsMatchTheDrivingConditions) {
   const GalaxyConditions cases[] = {

@@ -97,40 +97,40 @@ extern "C" {
 typedef int32_t gml_status;
 
 enum {
-    GML_OK = 0,
-    /** An argument is NULL, out of range, malformed or inconsistent. */
-    GML_ERR_INVALID_ARGUMENT = 1,
-    /** A file cannot be opened, read, written or renamed. */
-    GML_ERR_IO = 2,
-    /** A file exists but is not in the expected format (truncated, corrupt,
-        missing required parts). */
-    GML_ERR_FORMAT = 3,
-    /** A model file belongs to another family than the one asked for. */
-    GML_ERR_FAMILY = 4,
-    /** A model file was written by a newer format version than this
-        library reads. */
-    GML_ERR_VERSION = 5,
-    /** A model file's tensors do not match its stored checksum. */
-    GML_ERR_CHECKSUM = 6,
-    /** The requested device is unknown to this build or not present. */
-    GML_ERR_DEVICE = 7,
-    /** The requested distributed backend (e.g. MPI) cannot be loaded. */
-    GML_ERR_BACKEND = 8,
-    /** The call stopped because gml_cancel() was called or a progress
-        callback returned non-zero. */
-    GML_ERR_CANCELLED = 9,
-    /** An output buffer is smaller than the result; nothing was written. */
-    GML_ERR_CAPACITY = 10,
-    /** A named item (tensor, column, HDU, keyword) does not exist. */
-    GML_ERR_NOT_FOUND = 11,
-    /** Memory could not be allocated. */
-    GML_ERR_OUT_OF_MEMORY = 12,
-    /** A CFITSIO error; the message carries CFITSIO's own text. */
-    GML_ERR_FITS = 13,
-    /** A WCSLIB error, or a header without the celestial WCS needed. */
-    GML_ERR_WCS = 14,
-    /** An unexpected internal failure (a bug); the message says where. */
-    GML_ERR_INTERNAL = 15
+  GML_OK = 0,
+  /** An argument is NULL, out of range, malformed or inconsistent. */
+  GML_ERR_INVALID_ARGUMENT = 1,
+  /** A file cannot be opened, read, written or renamed. */
+  GML_ERR_IO = 2,
+  /** A file exists but is not in the expected format (truncated, corrupt,
+      missing required parts). */
+  GML_ERR_FORMAT = 3,
+  /** A model file belongs to another family than the one asked for. */
+  GML_ERR_FAMILY = 4,
+  /** A model file was written by a newer format version than this
+      library reads. */
+  GML_ERR_VERSION = 5,
+  /** A model file's tensors do not match its stored checksum. */
+  GML_ERR_CHECKSUM = 6,
+  /** The requested device is unknown to this build or not present. */
+  GML_ERR_DEVICE = 7,
+  /** The requested distributed backend (e.g. MPI) cannot be loaded. */
+  GML_ERR_BACKEND = 8,
+  /** The call stopped because gml_cancel() was called or a progress
+      callback returned non-zero. */
+  GML_ERR_CANCELLED = 9,
+  /** An output buffer is smaller than the result; nothing was written. */
+  GML_ERR_CAPACITY = 10,
+  /** A named item (tensor, column, HDU, keyword) does not exist. */
+  GML_ERR_NOT_FOUND = 11,
+  /** Memory could not be allocated. */
+  GML_ERR_OUT_OF_MEMORY = 12,
+  /** A CFITSIO error; the message carries CFITSIO's own text. */
+  GML_ERR_FITS = 13,
+  /** A WCSLIB error, or a header without the celestial WCS needed. */
+  GML_ERR_WCS = 14,
+  /** An unexpected internal failure (a bug); the message says where. */
+  GML_ERR_INTERNAL = 15
 };
 
 /**
@@ -184,12 +184,7 @@ GML_API void gml_free(void* ptr);
 /* ======================================================================== */
 
 /** Log levels, most to least severe. */
-enum {
-    GML_LOG_ERROR = 0,
-    GML_LOG_WARNING = 1,
-    GML_LOG_INFO = 2,
-    GML_LOG_DEBUG = 3
-};
+enum { GML_LOG_ERROR = 0, GML_LOG_WARNING = 1, GML_LOG_INFO = 2, GML_LOG_DEBUG = 3 };
 
 /**
  * Log sink. Called on the thread that made the library call.
@@ -200,19 +195,19 @@ enum {
 typedef void (*gml_log_fn)(int32_t level, const char* message, void* user);
 
 typedef struct gml_init_options {
-    uint32_t struct_size;  /**< sizeof(gml_init_options) */
-    /** Intra-op CPU threads. 0: read GML_NUM_THREADS, then OMP_NUM_THREADS,
-        else LibTorch's default (one per core). Set once per process. */
-    int32_t num_threads;
-    /** Messages at or above this severity are delivered (GML_LOG_*).
-        Default GML_LOG_WARNING. */
-    int32_t log_level;
-    /** Log sink; NULL writes "galaxyml: LEVEL: message" lines to stderr. */
-    gml_log_fn log_fn;
-    /** Passed back to log_fn. */
-    void* log_user;
-    /** Default seed of contexts that do not set their own. Default 0. */
-    uint64_t seed;
+  uint32_t struct_size; /**< sizeof(gml_init_options) */
+  /** Intra-op CPU threads. 0: read GML_NUM_THREADS, then OMP_NUM_THREADS,
+      else LibTorch's default (one per core). Set once per process. */
+  int32_t num_threads;
+  /** Messages at or above this severity are delivered (GML_LOG_*).
+      Default GML_LOG_WARNING. */
+  int32_t log_level;
+  /** Log sink; NULL writes "galaxyml: LEVEL: message" lines to stderr. */
+  gml_log_fn log_fn;
+  /** Passed back to log_fn. */
+  void* log_user;
+  /** Default seed of contexts that do not set their own. Default 0. */
+  uint64_t seed;
 } gml_init_options;
 
 /**
@@ -248,17 +243,17 @@ typedef struct gml_context gml_context;
  * Progress report of a long call. Valid only during the callback.
  */
 typedef struct gml_progress {
-    uint32_t struct_size;  /**< sizeof(gml_progress) of the library */
-    const char* stage;     /**< what is running, e.g. "train", "sample" */
-    int64_t done;          /**< units finished (rows, steps, stars, images) */
-    int64_t total;         /**< units in all; 0 if unknown */
-    const char* unit;      /**< name of a unit, e.g. "rows", "steps" */
-    double elapsed_s;      /**< seconds since the call began */
-    double rate;           /**< units per second, averaged recently */
-    double eta_s;          /**< estimated seconds left; negative if unknown */
-    double metric;         /**< stage-specific figure (e.g. loss); NaN if none */
-    const char* metric_name; /**< name of metric, e.g. "loss"; "" if none */
-    const char* detail;    /**< further figures as text (learning rate,
+  uint32_t struct_size;    /**< sizeof(gml_progress) of the library */
+  const char* stage;       /**< what is running, e.g. "train", "sample" */
+  int64_t done;            /**< units finished (rows, steps, stars, images) */
+  int64_t total;           /**< units in all; 0 if unknown */
+  const char* unit;        /**< name of a unit, e.g. "rows", "steps" */
+  double elapsed_s;        /**< seconds since the call began */
+  double rate;             /**< units per second, averaged recently */
+  double eta_s;            /**< estimated seconds left; negative if unknown */
+  double metric;           /**< stage-specific figure (e.g. loss); NaN if none */
+  const char* metric_name; /**< name of metric, e.g. "loss"; "" if none */
+  const char* detail;      /**< further figures as text (learning rate,
                                 validation loss...); "" if none */
 } gml_progress;
 
@@ -270,18 +265,18 @@ typedef struct gml_progress {
 typedef int32_t (*gml_progress_fn)(const gml_progress* progress, void* user);
 
 typedef struct gml_context_options {
-    uint32_t struct_size;  /**< sizeof(gml_context_options) */
-    /** "cpu", "cuda", "cuda:N" or "auto" (CUDA when LibTorch reports a usable
-        GPU, else CPU). Borrowed during gml_context_create() only. */
-    const char* device;
-    /** Seed of the context's random generator. Default: gml_init()'s seed. */
-    uint64_t seed;
-    /** Non-zero: use the init seed even if seed is set. Default 1. */
-    int32_t seed_from_init;
-    /** Distributed backend: "none", "mpi", or "auto" (MPI when the process
-        was started by mpirun/srun and the MPI module loads, else none).
-        Borrowed during gml_context_create() only. */
-    const char* backend;
+  uint32_t struct_size; /**< sizeof(gml_context_options) */
+  /** "cpu", "cuda", "cuda:N" or "auto" (CUDA when LibTorch reports a usable
+      GPU, else CPU). Borrowed during gml_context_create() only. */
+  const char* device;
+  /** Seed of the context's random generator. Default: gml_init()'s seed. */
+  uint64_t seed;
+  /** Non-zero: use the init seed even if seed is set. Default 1. */
+  int32_t seed_from_init;
+  /** Distributed backend: "none", "mpi", or "auto" (MPI when the process
+      was started by mpirun/srun and the MPI module loads, else none).
+      Borrowed during gml_context_create() only. */
+  const char* backend;
 } gml_context_options;
 
 /** Fills opts with defaults: device "auto", backend "none", seed from init.
@@ -302,8 +297,7 @@ GML_API void gml_context_options_default(gml_context_options* opts);
  *                                     (libgalaxyml_mpi.so) cannot be loaded.
  * Thread-safety: any thread.
  */
-GML_API gml_status gml_context_create(const gml_context_options* opts,
-                                      gml_context** out);
+GML_API gml_status gml_context_create(const gml_context_options* opts, gml_context** out);
 
 /** Releases a context. NULL is a no-op. Must not race with a call using ctx. */
 GML_API void gml_context_free(gml_context* ctx);
@@ -317,24 +311,22 @@ GML_API void gml_context_free(gml_context* ctx);
  *                                     capacity > 0.
  *           GML_ERR_CAPACITY          capacity < *length.
  */
-GML_API gml_status gml_context_device(const gml_context* ctx, char* buf,
-                                      size_t capacity, size_t* length);
+GML_API gml_status gml_context_device(const gml_context* ctx, char* buf, size_t capacity,
+                                      size_t* length);
 
 /**
  * Rank and size of the context's distributed backend (0 and 1 without one).
  * Returned: rank, size (either may be NULL when not wanted).
  * Errors:   GML_ERR_INVALID_ARGUMENT  ctx NULL.
  */
-GML_API gml_status gml_context_rank(const gml_context* ctx, int32_t* rank,
-                                    int32_t* size);
+GML_API gml_status gml_context_rank(const gml_context* ctx, int32_t* rank, int32_t* size);
 
 /**
  * Registers the progress sink of every long call made with ctx.
  * Given: fn    NULL to remove; user  passed back to fn.
  * Errors: GML_ERR_INVALID_ARGUMENT  ctx NULL.
  */
-GML_API gml_status gml_context_set_progress(gml_context* ctx,
-                                            gml_progress_fn fn, void* user);
+GML_API gml_status gml_context_set_progress(gml_context* ctx, gml_progress_fn fn, void* user);
 
 /**
  * Asks the long call running on ctx (or, if none runs, the next long call on
@@ -354,8 +346,7 @@ GML_API gml_status gml_cancel(gml_context* ctx);
  *                     context's seed (may be NULL).
  * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_CANCELLED, GML_ERR_DEVICE.
  */
-GML_API gml_status gml_context_selftest(gml_context* ctx, int64_t n_steps,
-                                        double* checksum);
+GML_API gml_status gml_context_selftest(gml_context* ctx, int64_t n_steps, double* checksum);
 
 /* ======================================================================== */
 /* Model files (HDF5; see docs/model_format.md)                             */
@@ -371,14 +362,14 @@ GML_API gml_status gml_context_selftest(gml_context* ctx, int64_t n_steps,
 #define GML_MODEL_FORMAT_VERSION 1
 
 typedef struct gml_model_info {
-    uint32_t struct_size;             /**< set by the caller: sizeof */
-    char family[GML_FAMILY_MAX];      /**< "flow", "posterior", "diffusion",
-                                           "merger" */
-    int32_t format_version;           /**< gml_format_version attribute */
-    char library_version[GML_VERSION_MAX]; /**< library that wrote it */
-    char checksum[GML_CHECKSUM_MAX];  /**< "fnv1a64:<16 hex digits>" */
-    int64_t n_tensors;                /**< datasets under /tensors */
-    int64_t n_parameters;             /**< elements in /tensors */
+  uint32_t struct_size;                  /**< set by the caller: sizeof */
+  char family[GML_FAMILY_MAX];           /**< "flow", "posterior", "diffusion",
+                                              "merger" */
+  int32_t format_version;                /**< gml_format_version attribute */
+  char library_version[GML_VERSION_MAX]; /**< library that wrote it */
+  char checksum[GML_CHECKSUM_MAX];       /**< "fnv1a64:<16 hex digits>" */
+  int64_t n_tensors;                     /**< datasets under /tensors */
+  int64_t n_parameters;                  /**< elements in /tensors */
 } gml_model_info;
 
 /**
@@ -397,8 +388,7 @@ typedef struct gml_model_info {
  *           GML_ERR_CHECKSUM          tensor bytes do not match the checksum.
  * Thread-safety: any thread.
  */
-GML_API gml_status gml_model_file_inspect(const char* path,
-                                          const char* expected_family,
+GML_API gml_status gml_model_file_inspect(const char* path, const char* expected_family,
                                           gml_model_info* info);
 
 /**
@@ -408,8 +398,8 @@ GML_API gml_status gml_model_file_inspect(const char* path,
  * Returned: buf, length — see "Strings out".
  * Errors:   as gml_model_file_inspect(), plus GML_ERR_CAPACITY.
  */
-GML_API gml_status gml_model_file_config(const char* path, char* buf,
-                                         size_t capacity, size_t* length);
+GML_API gml_status gml_model_file_config(const char* path, char* buf, size_t capacity,
+                                         size_t* length);
 
 /* ======================================================================== */
 /* WCS: pixel <-> sky on a FITS header                                      */
@@ -424,12 +414,12 @@ typedef struct gml_wcs gml_wcs;
 
 /** Per-point status of gml_wcs_pix2sky() / gml_wcs_sky2pix(). */
 enum {
-    GML_WCS_POINT_OK = 0,
-    /** The input coordinate was NaN or infinite. */
-    GML_WCS_POINT_NONFINITE = 1,
-    /** Outside the projection's domain, or the distortion inverse did not
-        converge. */
-    GML_WCS_POINT_INVALID = 2
+  GML_WCS_POINT_OK = 0,
+  /** The input coordinate was NaN or infinite. */
+  GML_WCS_POINT_NONFINITE = 1,
+  /** Outside the projection's domain, or the distortion inverse did not
+      converge. */
+  GML_WCS_POINT_INVALID = 2
 };
 
 /**
@@ -485,9 +475,8 @@ GML_API void gml_wcs_free(gml_wcs* wcs);
  * Thread-safety: a handle may be used by several threads (calls on one
  *           handle are serialised internally).
  */
-GML_API gml_status gml_wcs_pix2sky(const gml_wcs* wcs, const double* x, const double* y,
-                                   int64_t n, int32_t origin, double* ra, double* dec,
-                                   int32_t* status);
+GML_API gml_status gml_wcs_pix2sky(const gml_wcs* wcs, const double* x, const double* y, int64_t n,
+                                   int32_t origin, double* ra, double* dec, int32_t* status);
 
 /**
  * Sky -> pixel for n points (distortions inverted iteratively).
@@ -519,8 +508,7 @@ GML_API gml_status gml_wcs_pixel_scale(const gml_wcs* wcs, double* arcsec_per_pi
  * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_CAPACITY, GML_ERR_WCS.
  * Thread-safety: as gml_wcs_pix2sky().
  */
-GML_API gml_status gml_wcs_header(const gml_wcs* wcs, char* buf, size_t capacity,
-                                  size_t* length);
+GML_API gml_status gml_wcs_header(const gml_wcs* wcs, char* buf, size_t capacity, size_t* length);
 
 /* ======================================================================== */
 /* Catalogs: FITS table columns in, result tables out                       */
@@ -548,17 +536,17 @@ GML_API gml_status gml_wcs_header(const gml_wcs* wcs, char* buf, size_t capacity
  * below (OR-ed over the row's outputs; 0 = clean row).
  */
 enum {
-    /** An input element is null: TNULL in an integer column, NaN or
-        +-Inf in a floating-point column (CFITSIO reads both as
-        undefined). */
-    GML_ROW_NULL = 1,
-    /** A result is not representable as a finite value of the output
-        type, e.g. nmgy() of a very negative magnitude. */
-    GML_ROW_NONFINITE = 2,
-    /** mag() or magerr() of a flux <= 0. */
-    GML_ROW_BAD_FLUX = 4,
-    /** magerr() or sigma() of an inverse variance <= 0. */
-    GML_ROW_BAD_IVAR = 8
+  /** An input element is null: TNULL in an integer column, NaN or
+      +-Inf in a floating-point column (CFITSIO reads both as
+      undefined). */
+  GML_ROW_NULL = 1,
+  /** A result is not representable as a finite value of the output
+      type, e.g. nmgy() of a very negative magnitude. */
+  GML_ROW_NONFINITE = 2,
+  /** mag() or magerr() of a flux <= 0. */
+  GML_ROW_BAD_FLUX = 4,
+  /** magerr() or sigma() of an inverse variance <= 0. */
+  GML_ROW_BAD_IVAR = 8
 };
 
 /** An open table HDU of a FITS file. Not thread-safe: one thread at a time
@@ -582,8 +570,7 @@ typedef struct gml_catalog gml_catalog;
  *           GML_ERR_FITS              unreadable or malformed FITS.
  * Thread-safety: any thread.
  */
-GML_API gml_status gml_catalog_open(const char* path, const char* hdu,
-                                    gml_catalog** out);
+GML_API gml_status gml_catalog_open(const char* path, const char* hdu, gml_catalog** out);
 
 /** Closes a catalog. NULL is a no-op. */
 GML_API void gml_catalog_free(gml_catalog* cat);
@@ -609,8 +596,8 @@ GML_API gml_status gml_catalog_num_rows(gml_catalog* cat, int64_t* n_rows);
  *                                     capacity > 0.
  *           GML_ERR_CAPACITY          capacity < *length.
  */
-GML_API gml_status gml_catalog_columns_json(gml_catalog* cat, char* buf,
-                                            size_t capacity, size_t* length);
+GML_API gml_status gml_catalog_columns_json(gml_catalog* cat, char* buf, size_t capacity,
+                                            size_t* length);
 
 /**
  * Checks a mapping against the table and describes its outputs as a JSON
@@ -627,10 +614,8 @@ GML_API gml_status gml_catalog_columns_json(gml_catalog* cat, char* buf,
  *                                     lists the table's columns).
  *           GML_ERR_CAPACITY          capacity < *length.
  */
-GML_API gml_status gml_catalog_describe_mapping(gml_catalog* cat,
-                                                const char* mapping, char* buf,
-                                                size_t capacity,
-                                                size_t* length);
+GML_API gml_status gml_catalog_describe_mapping(gml_catalog* cat, const char* mapping, char* buf,
+                                                size_t capacity, size_t* length);
 
 /**
  * Reads rows [first_row, first_row + n_rows) through a mapping, as float32.
@@ -653,16 +638,14 @@ GML_API gml_status gml_catalog_describe_mapping(gml_catalog* cat,
  *           GML_ERR_FITS              read failure.
  * Memory: bounded by the library's chunk size, whatever n_rows is.
  */
-GML_API gml_status gml_catalog_read(gml_catalog* cat, const char* mapping,
-                                    int64_t first_row, int64_t n_rows,
-                                    float* out, size_t capacity,
-                                    int32_t* flags, int64_t* n_outputs);
+GML_API gml_status gml_catalog_read(gml_catalog* cat, const char* mapping, int64_t first_row,
+                                    int64_t n_rows, float* out, size_t capacity, int32_t* flags,
+                                    int64_t* n_outputs);
 
 /** As gml_catalog_read(), with float64 output (exact for float64 columns
     such as RA/DEC); capacity counts doubles. */
-GML_API gml_status gml_catalog_read_f64(gml_catalog* cat, const char* mapping,
-                                        int64_t first_row, int64_t n_rows,
-                                        double* out, size_t capacity,
+GML_API gml_status gml_catalog_read_f64(gml_catalog* cat, const char* mapping, int64_t first_row,
+                                        int64_t n_rows, double* out, size_t capacity,
                                         int32_t* flags, int64_t* n_outputs);
 
 /**
@@ -675,10 +658,8 @@ GML_API gml_status gml_catalog_read_f64(gml_catalog* cat, const char* mapping,
  * Returned: 0 to continue; non-zero stops the stream, which then returns
  *           GML_ERR_CANCELLED.
  */
-typedef int32_t (*gml_catalog_chunk_fn)(int64_t first_row, int64_t n_rows,
-                                        int64_t n_outputs,
-                                        const float* values,
-                                        const int32_t* flags, void* user);
+typedef int32_t (*gml_catalog_chunk_fn)(int64_t first_row, int64_t n_rows, int64_t n_outputs,
+                                        const float* values, const int32_t* flags, void* user);
 
 /**
  * Streams rows [first_row, first_row + n_rows) through a mapping in blocks,
@@ -697,9 +678,8 @@ typedef int32_t (*gml_catalog_chunk_fn)(int64_t first_row, int64_t n_rows,
  *                                     sink asked to stop, or gml_cancel().
  *           GML_ERR_FITS              read failure.
  */
-GML_API gml_status gml_catalog_stream(gml_context* ctx, gml_catalog* cat,
-                                      const char* mapping, int64_t first_row,
-                                      int64_t n_rows, int64_t chunk_rows,
+GML_API gml_status gml_catalog_stream(gml_context* ctx, gml_catalog* cat, const char* mapping,
+                                      int64_t first_row, int64_t n_rows, int64_t chunk_rows,
                                       gml_catalog_chunk_fn fn, void* user);
 
 /* Writing: FITS binary tables with units and provenance, streamed row block
@@ -707,31 +687,31 @@ GML_API gml_status gml_catalog_stream(gml_context* ctx, gml_catalog* cat,
 
 /** Column types of a table writer, and the C type of their buffers. */
 enum {
-    GML_COLUMN_FLOAT32 = 1, /**< float    [n_rows, repeat], stored E */
-    GML_COLUMN_FLOAT64 = 2, /**< double   [n_rows, repeat], stored D */
-    GML_COLUMN_INT32 = 3,   /**< int32_t  [n_rows, repeat], stored J (flags) */
-    GML_COLUMN_INT64 = 4,   /**< int64_t  [n_rows, repeat], stored K (ids) */
-    /** char [n_rows, repeat]: each row holds up to repeat bytes, NUL-ended
-        when shorter; stored A (repeat characters, trailing blanks
-        dropped on reading). */
-    GML_COLUMN_STRING = 5
+  GML_COLUMN_FLOAT32 = 1, /**< float    [n_rows, repeat], stored E */
+  GML_COLUMN_FLOAT64 = 2, /**< double   [n_rows, repeat], stored D */
+  GML_COLUMN_INT32 = 3,   /**< int32_t  [n_rows, repeat], stored J (flags) */
+  GML_COLUMN_INT64 = 4,   /**< int64_t  [n_rows, repeat], stored K (ids) */
+  /** char [n_rows, repeat]: each row holds up to repeat bytes, NUL-ended
+      when shorter; stored A (repeat characters, trailing blanks
+      dropped on reading). */
+  GML_COLUMN_STRING = 5
 };
 
 /** A result table being written. Not thread-safe. */
 typedef struct gml_table_writer gml_table_writer;
 
 typedef struct gml_table_writer_options {
-    uint32_t struct_size;   /**< sizeof(gml_table_writer_options) */
-    const char* extname;    /**< EXTNAME of the table; default "RESULTS" */
-    /** Provenance keywords (NULL or "" to omit): GMLINPUT input file,
-        GMLCMD command line, GMLMODCK model file checksum. GMLVERS (library
-        version) and DATE (UTC, ISO 8601) are always written. */
-    const char* input_file;
-    const char* command_line;
-    const char* model_checksum;
-    /** Non-zero: write CHECKSUM/DATASUM of the table at commit (one extra
-        pass over the data). Default 1. */
-    int32_t checksum;
+  uint32_t struct_size; /**< sizeof(gml_table_writer_options) */
+  const char* extname;  /**< EXTNAME of the table; default "RESULTS" */
+  /** Provenance keywords (NULL or "" to omit): GMLINPUT input file,
+      GMLCMD command line, GMLMODCK model file checksum. GMLVERS (library
+      version) and DATE (UTC, ISO 8601) are always written. */
+  const char* input_file;
+  const char* command_line;
+  const char* model_checksum;
+  /** Non-zero: write CHECKSUM/DATASUM of the table at commit (one extra
+      pass over the data). Default 1. */
+  int32_t checksum;
 } gml_table_writer_options;
 
 /** Fills opts with defaults. NULL is ignored. */
@@ -748,8 +728,7 @@ GML_API void gml_table_writer_options_default(gml_table_writer_options* opts);
  * Errors:   GML_ERR_INVALID_ARGUMENT  path or out NULL; struct_size too small.
  * Thread-safety: any thread.
  */
-GML_API gml_status gml_table_writer_create(const char* path,
-                                           const gml_table_writer_options* opts,
+GML_API gml_status gml_table_writer_create(const char* path, const gml_table_writer_options* opts,
                                            gml_table_writer** out);
 
 /**
@@ -763,10 +742,8 @@ GML_API gml_status gml_table_writer_create(const char* path,
  *                                     name; unknown type; repeat < 1; rows
  *                                     already appended; writer committed.
  */
-GML_API gml_status gml_table_writer_add_column(gml_table_writer* w,
-                                               const char* name, int32_t type,
-                                               int64_t repeat,
-                                               const char* unit);
+GML_API gml_status gml_table_writer_add_column(gml_table_writer* w, const char* name, int32_t type,
+                                               int64_t repeat, const char* unit);
 
 /**
  * Adds a string keyword to the table header (e.g. a survey or run id).
@@ -778,10 +755,8 @@ GML_API gml_status gml_table_writer_add_column(gml_table_writer* w,
  *                                     reserved key (TTYPEn, NAXIS, ...);
  *                                     writer committed.
  */
-GML_API gml_status gml_table_writer_set_keyword(gml_table_writer* w,
-                                                const char* key,
-                                                const char* value,
-                                                const char* comment);
+GML_API gml_status gml_table_writer_set_keyword(gml_table_writer* w, const char* key,
+                                                const char* value, const char* comment);
 
 /**
  * Appends n_rows rows. data holds one pointer per declared column, in
@@ -796,14 +771,12 @@ GML_API gml_status gml_table_writer_set_keyword(gml_table_writer* w,
  *                                     writer is then unusable and commit
  *                                     fails.
  */
-GML_API gml_status gml_table_writer_append(gml_table_writer* w,
-                                           int64_t n_rows,
+GML_API gml_status gml_table_writer_append(gml_table_writer* w, int64_t n_rows,
                                            const void* const* data);
 
 /** Rows appended so far. Errors: GML_ERR_INVALID_ARGUMENT (w or n_rows
     NULL). */
-GML_API gml_status gml_table_writer_num_rows(const gml_table_writer* w,
-                                             int64_t* n_rows);
+GML_API gml_status gml_table_writer_num_rows(const gml_table_writer* w, int64_t* n_rows);
 
 /**
  * Finishes the file and atomically renames it onto the target path. A
@@ -857,63 +830,63 @@ GML_API void gml_table_writer_free(gml_table_writer* w);
 
 /** Resampling modes of gml_cutout_options.resample. */
 enum {
-    /** No resampling; out_width/out_height must be 0 or equal the size. */
-    GML_RESAMPLE_NONE = 0,
-    /** Area-weighted mean of the overlapped image pixels: keeps surface
-        brightness (per-pixel values comparable with the image). */
-    GML_RESAMPLE_MEAN = 1,
-    /** Flux-conserving: MEAN times the pixel-area ratio s * s, so the sum
-        over the stamp equals the sum over the cut image area. */
-    GML_RESAMPLE_FLUX = 2,
-    /** Bilinear interpolation at output pixel centres (smooth upsampling;
-        aliases noise when downsampling by more than ~1.5x). */
-    GML_RESAMPLE_BILINEAR = 3
+  /** No resampling; out_width/out_height must be 0 or equal the size. */
+  GML_RESAMPLE_NONE = 0,
+  /** Area-weighted mean of the overlapped image pixels: keeps surface
+      brightness (per-pixel values comparable with the image). */
+  GML_RESAMPLE_MEAN = 1,
+  /** Flux-conserving: MEAN times the pixel-area ratio s * s, so the sum
+      over the stamp equals the sum over the cut image area. */
+  GML_RESAMPLE_FLUX = 2,
+  /** Bilinear interpolation at output pixel centres (smooth upsampling;
+      aliases noise when downsampling by more than ~1.5x). */
+  GML_RESAMPLE_BILINEAR = 3
 };
 
 /** How positions are given (gml_cutout_options.position_type). */
 enum {
-    /** ra, dec arrays hold ICRS/FK5 degrees in the image's frame. */
-    GML_CUTOUT_SKY = 0,
-    /** The "ra", "dec" arrays hold 0-based pixel x, y of the first band
-        (numpy/astropy convention; x along NAXIS1). */
-    GML_CUTOUT_PIXEL = 1
+  /** ra, dec arrays hold ICRS/FK5 degrees in the image's frame. */
+  GML_CUTOUT_SKY = 0,
+  /** The "ra", "dec" arrays hold 0-based pixel x, y of the first band
+      (numpy/astropy convention; x along NAXIS1). */
+  GML_CUTOUT_PIXEL = 1
 };
 
 /** Per-stamp flags (bit mask); 0 means wholly on the image, all valid. */
 enum {
-    /** Part of the stamp lies off the image (filled and masked there). */
-    GML_CUTOUT_PARTIAL = 1,
-    /** No pixel of the stamp is on the image (all fill, all masked). */
-    GML_CUTOUT_OFF_IMAGE = 2,
-    /** Position NaN/infinite, or Dec outside [-90, 90] (all fill). */
-    GML_CUTOUT_BAD_COORD = 4,
-    /** The WCS cannot map the position (outside the projection, no
-        convergence) (all fill). */
-    GML_CUTOUT_WCS_FAILED = 8,
-    /** Some on-image pixels are NaN/BLANK in at least one band. */
-    GML_CUTOUT_INVALID_PIXELS = 16
+  /** Part of the stamp lies off the image (filled and masked there). */
+  GML_CUTOUT_PARTIAL = 1,
+  /** No pixel of the stamp is on the image (all fill, all masked). */
+  GML_CUTOUT_OFF_IMAGE = 2,
+  /** Position NaN/infinite, or Dec outside [-90, 90] (all fill). */
+  GML_CUTOUT_BAD_COORD = 4,
+  /** The WCS cannot map the position (outside the projection, no
+      convergence) (all fill). */
+  GML_CUTOUT_WCS_FAILED = 8,
+  /** Some on-image pixels are NaN/BLANK in at least one band. */
+  GML_CUTOUT_INVALID_PIXELS = 16
 };
 
 /** File layouts of gml_cutouts_write() (gml_cutout_options.layout). */
 enum {
-    /**
-     * One image extension per stamp, EXTNAME 'STAMP', EXTVER = stamp number
-     * (1-based), float32 W x H, or W x H x n_bands (numpy (C, H, W)) with
-     * more than one band, each with its own celestial WCS (DS9 and astropy
-     * open them directly). Keywords STAMPID (0-based catalog row), RA_OBJ,
-     * DEC_OBJ, X_IMG, Y_IMG (0-based centre in the image), GMLFLAGS. With
-     * write_mask, each is followed by a uint8 'MASK' extension of the same
-     * shape and WCS. Stamps without a position carry no WCS.
-     */
-    GML_CUTOUT_LAYOUT_HDU_PER_STAMP = 0,
-    /**
-     * The primary HDU is one float32 cube W x H x n_bands x n (numpy
-     * (N, C, H, W)); with write_mask a uint8 'MASK' cube follows; then a
-     * header-only 'STAMPWCS' extension with the WCS of a stamp whose first
-     * pixel is image pixel (0, 0): stamp k's WCS is that header with CRPIX1,
-     * CRPIX2 taken from row k of the table.
-     */
-    GML_CUTOUT_LAYOUT_CUBE = 1
+  /**
+   * One image extension per stamp, EXTNAME 'STAMP', EXTVER = stamp number
+   * (1-based), float32 W x H, or W x H x n_bands (numpy (C, H, W)) with
+   * more than one band, each with its own celestial WCS (DS9 and astropy
+   * open them directly). Keywords STAMPID (0-based catalog row), RA_OBJ,
+   * DEC_OBJ, X_IMG, Y_IMG (0-based centre in the image), GMLFLAGS. With
+   * write_mask, each is followed by a uint8 'MASK' extension of the same
+   * shape and WCS. Stamps without a position carry no WCS.
+   */
+  GML_CUTOUT_LAYOUT_HDU_PER_STAMP = 0,
+  /**
+   * The primary HDU is one float32 cube W x H x n_bands x n (numpy
+   * (N, C, H, W)); with write_mask a uint8 'MASK' cube follows; then a
+   * header-only 'STAMPWCS' extension with the WCS of a stamp whose first
+   * pixel is image pixel (0, 0): stamp k's WCS is that header with CRPIX1,
+   * CRPIX2 taken from row k of the table.
+   */
+  GML_CUTOUT_LAYOUT_CUBE = 1
 };
 /*
  * Both layouts end with a binary table 'STAMPS', one row per stamp in input
@@ -926,33 +899,33 @@ enum {
  */
 
 typedef struct gml_cutout_options {
-    uint32_t struct_size;   /**< sizeof(gml_cutout_options) */
-    /** GML_CUTOUT_SKY (default) or GML_CUTOUT_PIXEL. */
-    int32_t position_type;
-    /** Stamp size in image pixels along NAXIS1 / NAXIS2. Default 64 x 64;
-        1 to 65536. */
-    int64_t width;
-    int64_t height;
-    /** If > 0: square stamp side in arcsec, converted with the first band's
-        mean pixel scale and rounded to whole pixels; width/height are then
-        ignored. Default 0. */
-    double size_arcsec;
-    /** Delivered size after resampling; both 0 (default: no resampling) or
-        both >= 1 with out_width / width == out_height / height. */
-    int64_t out_width;
-    int64_t out_height;
-    /** GML_RESAMPLE_*; default GML_RESAMPLE_NONE. */
-    int32_t resample;
-    /** Value of masked pixels. Default NaN. */
-    float fill_value;
-    /** gml_cutouts_write() only: GML_CUTOUT_LAYOUT_*; default
-        GML_CUTOUT_LAYOUT_HDU_PER_STAMP. */
-    int32_t layout;
-    /** gml_cutouts_write() only: non-zero (default) writes masks too. */
-    int32_t write_mask;
-    /** Image rows read per CFITSIO call; 0 (default) keeps about 64 MiB of
-        rows in memory. */
-    int64_t chunk_rows;
+  uint32_t struct_size; /**< sizeof(gml_cutout_options) */
+  /** GML_CUTOUT_SKY (default) or GML_CUTOUT_PIXEL. */
+  int32_t position_type;
+  /** Stamp size in image pixels along NAXIS1 / NAXIS2. Default 64 x 64;
+      1 to 65536. */
+  int64_t width;
+  int64_t height;
+  /** If > 0: square stamp side in arcsec, converted with the first band's
+      mean pixel scale and rounded to whole pixels; width/height are then
+      ignored. Default 0. */
+  double size_arcsec;
+  /** Delivered size after resampling; both 0 (default: no resampling) or
+      both >= 1 with out_width / width == out_height / height. */
+  int64_t out_width;
+  int64_t out_height;
+  /** GML_RESAMPLE_*; default GML_RESAMPLE_NONE. */
+  int32_t resample;
+  /** Value of masked pixels. Default NaN. */
+  float fill_value;
+  /** gml_cutouts_write() only: GML_CUTOUT_LAYOUT_*; default
+      GML_CUTOUT_LAYOUT_HDU_PER_STAMP. */
+  int32_t layout;
+  /** gml_cutouts_write() only: non-zero (default) writes masks too. */
+  int32_t write_mask;
+  /** Image rows read per CFITSIO call; 0 (default) keeps about 64 MiB of
+      rows in memory. */
+  int64_t chunk_rows;
 } gml_cutout_options;
 
 /** Fills opts with the defaults above. NULL is ignored. */
@@ -1003,9 +976,8 @@ GML_API gml_status gml_cutouts_shape(const char* const* image_paths, int32_t n_b
  */
 GML_API gml_status gml_cutouts_extract(gml_context* ctx, const char* const* image_paths,
                                        int32_t n_bands, const double* ra, const double* dec,
-                                       int64_t n, const gml_cutout_options* opts,
-                                       float* stamps, size_t capacity, uint8_t* mask,
-                                       int32_t* flags);
+                                       int64_t n, const gml_cutout_options* opts, float* stamps,
+                                       size_t capacity, uint8_t* mask, int32_t* flags);
 
 /**
  * Cuts n stamps like gml_cutouts_extract() and writes them, with a WCS per
@@ -1083,15 +1055,15 @@ typedef struct gml_model gml_model;
  * Thread-safety: the model may be shared by contexts on the same device;
  *           calls using it are read-only.
  */
-GML_API gml_status gml_model_load(gml_context* ctx, const char* path,
-                                  const char* expected_family, gml_model** out);
+GML_API gml_status gml_model_load(gml_context* ctx, const char* path, const char* expected_family,
+                                  gml_model** out);
 
 /** Releases a model. NULL is a no-op. */
 GML_API void gml_model_free(gml_model* model);
 
 /** Family of a loaded model ("flow", ...). Strings-out convention. */
-GML_API gml_status gml_model_family(const gml_model* model, char* buf,
-                                    size_t capacity, size_t* length);
+GML_API gml_status gml_model_family(const gml_model* model, char* buf, size_t capacity,
+                                    size_t* length);
 
 /**
  * Dimensions of a flow model.
@@ -1099,16 +1071,15 @@ GML_API gml_status gml_model_family(const gml_model* model, char* buf,
  *           galaxy); either may be NULL.
  * Errors:   GML_ERR_INVALID_ARGUMENT (model NULL), GML_ERR_FAMILY.
  */
-GML_API gml_status gml_flow_dims(const gml_model* model, int64_t* data_dim,
-                                 int64_t* condition_dim);
+GML_API gml_status gml_flow_dims(const gml_model* model, int64_t* data_dim, int64_t* condition_dim);
 
 /**
  * Column names and training range of a flow model as JSON:
  * {"data": [...], "conditions": [...], "condition_min": [...],
  *  "condition_max": [...]}. Strings-out convention.
  */
-GML_API gml_status gml_flow_describe(const gml_model* model, char* buf,
-                                     size_t capacity, size_t* length);
+GML_API gml_status gml_flow_describe(const gml_model* model, char* buf, size_t capacity,
+                                     size_t* length);
 
 /**
  * Draws stars of one or more galaxies.
@@ -1130,9 +1101,8 @@ GML_API gml_status gml_flow_describe(const gml_model* model, char* buf,
  */
 GML_API gml_status gml_flow_sample(gml_context* ctx, const gml_model* model,
                                    const double* conditions, int64_t n_galaxies,
-                                   int64_t n_per_galaxy, uint64_t seed,
-                                   float* stars, size_t capacity,
-                                   double* outside);
+                                   int64_t n_per_galaxy, uint64_t seed, float* stars,
+                                   size_t capacity, double* outside);
 
 /**
  * As gml_flow_sample(), streamed to a file instead of a buffer, for sample
@@ -1142,12 +1112,9 @@ GML_API gml_status gml_flow_sample(gml_context* ctx, const gml_model* model,
  * Given:    path  output file.
  * Errors:   as gml_flow_sample(), plus GML_ERR_IO, GML_ERR_FITS.
  */
-GML_API gml_status gml_flow_sample_to_file(gml_context* ctx,
-                                           const gml_model* model,
-                                           const double* conditions,
-                                           int64_t n_galaxies,
-                                           int64_t n_per_galaxy, uint64_t seed,
-                                           const char* path);
+GML_API gml_status gml_flow_sample_to_file(gml_context* ctx, const gml_model* model,
+                                           const double* conditions, int64_t n_galaxies,
+                                           int64_t n_per_galaxy, uint64_t seed, const char* path);
 
 /**
  * Log density log p(star | galaxy) in the user's units (every normalising
@@ -1161,28 +1128,27 @@ GML_API gml_status gml_flow_sample_to_file(gml_context* ctx,
  *           in stars or conditions: the message names the first bad row),
  *           GML_ERR_FAMILY, GML_ERR_CANCELLED.
  */
-GML_API gml_status gml_flow_log_prob(gml_context* ctx, const gml_model* model,
-                                     const float* stars, int64_t n,
-                                     const double* conditions,
-                                     int64_t n_conditions, double* log_prob);
+GML_API gml_status gml_flow_log_prob(gml_context* ctx, const gml_model* model, const float* stars,
+                                     int64_t n, const double* conditions, int64_t n_conditions,
+                                     double* log_prob);
 
 typedef struct gml_flow_train_options {
-    uint32_t struct_size;      /**< sizeof(gml_flow_train_options) */
-    int64_t steps;             /**< optimiser steps; default 20000 */
-    int64_t batch_size;        /**< default 1024 */
-    double learning_rate;      /**< initial; default 9e-5 (decays 0.998 per
+  uint32_t struct_size;        /**< sizeof(gml_flow_train_options) */
+  int64_t steps;               /**< optimiser steps; default 20000 */
+  int64_t batch_size;          /**< default 1024 */
+  double learning_rate;        /**< initial; default 9e-5 (decays 0.998 per
                                     10 steps, per 120 below 3e-6) */
-    int64_t validation_galaxies; /**< held out whole; 0: 10% */
-    int64_t eval_every;        /**< steps between validations; default 250 */
-    const char* checkpoint_path; /**< NULL: none */
-    int64_t checkpoint_every;  /**< default 1000 */
-    int32_t resume;            /**< non-zero: continue from checkpoint_path */
-    /** JSON object overriding architecture fields (num_blocks, num_bins,
-        tail_bound, hidden_width, hidden_layers, log_columns, ...); NULL for
-        the GalacticFlow defaults. */
-    const char* config_json;
-    uint64_t seed;             /**< initialisation, split and batches */
-    int64_t max_stars_per_galaxy; /**< subsample big galaxies; 0: all */
+  int64_t validation_galaxies; /**< held out whole; 0: 10% */
+  int64_t eval_every;          /**< steps between validations; default 250 */
+  const char* checkpoint_path; /**< NULL: none */
+  int64_t checkpoint_every;    /**< default 1000 */
+  int32_t resume;              /**< non-zero: continue from checkpoint_path */
+  /** JSON object overriding architecture fields (num_blocks, num_bins,
+      tail_bound, hidden_width, hidden_layers, log_columns, ...); NULL for
+      the GalacticFlow defaults. */
+  const char* config_json;
+  uint64_t seed;                /**< initialisation, split and batches */
+  int64_t max_stars_per_galaxy; /**< subsample big galaxies; 0: all */
 } gml_flow_train_options;
 
 /** Fills opts with the GalacticFlow defaults. NULL is ignored. */
@@ -1198,8 +1164,7 @@ GML_API void gml_flow_train_options_default(gml_flow_train_options* opts);
  *           stays usable for resume).
  */
 GML_API gml_status gml_flow_train(gml_context* ctx, const char* stars_path,
-                                  const gml_flow_train_options* opts,
-                                  const char* model_path);
+                                  const gml_flow_train_options* opts, const char* model_path);
 
 /**
  * Reads the stars and conditions of one galaxy of a star table.
@@ -1214,11 +1179,9 @@ GML_API gml_status gml_flow_train(gml_context* ctx, const char* stars_path,
  *           GML_ERR_FITS, GML_ERR_NOT_FOUND (no such galaxy),
  *           GML_ERR_CAPACITY.
  */
-GML_API gml_status gml_flow_read_galaxy(const char* path, int64_t galaxy_id,
-                                        float* stars, size_t capacity,
-                                        int64_t* n_stars, int64_t* data_dim,
-                                        double* conditions,
-                                        size_t conditions_capacity);
+GML_API gml_status gml_flow_read_galaxy(const char* path, int64_t galaxy_id, float* stars,
+                                        size_t capacity, int64_t* n_stars, int64_t* data_dim,
+                                        double* conditions, size_t conditions_capacity);
 
 /**
  * GalacticFlow's evaluation: generates n_samples stars for the conditions of
@@ -1237,11 +1200,9 @@ GML_API gml_status gml_flow_read_galaxy(const char* path, int64_t galaxy_id,
  *           GML_ERR_CANCELLED.
  */
 GML_API gml_status gml_flow_evaluate(gml_context* ctx, const gml_model* model,
-                                     const char* stars_path, int64_t galaxy_id,
-                                     int64_t n_samples, uint64_t seed,
-                                     int64_t* galaxy_ids,
-                                     double* delta_log_mass, double* mmd,
-                                     size_t capacity, int64_t* n_galaxies);
+                                     const char* stars_path, int64_t galaxy_id, int64_t n_samples,
+                                     uint64_t seed, int64_t* galaxy_ids, double* delta_log_mass,
+                                     double* mmd, size_t capacity, int64_t* n_galaxies);
 
 /**
  * Writes a star table of synthetic galaxies from the built-in generator
@@ -1253,10 +1214,8 @@ GML_API gml_status gml_flow_evaluate(gml_context* ctx, const gml_model* model,
  * Errors:   GML_ERR_INVALID_ARGUMENT (also conditions outside the
  *           generator's domain), GML_ERR_IO, GML_ERR_FITS, GML_ERR_CANCELLED.
  */
-GML_API gml_status gml_flow_simulate(gml_context* ctx, int64_t n_galaxies,
-                                     int64_t n_stars, const double* conditions,
-                                     uint64_t seed, const char* path);
-
+GML_API gml_status gml_flow_simulate(gml_context* ctx, int64_t n_galaxies, int64_t n_stars,
+                                     const double* conditions, uint64_t seed, const char* path);
 
 #ifdef __cplusplus
 } /* extern "C" */
