@@ -3,7 +3,9 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "core/common/error.h"
@@ -48,11 +50,13 @@ void knots_of(const T* logits, int64_t k, T min_size, T lo, T hi, T* cum) {
     sum += e[j];
   }
   const T scale = (T(1) - min_size * static_cast<T>(k)) / sum;
-  T acc = 0;
+  // Accumulated in double, as ATen's CPU cumsum does for float, so knots
+  // near the top of the range keep float precision.
+  double acc = 0;
   cum[0] = lo;
   for (int64_t j = 0; j + 1 < k; ++j) {
     acc += min_size + scale * e[j];
-    cum[j + 1] = (hi - lo) * acc + lo;
+    cum[j + 1] = static_cast<T>((hi - lo) * acc + lo);
   }
   cum[k] = hi;
 }
@@ -62,10 +66,46 @@ T softplus(T v) {
   return v > T(20) ? v : std::log1p(std::exp(v));
 }
 
+// Forward or inverse map of one element x inside [-B, B], given its knots
+// (K + 1 each) and its K - 1 unconstrained interior derivatives. Only the two
+// derivatives next to x's bin are computed. Same formulas and conventions as
+// rq_spline() below; shared by the two inference kernels.
+template <typename T>
+inline void spline_element(T x, const T* cw, const T* ch, const T* raw_derivatives, int64_t k,
+                           bool inverse, T min_d, T* out, T* lad) {
+  const T* loc = inverse ? ch : cw;
+  int64_t idx = 0;
+  for (int64_t j = 1; j < k; ++j) idx += x >= loc[j];
+  const T xk = cw[idx], wk = cw[idx + 1] - cw[idx];
+  const T yk = ch[idx], hk = ch[idx + 1] - ch[idx];
+  const T delta = hk / wk;
+  const T d0 = idx == 0 ? T(1) : min_d + softplus(raw_derivatives[idx - 1]);
+  const T d1 = idx + 1 == k ? T(1) : min_d + softplus(raw_derivatives[idx]);
+  const T slope_sum = d0 + d1 - 2 * delta;
+  T theta;
+  if (inverse) {
+    const T dy = x - yk;
+    const T qa = dy * slope_sum + hk * (delta - d0);
+    const T qb = hk * d0 - dy * slope_sum;
+    const T qc = -delta * dy;
+    const T disc = std::max(T(0), qb * qb - 4 * qa * qc);
+    theta = (2 * qc) / (-qb - std::sqrt(disc));
+    *out = theta * wk + xk;
+  } else {
+    theta = (x - xk) / wk;
+    const T t1mt = theta * (1 - theta);
+    *out = yk + hk * (delta * theta * theta + d0 * t1mt) / (delta + slope_sum * t1mt);
+  }
+  const T t1mt = theta * (1 - theta);
+  const T denominator = delta + slope_sum * t1mt;
+  const T numerator =
+      delta * delta * (d1 * theta * theta + 2 * delta * t1mt + d0 * (1 - theta) * (1 - theta));
+  const T l = std::log(numerator) - 2 * std::log(denominator);
+  *lad = inverse ? -l : l;
+}
+
 // The inference path: every element in one pass over its 3K - 1 parameters,
-// without the dozens of (..., D, K) intermediates of the differentiable
-// path. Only the two interior derivatives next to the element's bin are
-// computed. Same formulas and conventions as rq_spline() below.
+// without the dozens of (..., D, K) intermediates of the differentiable path.
 template <typename T>
 void rq_spline_fused(const T* in, const T* params, T* out, T* lad, int64_t n, int64_t k,
                      bool inverse, const RQSplineOptions& o) {
@@ -85,37 +125,24 @@ void rq_spline_fused(const T* in, const T* params, T* out, T* lad, int64_t n, in
       const T* p = params + i * stride;
       knots_of(p, k, min_w, -b, b, cw);
       knots_of(p + k, k, min_h, -b, b, ch);
-      const T* loc = inverse ? ch : cw;
-      int64_t idx = 0;
-      for (int64_t j = 1; j < k; ++j) idx += x >= loc[j];
-      const T xk = cw[idx], wk = cw[idx + 1] - cw[idx];
-      const T yk = ch[idx], hk = ch[idx + 1] - ch[idx];
-      const T delta = hk / wk;
-      const T d0 = idx == 0 ? T(1) : min_d + softplus(p[2 * k + idx - 1]);
-      const T d1 = idx + 1 == k ? T(1) : min_d + softplus(p[2 * k + idx]);
-      const T slope_sum = d0 + d1 - 2 * delta;
-      T theta;
-      if (inverse) {
-        const T dy = x - yk;
-        const T qa = dy * slope_sum + hk * (delta - d0);
-        const T qb = hk * d0 - dy * slope_sum;
-        const T qc = -delta * dy;
-        const T disc = std::max(T(0), qb * qb - 4 * qa * qc);
-        theta = (2 * qc) / (-qb - std::sqrt(disc));
-        out[i] = theta * wk + xk;
-      } else {
-        theta = (x - xk) / wk;
-        const T t1mt = theta * (1 - theta);
-        out[i] = yk + hk * (delta * theta * theta + d0 * t1mt) / (delta + slope_sum * t1mt);
-      }
-      const T t1mt = theta * (1 - theta);
-      const T denominator = delta + slope_sum * t1mt;
-      const T numerator =
-          delta * delta * (d1 * theta * theta + 2 * delta * t1mt + d0 * (1 - theta) * (1 - theta));
-      const T l = std::log(numerator) - 2 * std::log(denominator);
-      lad[i] = inverse ? -l : l;
+      spline_element(x, cw, ch, p + 2 * k, k, inverse, min_d, out + i, lad + i);
     }
   });
+}
+
+// Knots on [lo, hi] from softmax numerators e^(logit - max), as knots_of().
+inline void knots_from_numerators(const float* e, int64_t k, float min_size, float lo, float hi,
+                                  float* cum) {
+  float sum = 0;
+  for (int64_t j = 0; j < k; ++j) sum += e[j];
+  const float scale = (1.0f - min_size * static_cast<float>(k)) / sum;
+  double acc = 0;  // as in knots_of()
+  cum[0] = lo;
+  for (int64_t j = 0; j + 1 < k; ++j) {
+    acc += min_size + scale * e[j];
+    cum[j + 1] = static_cast<float>((hi - lo) * acc + lo);
+  }
+  cum[k] = hi;
 }
 
 bool use_fused(const at::Tensor& inputs, const at::Tensor& packed, int64_t k) {
@@ -229,6 +256,83 @@ SplineResult rq_spline_packed(const at::Tensor& inputs, const at::Tensor& packed
   }
   return rq_spline(inputs, packed_params.narrow(-1, 0, k), packed_params.narrow(-1, k, k),
                    packed_params.narrow(-1, 2 * k, k - 1), inverse, options);
+}
+
+namespace {
+
+// exp(v) for v <= 0 in place, written so the compiler vectorises it: range
+// reduction v = k ln2 + r with |r| <= ln2 / 2, a degree-7 Taylor polynomial
+// for e^r (truncation error 5e-9, below float rounding) and 2^k from the
+// exponent bits. Arguments below -87 flush to e^-87, which a softmax
+// normalisation turns into the same negligible fraction as an exact zero.
+// Cloned per instruction set and picked at load time, so one binary uses
+// AVX-512 or AVX2 where the CPU has them.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void exp_nonpositive(float* v,
+                                                                                  int64_t n) {
+  constexpr float kLog2e = 1.44269504088896341f;
+  constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = std::max(v[i], -87.0f);
+    const float k = (x * kLog2e + kRound) - kRound;
+    const float r = (x - k * kLn2Hi) - k * kLn2Lo;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+    float scale;
+    std::memcpy(&scale, &bits, sizeof(scale));
+    v[i] = p * scale;
+  }
+}
+
+}  // namespace
+
+void rq_spline_rows(float* x, int64_t ld, int64_t rows, int64_t d, const float* params,
+                    float* fractions, int64_t k, bool inverse, const RQSplineOptions& o,
+                    float* logdet) {
+  require(k >= 2 && k <= kMaxFusedBins, "rq_spline_rows: bin count out of range");
+  if (rows == 0 || d == 0) return;
+  const int64_t stride = 3 * k - 1;
+  const int64_t elements = rows * d;
+  // Softmax numerators for widths and heights of every element: shift by
+  // each group's maximum, then one flat vectorised exp over all of them.
+  for (int64_t e = 0; e < elements; ++e) {
+    const float* p = params + e * stride;
+    float* f = fractions + e * 2 * k;
+    for (int64_t g = 0; g < 2; ++g) {
+      const float* q = p + g * k;
+      float mx = q[0];
+      for (int64_t j = 1; j < k; ++j) mx = std::max(mx, q[j]);
+      for (int64_t j = 0; j < k; ++j) f[g * k + j] = q[j] - mx;
+    }
+  }
+  exp_nonpositive(fractions, elements * 2 * k);
+  const float b = static_cast<float>(o.tail_bound);
+  const float min_w = static_cast<float>(o.min_bin_width);
+  const float min_h = static_cast<float>(o.min_bin_height);
+  const float min_d = static_cast<float>(o.min_derivative);
+  float cw[kMaxFusedBins + 1], ch[kMaxFusedBins + 1];
+  for (int64_t r = 0; r < rows; ++r) {
+    float sum = 0;
+    for (int64_t j = 0; j < d; ++j) {
+      float& v = x[r * ld + j];
+      if (!(v >= -b && v <= b)) continue;
+      const int64_t e = r * d + j;
+      const float* f = fractions + e * 2 * k;
+      knots_from_numerators(f, k, min_w, -b, b, cw);
+      knots_from_numerators(f + k, k, min_h, -b, b, ch);
+      float lad;
+      spline_element(v, cw, ch, params + e * stride + 2 * k, k, inverse, min_d, &v, &lad);
+      sum += lad;
+    }
+    if (logdet) logdet[r] += sum;
+  }
 }
 
 }  // namespace gml

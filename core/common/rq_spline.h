@@ -55,4 +55,17 @@ SplineResult rq_spline(const at::Tensor& inputs, const at::Tensor& unnormalized_
 SplineResult rq_spline_packed(const at::Tensor& inputs, const at::Tensor& packed_params,
                               bool inverse, const RQSplineOptions& options = {});
 
+// Inference kernel on raw float32 rows, for fixed-shape evaluation loops
+// that own their buffers (no allocation, no autograd, single thread):
+//   x         (rows, ld) row-major, Given and Returned: the spline (or its
+//             inverse) of columns [0, d) is applied in place; the other
+//             columns are untouched. Pass x + offset for a later column block.
+//   params    (rows, d, 3K - 1) packed as for rq_spline_packed, Given.
+//   scratch   rows * d * 2K floats, Returned (overwritten).
+//   logdet    (rows) or nullptr, Given and Returned: each row's sum of the
+//             elementwise log|det| of the map applied is added to it.
+void rq_spline_rows(float* x, int64_t ld, int64_t rows, int64_t d, const float* params,
+                    float* scratch, int64_t k, bool inverse, const RQSplineOptions& options,
+                    float* logdet);
+
 }  // namespace gml

@@ -8,6 +8,7 @@
 
 #include "core/common/error.h"
 #include "core/flow/flow_block.h"
+#include "core/flow/inference_plan.h"
 
 namespace gml::flow {
 namespace {
@@ -141,6 +142,23 @@ at::Tensor ConditionalFlowImpl::evaluate_log_prob(const at::Tensor& x, const at:
   // Allocated outside InferenceMode so callers get an ordinary tensor.
   at::Tensor out = at::empty({n}, x.options().dtype(model_options().dtype()));
   c10::InferenceMode guard;
+  if (!per_row && InferencePlan::applies_to(*this)) {
+    const InferencePlan plan(*this, normalized_condition(cond, 1));
+    const double base = -kHalfLog2Pi * static_cast<double>(config_.data_dim);
+    for (int64_t first = 0; first < n; first += chunk_rows) {
+      const int64_t m = std::min(chunk_rows, n - first);
+      ColumnTransform::Forward f =
+          data_norm_.forward(x.narrow(0, first, m).to(at::kCPU, at::kFloat));
+      // The transform's arithmetic always allocates, so u never aliases x.
+      at::Tensor u = f.values.contiguous();
+      at::Tensor logdet = f.logabsdet.to(at::kFloat).contiguous().clone();
+      plan.to_latent(u.data_ptr<float>(), m, logdet.data_ptr<float>());
+      at::Tensor lp = -0.5 * u.pow(2).sum(-1) + base + logdet;
+      lp = at::where(f.in_support, lp, at::full_like(lp, -std::numeric_limits<double>::infinity()));
+      out.narrow(0, first, m).copy_(lp);
+    }
+    return out;
+  }
   for (int64_t first = 0; first < n; first += chunk_rows) {
     const int64_t m = std::min(chunk_rows, n - first);
     const at::Tensor c = per_row ? cond.narrow(0, first, m) : cond;
@@ -160,6 +178,16 @@ void ConditionalFlowImpl::sample_chunks(
   const bool per_row = cond.size(0) > 1;
   const at::TensorOptions opts = model_options();
   const at::TensorOptions noise_opts = opts.device(generator.device());
+  if (!per_row && n > 0 && generator.device().is_cpu() && InferencePlan::applies_to(*this)) {
+    const InferencePlan plan(*this, normalized_condition(cond, 1));
+    for (int64_t first = 0; first < n; first += chunk_rows) {
+      const int64_t m = std::min(chunk_rows, n - first);
+      at::Tensor z = at::randn({m, config_.data_dim}, generator, noise_opts).contiguous();
+      plan.from_latent(z.data_ptr<float>(), m);
+      sink(first, data_norm_.inverse(z).first);
+    }
+    return;
+  }
   for (int64_t first = 0; first < n; first += chunk_rows) {
     const int64_t m = std::min(chunk_rows, n - first);
     const at::Tensor c = per_row ? cond.narrow(0, first, m) : cond;
