@@ -1,0 +1,47 @@
+// Architecture of a posterior estimator q(theta | x) and the prior support of
+// theta. Stored as JSON text in the model file's `config` attribute; unknown
+// keys are rejected.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/posterior/made.h"
+
+namespace gml::posterior {
+
+enum class Estimator {
+  Maf,  // masked autoregressive flow, affine (Papamakarios et al. 2017)
+  Nsf,  // autoregressive rational-quadratic spline flow (Durkan et al. 2019)
+};
+
+struct PosteriorConfig {
+  Estimator estimator = Estimator::Maf;
+  int64_t theta_dim = 1;
+  int64_t x_dim = 1;
+  int64_t num_blocks = 15;     // MADE blocks, a fixed permutation after each
+  int64_t hidden_width = 500;  // the SEDflow default: 15 blocks, 2 x 500
+  int64_t made_blocks = 2;     // masked feed-forward blocks per MADE
+  Activation activation = Activation::Tanh;
+  int64_t num_bins = 8;     // NSF only
+  double tail_bound = 3.0;  // NSF only: splines on [-B, B], identity outside
+  // Prior support of theta in user units, one bound per dimension; samples
+  // outside are counted per galaxy. Empty: unbounded.
+  std::vector<double> prior_lower;
+  std::vector<double> prior_upper;
+  std::vector<std::string> theta_names;
+  std::vector<std::string> x_names;
+
+  // Outputs per theta dimension of each MADE.
+  int64_t made_multiplier() const;
+  // Throws Error(InvalidArgument) naming the first inconsistent field.
+  void validate() const;
+  std::string to_json_text() const;
+  static PosteriorConfig from_json_text(const std::string& text);
+};
+
+const char* estimator_name(Estimator e);
+Estimator estimator_from_name(const std::string& name);
+
+}  // namespace gml::posterior

@@ -1,0 +1,165 @@
+#include "core/posterior/posterior_flow.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "core/common/error.h"
+#include "core/common/rq_spline.h"
+
+namespace gml::posterior {
+namespace {
+
+const double kHalfLog2Pi = 0.5 * std::log(2.0 * M_PI);
+
+// nflows' affine MAF (0.14): scale = softplus(s) + 1e-3, bounded below so
+// the inverse stays finite.
+at::Tensor affine_scale(const at::Tensor& unconstrained) {
+  return at::softplus(unconstrained) + 1e-3;
+}
+
+}  // namespace
+
+PosteriorFlowImpl::PosteriorFlowImpl(const PosteriorConfig& config, uint64_t seed)
+    : config_(config) {
+  config_.validate();
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  MadeShape shape;
+  shape.features = config_.theta_dim;
+  shape.context = config_.x_dim;
+  shape.hidden = config_.hidden_width;
+  shape.blocks = config_.made_blocks;
+  shape.multiplier = config_.made_multiplier();
+  shape.activation = config_.activation;
+  mades_ = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t b = 0; b < config_.num_blocks; ++b) {
+    mades_->push_back(Made(shape, gen));
+    // Module::to(dtype) would cast integer buffers, so indices are stored as
+    // exact small floats.
+    permutations_.push_back(register_buffer(
+        "permutation" + std::to_string(b),
+        at::randperm(config_.theta_dim, gen, at::TensorOptions().dtype(at::kLong)).to(at::kFloat)));
+  }
+  const auto f64 = at::TensorOptions().dtype(at::kDouble);
+  theta_mean_ = register_buffer("theta_mean", at::zeros({config_.theta_dim}, f64));
+  theta_std_ = register_buffer("theta_std", at::ones({config_.theta_dim}, f64));
+  x_mean_ = register_buffer("x_mean", at::zeros({config_.x_dim}, f64));
+  x_std_ = register_buffer("x_std", at::ones({config_.x_dim}, f64));
+}
+
+int64_t PosteriorFlowImpl::num_parameters() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+void PosteriorFlowImpl::fit_normalization(const at::Tensor& theta, const at::Tensor& x) {
+  require(theta.dim() == 2 && theta.size(1) == config_.theta_dim && x.dim() == 2 &&
+              x.size(1) == config_.x_dim && theta.size(0) == x.size(0) && theta.size(0) >= 2,
+          "fit_normalization: theta (N, D) and x (N, C) with the same N >= 2");
+  torch::NoGradGuard no_grad;
+  auto fit = [](const at::Tensor& v, at::Tensor& mean, at::Tensor& std) {
+    const at::Tensor d = v.to(at::kCPU, at::kDouble);
+    require(at::isfinite(d).all().item<bool>(), "fit_normalization: non-finite values");
+    at::Tensor s = d.std(0);
+    s = at::where(s > 0, s, at::ones_like(s));
+    mean.copy_(d.mean(0));
+    std.copy_(s);
+  };
+  fit(theta, theta_mean_, theta_std_);
+  fit(x, x_mean_, x_std_);
+}
+
+std::map<std::string, at::Tensor> PosteriorFlowImpl::normalization_tensors() const {
+  return {{"theta_mean", theta_mean_.clone()},
+          {"theta_std", theta_std_.clone()},
+          {"x_mean", x_mean_.clone()},
+          {"x_std", x_std_.clone()}};
+}
+
+void PosteriorFlowImpl::set_normalization_tensors(
+    const std::map<std::string, at::Tensor>& tensors) {
+  torch::NoGradGuard no_grad;
+  auto set = [&tensors](const char* key, at::Tensor& dst) {
+    auto it = tensors.find(key);
+    if (it == tensors.end()) fail(Status::Format, std::string("posterior: missing ") + key);
+    require(it->second.numel() == dst.numel(), std::string("posterior: wrong size of ") + key);
+    dst.copy_(it->second.reshape(dst.sizes()));
+  };
+  set("theta_mean", theta_mean_);
+  set("theta_std", theta_std_);
+  set("x_mean", x_mean_);
+  set("x_std", x_std_);
+}
+
+at::Tensor PosteriorFlowImpl::permutation(size_t block) const {
+  return permutations_[block].to(at::kLong);
+}
+
+at::Tensor PosteriorFlowImpl::normalized_x(const at::Tensor& x) const {
+  require(x.defined() && x.dim() == 2 && x.size(1) == config_.x_dim,
+          "posterior: x must be (N, " + std::to_string(config_.x_dim) + ")");
+  const at::Tensor w = mades_->ptr<MadeImpl>(0)->parameters().front();
+  return ((x.to(at::kDouble) - x_mean_.to(x.device())) / x_std_.to(x.device()))
+      .to(w.options().requires_grad(false));
+}
+
+at::Tensor PosteriorFlowImpl::log_prob(const at::Tensor& theta, const at::Tensor& x) {
+  require(theta.defined() && theta.dim() == 2 && theta.size(1) == config_.theta_dim,
+          "posterior: theta must be (N, " + std::to_string(config_.theta_dim) + ")");
+  const at::Tensor c = normalized_x(x);
+  require(c.size(0) == 1 || c.size(0) == theta.size(0), "posterior: x needs 1 or N rows");
+  at::Tensor u = ((theta.to(at::kDouble) - theta_mean_) / theta_std_).to(c.scalar_type());
+  const int64_t n = u.size(0), d = config_.theta_dim;
+  at::Tensor logdet = at::zeros({n}, u.options());
+  for (size_t b = 0; b < mades_->size(); ++b) {
+    const at::Tensor params = mades_->ptr<MadeImpl>(b)->forward(u, c).view({n, d, -1});
+    if (config_.estimator == Estimator::Maf) {
+      const at::Tensor scale = affine_scale(params.select(2, 0));
+      u = u * scale + params.select(2, 1);
+      logdet = logdet + scale.log().sum(1);
+    } else {
+      RQSplineOptions opt;
+      opt.tail_bound = config_.tail_bound;
+      SplineResult r = rq_spline_packed(u, params, false, opt);
+      u = r.outputs;
+      logdet = logdet + r.logabsdet.sum(1);
+    }
+    u = u.index_select(1, permutation(b));
+  }
+  const double base = -kHalfLog2Pi * static_cast<double>(d);
+  return -0.5 * u.pow(2).sum(1) + base + logdet - theta_std_.log().sum().to(u.scalar_type());
+}
+
+at::Tensor PosteriorFlowImpl::from_latent(const at::Tensor& z, const at::Tensor& x, bool naive) {
+  require(z.dim() == 2 && z.size(1) == config_.theta_dim, "posterior: z must be (N, D)");
+  const at::Tensor c = normalized_x(x);
+  at::Tensor u = z.to(c.options());
+  RQSplineOptions opt;
+  opt.tail_bound = config_.tail_bound;
+  const bool maf = config_.estimator == Estimator::Maf;
+  auto solve = [&](int64_t, const at::Tensor& params, const at::Tensor& zi) -> at::Tensor {
+    if (maf) return (zi - params.select(1, 1)) / affine_scale(params.select(1, 0));
+    return rq_spline_packed(zi.unsqueeze(1), params.unsqueeze(1), true, opt).outputs.squeeze(1);
+  };
+  for (size_t b = mades_->size(); b-- > 0;) {
+    u = u.index_select(1, at::argsort(permutation(b)));
+    auto* made = mades_->ptr<MadeImpl>(b).get();
+    u = naive ? made->invert_naive(u, c, solve) : made->invert(u, c, solve);
+  }
+  return u.to(at::kDouble) * theta_std_.to(u.device()) + theta_mean_.to(u.device());
+}
+
+at::Tensor PosteriorFlowImpl::sample(const at::Tensor& x, int64_t n, at::Generator generator,
+                                     bool naive) {
+  require(n >= 0, "posterior sample: n must be non-negative");
+  require(x.dim() == 2 && x.size(1) == config_.x_dim, "posterior sample: x must be (G, C)");
+  c10::InferenceMode guard;
+  const int64_t g = x.size(0), d = config_.theta_dim;
+  const at::Tensor z = at::randn({g * n, d}, generator, at::TensorOptions().dtype(at::kFloat));
+  // One observation broadcasts through the MADEs' context layers.
+  const at::Tensor xs = g == 1 ? x : x.repeat_interleave(n, 0);
+  return from_latent(z, xs, naive).view({g, n, d});
+}
+
+}  // namespace gml::posterior
