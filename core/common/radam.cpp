@@ -36,7 +36,7 @@ void RAdam::step() {
   const double rho_t = rho_inf - 2.0 * t * b2t / (1.0 - b2t);
   // The variance of the adaptive rate is tractable only once rho_t > 5;
   // before that the update is plain bias-corrected momentum.
-  const bool rectify = rho_t > 5.0;
+  const bool rectify = options_.rectified && rho_t > 5.0;
   double rect = 0.0;
   if (rectify) {
     rect = std::sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf /
@@ -49,7 +49,11 @@ void RAdam::step() {
     if (options_.weight_decay != 0.0) g = g.add(p, options_.weight_decay);
     m_[i].mul_(b1).add_(g, 1.0 - b1);
     v_[i].mul_(b2).addcmul_(g, g, 1.0 - b2);
-    if (rectify) {
+    if (!options_.rectified) {
+      // torch.optim.Adam: lr * m_hat / (sqrt(v_hat) + eps).
+      at::Tensor denom = v_[i].sqrt().div_(std::sqrt(1.0 - b2t)).add_(options_.eps);
+      p.addcdiv_(m_[i], denom, -options_.lr / bias1);
+    } else if (rectify) {
       // lr * rect * m_hat * sqrt(1 - b2^t) / (sqrt(v) + eps), with eps where
       // torch.optim.RAdam puts it so trained models agree with the reference.
       at::Tensor denom = v_[i].sqrt().add_(options_.eps);

@@ -20,6 +20,9 @@ struct RAdamOptions {
   double beta2 = 0.999;
   double eps = 1e-8;
   double weight_decay = 0.0;
+  // false: plain Adam (Kingma & Ba 2015) with torch.optim.Adam's
+  // conventions, the optimiser SEDflow trains with; same state layout.
+  bool rectified = true;
 };
 
 class RAdam {

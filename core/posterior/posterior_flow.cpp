@@ -41,10 +41,12 @@ PosteriorFlowImpl::PosteriorFlowImpl(const PosteriorConfig& config, uint64_t see
         at::randperm(config_.theta_dim, gen, at::TensorOptions().dtype(at::kLong)).to(at::kFloat)));
   }
   const auto f64 = at::TensorOptions().dtype(at::kDouble);
-  theta_mean_ = register_buffer("theta_mean", at::zeros({config_.theta_dim}, f64));
-  theta_std_ = register_buffer("theta_std", at::ones({config_.theta_dim}, f64));
-  x_mean_ = register_buffer("x_mean", at::zeros({config_.x_dim}, f64));
-  x_std_ = register_buffer("x_std", at::ones({config_.x_dim}, f64));
+  // Plain members, not buffers: the model file keeps them in its
+  // normalization group, and Module::to(dtype) must not round them.
+  theta_mean_ = at::zeros({config_.theta_dim}, f64);
+  theta_std_ = at::ones({config_.theta_dim}, f64);
+  x_mean_ = at::zeros({config_.x_dim}, f64);
+  x_std_ = at::ones({config_.x_dim}, f64);
 }
 
 int64_t PosteriorFlowImpl::num_parameters() const {
@@ -109,7 +111,9 @@ at::Tensor PosteriorFlowImpl::log_prob(const at::Tensor& theta, const at::Tensor
           "posterior: theta must be (N, " + std::to_string(config_.theta_dim) + ")");
   const at::Tensor c = normalized_x(x);
   require(c.size(0) == 1 || c.size(0) == theta.size(0), "posterior: x needs 1 or N rows");
-  at::Tensor u = ((theta.to(at::kDouble) - theta_mean_) / theta_std_).to(c.scalar_type());
+  at::Tensor u =
+      ((theta.to(at::kDouble) - theta_mean_.to(theta.device())) / theta_std_.to(theta.device()))
+          .to(c.scalar_type());
   const int64_t n = u.size(0), d = config_.theta_dim;
   at::Tensor logdet = at::zeros({n}, u.options());
   for (size_t b = 0; b < mades_->size(); ++b) {

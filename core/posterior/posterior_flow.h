@@ -55,7 +55,7 @@ class PosteriorFlowImpl : public torch::nn::Module {
   PosteriorConfig config_;
   torch::nn::ModuleList mades_{nullptr};
   std::vector<at::Tensor> permutations_;                // buffers (D), float-coded indices
-  at::Tensor theta_mean_, theta_std_, x_mean_, x_std_;  // buffers, float64
+  at::Tensor theta_mean_, theta_std_, x_mean_, x_std_;  // float64, CPU
 };
 TORCH_MODULE(PosteriorFlow);
 
