@@ -26,17 +26,7 @@ std::string temp_path_for(const std::string& path) {
 }
 
 void write_string_attr(hid_t obj, const std::string& key, const std::string& value) {
-  H5Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
-  H5Tset_size(type.get(), std::max<size_t>(value.size(), 1));
-  H5Tset_cset(type.get(), H5T_CSET_UTF8);
-  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose, "attribute space");
-  if (H5Aexists(obj, key.c_str()) > 0) H5Adelete(obj, key.c_str());
-  H5Handle attr(H5Acreate2(obj, key.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                H5Aclose, "attribute " + key);
-  const std::string padded = value.empty() ? std::string(1, '\0') : value;
-  if (H5Awrite(attr.get(), type.get(), padded.data()) < 0) {
-    fail(Status::Io, "HDF5: cannot write attribute " + key);
-  }
+  h5_write_string_attribute(obj, key, value);
 }
 
 }  // namespace

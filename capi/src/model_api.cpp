@@ -7,6 +7,9 @@
 #ifdef GML_HAVE_GML_FLOW
 #include "core/flow/flow_file.h"
 #endif
+#ifdef GML_HAVE_GML_POSTERIOR
+#include "core/posterior/posterior_file.h"
+#endif
 
 namespace gml::capi {
 
@@ -42,6 +45,15 @@ GML_API gml_status gml_model_load(gml_context* ctx, const char* path, const char
     if (file.family == "flow") {
       model->flow = std::make_shared<gml::flow::LoadedFlow>(gml::flow::flow_from_model_file(file));
       model->flow->flow->to(c.device);
+      *out = model.release();
+      return;
+    }
+#endif
+#ifdef GML_HAVE_GML_POSTERIOR
+    if (file.family == "posterior") {
+      model->posterior = std::make_shared<gml::posterior::LoadedPosterior>(
+          gml::posterior::posterior_from_model_file(file));
+      model->posterior->flow->to(c.device);
       *out = model.release();
       return;
     }

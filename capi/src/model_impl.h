@@ -12,13 +12,17 @@
 namespace gml::flow {
 struct LoadedFlow;
 }
+namespace gml::posterior {
+struct LoadedPosterior;
+}
 
 struct gml_model {
   std::string family;
   std::string path;
   std::string checksum;
   c10::Device device{c10::kCPU};
-  std::shared_ptr<gml::flow::LoadedFlow> flow;  // family "flow"
+  std::shared_ptr<gml::flow::LoadedFlow> flow;                 // family "flow"
+  std::shared_ptr<gml::posterior::LoadedPosterior> posterior;  // family "posterior"
 };
 
 namespace gml::capi {

@@ -35,6 +35,7 @@ static_assert(GML_ERR_OUT_OF_MEMORY == static_cast<int>(gml::Status::OutOfMemory
 static_assert(GML_ERR_FITS == static_cast<int>(gml::Status::Fits));
 static_assert(GML_ERR_WCS == static_cast<int>(gml::Status::Wcs));
 static_assert(GML_ERR_INTERNAL == static_cast<int>(gml::Status::Internal));
+static_assert(GML_ERR_CALLBACK == static_cast<int>(gml::Status::Callback));
 
 extern "C" {
 
@@ -56,6 +57,7 @@ GML_API const char* gml_status_name(gml_status status) {
     case GML_ERR_FITS: return "GML_ERR_FITS";
     case GML_ERR_WCS: return "GML_ERR_WCS";
     case GML_ERR_INTERNAL: return "GML_ERR_INTERNAL";
+    case GML_ERR_CALLBACK: return "GML_ERR_CALLBACK";
     default: return "GML_ERR_UNKNOWN";
   }
 }

@@ -27,6 +27,7 @@ enum class Status : int32_t {
   Fits = 13,
   Wcs = 14,
   Internal = 15,
+  Callback = 16,
 };
 
 class Error : public std::runtime_error {

@@ -7,6 +7,7 @@
 #include <hdf5.h>
 
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "core/common/error.h"
@@ -49,5 +50,13 @@ class H5ErrorSilencer {
   H5E_auto2_t old_fn_ = nullptr;
   void* old_data_ = nullptr;
 };
+
+// UTF-8 string attributes, the way every galaxyml HDF5 file stores text
+// (callers hold hdf5_mutex()). Writing replaces an existing attribute and
+// throws Error(Io) on failure. Reading accepts fixed-length and h5py's
+// variable-length strings and returns nullopt when the attribute is missing
+// or not a string; throws Error(Format) when it exists but cannot be read.
+void h5_write_string_attribute(hid_t loc, const std::string& name, const std::string& value);
+std::optional<std::string> h5_read_string_attribute(hid_t loc, const std::string& name);
 
 }  // namespace gml

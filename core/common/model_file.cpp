@@ -93,16 +93,7 @@ std::string iso_now() {
 }
 
 void write_string_attr(hid_t loc, const char* name, const std::string& value) {
-  H5Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
-  H5Tset_size(type.get(), std::max<size_t>(value.size(), 1));
-  H5Tset_cset(type.get(), H5T_CSET_UTF8);
-  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose, "scalar space");
-  H5Handle attr(H5Acreate2(loc, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
-                std::string("attribute ") + name);
-  std::string padded = value.empty() ? std::string(1, '\0') : value;
-  if (H5Awrite(attr.get(), type.get(), padded.data()) < 0) {
-    fail(Status::Io, std::string("model file: cannot write attribute ") + name);
-  }
+  h5_write_string_attribute(loc, name, value);
 }
 
 void write_int_attr(hid_t loc, const char* name, int32_t value) {
@@ -122,31 +113,11 @@ std::string read_string_attr(hid_t loc, const char* name) {
   if (!has_attr(loc, name)) {
     fail(Status::Format, std::string("model file: required attribute '") + name + "' is missing");
   }
-  H5Handle attr(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose, std::string("attribute ") + name);
-  H5Handle type(H5Aget_type(attr.get()), H5Tclose, "attribute type");
-  if (H5Tget_class(type.get()) != H5T_STRING) {
+  std::optional<std::string> value = h5_read_string_attribute(loc, name);
+  if (!value) {
     fail(Status::Format, std::string("model file: attribute '") + name + "' is not a string");
   }
-  if (H5Tis_variable_str(type.get()) > 0) {
-    // h5py writes str attributes as variable-length strings.
-    H5Handle mem(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
-    H5Tset_size(mem.get(), H5T_VARIABLE);
-    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
-    char* value = nullptr;
-    if (H5Aread(attr.get(), mem.get(), &value) < 0 || value == nullptr) {
-      fail(Status::Format, std::string("model file: cannot read attribute ") + name);
-    }
-    std::string out(value);
-    H5free_memory(value);
-    return out;
-  }
-  const size_t size = H5Tget_size(type.get());
-  std::string out(size, '\0');
-  if (H5Aread(attr.get(), type.get(), out.data()) < 0) {
-    fail(Status::Format, std::string("model file: cannot read attribute ") + name);
-  }
-  out.resize(std::strlen(out.c_str()));
-  return out;
+  return *value;
 }
 
 int32_t read_int_attr(hid_t loc, const char* name) {

@@ -57,33 +57,11 @@ std::string temp_name(const std::string& path) {
 // ---------------------------------------------------------------- HDF5 --
 
 std::string h5_string_attr(hid_t loc, const char* name) {
-  if (H5Aexists(loc, name) <= 0) return "";
-  H5Handle attr(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose, name, Status::Format);
-  H5Handle type(H5Aget_type(attr.get()), H5Tclose, name, Status::Format);
-  if (H5Tget_class(type.get()) != H5T_STRING) return "";
-  if (H5Tis_variable_str(type.get()) > 0) {
-    H5Handle mem(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
-    H5Tset_size(mem.get(), H5T_VARIABLE);
-    char* v = nullptr;
-    if (H5Aread(attr.get(), mem.get(), &v) < 0 || !v) return "";
-    std::string out(v);
-    H5free_memory(v);
-    return out;
-  }
-  std::string out(H5Tget_size(type.get()), '\0');
-  if (H5Aread(attr.get(), type.get(), out.data()) < 0) return "";
-  out.resize(std::strlen(out.c_str()));
-  return out;
+  return h5_read_string_attribute(loc, name).value_or("");
 }
 
 void h5_write_string_attr(hid_t loc, const char* name, const std::string& value) {
-  H5Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
-  H5Tset_size(type.get(), std::max<size_t>(1, value.size()));
-  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose, "space");
-  H5Handle attr(H5Acreate2(loc, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
-                name);
-  std::string v = value.empty() ? std::string(1, '\0') : value;
-  H5Awrite(attr.get(), type.get(), v.data());
+  h5_write_string_attribute(loc, name, value);
 }
 
 std::vector<std::string> h5_list(hid_t group) {

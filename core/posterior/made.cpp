@@ -108,7 +108,8 @@ at::Tensor MadeImpl::invert_naive(const at::Tensor& z, const at::Tensor& context
   return x;
 }
 
-at::Tensor MadeImpl::invert(const at::Tensor& z, const at::Tensor& context, const Solver& solve) {
+at::Tensor MadeImpl::invert(const at::Tensor& z, const at::Tensor& context, const Solver& solve,
+                            int64_t context_repeat) {
   require(z.dim() == 2 && z.size(1) == shape_.features, "MADE: z must be (N, D)");
   const int64_t n = z.size(0), d = shape_.features, m = shape_.multiplier;
   const size_t layers = weights_.size();  // input, blocks, output
@@ -143,8 +144,11 @@ at::Tensor MadeImpl::invert(const at::Tensor& z, const at::Tensor& context, cons
     w[l] = wl.contiguous();
     b[l] = bl.contiguous();
   }
-  const at::Tensor ctx = hidden_activation(at::addmm(context_bias_, context, context_weight_.t()))
-                             .index_select(1, order[0]);
+  require(context_repeat >= 1 && (context.size(0) == 1 || context.size(0) * context_repeat == n),
+          "MADE: context rows times context_repeat must equal the rows of z");
+  at::Tensor ctx = hidden_activation(at::addmm(context_bias_, context, context_weight_.t()))
+                       .index_select(1, order[0]);
+  if (context_repeat > 1 && ctx.size(0) > 1) ctx = ctx.repeat_interleave(context_repeat, 0);
 
   at::Tensor x = at::zeros_like(z);
   std::vector<at::Tensor> h(hidden_layers);

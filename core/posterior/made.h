@@ -49,7 +49,11 @@ class MadeImpl : public torch::nn::Module {
   // `solve` returns column i of x (N).
   using Solver =
       std::function<at::Tensor(int64_t feature, const at::Tensor& params, const at::Tensor& z)>;
-  at::Tensor invert(const at::Tensor& z, const at::Tensor& context, const Solver& solve);
+  // `context` (N / context_repeat, C): each row serves `context_repeat`
+  // consecutive rows of z (many draws of one observation), so the context
+  // layer runs once per observation.
+  at::Tensor invert(const at::Tensor& z, const at::Tensor& context, const Solver& solve,
+                    int64_t context_repeat = 1);
   // The same by D full forward passes (the textbook method), for tests.
   at::Tensor invert_naive(const at::Tensor& z, const at::Tensor& context, const Solver& solve);
 

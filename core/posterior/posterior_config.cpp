@@ -46,6 +46,8 @@ void PosteriorConfig::validate() const {
        "theta_names needs one name per theta dimension");
   need(x_names.empty() || static_cast<int64_t>(x_names.size()) == x_dim,
        "x_names needs one name per x dimension");
+  need(observation.empty() || (observation == "sed_ugriz" && x_dim == 11),
+       "observation must be empty or \"sed_ugriz\" (with x_dim 11)");
 }
 
 std::string PosteriorConfig::to_json_text() const {
@@ -61,7 +63,8 @@ std::string PosteriorConfig::to_json_text() const {
                    {"prior_lower", prior_lower},
                    {"prior_upper", prior_upper},
                    {"theta_names", theta_names},
-                   {"x_names", x_names}};
+                   {"x_names", x_names},
+                   {"observation", observation}};
   return j.dump();
 }
 
@@ -76,7 +79,7 @@ PosteriorConfig PosteriorConfig::from_json_text(const std::string& text) {
   static const std::set<std::string> known = {
       "estimator",   "theta_dim",   "x_dim",    "num_blocks", "hidden_width",
       "made_blocks", "activation",  "num_bins", "tail_bound", "prior_lower",
-      "prior_upper", "theta_names", "x_names"};
+      "prior_upper", "theta_names", "x_names",  "observation"};
   for (const auto& item : j.items()) {
     if (!known.count(item.key())) {
       fail(Status::Format, "PosteriorConfig: unknown key " + item.key());
@@ -106,6 +109,7 @@ PosteriorConfig PosteriorConfig::from_json_text(const std::string& text) {
     get("prior_upper", c.prior_upper);
     get("theta_names", c.theta_names);
     get("x_names", c.x_names);
+    get("observation", c.observation);
   } catch (const nlohmann::json::exception& e) {
     fail(Status::Format, std::string("PosteriorConfig: wrong type in JSON: ") + e.what());
   }

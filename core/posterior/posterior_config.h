@@ -32,6 +32,9 @@ struct PosteriorConfig {
   std::vector<double> prior_upper;
   std::vector<std::string> theta_names;
   std::vector<std::string> x_names;
+  // How x is built from a catalog row: "" (the mapped columns are x) or
+  // "sed_ugriz" (fluxes, inverse variances and redshift; docs/posterior.md).
+  std::string observation;
 
   // Outputs per theta dimension of each MADE.
   int64_t made_multiplier() const;

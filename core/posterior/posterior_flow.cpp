@@ -135,7 +135,8 @@ at::Tensor PosteriorFlowImpl::log_prob(const at::Tensor& theta, const at::Tensor
   return -0.5 * u.pow(2).sum(1) + base + logdet - theta_std_.log().sum().to(u.scalar_type());
 }
 
-at::Tensor PosteriorFlowImpl::from_latent(const at::Tensor& z, const at::Tensor& x, bool naive) {
+at::Tensor PosteriorFlowImpl::from_latent(const at::Tensor& z, const at::Tensor& x, bool naive,
+                                          int64_t x_repeat) {
   require(z.dim() == 2 && z.size(1) == config_.theta_dim, "posterior: z must be (N, D)");
   const at::Tensor c = normalized_x(x);
   at::Tensor u = z.to(c.options());
@@ -149,7 +150,11 @@ at::Tensor PosteriorFlowImpl::from_latent(const at::Tensor& z, const at::Tensor&
   for (size_t b = mades_->size(); b-- > 0;) {
     u = u.index_select(1, at::argsort(permutation(b)));
     auto* made = mades_->ptr<MadeImpl>(b).get();
-    u = naive ? made->invert_naive(u, c, solve) : made->invert(u, c, solve);
+    if (naive) {
+      u = made->invert_naive(u, x_repeat > 1 ? c.repeat_interleave(x_repeat, 0) : c, solve);
+    } else {
+      u = made->invert(u, c, solve, x_repeat);
+    }
   }
   return u.to(at::kDouble) * theta_std_.to(u.device()) + theta_mean_.to(u.device());
 }
@@ -161,9 +166,7 @@ at::Tensor PosteriorFlowImpl::sample(const at::Tensor& x, int64_t n, at::Generat
   c10::InferenceMode guard;
   const int64_t g = x.size(0), d = config_.theta_dim;
   const at::Tensor z = at::randn({g * n, d}, generator, at::TensorOptions().dtype(at::kFloat));
-  // One observation broadcasts through the MADEs' context layers.
-  const at::Tensor xs = g == 1 ? x : x.repeat_interleave(n, 0);
-  return from_latent(z, xs, naive).view({g, n, d});
+  return from_latent(z, x, naive, n).view({g, n, d});
 }
 
 }  // namespace gml::posterior

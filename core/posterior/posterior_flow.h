@@ -45,8 +45,10 @@ class PosteriorFlowImpl : public torch::nn::Module {
   // by D full passes instead of the degree-ordered single pass (for tests).
   at::Tensor sample(const at::Tensor& x, int64_t n, at::Generator generator, bool naive = false);
 
-  // Latent -> theta for fixed noise: z (N, D), x (N, C) or (1, C).
-  at::Tensor from_latent(const at::Tensor& z, const at::Tensor& x, bool naive = false);
+  // Latent -> theta for fixed noise: z (N, D), x (N, C) or (1, C), or
+  // (N / x_repeat, C) with each row of x serving x_repeat consecutive rows.
+  at::Tensor from_latent(const at::Tensor& z, const at::Tensor& x, bool naive = false,
+                         int64_t x_repeat = 1);
 
  private:
   at::Tensor normalized_x(const at::Tensor& x) const;

@@ -73,7 +73,7 @@ double mean_negative_log_prob(PosteriorFlow& flow, const at::Tensor& theta, cons
 
 PosteriorTrainReport train_posterior(PosteriorFlow& flow, const at::Tensor& theta_in,
                                      const at::Tensor& x_in, const PosteriorTrainOptions& options,
-                                     RunControl* control) {
+                                     RunControl* control, const c10::Device& device) {
   const PosteriorConfig& cfg = flow->config();
   require(theta_in.dim() == 2 && theta_in.size(1) == cfg.theta_dim,
           "train_posterior: theta must be (N, " + std::to_string(cfg.theta_dim) + ")");
@@ -82,6 +82,8 @@ PosteriorTrainReport train_posterior(PosteriorFlow& flow, const at::Tensor& thet
   require(
       options.batch_size >= 1 && options.max_epochs >= 1 && options.patience >= 1 && options.lr > 0,
       "train_posterior: batch_size, max_epochs, patience and lr must be positive");
+  require(options.lr_plateau >= 0 && options.lr_factor > 0 && options.lr_factor <= 1,
+          "train_posterior: lr_plateau must be >= 0 and lr_factor in (0, 1]");
   require(options.validation_fraction > 0 && options.validation_fraction < 1,
           "train_posterior: validation_fraction must be in (0, 1)");
 
@@ -100,12 +102,15 @@ PosteriorTrainReport train_posterior(PosteriorFlow& flow, const at::Tensor& thet
   auto split_gen = at::detail::createCPUGenerator(options.seed);
   const at::Tensor perm = at::randperm(n, split_gen, at::TensorOptions().dtype(at::kLong));
   const at::Tensor val_idx = perm.narrow(0, 0, n_val), train_idx = perm.narrow(0, n_val, n - n_val);
-  const at::Tensor theta_tr = theta.index_select(0, train_idx), x_tr = x.index_select(0, train_idx);
-  const at::Tensor theta_va = theta.index_select(0, val_idx), x_va = x.index_select(0, val_idx);
+  const at::Tensor theta_tr = theta.index_select(0, train_idx).to(device);
+  const at::Tensor x_tr = x.index_select(0, train_idx).to(device);
+  const at::Tensor theta_va = theta.index_select(0, val_idx).to(device);
+  const at::Tensor x_va = x.index_select(0, val_idx).to(device);
+  flow->to(device);
   report.train_rows = theta_tr.size(0);
   report.validation_rows = n_val;
-  report.x_min = std::get<0>(x_tr.min(0));
-  report.x_max = std::get<0>(x_tr.max(0));
+  report.x_min = std::get<0>(x_tr.min(0)).cpu();
+  report.x_max = std::get<0>(x_tr.max(0)).cpu();
 
   RAdamOptions ao;
   ao.lr = options.lr;
@@ -135,13 +140,13 @@ PosteriorTrainReport train_posterior(PosteriorFlow& flow, const at::Tensor& thet
         dst_buffers[b.key()].copy_(b.value());
       }
       for (size_t i = 0; i < best.size(); ++i) {
-        best[i].copy_(ck.extra.at("best." + std::to_string(i)));
+        best[i].copy_(ck.extra.at("best." + std::to_string(i)).to(device));
       }
     }
     flow->set_normalization_tensors(loaded.flow->normalization_tensors());
     std::map<std::string, at::Tensor> state;
     for (const auto& [k, v] : ck.extra) {
-      if (k.rfind("optimizer.", 0) == 0) state[k.substr(10)] = v;
+      if (k.rfind("optimizer.", 0) == 0) state[k.substr(10)] = v.to(device);
     }
     opt.load_state(state);
     const auto info = nlohmann::json::parse(loaded.extras.training);
@@ -149,6 +154,7 @@ PosteriorTrainReport train_posterior(PosteriorFlow& flow, const at::Tensor& thet
     report.best_epoch = info.at("best_epoch");
     report.best_validation_loss = info.at("best_validation_loss");
     since_best = info.at("since_best");
+    if (info.contains("lr")) opt.set_lr(info.at("lr").get<double>());
     report.train_history = to_vector(ck.extra.at("train.history"));
     report.validation_history = to_vector(ck.extra.at("train.validation_history"));
     resumed = true;
@@ -161,7 +167,7 @@ PosteriorTrainReport train_posterior(PosteriorFlow& flow, const at::Tensor& thet
   flow->train();
   while (report.epochs < options.max_epochs && since_best < options.patience) {
     const int64_t epoch = report.epochs;
-    const at::Tensor order = epoch_order(options.seed, epoch, n_tr);
+    const at::Tensor order = epoch_order(options.seed, epoch, n_tr).to(device);
     double sum = 0;
     for (int64_t b = 0; b < batches; ++b) {
       progress.check_cancel();
@@ -191,6 +197,9 @@ PosteriorTrainReport train_posterior(PosteriorFlow& flow, const at::Tensor& thet
       for (size_t i = 0; i < params.size(); ++i) best[i].copy_(params[i]);
     } else {
       ++since_best;
+      if (options.lr_plateau > 0 && since_best % options.lr_plateau == 0) {
+        opt.set_lr(opt.lr() * options.lr_factor);
+      }
     }
     char detail[160];
     std::snprintf(detail, sizeof detail,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <cstdint>
 #include <string>
@@ -24,7 +25,13 @@ struct PosteriorTrainOptions {
   int64_t max_epochs = 1000;
   int64_t patience = 20;  // epochs without validation improvement
   double validation_fraction = 0.1;
-  double clip_norm = 5.0;       // gradient norm clip; <= 0 disables
+  double clip_norm = 5.0;  // gradient norm clip; <= 0 disables
+  // Learning-rate decay on plateaus (not in SEDflow, off by default): after
+  // every `lr_plateau` epochs without improvement the rate is multiplied by
+  // `lr_factor`. Late small steps let the estimator settle below the noise
+  // floor of a constant rate; early stopping still ends the run.
+  int64_t lr_plateau = 0;
+  double lr_factor = 0.5;
   std::string checkpoint_path;  // empty: no checkpoints; written after every epoch
   bool resume = false;          // continue from checkpoint_path if it exists
   uint64_t seed = 0;
@@ -43,12 +50,13 @@ struct PosteriorTrainReport {
 };
 
 // Trains `flow` in place (normalisation fitted on the training rows unless
-// resumed). theta (N, D), x (N, C) on the CPU. Progress ("train", batches)
+// resumed) on `device`. theta (N, D), x (N, C). Progress ("train", batches)
 // and cancellation go through `control` (may be null); a cancelled run
 // throws Error(Cancelled), and its last completed epoch's checkpoint stays.
 PosteriorTrainReport train_posterior(PosteriorFlow& flow, const at::Tensor& theta,
                                      const at::Tensor& x, const PosteriorTrainOptions& options,
-                                     RunControl* control);
+                                     RunControl* control,
+                                     const c10::Device& device = c10::Device(c10::kCPU));
 
 // Mean -log q(theta | x) over rows, evaluated in chunks without autograd.
 double mean_negative_log_prob(PosteriorFlow& flow, const at::Tensor& theta, const at::Tensor& x);

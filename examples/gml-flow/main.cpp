@@ -15,42 +15,12 @@
 
 #include "cli.h"
 #include "evaluate.h"
+#include "options.h"
 
 namespace po = boost::program_options;
 using namespace gml_tools;
 
 namespace {
-
-struct Common {
-  std::string device = "auto";
-  int threads = 0;
-  uint64_t seed = 0;
-  bool quiet = false;
-};
-
-void add_common(po::options_description& d, Common& c) {
-  d.add_options()("device", po::value(&c.device)->default_value("auto"),
-                  "cpu, cuda, cuda:N or auto")(
-      "threads", po::value(&c.threads)->default_value(0),
-      "CPU threads (0: GML_NUM_THREADS, OMP_NUM_THREADS or all cores)")(
-      "seed", po::value(&c.seed)->default_value(0), "random seed")(
-      "quiet,q", po::bool_switch(&c.quiet), "no progress output")("help,h", "this help");
-}
-
-bool parse(int argc, char** argv, po::options_description& d, const char* usage) {
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).run(), vm);
-    if (vm.count("help")) {
-      std::cout << usage << "\n\n" << d << "\n";
-      return false;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    die(e.what());
-  }
-  return true;
-}
 
 int cmd_simulate(int argc, char** argv) {
   Common c;

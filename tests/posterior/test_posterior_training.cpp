@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/common/error.h"
+#include "core/posterior/diagnostics.h"
 #include "core/posterior/posterior_file.h"
 #include "core/posterior/posterior_flow.h"
 #include "core/posterior/posterior_training.h"
@@ -61,10 +62,11 @@ PosteriorConfig task_config(Estimator e) {
 
 PosteriorTrainOptions task_options() {
   PosteriorTrainOptions o;
-  o.batch_size = 256;
+  o.batch_size = 128;
   o.lr = 1e-3;
-  o.max_epochs = 300;
-  o.patience = 20;
+  o.lr_plateau = 3;
+  o.max_epochs = 200;
+  o.patience = 15;
   o.seed = 3;
   return o;
 }
@@ -89,7 +91,7 @@ TEST(PosteriorTraining, GaussianLinearMatchesAnalyticPosterior) {
   EXPECT_EQ(report.validation_rows, 2000);
   EXPECT_GE(report.best_epoch, 1);
   EXPECT_LT(report.validation_history.front() - report.best_validation_loss, 50.0);
-  std::cout << "[ train ] epochs " << report.epochs << " best " << report.best_epoch << " val "
+  std::cout << "[ train ] last train loss " << report.train_history.back() << " epochs " << report.epochs << " best " << report.best_epoch << " val "
             << report.best_validation_loss << " early " << report.stopped_early << "\n";
 
   {
@@ -138,6 +140,12 @@ TEST(PosteriorTraining, GaussianLinearMatchesAnalyticPosterior) {
   std::cout << "[ gaussian-linear ] KL(estimate || analytic) mean " << sum_kl / 6 << " worst "
             << worst_kl << " nats; worst |mean error| / sd " << worst_mean
             << "; the prior's KL >= " << prior_kl << "\n";
+  // Simulation-based calibration on 300 held-out simulations, 200 draws each.
+  auto [theta_sbc, x_sbc] = task.simulate(300, 123);
+  const at::Tensor sbc_draws = flow->sample(x_sbc, 200, at::detail::createCPUGenerator(6));
+  const SbcResult sbc = simulation_based_calibration(sbc_draws, theta_sbc, 7);
+  std::cout << "[ gaussian-linear ] SBC KS p-values " << sbc.ks_pvalue << "\n";
+  EXPECT_GT(sbc.ks_pvalue.min().item<double>(), 0.01);
   EXPECT_LT(sum_kl / 6, 0.1);
   EXPECT_LT(worst_kl, 0.2);
   EXPECT_LT(worst_mean, 0.3);

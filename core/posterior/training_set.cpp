@@ -1,0 +1,267 @@
+#include "core/posterior/training_set.h"
+
+#include <ATen/ATen.h>
+#include <hdf5.h>
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/common/error.h"
+#include "core/common/hdf5_handle.h"
+#include "core/common/progress.h"
+
+namespace gml::posterior {
+namespace {
+
+using Lock = std::lock_guard<std::recursive_mutex>;
+constexpr const char* kKind = "posterior_training_set";
+
+void write_int_attr(hid_t loc, const char* name, int64_t value) {
+  if (H5Aexists(loc, name) > 0) H5Adelete(loc, name);
+  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose, "attribute space");
+  H5Handle attr(H5Acreate2(loc, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                H5Aclose, std::string("attribute ") + name);
+  if (H5Awrite(attr.get(), H5T_NATIVE_INT64, &value) < 0) {
+    fail(Status::Io, std::string("training set: cannot write attribute ") + name);
+  }
+}
+
+int64_t read_int_attr(hid_t loc, const char* name, const std::string& path) {
+  if (H5Aexists(loc, name) <= 0) {
+    fail(Status::Format, path + ": training set lacks attribute '" + name + "'");
+  }
+  H5Handle attr(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose, name, Status::Format);
+  int64_t v = 0;
+  if (H5Aread(attr.get(), H5T_NATIVE_INT64, &v) < 0) {
+    fail(Status::Format, path + ": cannot read attribute '" + name + "'");
+  }
+  return v;
+}
+
+std::string json_attr(hid_t loc, const char* name, const std::string& path) {
+  auto v = h5_read_string_attribute(loc, name);
+  if (!v) fail(Status::Format, path + ": training set lacks attribute '" + name + "'");
+  return *v;
+}
+
+TrainingSetInfo read_info(hid_t file, const std::string& path) {
+  auto kind = h5_read_string_attribute(file, "gml_kind");
+  if (!kind || *kind != kKind) {
+    fail(Status::Format, path + " is not a galaxyml posterior training set (gml_kind = '" +
+                             kind.value_or("") + "')");
+  }
+  TrainingSetInfo info;
+  try {
+    info.theta_dim = read_int_attr(file, "theta_dim", path);
+    info.x_dim = read_int_attr(file, "x_dim", path);
+    info.seed = static_cast<uint64_t>(read_int_attr(file, "seed", path));
+    info.batch_size = read_int_attr(file, "batch_size", path);
+    info.prior_lower =
+        nlohmann::json::parse(json_attr(file, "prior_lower", path)).get<std::vector<double>>();
+    info.prior_upper =
+        nlohmann::json::parse(json_attr(file, "prior_upper", path)).get<std::vector<double>>();
+    info.theta_names =
+        nlohmann::json::parse(json_attr(file, "theta_names", path)).get<std::vector<std::string>>();
+    info.x_names =
+        nlohmann::json::parse(json_attr(file, "x_names", path)).get<std::vector<std::string>>();
+    info.observation = json_attr(file, "observation", path);
+  } catch (const nlohmann::json::exception& e) {
+    fail(Status::Format, path + ": malformed training-set attribute: " + e.what());
+  }
+  return info;
+}
+
+hid_t create_dataset(hid_t file, const char* name, int64_t cols) {
+  const hsize_t dims[2] = {0, static_cast<hsize_t>(cols)};
+  const hsize_t maxdims[2] = {H5S_UNLIMITED, static_cast<hsize_t>(cols)};
+  H5Handle space(H5Screate_simple(2, dims, maxdims), H5Sclose, "dataspace");
+  H5Handle plist(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "property list");
+  const hsize_t chunk[2] = {4096, static_cast<hsize_t>(cols)};
+  H5Pset_chunk(plist.get(), 2, chunk);
+  H5Pset_deflate(plist.get(), 4);
+  return H5Dcreate2(file, name, H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, plist.get(), H5P_DEFAULT);
+}
+
+void append_rows(hid_t dset, int64_t first, int64_t n, int64_t cols, const double* data) {
+  const hsize_t new_dims[2] = {static_cast<hsize_t>(first + n), static_cast<hsize_t>(cols)};
+  if (H5Dset_extent(dset, new_dims) < 0) fail(Status::Io, "training set: cannot extend dataset");
+  H5Handle file_space(H5Dget_space(dset), H5Sclose, "dataspace");
+  const hsize_t start[2] = {static_cast<hsize_t>(first), 0};
+  const hsize_t count[2] = {static_cast<hsize_t>(n), static_cast<hsize_t>(cols)};
+  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
+  H5Handle mem(H5Screate_simple(2, count, nullptr), H5Sclose, "memory space");
+  if (H5Dwrite(dset, H5T_NATIVE_DOUBLE, mem.get(), file_space.get(), H5P_DEFAULT, data) < 0) {
+    fail(Status::Io, "training set: cannot write rows");
+  }
+}
+
+bool same_prior(const TrainingSetInfo& a, const TrainingSetInfo& b) {
+  return a.theta_dim == b.theta_dim && a.x_dim == b.x_dim && a.prior_lower == b.prior_lower &&
+         a.prior_upper == b.prior_upper && a.seed == b.seed && a.batch_size == b.batch_size;
+}
+
+}  // namespace
+
+struct TrainingSetWriter::Handles {
+  hid_t file = -1, theta = -1, x = -1;
+  ~Handles() {
+    if (x >= 0) H5Dclose(x);
+    if (theta >= 0) H5Dclose(theta);
+    if (file >= 0) H5Fclose(file);
+  }
+};
+
+TrainingSetWriter::TrainingSetWriter(const std::string& path, const TrainingSetInfo& info,
+                                     bool resume)
+    : h_(std::make_unique<Handles>()), info_(info) {
+  require(info.theta_dim >= 1 && info.x_dim >= 1, "training set: dimensions must be positive");
+  require(static_cast<int64_t>(info.prior_lower.size()) == info.theta_dim &&
+              static_cast<int64_t>(info.prior_upper.size()) == info.theta_dim,
+          "training set: the prior needs one lower and upper bound per theta dimension");
+  Lock lock(hdf5_mutex());
+  H5ErrorSilencer quiet;
+  if (resume && std::filesystem::exists(path)) {
+    h_->file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    if (h_->file < 0) fail(Status::Io, "cannot reopen training set " + path + " to resume");
+    const TrainingSetInfo old = read_info(h_->file, path);
+    if (!same_prior(old, info)) {
+      fail(Status::InvalidArgument, path +
+                                        " was generated with other dimensions, prior, seed or "
+                                        "batch size; resume needs the same ones");
+    }
+    rows_ = read_int_attr(h_->file, "rows_complete", path);
+    h_->theta = H5Dopen2(h_->file, "theta", H5P_DEFAULT);
+    h_->x = H5Dopen2(h_->file, "x", H5P_DEFAULT);
+    if (h_->theta < 0 || h_->x < 0) fail(Status::Format, path + ": missing /theta or /x");
+    return;
+  }
+  h_->file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (h_->file < 0) fail(Status::Io, "cannot create training set " + path);
+  h_->theta = create_dataset(h_->file, "theta", info.theta_dim);
+  h_->x = create_dataset(h_->file, "x", info.x_dim);
+  if (h_->theta < 0 || h_->x < 0) fail(Status::Io, "cannot create datasets in " + path);
+  h5_write_string_attribute(h_->file, "gml_kind", kKind);
+  write_int_attr(h_->file, "theta_dim", info.theta_dim);
+  write_int_attr(h_->file, "x_dim", info.x_dim);
+  write_int_attr(h_->file, "seed", static_cast<int64_t>(info.seed));
+  write_int_attr(h_->file, "batch_size", info.batch_size);
+  write_int_attr(h_->file, "rows_complete", 0);
+  h5_write_string_attribute(h_->file, "prior_lower", nlohmann::json(info.prior_lower).dump());
+  h5_write_string_attribute(h_->file, "prior_upper", nlohmann::json(info.prior_upper).dump());
+  h5_write_string_attribute(h_->file, "theta_names", nlohmann::json(info.theta_names).dump());
+  h5_write_string_attribute(h_->file, "x_names", nlohmann::json(info.x_names).dump());
+  h5_write_string_attribute(h_->file, "observation", info.observation);
+  H5Fflush(h_->file, H5F_SCOPE_GLOBAL);
+}
+
+TrainingSetWriter::~TrainingSetWriter() {
+  Lock lock(hdf5_mutex());
+  h_.reset();
+}
+
+void TrainingSetWriter::append(const double* theta, const double* x, int64_t n) {
+  if (n <= 0) return;
+  Lock lock(hdf5_mutex());
+  append_rows(h_->theta, rows_, n, info_.theta_dim, theta);
+  append_rows(h_->x, rows_, n, info_.x_dim, x);
+  // The row count moves only after both datasets hold the rows.
+  write_int_attr(h_->file, "rows_complete", rows_ + n);
+  if (H5Fflush(h_->file, H5F_SCOPE_GLOBAL) < 0) fail(Status::Io, "training set: flush failed");
+  rows_ += n;
+}
+
+TrainingSet read_training_set(const std::string& path, int64_t max_rows) {
+  Lock lock(hdf5_mutex());
+  H5ErrorSilencer quiet;
+  if (!std::filesystem::exists(path)) fail(Status::Io, "training set " + path + " does not exist");
+  H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path, Status::Format);
+  TrainingSet out;
+  out.info = read_info(file.get(), path);
+  int64_t rows = read_int_attr(file.get(), "rows_complete", path);
+  if (max_rows > 0) rows = std::min(rows, max_rows);
+  auto read = [&](const char* name, int64_t cols) {
+    H5Handle d(H5Dopen2(file.get(), name, H5P_DEFAULT), H5Dclose, path + ":/" + name,
+               Status::Format);
+    H5Handle space(H5Dget_space(d.get()), H5Sclose, "dataspace", Status::Format);
+    hsize_t dims[2] = {0, 0};
+    if (H5Sget_simple_extent_ndims(space.get()) != 2) {
+      fail(Status::Format, path + ":/" + name + " is not 2-D");
+    }
+    H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+    if (static_cast<int64_t>(dims[1]) != cols || static_cast<int64_t>(dims[0]) < rows) {
+      fail(Status::Format, path + ":/" + name + " has shape inconsistent with its attributes");
+    }
+    at::Tensor t = at::empty({rows, cols}, at::kDouble);
+    if (rows > 0) {
+      const hsize_t start[2] = {0, 0}, count[2] = {static_cast<hsize_t>(rows), dims[1]};
+      H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
+      H5Handle mem(H5Screate_simple(2, count, nullptr), H5Sclose, "memory space");
+      if (H5Dread(d.get(), H5T_NATIVE_DOUBLE, mem.get(), space.get(), H5P_DEFAULT,
+                  t.data_ptr<double>()) < 0) {
+        fail(Status::Format, path + ": cannot read /" + name);
+      }
+    }
+    return t;
+  };
+  out.theta = read("theta", out.info.theta_dim);
+  out.x = read("x", out.info.x_dim);
+  return out;
+}
+
+TrainingSetShape training_set_shape(const std::string& path) {
+  Lock lock(hdf5_mutex());
+  H5ErrorSilencer quiet;
+  if (!std::filesystem::exists(path)) fail(Status::Io, "training set " + path + " does not exist");
+  H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path, Status::Format);
+  const TrainingSetInfo info = read_info(file.get(), path);
+  return {info.theta_dim, info.x_dim, read_int_attr(file.get(), "rows_complete", path)};
+}
+
+void simulate_training_set(const std::string& path, const TrainingSetInfo& info, int64_t n,
+                           const Simulator& simulator, bool resume, Progress* progress) {
+  require(n >= 1, "simulate: n must be >= 1");
+  require(info.batch_size >= 1, "simulate: batch_size must be >= 1");
+  require(static_cast<bool>(simulator), "simulate: no simulator");
+  for (int64_t i = 0; i < info.theta_dim && i < static_cast<int64_t>(info.prior_lower.size());
+       ++i) {
+    require(std::isfinite(info.prior_lower[i]) && std::isfinite(info.prior_upper[i]) &&
+                info.prior_lower[i] < info.prior_upper[i],
+            "simulate: prior bound " + std::to_string(i) + " must be finite with lower < upper");
+  }
+  TrainingSetWriter writer(path, info, resume);
+  require(writer.rows() % info.batch_size == 0 || writer.rows() >= n,
+          "simulate: " + path + " ends inside a batch and cannot be resumed");
+  const at::Tensor lo = at::tensor(info.prior_lower, at::kDouble);
+  const at::Tensor span = at::tensor(info.prior_upper, at::kDouble) - lo;
+  std::vector<double> x(static_cast<size_t>(info.batch_size * info.x_dim));
+  while (writer.rows() < n) {
+    if (progress) progress->check_cancel();
+    const int64_t batch = writer.rows() / info.batch_size;
+    const int64_t m = std::min(info.batch_size, n - writer.rows());
+    auto gen = at::detail::createCPUGenerator(info.seed * 0x9E3779B97F4A7C15ULL +
+                                              static_cast<uint64_t>(batch) + 1);
+    const at::Tensor theta =
+        (lo + span * at::rand({m, info.theta_dim}, gen, at::kDouble)).contiguous();
+    const std::string where = "batch " + std::to_string(batch) + " (rows " +
+                              std::to_string(writer.rows()) + "-" +
+                              std::to_string(writer.rows() + m - 1) + ")";
+    const std::string kept =
+        "; the " + std::to_string(writer.rows()) + " rows before it are kept in " + path;
+    const int rc = simulator(writer.rows(), theta.data_ptr<double>(), m, x.data());
+    if (rc != 0) {
+      fail(Status::Callback, "simulator returned " + std::to_string(rc) + " on " + where + kept);
+    }
+    for (int64_t i = 0; i < m * info.x_dim; ++i) {
+      if (!std::isfinite(x[static_cast<size_t>(i)])) {
+        fail(Status::Callback, "simulator returned a non-finite x (row " +
+                                   std::to_string(writer.rows() + i / info.x_dim) + ", column " +
+                                   std::to_string(i % info.x_dim) + ") on " + where + kept);
+      }
+    }
+    writer.append(theta.data_ptr<double>(), x.data(), m);
+    if (progress) progress->update(writer.rows());
+  }
+}
+
+}  // namespace gml::posterior

@@ -1,0 +1,146 @@
+#include "posterior_common.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli.h"
+#include "plot.h"
+
+namespace gml_tools {
+
+PosteriorLabels posterior_labels(const gml_model* model) {
+  size_t len = 0;
+  check(gml_posterior_describe(model, nullptr, 0, &len), "describe");
+  std::string text(len + 1, '\0');
+  check(gml_posterior_describe(model, text.data(), text.size(), &len), "describe");
+  text.resize(len);
+  const nlohmann::json j = nlohmann::json::parse(text);
+  PosteriorLabels out;
+  out.theta = j.at("theta").get<std::vector<std::string>>();
+  out.lower = j.at("prior_lower").get<std::vector<double>>();
+  out.upper = j.at("prior_upper").get<std::vector<double>>();
+  int64_t d = 0;
+  check(gml_posterior_dims(model, &d, nullptr), "dims");
+  for (int64_t i = static_cast<int64_t>(out.theta.size()); i < d; ++i) {
+    out.theta.push_back("theta" + std::to_string(i));
+  }
+  return out;
+}
+
+std::string column_name(const std::string& label) {
+  std::string s = label;
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string replace_extension(const std::string& path, const std::string& ext) {
+  const auto dot = path.rfind('.');
+  const auto slash = path.rfind('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return path + ext;
+  return path.substr(0, dot) + ext;
+}
+
+RunSummary summarize_run(const gml_model* model, const std::string& table_path) {
+  RunSummary s;
+  s.labels = posterior_labels(model);
+  gml_catalog* cat = nullptr;
+  check(gml_catalog_open(table_path.c_str(), nullptr, &cat), "open " + table_path);
+  check(gml_catalog_num_rows(cat, &s.rows), "rows");
+  int64_t xd = 0;
+  check(gml_posterior_dims(model, nullptr, &xd), "dims");
+  std::string mapping = "f=FLAGS,z=X[" + std::to_string(xd - 1) + "]";
+  for (const auto& t : s.labels.theta) mapping += "," + t + "=" + column_name(t) + "_MEDIAN";
+  const size_t k = 2 + s.labels.theta.size();
+  std::vector<double> values(static_cast<size_t>(s.rows) * k);
+  check(gml_catalog_read_f64(cat, mapping.c_str(), 0, s.rows, values.data(), values.size(), nullptr,
+                             nullptr),
+        "read " + table_path);
+  gml_catalog_free(cat);
+  s.median.assign(s.labels.theta.size(), {});
+  for (int64_t i = 0; i < s.rows; ++i) {
+    const double* v = values.data() + static_cast<size_t>(i) * k;
+    s.flags.push_back(static_cast<int32_t>(v[0]));
+    s.redshift.push_back(v[1]);
+    for (size_t j = 0; j < s.labels.theta.size(); ++j) s.median[j].push_back(v[2 + j]);
+  }
+  return s;
+}
+
+void print_run_summary(const RunSummary& s, const std::string& path, int ranks) {
+  int64_t counts[5] = {0, 0, 0, 0, 0};
+  for (int32_t f : s.flags) {
+    if (f == 0) ++counts[0];
+    if (f & GML_POSTERIOR_FLAG_MISSING) ++counts[1];
+    if (f & GML_POSTERIOR_FLAG_BAD_IVAR) ++counts[2];
+    if (f & GML_POSTERIOR_FLAG_Z_OUTSIDE_PRIOR) ++counts[3];
+    if (f & GML_POSTERIOR_FLAG_OUTSIDE_TRAINING) ++counts[4];
+  }
+  std::fprintf(stderr,
+               "wrote %s: %lld rows (%d rank%s); clean %lld, missing value %lld, bad ivar %lld, "
+               "z outside prior %lld, outside training range %lld\n",
+               path.c_str(), static_cast<long long>(s.rows), ranks, ranks == 1 ? "" : "s",
+               static_cast<long long>(counts[0]), static_cast<long long>(counts[1]),
+               static_cast<long long>(counts[2]), static_cast<long long>(counts[3]),
+               static_cast<long long>(counts[4]));
+}
+
+void plot_run(const RunSummary& s, const std::string& png_path) {
+  const size_t d = s.labels.theta.size();
+  const int cols = 4, rows = static_cast<int>((d + 1 + cols - 1) / cols);
+  Figure fig(300 * cols, 260 * rows + 40);
+  fig.title("posterior medians of " + std::to_string(s.rows) + " catalog rows (unflagged)");
+  std::vector<bool> use(static_cast<size_t>(s.rows));
+  for (int64_t i = 0; i < s.rows; ++i) {
+    use[static_cast<size_t>(i)] = s.flags[static_cast<size_t>(i)] == 0;
+  }
+  for (size_t j = 0; j < d; ++j) {
+    std::vector<double> v;
+    for (int64_t i = 0; i < s.rows; ++i) {
+      const double m = s.median[j][static_cast<size_t>(i)];
+      if (use[static_cast<size_t>(i)] && std::isfinite(m)) v.push_back(m);
+    }
+    Panel p = fig.panel(rows, cols, static_cast<int>(j / cols), static_cast<int>(j % cols));
+    // Density axis tall enough for the highest of 30 bins over the prior.
+    double lo = j < s.labels.lower.size() ? s.labels.lower[j] : 0.0;
+    double hi = j < s.labels.upper.size() ? s.labels.upper[j] : 1.0;
+    if (j >= s.labels.lower.size() && !v.empty()) {
+      lo = *std::min_element(v.begin(), v.end());
+      hi = *std::max_element(v.begin(), v.end());
+      if (hi <= lo) hi = lo + 1.0;
+    }
+    std::vector<int64_t> counts(30, 0);
+    for (double m : v) {
+      const auto b = static_cast<int64_t>((m - lo) / (hi - lo) * 30.0);
+      if (b >= 0 && b < 30) ++counts[static_cast<size_t>(b)];
+    }
+    const double peak = v.empty()
+                            ? 1.0
+                            : static_cast<double>(*std::max_element(counts.begin(), counts.end())) /
+                                  (static_cast<double>(v.size()) * (hi - lo) / 30.0);
+    p.set_limits(lo, hi, 0, 1.1 * std::max(peak, 1e-9));
+    if (!v.empty()) p.histogram(v, kBlue, 30, true);
+    p.set_labels(s.labels.theta[j], "density");
+    p.axes();
+  }
+  // The first parameter (stellar mass for SED models) against redshift.
+  std::vector<double> z, m;
+  for (int64_t i = 0; i < s.rows; ++i) {
+    if (use[static_cast<size_t>(i)] && std::isfinite(s.median[0][static_cast<size_t>(i)])) {
+      z.push_back(s.redshift[static_cast<size_t>(i)]);
+      m.push_back(s.median[0][static_cast<size_t>(i)]);
+    }
+  }
+  Panel p = fig.panel(rows, cols, static_cast<int>(d / cols), static_cast<int>(d % cols));
+  if (!z.empty()) {
+    p.autoscale(z, m);
+    p.points(z, m, kOrange, 1);
+  }
+  p.set_labels("redshift (x)", s.labels.theta[0] + " median");
+  p.axes();
+  fig.save(png_path);
+}
+
+}  // namespace gml_tools
