@@ -26,5 +26,17 @@ step "Flow (GalacticFlow): synthetic galaxies -> conditional flow -> new stars"
 "$BIN/gml-flow" evaluate --model "$OUT/flow_model.h5" --stars "$OUT/galaxies.h5" \
   --galaxy 5 --n 4000 --out-dir "$OUT/flow_eval"
 
+step "Posterior (SEDflow): SED simulations -> MAF -> posteriors of 10,000 real SDSS galaxies"
+"$BIN/gml-posterior" simulate --out "$OUT/sed_sims.h5" --n 100000 --seed 1
+"$BIN/gml-posterior" simulate --out "$OUT/sed_held_out.h5" --n 2000 --seed 2
+"$BIN/gml-posterior" train --sims "$OUT/sed_sims.h5" --out "$OUT/posterior_model.h5" --seed 1 \
+  --blocks 8 --hidden 128 --batch 256 --lr 1e-3 --patience 4 --lr-plateau 2 \
+  --max-epochs "${GML_DEMO_POSTERIOR_EPOCHS:-12}"
+"$BIN/gml-posterior" run --model "$OUT/posterior_model.h5" \
+  --catalog data/sdss/gst_tests_small.fits --n-samples 1000 --seed 3 \
+  --out "$OUT/sdss_posteriors.fits"
+"$BIN/gml-posterior" diagnose --model "$OUT/posterior_model.h5" --sims "$OUT/sed_held_out.h5" \
+  --n-sims 500 --n-samples 500 --out-dir "$OUT/posterior_diagnostics"
+
 step "Outputs in $OUT"
-ls -l "$OUT" "$OUT/flow_eval"
+ls -l "$OUT" "$OUT/flow_eval" "$OUT/posterior_diagnostics"

@@ -26,6 +26,9 @@ namespace {
 using gml::require;
 namespace post = gml::posterior;
 
+// Training x rows kept in the model for the catalog support check.
+constexpr int64_t kSupportRows = 20000;
+
 post::PosteriorFlow& posterior_of(const gml_model& m) {
   return m.posterior->flow;
 }
@@ -262,6 +265,9 @@ GML_API gml_status gml_posterior_train(gml_context* ctx, const char* training_se
     post::PosteriorFileExtras extras;
     extras.x_train_min = r.x_min;
     extras.x_train_max = r.x_max;
+    // The simulations are in random order (theta is drawn independently per
+    // row), so the first rows are a fair subset for the support check.
+    extras.support_x = set.x.narrow(0, 0, std::min<int64_t>(set.x.size(0), kSupportRows)).clone();
     extras.provenance =
         nlohmann::json{{"training_set", training_set_path}, {"rows", set.theta.size(0)}}.dump();
     extras.training = nlohmann::json{{"epochs", r.epochs},

@@ -24,6 +24,7 @@
 #include "core/posterior/posterior_file.h"
 #include "core/posterior/posterior_sampling.h"
 #include "core/posterior/sed_observation.h"
+#include "core/posterior/sed_support.h"
 
 namespace {
 
@@ -130,6 +131,30 @@ void observations(const post::PosteriorConfig& cfg, const post::LoadedPosterior&
       }
     }
     r.flags[static_cast<size_t>(i)] = flag;
+  }
+  // SED observations: also the nearest-neighbour support of the training
+  // simulations (sed_support.h), which catches colour combinations no
+  // simulation produced even when every magnitude is within range.
+  const at::Tensor& support = lp.extras.support_x;
+  if (cfg.observation == "sed_ugriz" && support.defined() &&
+      support.size(0) >= 2 * gml::sed::SupportOptions().holdout_every) {
+    std::vector<int64_t> rows_checked;
+    std::vector<double> xs;
+    for (int64_t i = 0; i < rows; ++i) {
+      if (r.flags[static_cast<size_t>(i)] != 0) continue;
+      rows_checked.push_back(i);
+      xs.insert(xs.end(), r.x.begin() + i * c, r.x.begin() + (i + 1) * c);
+    }
+    if (!rows_checked.empty()) {
+      const at::Tensor sx = support.contiguous();
+      const gml::sed::SupportResult sr = gml::sed::check_support(
+          sx.data_ptr<double>(), sx.size(0), xs.data(), static_cast<int64_t>(rows_checked.size()));
+      for (size_t k = 0; k < rows_checked.size(); ++k) {
+        if (!sr.inside[k]) {
+          r.flags[static_cast<size_t>(rows_checked[k])] |= GML_POSTERIOR_FLAG_OUTSIDE_TRAINING;
+        }
+      }
+    }
   }
 }
 

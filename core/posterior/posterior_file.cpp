@@ -28,6 +28,9 @@ ModelFile posterior_model_file(PosteriorFlow& flow, const PosteriorFileExtras& e
     file.normalization["x_train_max"] = extras.x_train_max.to(at::kCPU, at::kDouble);
   }
   file.extra["training"] = text_tensor(extras.training);
+  if (extras.support_x.defined()) {
+    file.extra["support_x"] = extras.support_x.to(at::kCPU, at::kDouble).contiguous();
+  }
   return file;
 }
 
@@ -67,6 +70,11 @@ LoadedPosterior posterior_from_model_file(const ModelFile& file) {
     const at::Tensor bytes = it->second.to(at::kByte).contiguous();
     out.extras.training.assign(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()),
                                static_cast<size_t>(bytes.numel()));
+  }
+  if (auto it = file.extra.find("support_x"); it != file.extra.end()) {
+    require(it->second.dim() == 2 && it->second.size(1) == config.x_dim,
+            "posterior model file: support_x must be (S, x_dim)");
+    out.extras.support_x = it->second.to(at::kDouble);
   }
   out.extras.provenance = file.provenance;
   out.checksum = file.checksum;

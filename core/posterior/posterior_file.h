@@ -15,8 +15,11 @@ namespace gml::posterior {
 
 struct PosteriorFileExtras {
   at::Tensor x_train_min, x_train_max;  // (C) float64; undefined if unknown
-  std::string provenance = "{}";        // JSON
-  std::string training = "{}";          // JSON: options and losses
+  // (S, C) float64: a random subset of the training x, for the
+  // nearest-neighbour support check of catalog rows; undefined if absent.
+  at::Tensor support_x;
+  std::string provenance = "{}";  // JSON
+  std::string training = "{}";    // JSON: options and losses
 };
 
 ModelFile posterior_model_file(PosteriorFlow& flow, const PosteriorFileExtras& extras);

@@ -1418,8 +1418,10 @@ enum {
   GML_POSTERIOR_FLAG_BAD_IVAR = 2,
   /** Redshift outside the training prior; not sampled. */
   GML_POSTERIOR_FLAG_Z_OUTSIDE_PRIOR = 4,
-  /** x outside the range seen in training (e.g. magnitudes fainter than any
-      simulation): sampled, but the posterior is an extrapolation. */
+  /** x outside the support of the training simulations (outside their
+      range, or for SED models farther from every simulation than 99% of
+      simulations are from their nearest neighbour, docs/sed_model.md):
+      sampled, but the posterior is an extrapolation. */
   GML_POSTERIOR_FLAG_OUTSIDE_TRAINING = 8
 };
 
