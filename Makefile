@@ -34,9 +34,10 @@ check: build
 # Unit and ABI tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Excluded: tests whose host program is not instrumented (the C99 dlopen host
 # and the installed-tree consumer load an ASan library into a plain
-# executable, which ASan refuses by design), and the two FlowMmd statistics
-# tests, which train models for minutes: their code paths (training,
-# sampling, MMD) run instrumented in the faster flow and ABI tests.
+# executable, which ASan refuses by design), and the statistical tests that
+# train models for minutes (the two FlowMmd tests, the Gaussian-linear
+# posterior): their code paths (training, sampling, MMD, SBC) run
+# instrumented in the faster flow, posterior and ABI tests.
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" \
@@ -45,7 +46,7 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:detect_odr_violation=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) -j$(JOBS) --output-on-failure -L "unit|abi|mpi" \
-	  -E "c99_dlopen_host|consumer|FlowMmd\\."
+	  -E "c99_dlopen_host|consumer|FlowMmd\\.|PosteriorTraining\\.GaussianLinear"
 
 # libFuzzer targets of the FITS table and header/WCS readers (clang).
 fuzz: deps

@@ -43,10 +43,13 @@ if [ ! -x "$VENV/bin/python" ]; then
   mkdir -p "$DEPS"
   "$PY" -m venv "$VENV"
 fi
-stamp="$DEPS/.pip-$(echo "$TORCH_SPEC" | tr -c 'A-Za-z0-9.' '_')-v2"
+stamp="$DEPS/.pip-$(echo "$TORCH_SPEC" | tr -c 'A-Za-z0-9.' '_')-v3"
 if [ ! -f "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q "$TORCH_SPEC" numpy astropy h5py scipy matplotlib nflows zuko fitsio
+  # sbi is the posterior family's benchmark peer; the torch spec is repeated
+  # so no other package can move torch.
+  "$VENV/bin/python" -m pip install -q "$TORCH_SPEC" numpy astropy h5py scipy matplotlib nflows zuko \
+    fitsio "sbi==0.27.*"
   touch "$stamp"
 fi
 "$VENV/bin/python" -c 'import torch; print("bootstrap: torch", torch.__version__, "at", torch.utils.cmake_prefix_path)'
