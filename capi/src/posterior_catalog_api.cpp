@@ -55,7 +55,8 @@ void take(const char*& p, std::vector<T>& v) {
   std::memcpy(&n, p, sizeof n);
   p += sizeof n;
   v.resize(static_cast<size_t>(n));
-  std::memcpy(v.data(), p, static_cast<size_t>(n) * sizeof(T));
+  // An empty vector's data() may be null, which memcpy must not see.
+  if (n > 0) std::memcpy(v.data(), p, static_cast<size_t>(n) * sizeof(T));
   p += static_cast<size_t>(n) * sizeof(T);
 }
 
