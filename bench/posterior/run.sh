@@ -6,7 +6,8 @@
 #  (a) 10,000 posterior draws for one observation;
 #  (b) catalog throughput: GALAXIES x SAMPLES draws reduced to summaries
 #      (galaxyml: all GALAXIES; sbi: its rate over PEER_GALAXIES with
-#      sample_batched and over LOOP_GALAXIES with a posterior.sample loop);
+#      sample_batched, with and without rejection, and over LOOP_GALAXIES
+#      with a posterior.sample loop);
 #  (c) log q(theta | x) of the draws of (a), rows/s.
 #   bench/posterior/run.sh [build-dir] [threads] [galaxies] [samples] [repeats]
 #                          [peer-galaxies] [loop-galaxies]
