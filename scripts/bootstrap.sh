@@ -7,6 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPS="${GML_DEPS_DIR:-$ROOT/.deps}"
 VENV="$DEPS/venv"
 TORCH_SPEC="${GML_TORCH_SPEC:-torch==2.11.*}"
+TORCHVISION_SPEC="${GML_TORCHVISION_SPEC:-torchvision==0.26.*}"
 
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git
@@ -43,13 +44,14 @@ if [ ! -x "$VENV/bin/python" ]; then
   mkdir -p "$DEPS"
   "$PY" -m venv "$VENV"
 fi
-stamp="$DEPS/.pip-$(echo "$TORCH_SPEC" | tr -c 'A-Za-z0-9.' '_')-v3"
+stamp="$DEPS/.pip-$(echo "$TORCH_SPEC" | tr -c 'A-Za-z0-9.' '_')-v4"
 if [ ! -f "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  # sbi is the posterior family's benchmark peer; the torch spec is repeated
-  # so no other package can move torch.
+  # sbi is the posterior family's benchmark peer, torchvision the merger
+  # family's (with scikit-learn and scikit-image for golden values); the
+  # torch spec is repeated so no other package can move torch.
   "$VENV/bin/python" -m pip install -q "$TORCH_SPEC" numpy astropy h5py scipy matplotlib nflows zuko \
-    fitsio "sbi==0.27.*"
+    fitsio "sbi==0.27.*" "$TORCHVISION_SPEC" scikit-learn scikit-image
   touch "$stamp"
 fi
 "$VENV/bin/python" -c 'import torch; print("bootstrap: torch", torch.__version__, "at", torch.utils.cmake_prefix_path)'

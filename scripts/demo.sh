@@ -38,5 +38,22 @@ step "Posterior (SEDflow): SED simulations -> MAF -> posteriors of 10,000 real S
 "$BIN/gml-posterior" diagnose --model "$OUT/posterior_model.h5" --sims "$OUT/sed_held_out.h5" \
   --n-sims 500 --n-samples 500 --out-dir "$OUT/posterior_diagnostics"
 
+step "Merger (DeepGalaxy): N-body merger images -> CNN + VAE -> stages of real SDSS sources, search"
+"$BIN/gml-merger" simulate --out "$OUT/mergers.fits" --sims-per-ratio 2 --classes 24 --size 64 \
+  --particles 2000 --seed 5 --png "$OUT/merger_montage.png"
+"$BIN/gml-merger" train --data "$OUT/mergers.fits" --model "$OUT/merger_model.h5" --seed 5 \
+  --backbone resnet18 --batch 32 --epochs "${GML_DEMO_MERGER_EPOCHS:-3}" \
+  --validation-cameras 12,13 --backend none --png "$OUT/merger_training.png"
+"$BIN/gml-merger" classify --model "$OUT/merger_model.h5" --image data/images/sdss_r.fits.gz \
+  --catalog data/images/sdss_field_sources.fits --size 64 --resize \
+  --out "$OUT/sdss_merger_stages.fits" --png "$OUT/sdss_merger_stamps.png"
+"$BIN/gml-merger" index --model "$OUT/merger_model.h5" --images "$OUT/mergers.fits" \
+  --out "$OUT/merger_index.h5"
+"$BIN/gml-merger" search --model "$OUT/merger_model.h5" --index "$OUT/merger_index.h5" \
+  --query "$OUT/mergers.fits" --row 1000 --k 6 --images "$OUT/mergers.fits" \
+  --out "$OUT/merger_neighbours.png"
+"$BIN/gml-merger" cluster --index "$OUT/merger_index.h5" --clusters 6 --images "$OUT/mergers.fits" \
+  --out "$OUT/merger_clusters.fits" --png "$OUT/merger_clusters.png"
+
 step "Outputs in $OUT"
 ls -l "$OUT" "$OUT/flow_eval" "$OUT/posterior_diagnostics"

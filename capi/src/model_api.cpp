@@ -10,6 +10,10 @@
 #ifdef GML_HAVE_GML_POSTERIOR
 #include "core/posterior/posterior_file.h"
 #endif
+#ifdef GML_HAVE_GML_MERGER
+#include "core/merger/backbone.h"
+#include "core/merger/merger_file.h"
+#endif
 
 namespace gml::capi {
 
@@ -54,6 +58,16 @@ GML_API gml_status gml_model_load(gml_context* ctx, const char* path, const char
       model->posterior = std::make_shared<gml::posterior::LoadedPosterior>(
           gml::posterior::posterior_from_model_file(file));
       model->posterior->flow->to(c.device);
+      *out = model.release();
+      return;
+    }
+#endif
+#ifdef GML_HAVE_GML_MERGER
+    if (file.family == "merger") {
+      model->merger =
+          std::make_shared<gml::merger::LoadedMerger>(gml::merger::merger_from_model_file(file));
+      model->merger->net->to(c.device);
+      model->merger->net->backbone().prepare_for_inference();
       *out = model.release();
       return;
     }

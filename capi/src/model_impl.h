@@ -15,6 +15,9 @@ struct LoadedFlow;
 namespace gml::posterior {
 struct LoadedPosterior;
 }
+namespace gml::merger {
+struct LoadedMerger;
+}
 
 struct gml_model {
   std::string family;
@@ -23,6 +26,7 @@ struct gml_model {
   c10::Device device{c10::kCPU};
   std::shared_ptr<gml::flow::LoadedFlow> flow;                 // family "flow"
   std::shared_ptr<gml::posterior::LoadedPosterior> posterior;  // family "posterior"
+  std::shared_ptr<gml::merger::LoadedMerger> merger;           // family "merger"
 };
 
 namespace gml::capi {

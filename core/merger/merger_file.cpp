@@ -1,0 +1,45 @@
+#include "core/merger/merger_file.h"
+
+#include <ATen/ATen.h>
+
+#include "core/common/module_io.h"
+#include "core/merger/merger_training.h"
+
+namespace gml::merger {
+
+std::string save_merger(const std::string& path, MergerNet& net, const std::string& provenance,
+                        const MergerTrainReport* report) {
+  ModelFile f;
+  f.family = "merger";
+  f.config = net->config().to_json_text();
+  f.provenance = provenance;
+  store_module(*net, f);
+  if (report) {
+    f.extra["train_loss"] = at::tensor(report->train_loss, at::kDouble);
+    f.extra["validation_loss"] = at::tensor(report->validation_loss, at::kDouble);
+    const MergerMetrics& v = report->best_validation;
+    // loss, accuracy, within 3 classes, time MAE (Myr), images, best epoch
+    f.extra["validation_metrics"] =
+        at::tensor({v.loss, v.accuracy, v.within3, v.time_mae_myr, static_cast<double>(v.images),
+                    static_cast<double>(report->best_epoch)},
+                   at::kDouble);
+  }
+  write_model_file(path, f);
+  return f.checksum;
+}
+
+LoadedMerger merger_from_model_file(const ModelFile& file) {
+  LoadedMerger m;
+  m.net = MergerNet(MergerConfig::from_json_text(file.config));
+  load_module(*m.net, file);
+  m.net->eval();
+  m.checksum = file.checksum;
+  m.provenance = file.provenance;
+  return m;
+}
+
+LoadedMerger load_merger(const std::string& path) {
+  return merger_from_model_file(read_model_file(path, "merger"));
+}
+
+}  // namespace gml::merger

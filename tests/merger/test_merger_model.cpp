@@ -1,0 +1,239 @@
+// The merger network's heads, input checks, model files and training loop
+// on one process (the MPI path: mpi_train_equivalence.cpp).
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "core/common/error.h"
+#include "core/distributed/backend.h"
+#include "core/distributed/fused_allreduce.h"
+#include "core/merger/merger_file.h"
+#include "core/merger/merger_images.h"
+#include "core/merger/merger_training.h"
+
+using namespace gml;
+using namespace gml::merger;
+
+namespace {
+
+MergerConfig tiny_config() {
+  MergerConfig c;
+  c.image_size = 32;
+  c.n_classes = 6;
+  c.time_max_myr = 500;
+  c.latent_dim = 8;
+  c.vae_hidden = 32;
+  return c;
+}
+
+// Images whose class is visible: a blob whose distance from the centre grows
+// with the class, plus noise.
+MergerSamples blob_samples(int64_t n, int64_t classes, uint64_t seed) {
+  at::Generator g = at::detail::createCPUGenerator(seed);
+  MergerSamples s;
+  s.time_class = at::randint(0, classes, {n}, g, at::kLong);
+  at::Tensor yy = at::arange(32, at::kFloat).view({32, 1}).expand({32, 32});
+  at::Tensor xx = at::arange(32, at::kFloat).view({1, 32}).expand({32, 32});
+  at::Tensor off = 4.0 + 2.0 * s.time_class.to(at::kFloat).view({n, 1, 1});
+  at::Tensor r2 = (xx - 16 - off).pow(2) + (yy - 16).pow(2);
+  s.images = ((-r2 / 8.0).exp() + 0.05 * at::randn({n, 32, 32}, g)).unsqueeze(1);
+  s.images = prepare_images(s.images, tiny_config(), false, nullptr);
+  s.time_myr = s.time_class.to(at::kFloat) * 100.0f;
+  s.sim_id = at::zeros({n}, at::kLong);
+  s.camera = at::arange(n, at::kLong) % 14;
+  return s;
+}
+
+}  // namespace
+
+TEST(MergerConfig, JsonRoundTripAndUnknownKeys) {
+  MergerConfig c = tiny_config();
+  c.backbone = "efficientnet_b0";
+  c.nan_policy = NanPolicy::Mask;
+  MergerConfig back = MergerConfig::from_json_text(c.to_json_text());
+  EXPECT_EQ(back.to_json_text(), c.to_json_text());
+  try {
+    MergerConfig::from_json_text(R"({"backbone":"resnet18","colour":1})");
+    FAIL() << "unknown key accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), Status::Format);
+    EXPECT_NE(std::string(e.what()).find("colour"), std::string::npos);
+  }
+  c.regress_time = true;
+  c.time_max_myr = 0;
+  EXPECT_THROW(c.validate(), Error);
+}
+
+TEST(MergerImages, ShapeBandsAndNanPolicy) {
+  MergerConfig c = tiny_config();
+  at::Tensor ok = at::rand({3, 1, 32, 32});
+  std::vector<int32_t> flags;
+  at::Tensor x = prepare_images(ok, c, false, &flags);
+  ASSERT_EQ(flags.size(), 3u);
+  EXPECT_EQ(flags[0], 0);
+  // Normalised: median 0, 99.5th percentile 1 per image.
+  at::Tensor q = at::quantile(x.flatten(1), at::tensor({0.5, 0.995}, at::kFloat), 1);
+  EXPECT_NEAR(q[0][1].item<double>(), 0.0, 1e-5);
+  EXPECT_NEAR(q[1][1].item<double>(), 1.0, 1e-4);
+
+  try {
+    prepare_images(at::rand({2, 3, 32, 32}), c, false, nullptr);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("1 band"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(prepare_images(at::rand({2, 1, 40, 40}), c, false, nullptr), Error);
+  at::Tensor resized = prepare_images(at::rand({2, 1, 40, 40}), c, true, &flags);
+  EXPECT_EQ(resized.size(2), 32);
+  EXPECT_EQ(flags[1], kImageResized);
+
+  at::Tensor nan = ok.clone();
+  nan[1][0][5][5] = NAN;
+  try {
+    prepare_images(nan, c, false, nullptr);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("image 1"), std::string::npos) << e.what();
+  }
+  c.nan_policy = NanPolicy::Mask;
+  at::Tensor masked = prepare_images(nan, c, false, &flags);
+  EXPECT_TRUE(masked.isfinite().all().item<bool>());
+  EXPECT_EQ(flags[0], 0);
+  EXPECT_EQ(flags[1], kImageNanMasked);
+  at::Tensor flat = at::ones({1, 1, 32, 32});
+  prepare_images(flat, c, false, &flags);
+  EXPECT_EQ(flags[0], kImageBlank);
+}
+
+TEST(MergerNet, HeadShapesAndWrongInput) {
+  at::manual_seed(0);
+  MergerNet net(tiny_config());
+  net->eval();
+  at::Tensor x = at::randn({2, 1, 32, 32});
+  MergerOutput out = net->forward(x);
+  EXPECT_EQ(out.logits.sizes(), (std::vector<int64_t>{2, 6}));
+  EXPECT_EQ(out.time.sizes(), (std::vector<int64_t>{2}));
+  EXPECT_EQ(out.recon.sizes(), x.sizes());
+  EXPECT_EQ(out.mu.sizes(), (std::vector<int64_t>{2, 8}));
+  EXPECT_EQ(out.feature_recon.sizes(), out.features.sizes());
+  // The FCAE alone is fully convolutional: any multiple of 32.
+  HeadSelection only_fcae{false, false, true, false};
+  EXPECT_EQ(net->forward(at::randn({1, 1, 64, 96}), only_fcae).recon.size(3), 96);
+  EXPECT_THROW(net->forward(at::randn({2, 3, 32, 32})), Error);
+  EXPECT_THROW(net->forward(at::randn({2, 1, 64, 64})), Error);
+  EXPECT_THROW(net->forward(at::randn({1, 32, 32})), Error);
+}
+
+TEST(MergerNet, VaeLossNeverMovesTheEncoder) {
+  at::manual_seed(0);
+  MergerNet net(tiny_config());
+  MergerOutput out = net->forward(at::randn({4, 1, 32, 32}));
+  (out.feature_recon.pow(2).mean() + out.mu.pow(2).mean()).backward();
+  for (const auto& p : net->named_parameters()) {
+    if (p.key().rfind("backbone.", 0) == 0) {
+      EXPECT_TRUE(!p.value().grad().defined() || p.value().grad().abs().max().item<double>() == 0)
+          << p.key();
+    }
+  }
+}
+
+TEST(FusedAllreduce, OneProcessKeepsValuesAndPlansBuckets) {
+  auto local = dist::open_backend("none");
+  dist::FusedAllreduce fused(*local, 64);  // 16 floats per bucket
+  std::vector<at::Tensor> ts = {at::ones({10}), at::full({3, 3}, 2.0f), at::full({40}, 3.0f)};
+  std::vector<double> extra = {5.0};
+  fused.reduce(ts, 0.5, &extra);
+  EXPECT_EQ(fused.buckets(), 3u);  // 10 | 9 (would make 19 > 16) | 40 (own bucket)
+  EXPECT_FLOAT_EQ(ts[0][0].item<float>(), 0.5f);
+  EXPECT_FLOAT_EQ(ts[1][2][2].item<float>(), 1.0f);
+  EXPECT_FLOAT_EQ(ts[2][39].item<float>(), 1.5f);
+  EXPECT_DOUBLE_EQ(extra[0], 5.0);  // extras are summed, not scaled
+  EXPECT_THROW(fused.reduce({at::ones({10})}, 1.0, nullptr), Error);
+}
+
+TEST(MergerTraining, LearnsVisibleClassesAndSavesLoadableModel) {
+  at::manual_seed(3);
+  MergerNet net(tiny_config());
+  MergerSamples train = blob_samples(192, 6, 1), val = blob_samples(48, 6, 2);
+  MergerTrainOptions o;
+  o.batch_size = 16;
+  o.max_epochs = 6;
+  o.lr = 2e-3;
+  o.seed = 5;
+  auto local = dist::open_backend("none");
+  MergerTrainReport r = train_merger(net, train, val, o, *local, nullptr, at::kCPU);
+  ASSERT_EQ(r.train_loss.size(), static_cast<size_t>(r.epochs));
+  EXPECT_LT(r.train_loss.back(), r.train_loss.front());
+  // Six classes: chance is 1/6; the blob position gives the class away.
+  EXPECT_GT(r.best_validation.accuracy, 0.6) << "validation accuracy";
+  EXPECT_GT(r.best_validation.within3, r.best_validation.accuracy - 1e-12);
+
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "gml_test_merger_model.h5").string();
+  const std::string checksum = save_merger(path, net, "{}", &r);
+  LoadedMerger back = load_merger(path);
+  EXPECT_EQ(back.checksum, checksum);
+  net->eval();
+  at::Tensor x = val.images.narrow(0, 0, 4);
+  {
+    c10::InferenceMode guard;
+    EXPECT_TRUE(at::allclose(net->forward(x).logits, back.net->forward(x).logits, 1e-5, 1e-6));
+  }
+  std::filesystem::remove(path);
+}
+
+TEST(MergerTraining, ResumeEqualsUninterruptedRun) {
+  const std::string ck =
+      (std::filesystem::temp_directory_path() / "gml_test_merger_ck.h5").string();
+  std::filesystem::remove(ck);
+  MergerSamples train = blob_samples(64, 6, 1), val = blob_samples(16, 6, 2);
+  MergerTrainOptions o;
+  o.batch_size = 16;
+  o.seed = 9;
+  o.patience = 100;
+  o.optimizer = "adadelta";
+  o.lr = 1.0;
+  auto local = dist::open_backend("none");
+
+  at::manual_seed(4);
+  MergerNet whole(tiny_config());
+  o.max_epochs = 3;
+  train_merger(whole, train, val, o, *local, nullptr, at::kCPU);
+
+  at::manual_seed(4);
+  MergerNet part(tiny_config());
+  o.checkpoint_path = ck;
+  o.max_epochs = 2;
+  train_merger(part, train, val, o, *local, nullptr, at::kCPU);
+  at::manual_seed(99);  // resume must not depend on the global stream
+  MergerNet resumed(tiny_config());
+  o.max_epochs = 3;
+  o.resume = true;
+  MergerTrainReport r = train_merger(resumed, train, val, o, *local, nullptr, at::kCPU);
+  EXPECT_EQ(r.epochs, 3);
+  auto a = whole->named_parameters(), b = resumed->named_parameters();
+  for (const auto& p : a)
+    EXPECT_TRUE(at::equal(p.value(), b[p.key()])) << p.key() << " differs after resume";
+  std::filesystem::remove(ck);
+}
+
+TEST(MergerTraining, RejectsBadOptions) {
+  at::manual_seed(0);
+  MergerNet net(tiny_config());
+  MergerSamples s = blob_samples(8, 6, 1);
+  auto local = dist::open_backend("none");
+  MergerTrainOptions o;
+  o.optimizer = "sgd";
+  EXPECT_THROW(train_merger(net, s, s, o, *local, nullptr, at::kCPU), Error);
+  o = MergerTrainOptions();
+  o.batch_size = 16;  // larger than the 8 images
+  try {
+    train_merger(net, s, s, o, *local, nullptr, at::kCPU);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("exceeds"), std::string::npos) << e.what();
+  }
+}
