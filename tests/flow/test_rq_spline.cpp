@@ -30,10 +30,14 @@ double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
 }
 
-// Compares with nflows evaluated in the same precision (the golden file holds
-// both; inputs and parameters are exactly representable in float32).
+// Float64: compares with nflows in float64 to tol_out / tol_logdet.
+// Float32: the golden file also holds nflows evaluated in float32, whose
+// own error against the float64 values (up to 1.7e-4 in log|det| for the
+// sharp splines) depends on the CPU's vector kernels; ours must be no less
+// accurate: error against float64 nflows at most twice nflows' float32
+// error, plus float32 rounding of the result (tol_out / tol_logdet).
 void check_against_nflows(at::ScalarType dtype, double tol_out, double tol_logdet) {
-  const std::string suffix = dtype == at::kFloat ? "_float32" : "";
+  const bool single = dtype == at::kFloat;
   const nlohmann::json doc = load_golden();
   ASSERT_GE(doc.at("cases").size(), 3u);
   for (const auto& c : doc.at("cases")) {
@@ -47,16 +51,22 @@ void check_against_nflows(at::ScalarType dtype, double tol_out, double tol_logde
     for (const char* direction : {"forward", "inverse"}) {
       const bool inverse = std::string(direction) == "inverse";
       gml::SplineResult r = gml::rq_spline(x, w, h, dv, inverse, opt);
-      const auto& want = c.at(direction + suffix);
+      const auto& want = c.at(direction);
       const at::Tensor want_y = from_json(want.at("outputs"), {n, d}, at::kDouble);
       const at::Tensor want_ld = from_json(want.at("logabsdet"), {n, d}, at::kDouble);
       const double err_y = max_abs_diff(r.outputs, want_y);
       const double err_ld = max_abs_diff(r.logabsdet, want_ld);
-      EXPECT_LE(err_y, tol_out) << c.at("name") << " " << direction;
-      EXPECT_LE(err_ld, tol_logdet) << c.at("name") << " " << direction;
+      double bound_y = tol_out, bound_ld = tol_logdet;
+      if (single) {
+        const auto& ref = c.at(std::string(direction) + "_float32");
+        bound_y += 2 * max_abs_diff(from_json(ref.at("outputs"), {n, d}, at::kDouble), want_y);
+        bound_ld += 2 * max_abs_diff(from_json(ref.at("logabsdet"), {n, d}, at::kDouble), want_ld);
+      }
+      EXPECT_LE(err_y, bound_y) << c.at("name") << " " << direction;
+      EXPECT_LE(err_ld, bound_ld) << c.at("name") << " " << direction;
       std::cout << "[ golden ] " << c.at("name").get<std::string>() << " " << direction << " "
-                << c10::toString(dtype) << " max|dy|=" << err_y << " max|dlogdet|=" << err_ld
-                << "\n";
+                << c10::toString(dtype) << " max|dy|=" << err_y << " (bound " << bound_y
+                << ") max|dlogdet|=" << err_ld << " (bound " << bound_ld << ")\n";
     }
   }
 }
