@@ -27,7 +27,8 @@ Backbone::Backbone(const std::string& name, int64_t in_channels, int64_t num_cla
       in_channels_(in_channels),
       num_classes_(num_classes),
       feature_channels_(feature_channels) {
-  require(in_channels >= 1, name + ": in_channels must be >= 1, got " + std::to_string(in_channels));
+  require(in_channels >= 1,
+          name + ": in_channels must be >= 1, got " + std::to_string(in_channels));
   require(num_classes >= 0,
           name + ": num_classes must be >= 0 (0 = no head), got " + std::to_string(num_classes));
 }
@@ -48,14 +49,20 @@ void Backbone::check_input(const at::Tensor& x) const {
   require(x.scalar_type() == w.scalar_type(),
           n + ": input dtype " + std::string(c10::toString(x.scalar_type())) +
               " does not match the model's " + std::string(c10::toString(w.scalar_type())));
-  require(x.device() == w.device(), n + ": input is on " + x.device().str() +
-                                        " but the model is on " + w.device().str());
+  require(x.device() == w.device(),
+          n + ": input is on " + x.device().str() + " but the model is on " + w.device().str());
 }
 
 std::vector<std::pair<const void*, int64_t>> Backbone::fingerprint() const {
+  // Storage and version counter of every tensor. Inference tensors (a model
+  // built under InferenceMode) have no version counter: only their storage
+  // is watched.
   std::vector<std::pair<const void*, int64_t>> fp;
-  for (const auto& t : parameters()) fp.emplace_back(t.data_ptr(), t._version());
-  for (const auto& t : buffers()) fp.emplace_back(t.data_ptr(), t._version());
+  auto add = [&fp](const at::Tensor& t) {
+    fp.emplace_back(t.data_ptr(), t.is_inference() ? -1 : static_cast<int64_t>(t._version()));
+  };
+  for (const auto& t : parameters()) add(t);
+  for (const auto& t : buffers()) add(t);
   return fp;
 }
 
@@ -70,7 +77,9 @@ void Backbone::prepare_for_inference(bool fuse_activations) {
   fused_fingerprint_ = fingerprint();
 }
 
-bool Backbone::uses_fused_kernels() const { return fused_ && fused_->uses_onednn(); }
+bool Backbone::uses_fused_kernels() const {
+  return fused_ && fused_->uses_onednn();
+}
 
 bool Backbone::take_fused_path(const at::Tensor& x) {
   if (!fused_ || is_training() || c10::GradMode::is_enabled() || x.size(0) == 0) return false;

@@ -115,7 +115,6 @@ const std::vector<std::string>& backbone_names();
 // Throws Error(InvalidArgument) for an unknown name (the message lists the
 // valid ones), in_channels < 1, num_classes < 0, or options out of [0, 1).
 std::shared_ptr<Backbone> make_backbone(const std::string& name, int64_t in_channels,
-                                        int64_t num_classes,
-                                        const BackboneOptions& options = {});
+                                        int64_t num_classes, const BackboneOptions& options = {});
 
 }  // namespace gml::merger

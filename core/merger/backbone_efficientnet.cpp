@@ -13,7 +13,8 @@ namespace {
 // torchvision.models._utils._make_divisible(v, 8): nearest multiple of 8, not
 // below 8 and not more than 10% below v.
 int64_t make_divisible(double v, int64_t divisor = 8) {
-  int64_t rounded = static_cast<int64_t>(v + static_cast<double>(divisor) / 2.0) / divisor * divisor;
+  int64_t rounded =
+      static_cast<int64_t>(v + static_cast<double>(divisor) / 2.0) / divisor * divisor;
   rounded = std::max(divisor, rounded);
   if (static_cast<double>(rounded) < 0.9 * v) rounded += divisor;
   return rounded;
@@ -26,7 +27,7 @@ struct StageConfig {
 
 // Table 1 of the EfficientNet paper, as torchvision's _efficientnet_conf.
 constexpr StageConfig kB0Stages[] = {
-    {1, 3, 1, 32, 16, 1},  {6, 3, 2, 16, 24, 2},  {6, 5, 2, 24, 40, 2},   {6, 3, 2, 40, 80, 3},
+    {1, 3, 1, 32, 16, 1},  {6, 3, 2, 16, 24, 2},   {6, 5, 2, 24, 40, 2},   {6, 3, 2, 40, 80, 3},
     {6, 5, 1, 80, 112, 3}, {6, 5, 2, 112, 192, 4}, {6, 3, 1, 192, 320, 1},
 };
 
@@ -56,14 +57,14 @@ class EfficientNetFused : public FusedPath {
   };
 
   at::Tensor features(const at::Tensor& input) const override {
-    at::Tensor x = stem(input.contiguous(at::MemoryFormat::ChannelsLast));
+    at::Tensor x = stem(explicit_channels_last(input));
     for (const Block& b : blocks) {
       at::Tensor y = b.expand ? (*b.expand)(x) : x;
       y = b.depthwise(y);
       at::Tensor s = at::addmm(b.fc1_b, y.mean({2, 3}), b.fc1_t);
       at::silu_(s);
       s = at::addmm(b.fc2_b, s, b.fc2_t).sigmoid_();
-      y = y * s.view({s.size(0), s.size(1), 1, 1});
+      y.mul_(s.view({s.size(0), s.size(1), 1, 1}));  // y is this block's own tensor
       x = b.residual ? b.project.add(y, x, Activation::kNone) : b.project(y);
     }
     return head(x);
@@ -102,8 +103,7 @@ MBConvImpl::MBConvImpl(double expand_ratio, int64_t kernel, int64_t stride, int6
   const int64_t expanded = make_divisible(static_cast<double>(in_channels) * expand_ratio);
   if (expanded != in_channels) {
     ConvBn e;
-    block->push_back(
-        conv_norm_activation({in_channels, expanded, 1, 1, 1}, Activation::kSiLU, e));
+    block->push_back(conv_norm_activation({in_channels, expanded, 1, 1, 1}, Activation::kSiLU, e));
     expand = e;
   }
   block->push_back(conv_norm_activation({expanded, expanded, kernel, stride, expanded},
@@ -152,8 +152,7 @@ EfficientNet::EfficientNet(int variant, int64_t in_channels, int64_t num_classes
       const int64_t in = i == 0 ? width(s.in_channels) : width(s.out_channels);
       const double sd = options.stochastic_depth_prob * static_cast<double>(block_id) /
                         static_cast<double>(total_blocks);
-      MBConv block(s.expand_ratio, s.kernel, i == 0 ? s.stride : 1, in, width(s.out_channels),
-                   sd);
+      MBConv block(s.expand_ratio, s.kernel, i == 0 ? s.stride : 1, in, width(s.out_channels), sd);
       stage->push_back(block);
       blocks_.push_back(block);
       ++block_id;
@@ -161,8 +160,8 @@ EfficientNet::EfficientNet(int variant, int64_t in_channels, int64_t num_classes
     features_->push_back(stage);
   }
   const int64_t last_in = width(kB0Stages[6].out_channels);
-  features_->push_back(conv_norm_activation({last_in, feature_channels(), 1, 1, 1},
-                                            Activation::kSiLU, head_));
+  features_->push_back(
+      conv_norm_activation({last_in, feature_channels(), 1, 1, 1}, Activation::kSiLU, head_));
   register_module("features", features_);
 
   if (num_classes > 0) {
@@ -171,8 +170,8 @@ EfficientNet::EfficientNet(int variant, int64_t in_channels, int64_t num_classes
     const double range = 1.0 / std::sqrt(static_cast<double>(num_classes));
     torch::nn::init::uniform_(fc->weight, -range, range);
     torch::nn::init::zeros_(fc->bias);
-    classifier_ = register_module(
-        "classifier", torch::nn::Sequential(torch::nn::Dropout(dropout), fc));
+    classifier_ =
+        register_module("classifier", torch::nn::Sequential(torch::nn::Dropout(dropout), fc));
   }
 }
 

@@ -101,15 +101,13 @@ bool probe_onednn() {
   try {
     c10::InferenceMode guard;
     const auto cl = at::MemoryFormat::ChannelsLast;
-    const at::Tensor x = at::sin(at::arange(2 * 8 * 5 * 5, at::kFloat) * 0.37f)
-                             .reshape({2, 8, 5, 5})
-                             .contiguous(cl);
+    const at::Tensor x =
+        at::sin(at::arange(2 * 8 * 5 * 5, at::kFloat) * 0.37f).reshape({2, 8, 5, 5}).contiguous(cl);
     const at::Tensor w =
         at::cos(at::arange(8 * 8 * 3 * 3, at::kFloat) * 0.11f).reshape({8, 8, 3, 3}).contiguous(cl);
     const at::Tensor b = at::linspace(-0.5, 0.5, 8, at::kFloat);
-    const at::Tensor other = at::sin(at::arange(2 * 8 * 5 * 5, at::kFloat) * 0.05f)
-                                 .reshape({2, 8, 5, 5})
-                                 .contiguous(cl);
+    const at::Tensor other =
+        at::sin(at::arange(2 * 8 * 5 * 5, at::kFloat) * 0.05f).reshape({2, 8, 5, 5}).contiguous(cl);
     const std::vector<int64_t> one{1, 1};
     const at::Tensor ref = at::conv2d(x, w, b, one, one, one, 1);
     const at::Tensor y1 = call_unary(x, w, b, one, one, one, 1, Activation::kSiLU);
@@ -128,9 +126,8 @@ bool probe_onednn() {
 torch::nn::Conv2d make_conv(const ConvSpec& spec) {
   require(spec.in_channels >= 1 && spec.out_channels >= 1 && spec.groups >= 1 &&
               spec.in_channels % spec.groups == 0 && spec.out_channels % spec.groups == 0,
-          "conv: bad geometry in=" + std::to_string(spec.in_channels) +
-              " out=" + std::to_string(spec.out_channels) +
-              " groups=" + std::to_string(spec.groups));
+          "conv: bad geometry in=" + std::to_string(spec.in_channels) + " out=" +
+              std::to_string(spec.out_channels) + " groups=" + std::to_string(spec.groups));
   torch::nn::Conv2d conv(torch::nn::Conv2dOptions(spec.in_channels, spec.out_channels, spec.kernel)
                              .stride(spec.stride)
                              .padding(spec.padding())
@@ -146,6 +143,15 @@ torch::nn::BatchNorm2d make_bn(int64_t channels) {
 }
 
 }  // namespace
+
+at::Tensor explicit_channels_last(const at::Tensor& x) {
+  // With one channel, NCHW-contiguous memory is already NHWC, but its strides
+  // do not say so, and oneDNN then picks a slow NCHW kernel and NCHW output.
+  if (x.dim() == 4 && x.size(1) == 1 && x.is_contiguous()) {
+    return x.as_strided(x.sizes(), {x.size(2) * x.size(3), 1, x.size(3), 1});
+  }
+  return x.contiguous(at::MemoryFormat::ChannelsLast);
+}
 
 void activate_(at::Tensor& x, Activation act) {
   switch (act) {
@@ -202,13 +208,11 @@ FusedConv::FusedConv(const ConvBn& unit, bool use_onednn)
           "fused conv: BatchNorm without affine parameters or running statistics");
   // Fold in float64: w' = w * g / sqrt(var + eps), b' = beta - mean * g / sqrt(var + eps).
   const auto f64 = at::TensorOptions().dtype(at::kDouble);
-  const at::Tensor scale =
-      bn.weight.to(f64) / at::sqrt(bn.running_var.to(f64) + bn.options.eps());
+  const at::Tensor scale = bn.weight.to(f64) / at::sqrt(bn.running_var.to(f64) + bn.options.eps());
   at::Tensor shift = bn.bias.to(f64) - bn.running_mean.to(f64) * scale;
   if (unit.conv->bias.defined()) shift = shift + unit.conv->bias.to(f64) * scale;
-  weight_ = (w.to(f64) * scale.view({-1, 1, 1, 1}))
-                .to(w.scalar_type())
-                .contiguous(at::MemoryFormat::ChannelsLast);
+  weight_ = explicit_channels_last(
+      (w.to(f64) * scale.view({-1, 1, 1, 1})).to(w.scalar_type()).contiguous());
   bias_ = shift.to(w.scalar_type()).contiguous();
   require(!onednn_ || (w.device().is_cpu() && w.scalar_type() == at::kFloat),
           "fused conv: oneDNN fusion needs float32 CPU weights");
@@ -227,8 +231,8 @@ bool FusedConv::onednn_for(const at::Tensor& x) const {
 
 at::Tensor FusedConv::operator()(const at::Tensor& x) const {
   if (onednn_for(x)) {
-    return call_unary(x.contiguous(at::MemoryFormat::ChannelsLast), weight_, bias_, stride_,
-                      padding_, dilation_, groups_, act_);
+    return call_unary(explicit_channels_last(x), weight_, bias_, stride_, padding_, dilation_,
+                      groups_, act_);
   }
   at::Tensor y = at::conv2d(x, weight_, bias_, stride_, padding_, dilation_, groups_);
   switch (act_) {
@@ -239,12 +243,10 @@ at::Tensor FusedConv::operator()(const at::Tensor& x) const {
   return y;
 }
 
-at::Tensor FusedConv::add(const at::Tensor& x, const at::Tensor& residual,
-                          Activation after) const {
+at::Tensor FusedConv::add(const at::Tensor& x, const at::Tensor& residual, Activation after) const {
   if (onednn_for(x)) {
-    const auto cl = at::MemoryFormat::ChannelsLast;
-    return call_binary(x.contiguous(cl), residual.contiguous(cl), weight_, bias_, stride_,
-                       padding_, dilation_, groups_, after);
+    return call_binary(explicit_channels_last(x), explicit_channels_last(residual), weight_, bias_,
+                       stride_, padding_, dilation_, groups_, after);
   }
   at::Tensor y = at::conv2d(x, weight_, bias_, stride_, padding_, dilation_, groups_);
   y.add_(residual);

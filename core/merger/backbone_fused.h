@@ -12,8 +12,8 @@
 #pragma once
 
 #include <torch/nn/modules/batchnorm.h>
-#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
 
 #include <cstdint>
 #include <string>
@@ -56,7 +56,12 @@ ConvBn register_conv_bn(torch::nn::Module& owner, const std::string& conv_name,
 // `unit` receives handles to the first two.
 torch::nn::Sequential conv_norm_activation(const ConvSpec& spec, Activation act, ConvBn& unit);
 
-// act(x) in place, for the module path.
+// x in channels_last memory, with channels_last strides even when C = 1
+// (then a view of x when it is contiguous).
+at::Tensor explicit_channels_last(const at::Tensor& x);
+
+// x = act(x) for the module path: ReLU in place, SiLU out of place (its
+// backward needs the input).
 void activate_(at::Tensor& x, Activation act);
 
 // Folded BatchNorm, channels_last weights, optional oneDNN fusion.

@@ -7,7 +7,9 @@
 namespace gml::merger {
 namespace {
 
-int64_t expansion(bool bottleneck) { return bottleneck ? 4 : 1; }
+int64_t expansion(bool bottleneck) {
+  return bottleneck ? 4 : 1;
+}
 
 // Folded ResNet: stem, max pool, then per block
 //   BasicBlock   relu(c2(relu(c1(x))) + identity)
@@ -21,7 +23,7 @@ class ResNetFused : public FusedPath {
   };
 
   at::Tensor features(const at::Tensor& input) const override {
-    at::Tensor x = stem(input.contiguous(at::MemoryFormat::ChannelsLast));
+    at::Tensor x = stem(explicit_channels_last(input));
     x = at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
     for (const Block& b : blocks) {
       const at::Tensor identity = b.downsample ? (*b.downsample)(x) : x;
@@ -43,10 +45,10 @@ ResidualBlockImpl::ResidualBlockImpl(bool bottleneck, int64_t in_channels, int64
                                      int64_t stride) {
   const int64_t out = planes * expansion(bottleneck);
   if (bottleneck) {
-    units.push_back(register_conv_bn(*this, "conv1", "bn1", {in_channels, planes, 1, 1, 1},
-                                     Activation::kReLU));
-    units.push_back(register_conv_bn(*this, "conv2", "bn2", {planes, planes, 3, stride, 1},
-                                     Activation::kReLU));
+    units.push_back(
+        register_conv_bn(*this, "conv1", "bn1", {in_channels, planes, 1, 1, 1}, Activation::kReLU));
+    units.push_back(
+        register_conv_bn(*this, "conv2", "bn2", {planes, planes, 3, stride, 1}, Activation::kReLU));
     units.push_back(
         register_conv_bn(*this, "conv3", "bn3", {planes, out, 1, 1, 1}, Activation::kNone));
   } else {
@@ -57,8 +59,8 @@ ResidualBlockImpl::ResidualBlockImpl(bool bottleneck, int64_t in_channels, int64
   }
   if (stride != 1 || in_channels != out) {
     ConvBn ds;
-    torch::nn::Sequential seq = conv_norm_activation({in_channels, out, 1, stride, 1},
-                                                     Activation::kNone, ds);
+    torch::nn::Sequential seq =
+        conv_norm_activation({in_channels, out, 1, stride, 1}, Activation::kNone, ds);
     register_module("downsample", seq);
     downsample = ds;
   }
@@ -72,14 +74,16 @@ at::Tensor ResidualBlockImpl::forward(const at::Tensor& x) {
 }
 
 ResNet::ResNet(int depth, int64_t in_channels, int64_t num_classes)
-    : Backbone("resnet" + std::to_string(depth), in_channels, num_classes, depth >= 50 ? 2048 : 512) {
+    : Backbone("resnet" + std::to_string(depth), in_channels, num_classes,
+               depth >= 50 ? 2048 : 512) {
   std::vector<int64_t> counts;
   switch (depth) {
     case 18: counts = {2, 2, 2, 2}; break;
     case 34: counts = {3, 4, 6, 3}; break;
     case 50: counts = {3, 4, 6, 3}; break;
-    default: fail(Status::InvalidArgument, "resnet: depth must be 18, 34 or 50, got " +
-                                               std::to_string(depth));
+    default:
+      fail(Status::InvalidArgument,
+           "resnet: depth must be 18, 34 or 50, got " + std::to_string(depth));
   }
   const bool bottleneck = depth >= 50;
   stem_ = register_conv_bn(*this, "conv1", "bn1", {in_channels, 64, 7, 2, 1}, Activation::kReLU);
@@ -111,7 +115,9 @@ at::Tensor ResNet::features_modules(const at::Tensor& x) {
   return y;
 }
 
-at::Tensor ResNet::head_modules(const at::Tensor& pooled) { return fc_->forward(pooled); }
+at::Tensor ResNet::head_modules(const at::Tensor& pooled) {
+  return fc_->forward(pooled);
+}
 
 std::unique_ptr<FusedPath> ResNet::build_fused(bool use_onednn) const {
   auto path = std::make_unique<ResNetFused>();

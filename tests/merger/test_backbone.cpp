@@ -55,9 +55,9 @@ void perturb_batchnorms(Backbone& model) {
 class BackboneEach : public ::testing::TestWithParam<std::string> {};
 
 TEST(BackboneFactory, RejectsUnknownNamesListingValidOnes) {
-  expect_invalid([] { make_backbone("resnet101", 3, 10); },
-                 {"resnet101", "resnet18", "resnet34", "resnet50", "efficientnet_b0",
-                  "efficientnet_b4"});
+  expect_invalid(
+      [] { make_backbone("resnet101", 3, 10); },
+      {"resnet101", "resnet18", "resnet34", "resnet50", "efficientnet_b0", "efficientnet_b4"});
   expect_invalid([] { make_backbone("efficientnet_b5", 3, 10); }, {"efficientnet_b5"});
   expect_invalid([] { make_backbone("", 3, 10); }, {"valid names"});
 }
@@ -74,8 +74,8 @@ TEST(BackboneFactory, RejectsBadSizesAndOptions) {
 TEST(BackboneFactory, PublishedParameterCounts) {
   // torchvision's documented sizes (3 bands, 1000 classes).
   const std::vector<std::pair<std::string, int64_t>> counts = {
-      {"resnet18", 11689512},       {"resnet34", 21797672},       {"resnet50", 25557032},
-      {"efficientnet_b0", 5288548}, {"efficientnet_b1", 7794184}, {"efficientnet_b2", 9109994},
+      {"resnet18", 11689512},        {"resnet34", 21797672},       {"resnet50", 25557032},
+      {"efficientnet_b0", 5288548},  {"efficientnet_b1", 7794184}, {"efficientnet_b2", 9109994},
       {"efficientnet_b3", 12233232}, {"efficientnet_b4", 19341616}};
   for (const auto& [name, want] : counts) {
     auto model = make_backbone(name, 3, 1000);
@@ -88,10 +88,16 @@ TEST(BackboneFactory, PublishedParameterCounts) {
 
 TEST_P(BackboneEach, RejectsBadInputsWithClearErrors) {
   auto model = make_backbone(GetParam(), 3, 5);
-  expect_invalid([&] { model->forward(at::zeros({3, 32, 32})); },
-                 {GetParam(), "4-D", "3-D", "[3, 32, 32]"});
-  expect_invalid([&] { model->forward(at::zeros({2, 1, 32, 32})); },
-                 {"expected 3 input channel", "got 1", "[2, 1, 32, 32]"});
+  expect_invalid(
+      [&] {
+        model->forward(at::zeros({3, 32, 32}));
+      },
+      {GetParam(), "4-D", "3-D", "[3, 32, 32]"});
+  expect_invalid(
+      [&] {
+        model->forward(at::zeros({2, 1, 32, 32}));
+      },
+      {"expected 3 input channel", "got 1", "[2, 1, 32, 32]"});
   expect_invalid([&] { model->forward_features(at::zeros({2, 4, 32, 32})); }, {"got 4"});
   expect_invalid([&] { model->forward(at::zeros({2, 3, 32, 32}, at::kInt)); }, {"Int", "Float"});
   expect_invalid([&] { model->forward(at::zeros({2, 3, 32, 32}, at::kDouble)); }, {"Double"});
@@ -110,17 +116,17 @@ TEST_P(BackboneEach, ShapesFollowStrideAndHead) {
   model->eval();
   headless->eval();
   const int64_t c = model->feature_channels();
-  const at::Tensor x = at::randn({3, 1, 65, 40});
+  const at::Tensor x = at::randn({2, 1, 65, 40});
   c10::InferenceMode guard;
   for (int pass = 0; pass < 2; ++pass) {  // module path, then inference path
     SCOPED_TRACE(pass == 0 ? "module path" : "inference path");
     const at::Tensor features = headless->forward_features(x);
-    EXPECT_EQ(features.sizes().vec(), (std::vector<int64_t>{3, c, 3, 2}));
+    EXPECT_EQ(features.sizes().vec(), (std::vector<int64_t>{2, c, 3, 2}));
     EXPECT_TRUE(features.is_contiguous());
     const at::Tensor pooled = headless->forward(x);
-    EXPECT_EQ(pooled.sizes().vec(), (std::vector<int64_t>{3, c}));
+    EXPECT_EQ(pooled.sizes().vec(), (std::vector<int64_t>{2, c}));
     EXPECT_LT(max_diff(pooled, features.mean({2, 3})), 1e-5);
-    EXPECT_EQ(model->forward(x).sizes().vec(), (std::vector<int64_t>{3, 7}));
+    EXPECT_EQ(model->forward(x).sizes().vec(), (std::vector<int64_t>{2, 7}));
     // An empty batch works too.
     EXPECT_EQ(model->forward(at::randn({0, 1, 64, 64})).sizes().vec(),
               (std::vector<int64_t>{0, 7}));
@@ -178,8 +184,8 @@ TEST_P(BackboneEach, TrainsWithGradientsReachingTheFirstConvolution) {
   torch::manual_seed(1);
   auto model = make_backbone(GetParam(), 2, 4);
   model->train();
-  const at::Tensor x = at::randn({4, 2, 48, 48});
-  const at::Tensor target = at::tensor({0, 1, 2, 3}, at::kLong);
+  const at::Tensor x = at::randn({3, 2, 40, 40});
+  const at::Tensor target = at::tensor({0, 1, 3}, at::kLong);
   const at::Tensor logits = model->forward(x);
   ASSERT_TRUE(logits.requires_grad());
   at::cross_entropy_loss(logits, target).backward();
@@ -245,8 +251,8 @@ TEST_P(BackboneEach, InferencePathMatchesModulesOnSmallAndOddImages) {
   auto model = make_backbone(GetParam(), 3, 5);
   perturb_batchnorms(*model);
   model->eval();
-  const std::vector<std::pair<int64_t, int64_t>> sizes = {{1, 1},  {2, 2},  {31, 31}, {32, 32},
-                                                          {33, 17}, {1, 40}, {40, 1},  {100, 64}};
+  const std::vector<std::pair<int64_t, int64_t>> sizes = {{1, 1},   {2, 2},  {32, 32},
+                                                          {33, 17}, {1, 40}, {40, 1}};
   std::vector<at::Tensor> inputs, want;
   for (const auto& [h, w] : sizes) {
     inputs.push_back(at::randn({2, 3, h, w}));
@@ -258,6 +264,29 @@ TEST_P(BackboneEach, InferencePathMatchesModulesOnSmallAndOddImages) {
     const at::Tensor got = model->forward(inputs[i]);
     EXPECT_LT(max_diff(got, want[i]), 1e-4 * (1 + want[i].abs().max().item<double>()))
         << sizes[i].first << "x" << sizes[i].second;
+  }
+}
+
+TEST(BackboneInferenceMode, ModelBuiltUnderInferenceModeRuns) {
+  // Its tensors are inference tensors, which carry no version counter; the
+  // folded weights built under InferenceMode also serve NoGradGuard.
+  for (const std::string name : {"resnet18", "efficientnet_b0"}) {
+    std::shared_ptr<Backbone> model;
+    at::Tensor x, want;
+    {
+      c10::InferenceMode guard;
+      model = make_backbone(name, 2, 4);
+      model->eval();
+      x = at::randn({2, 2, 64, 64});
+      want = model->forward(x);
+      model->prepare_for_inference();
+      EXPECT_LT(max_diff(model->forward(x), want), 1e-4 * (1 + want.abs().max().item<double>()))
+          << name;
+    }
+    torch::NoGradGuard no_grad;
+    const at::Tensor y = model->forward(x.clone());
+    EXPECT_FALSE(y.is_inference());
+    EXPECT_LT(max_diff(y, want), 1e-4 * (1 + want.abs().max().item<double>())) << name;
   }
 }
 

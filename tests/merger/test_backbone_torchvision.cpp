@@ -137,7 +137,8 @@ TEST_P(BackboneGolden, NamesAndShapesMatchTorchvision) {
   for (const auto& p : model->named_parameters()) {
     got_params.emplace_back(p.key(), p.value().sizes().vec());
   }
-  for (const auto& b : model->named_buffers()) got_buffers.emplace_back(b.key(), b.value().sizes().vec());
+  for (const auto& b : model->named_buffers())
+    got_buffers.emplace_back(b.key(), b.value().sizes().vec());
   // Same names, same shapes, same order as named_parameters()/named_buffers().
   ASSERT_EQ(got_params.size(), want_params.size());
   ASSERT_EQ(got_buffers.size(), want_buffers.size());
@@ -149,7 +150,8 @@ TEST_P(BackboneGolden, NamesAndShapesMatchTorchvision) {
   }
   // One band: only the first convolution's weight changes shape.
   auto grey = make_backbone(GetParam(), 1, classes);
-  const std::string first = GetParam().rfind("resnet", 0) == 0 ? "conv1.weight" : "features.0.0.weight";
+  const std::string first =
+      GetParam().rfind("resnet", 0) == 0 ? "conv1.weight" : "features.0.0.weight";
   for (const auto& p : grey->named_parameters()) {
     std::vector<int64_t> want = model->named_parameters()[p.key()].sizes().vec();
     if (p.key() == first) want[1] = 1;

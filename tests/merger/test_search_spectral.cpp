@@ -91,7 +91,8 @@ TEST(Spectral, AdjustedRandHelperIsRight) {
 }
 
 TEST(Spectral, AffinityMatchesScikitLearnNeighbours) {
-  for (const auto& c : golden()["cases"]) {
+  const nlohmann::json g = golden();  // range-for over golden()["cases"] would dangle
+  for (const auto& c : g["cases"]) {
     SCOPED_TRACE(c["name"].get<std::string>());
     const torch::Tensor w = self_tuning_affinity(points_of(c), options_of(c));
     EXPECT_FALSE(w.is_inference());
@@ -109,7 +110,8 @@ TEST(Spectral, AffinityMatchesScikitLearnNeighbours) {
 }
 
 TEST(Spectral, EigenvaluesMatchScipy) {
-  for (const auto& c : golden()["cases"]) {
+  const nlohmann::json g = golden();  // range-for over golden()["cases"] would dangle
+  for (const auto& c : g["cases"]) {
     SCOPED_TRACE(c["name"].get<std::string>());
     const auto want = c["eigenvalues"].get<std::vector<double>>();
     const torch::Tensor lap =
@@ -127,7 +129,8 @@ TEST(Spectral, EigenvaluesMatchScipy) {
 }
 
 TEST(Spectral, LabelsAgreeWithScikitLearn) {
-  for (const auto& c : golden()["cases"]) {
+  const nlohmann::json g = golden();  // range-for over golden()["cases"] would dangle
+  for (const auto& c : g["cases"]) {
     SCOPED_TRACE(c["name"].get<std::string>());
     const SpectralResult r = spectral_clustering(points_of(c), options_of(c));
     const auto labels = to_vector(r.labels);
@@ -213,7 +216,8 @@ TEST(Spectral, RejectsBadInput) {
 
 TEST(Spectral, CudaMatchesCpu) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device: CPU results only";
-  for (const auto& c : golden()["cases"]) {
+  const nlohmann::json g = golden();  // range-for over golden()["cases"] would dangle
+  for (const auto& c : g["cases"]) {
     SCOPED_TRACE(c["name"].get<std::string>());
     const SpectralResult r = spectral_clustering(points_of(c).cuda(), options_of(c));
     EXPECT_TRUE(r.labels.is_cuda());
