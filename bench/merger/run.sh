@@ -25,8 +25,8 @@ batch_train="${GML_BENCH_TRAIN_BATCH:-16}"
 py="${GML_PYTHON:-$root/.deps/venv/bin/python}"
 tmp="${TMPDIR:-/tmp}/gml_bench_merger"
 mkdir -p "$tmp"
-drv="$build/bench/merger/bench_merger_backbone"
-tool="$build/examples/gml-merger/gml-merger"
+drv="$build/bin/bench_merger_backbone"
+tool="$build/bin/gml-merger"
 for f in "$drv" "$tool"; do
   [ -x "$f" ] || { echo "run.sh: $f not found; build first" >&2; exit 1; }
 done
