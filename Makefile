@@ -39,10 +39,10 @@ check: build
 # and the installed-tree consumer load an ASan library into a plain
 # executable, which ASan refuses by design), and the statistical tests that
 # train models for minutes (the two FlowMmd tests, the Gaussian-linear
-# posterior, the merger training on blobs, the per-backbone numerical
-# checks of all eight encoders): their code paths (training, sampling, MMD,
-# SBC, every backbone layer kind) run instrumented in the faster flow,
-# posterior, merger, backbone-factory and ABI tests.
+# posterior, the merger training on blobs and on simulated mergers, the
+# per-backbone numerical checks of all eight encoders): their code paths
+# (training, sampling, MMD, SBC, every backbone layer kind) run instrumented
+# in the faster flow, posterior, merger, backbone-factory and ABI tests.
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" \
@@ -52,7 +52,7 @@ test-asan: deps
 	OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:detect_odr_violation=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) -j$(JOBS) --output-on-failure -L "unit|abi|mpi" \
-	  -E "c99_dlopen_host|consumer|FlowMmd\\.|PosteriorTraining\\.GaussianLinear|AllBackbones/|MergerTraining\\.Learns"
+	  -E "c99_dlopen_host|consumer|FlowMmd\\.|PosteriorTraining\\.GaussianLinear|AllBackbones/|MergerTraining\\.Learns|MergerLearning\\."
 
 # libFuzzer targets of the FITS table and header/WCS readers (clang).
 fuzz: deps

@@ -81,6 +81,7 @@ import json, sys
 r = json.load(open(sys.argv[1])); n = int(sys.argv[2])
 print(f"  np={n}: {r['images_per_s']:.1f} images/s, step {r['step_seconds']*1000:.0f} ms, "
       f"allreduce {r['allreduce_seconds']*1000:.1f} ms/step ({100*r['allreduce_seconds']/r['step_seconds']:.1f}%), "
+      f"waiting for the slowest rank {r['wait_seconds']*1000:.1f} ms/step ({100*r['wait_fraction']:.1f}%), "
       f"{r['buckets_per_step']} allreduce calls per step")
 PY
   rate[$n]=$("$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['images_per_s'])" "$rep")

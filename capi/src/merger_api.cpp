@@ -195,6 +195,7 @@ GML_API void gml_merger_train_options_default(gml_merger_train_options* opts) {
   opts->vae_beta = t.vae_beta;
   opts->augment = 1;
   opts->bucket_mb = 25.0;
+  opts->lr_schedule = "constant";
 }
 
 GML_API gml_status gml_merger_train(gml_context* ctx, const char* data_path,
@@ -204,12 +205,18 @@ GML_API gml_status gml_merger_train(gml_context* ctx, const char* data_path,
     gml_context& c = gml::capi::require_context(ctx);
     require(data_path != nullptr && *data_path, "data_path must not be NULL or empty");
     require(model_path != nullptr && *model_path, "model_path must not be NULL or empty");
-    require(!report || report->struct_size >= sizeof(gml_merger_train_report),
+    // Reports of callers built before a field was added stop short of it.
+    constexpr size_t kReportMin =
+        offsetof(gml_merger_train_report, buckets_per_step) + sizeof(int64_t);
+    require(!report || report->struct_size >= kReportMin,
             "report->struct_size must be set to sizeof(gml_merger_train_report)");
     const auto o = options_or_default(opts, gml_merger_train_options_default,
                                       offsetof(gml_merger_train_options, command) + sizeof(char*),
                                       "gml_merger_train_options");
     require(o.bucket_mb > 0 && std::isfinite(o.bucket_mb), "opts->bucket_mb must be positive");
+    const std::string schedule = o.lr_schedule ? o.lr_schedule : "constant";
+    require(schedule == "constant" || schedule == "cosine",
+            "opts->lr_schedule must be \"constant\" or \"cosine\", got \"" + schedule + "\"");
     require(o.n_validation_cameras >= 0 && (o.n_validation_cameras == 0 || o.validation_cameras),
             "opts->validation_cameras must hold n_validation_cameras entries");
 
@@ -230,6 +237,7 @@ GML_API gml_status gml_merger_train(gml_context* ctx, const char* data_path,
     mg::MergerTrainOptions to;
     to.optimizer = o.optimizer ? o.optimizer : "adam";
     to.lr = o.lr;
+    to.lr_schedule = schedule;
     to.batch_size = o.batch_size;
     to.micro_batches = o.micro_batches;
     to.max_epochs = o.max_epochs;
@@ -303,6 +311,8 @@ GML_API gml_status gml_merger_train(gml_context* ctx, const char* data_path,
       out.allreduce_seconds = r.allreduce_seconds;
       out.allreduce_calls = r.allreduce_calls;
       out.buckets_per_step = r.buckets_per_step;
+      if (out.struct_size >= offsetof(gml_merger_train_report, wait_seconds) + sizeof(double))
+        out.wait_seconds = r.wait_seconds;
     }
   });
 }

@@ -42,6 +42,12 @@ void FusedAllreduce::reduce(const std::vector<at::Tensor>& tensors, double scale
   for (size_t i = 0; same && i < tensors.size(); ++i) same = tensors[i].numel() == numels_[i];
   require(same, "fused allreduce: the tensor list changed since the first call");
 
+  if (backend_.size() > 1) {
+    const auto w0 = std::chrono::steady_clock::now();
+    backend_.barrier();
+    wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+  }
+
   const size_t n_extra = extra ? extra->size() : 0;
   for (size_t b = 0; b < bounds_.size(); ++b) {
     const auto [first, last] = bounds_[b];

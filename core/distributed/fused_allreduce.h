@@ -34,8 +34,12 @@ class FusedAllreduce {
   void reduce(const std::vector<at::Tensor>& tensors, double scale,
               std::vector<double>* extra = nullptr);
 
-  int64_t calls() const { return calls_; }           // allreduce calls so far
-  double seconds() const { return seconds_; }        // wall time inside them
+  int64_t calls() const { return calls_; }     // allreduce calls so far
+  double seconds() const { return seconds_; }  // wall time inside them
+  // Wall time in the barrier that opens every reduce() with more than one
+  // rank: waiting for the slowest rank (load imbalance), kept apart from the
+  // transfer so that seconds() measures the reduction itself.
+  double wait_seconds() const { return wait_seconds_; }
   int64_t elements() const { return elements_; }     // floats per reduce()
   size_t buckets() const { return bounds_.size(); }  // calls per reduce()
 
@@ -50,6 +54,7 @@ class FusedAllreduce {
   int64_t elements_ = 0;
   int64_t calls_ = 0;
   double seconds_ = 0;
+  double wait_seconds_ = 0;
 };
 
 // Copies root's values of `tensors` (any dtypes, one device) to every rank

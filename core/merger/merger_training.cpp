@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <exception>
@@ -37,6 +38,7 @@ struct Optimizer {
   std::unique_ptr<RAdam> adam;
   std::unique_ptr<Adadelta> adadelta;
   void step() { adam ? adam->step() : adadelta->step(); }
+  void set_lr(double lr) { adam ? adam->set_lr(lr) : adadelta->set_lr(lr); }
   std::map<std::string, at::Tensor> state() const {
     return adam ? adam->state() : adadelta->state();
   }
@@ -70,6 +72,8 @@ void check_options(const MergerTrainOptions& o) {
   require(o.max_steps >= 0, "merger training: max_steps must be >= 0");
   require(o.patience >= 1, "merger training: patience must be >= 1");
   require(std::isfinite(o.lr) && o.lr > 0, "merger training: lr must be positive");
+  require(o.lr_schedule == "constant" || o.lr_schedule == "cosine",
+          "merger training: unknown lr_schedule '" + o.lr_schedule + "' (constant or cosine)");
   for (double w : {o.w_class, o.w_time, o.w_fcae, o.w_vae, o.vae_beta})
     require(std::isfinite(w) && w >= 0, "merger training: loss weights must be >= 0");
   require(o.w_class + o.w_time + o.w_fcae + o.w_vae > 0,
@@ -202,11 +206,10 @@ void write_checkpoint(const std::string& path, MergerNet& net, const Optimizer& 
       at::tensor({report.epochs, report.steps, report.best_epoch, since_best}, at::kLong);
   f.extra["train_loss"] = at::tensor(report.train_loss, at::kDouble);
   f.extra["validation_loss"] = at::tensor(report.validation_loss, at::kDouble);
-  f.extra["best_metrics"] =
-      at::tensor({report.best_validation.loss, report.best_validation.accuracy,
-                  report.best_validation.within3, report.best_validation.time_mae_myr,
-                  report.best_validation.selection_loss},
-                 at::kDouble);
+  f.extra["best_metrics"] = at::tensor(
+      {report.best_validation.loss, report.best_validation.accuracy, report.best_validation.within3,
+       report.best_validation.time_mae_myr, report.best_validation.selection_loss},
+      at::kDouble);
   write_model_file(path, f);
 }
 
@@ -236,6 +239,12 @@ void agree(dist::Backend& backend, const std::string& local_failure, const char*
 }
 
 }  // namespace
+
+double scheduled_lr(const MergerTrainOptions& o, int64_t step, int64_t total) {
+  if (o.lr_schedule != "cosine" || total <= 0) return o.lr;
+  const double f = std::clamp(static_cast<double>(step) / static_cast<double>(total), 0.0, 1.0);
+  return 0.5 * o.lr * (1.0 + std::cos(M_PI * f));
+}
 
 MergerSamples MergerSamples::select(const at::Tensor& index) const {
   MergerSamples s;
@@ -393,7 +402,7 @@ MergerTrainReport train_merger(MergerNet& net, const MergerSamples& train,
       options.max_steps > 0 ? options.max_steps : steps_per_epoch * options.max_epochs;
   Progress progress(rank == 0 ? control : nullptr, "train", total_steps * global_batch, "images",
                     "loss");
-  double step_time = 0, allreduce_time0 = 0;
+  double step_time = 0, allreduce_time0 = 0, wait_time0 = 0;
   int64_t timed_steps = 0;
   bool done = report.steps >= total_steps;
   bool cancel_requested = false;
@@ -472,6 +481,7 @@ MergerTrainReport train_merger(MergerNet& net, const MergerSamples& train,
              "merger training stopped: " + std::to_string(static_cast<int>(extra[2])) +
                  " other rank(s) failed at step " + std::to_string(report.steps + 1));
       }
+      opt.set_lr(scheduled_lr(options, report.steps, total_steps));
       opt.step();
       ++report.steps;
       epoch_loss += extra[0];
@@ -483,6 +493,7 @@ MergerTrainReport train_merger(MergerNet& net, const MergerSamples& train,
         ++timed_steps;
       } else {
         allreduce_time0 = fused.seconds();
+        wait_time0 = fused.wait_seconds();
       }
       // Only rank 0 reports; its cancellation reaches the others through the
       // next step's reduction.
@@ -527,6 +538,7 @@ MergerTrainReport train_merger(MergerNet& net, const MergerSamples& train,
     report.images_per_s = static_cast<double>(global_batch) / report.step_seconds;
     report.allreduce_seconds =
         (fused.seconds() - allreduce_time0) / static_cast<double>(timed_steps);
+    report.wait_seconds = (fused.wait_seconds() - wait_time0) / static_cast<double>(timed_steps);
   }
   report.allreduce_calls = fused.calls();
   report.buckets_per_step = static_cast<int64_t>(fused.buckets());

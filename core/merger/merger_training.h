@@ -56,8 +56,11 @@ std::pair<MergerSamples, MergerSamples> split_by_camera(const MergerSamples& all
 struct MergerTrainOptions {
   std::string optimizer = "adam";  // "adam" or "adadelta" (DeepGalaxy's)
   double lr = 1e-3;                // AdaDelta: 1.0 is the usual rate
-  int64_t batch_size = 32;         // images per micro-batch
-  int64_t micro_batches = 1;       // micro-batches per rank per step
+  // "constant", or "cosine": lr (1 + cos(pi s / S)) / 2 at step s of the S
+  // planned steps (max_steps, else max_epochs x steps per epoch).
+  std::string lr_schedule = "constant";
+  int64_t batch_size = 32;    // images per micro-batch
+  int64_t micro_batches = 1;  // micro-batches per rank per step
   int64_t max_epochs = 20;
   int64_t max_steps = 0;  // 0: no limit; else stop after this many steps in all
   int64_t patience = 5;   // epochs without validation improvement
@@ -71,6 +74,11 @@ struct MergerTrainOptions {
   uint64_t seed = 0;
   size_t bucket_bytes = size_t{25} << 20;  // fused allreduce bucket
 };
+
+// Learning rate of optimiser step `step` (0-based) of the `total` planned:
+// options.lr, or the cosine curve of options.lr_schedule. The step count is
+// kept in checkpoints, so a resumed run continues the same curve.
+double scheduled_lr(const MergerTrainOptions& options, int64_t step, int64_t total);
 
 struct MergerMetrics {
   double loss = 0;          // weighted total, mean per image
@@ -93,6 +101,7 @@ struct MergerTrainReport {
   double images_per_s = 0;       // all ranks together, training steps only
   double step_seconds = 0;       // mean wall time of a step
   double allreduce_seconds = 0;  // of which in allreduce (rank 0)
+  double wait_seconds = 0;       // of which waiting for the slowest rank first (rank 0)
   int64_t allreduce_calls = 0;
   int64_t buckets_per_step = 0;
 };

@@ -57,8 +57,10 @@ void print_report(const gml_merger_train_report& r) {
               r.validation_time_mae_myr);
   std::printf(
       "speed: %.1f images/s, step %.4f s, allreduce %.4f s per step (fraction %.3f), "
-      "%lld buckets per step, %lld allreduce calls\n",
-      r.images_per_s, r.step_seconds, r.allreduce_seconds, allreduce_fraction(r),
+      "waiting for other ranks %.4f s per step (fraction %.3f), %lld buckets per step, "
+      "%lld allreduce calls\n",
+      r.images_per_s, r.step_seconds, r.allreduce_seconds, allreduce_fraction(r), r.wait_seconds,
+      r.step_seconds > 0 ? r.wait_seconds / r.step_seconds : 0.0,
       static_cast<long long>(r.buckets_per_step), static_cast<long long>(r.allreduce_calls));
   std::fflush(stdout);
 }
@@ -83,6 +85,8 @@ void write_report_json(const std::string& path, const gml_merger_train_report& r
                    {"allreduce_calls", r.allreduce_calls},
                    {"buckets_per_step", r.buckets_per_step},
                    {"allreduce_fraction", allreduce_fraction(r)},
+                   {"wait_seconds", r.wait_seconds},
+                   {"wait_fraction", r.step_seconds > 0 ? r.wait_seconds / r.step_seconds : 0.0},
                    {"data", data},
                    {"model", model},
                    {"backbone", o.backbone},
@@ -91,6 +95,7 @@ void write_report_json(const std::string& path, const gml_merger_train_report& r
                    {"global_batch", o.batch_size * o.micro_batches * r.world_size},
                    {"optimizer", o.optimizer},
                    {"lr", o.lr},
+                   {"lr_schedule", o.lr_schedule},
                    {"bucket_mb", o.bucket_mb},
                    {"backend", backend},
                    {"command", g_command_line}};
@@ -115,7 +120,7 @@ int cmd_train(int argc, char** argv) {
   gml_merger_train_options_default(&o);
   std::string data, model, backbone = o.backbone, nan_policy = o.nan_policy,
                            optimizer = o.optimizer, weights, validation, checkpoint,
-                           backend = "auto", png, report_path;
+                           backend = "auto", png, report_path, lr_schedule = o.lr_schedule;
   bool no_time = false, no_fcae = false, no_augment = false, resume = false;
   double lr = NAN;
   po::options_description d("gml-merger train");
@@ -133,6 +138,8 @@ int cmd_train(int argc, char** argv) {
       "NaN pixels: reject (an error) or mask (set to 0 and flagged), kept in the model")(
       "optimizer", po::value(&optimizer)->default_value(optimizer), "adam or adadelta")(
       "lr", po::value(&lr)->default_value(NAN, "1e-3 with adam, 1 with adadelta"), "learning rate")(
+      "lr-schedule", po::value(&lr_schedule)->default_value(lr_schedule),
+      "constant, or cosine (decays to 0 over the planned steps)")(
       "batch", po::value(&o.batch_size)->default_value(o.batch_size),
       "images per rank and micro-batch")(
       "micro-batches", po::value(&o.micro_batches)->default_value(o.micro_batches),
@@ -169,6 +176,7 @@ int cmd_train(int argc, char** argv) {
   o.fcae = no_fcae ? 0 : 1;
   o.nan_policy = nan_policy.c_str();
   o.optimizer = optimizer.c_str();
+  o.lr_schedule = lr_schedule.c_str();
   o.lr = std::isfinite(lr) ? lr : (optimizer == "adadelta" ? 1.0 : o.lr);
   o.w_class = w[0];
   o.w_time = w[1];

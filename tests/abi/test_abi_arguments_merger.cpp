@@ -2,6 +2,7 @@
 // returns the documented status with a message, leaves its outputs
 // untouched, writes no file and never crashes.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
@@ -58,7 +59,8 @@ TEST(AbiArgumentsMerger, EveryEntryPointRejectsBadArguments) {
   gml_merger_simulate_options_default(nullptr);
   gml_merger_train_options_default(nullptr);
   Context c;
-  const fs::path dir = fs::temp_directory_path() / "gml_abi_merger_args";
+  const fs::path dir =
+      fs::temp_directory_path() / ("gml_abi_merger_args_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string out = (dir / "never.fits").string();
   std::vector<float> img(4 * 32 * 32, 0.5f);
@@ -91,6 +93,12 @@ TEST(AbiArgumentsMerger, EveryEntryPointRejectsBadArguments) {
   expect_invalid(gml_merger_train(nullptr, "x.fits", nullptr, out.c_str(), &rep), "train NULL ctx");
   expect_invalid(gml_merger_train(c.ctx, nullptr, nullptr, out.c_str(), &rep), "train NULL data");
   expect_invalid(gml_merger_train(c.ctx, "x.fits", nullptr, nullptr, &rep), "train NULL model");
+  gml_merger_train_options bad_schedule;
+  gml_merger_train_options_default(&bad_schedule);
+  EXPECT_STREQ(bad_schedule.lr_schedule, "constant");
+  bad_schedule.lr_schedule = "linear";
+  expect_invalid(gml_merger_train(c.ctx, "x.fits", &bad_schedule, out.c_str(), &rep),
+                 "train unknown lr_schedule");
   gml_merger_train_report small{};
   expect_invalid(gml_merger_train(c.ctx, "x.fits", nullptr, out.c_str(), &small),
                  "train report without struct_size");

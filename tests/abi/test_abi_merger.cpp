@@ -2,6 +2,9 @@
 // classify, encode, index, search and cluster, with the documented errors
 // for wrong bands and sizes, NaN pixels and an index of another model.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstddef>
 
 #include <cmath>
 #include <cstdint>
@@ -18,7 +21,8 @@ namespace {
 class AbiMerger : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() / "gml_abi_merger");
+    dir_ =
+        new fs::path(fs::temp_directory_path() / ("gml_abi_merger_" + std::to_string(::getpid())));
     fs::remove_all(*dir_);
     fs::create_directories(*dir_);
     gml_context_options o;
@@ -58,8 +62,14 @@ class AbiMerger : public ::testing::Test {
       to.validation_cameras = val_cam;
       to.n_validation_cameras = 1;
       to.seed = path == &model_ ? 1 : 2;
+      if (path == &other_model_) to.lr_schedule = "cosine";
       gml_merger_train_report& r = path == &model_ ? report_ : other_report_;
       r.struct_size = sizeof r;
+      if (path == &other_model_) {
+        // A caller built before wait_seconds existed: the field stays untouched.
+        r.struct_size = offsetof(gml_merger_train_report, wait_seconds);
+        r.wait_seconds = -1.0;
+      }
       ASSERT_EQ(gml_merger_train(ctx_, sims_.c_str(), &to, path->c_str(), &r), GML_OK)
           << gml_last_error();
     }
@@ -99,6 +109,9 @@ TEST_F(AbiMerger, TrainingReportAndDims) {
   EXPECT_EQ(report_.train_images, 36);  // cameras 0-2
   EXPECT_EQ(report_.validation_images, 12);
   EXPECT_GE(report_.buckets_per_step, 1);
+  EXPECT_EQ(report_.wait_seconds, 0.0);         // one process waits for nobody
+  EXPECT_EQ(other_report_.steps, 3);            // the shorter, older report is filled...
+  EXPECT_EQ(other_report_.wait_seconds, -1.0);  // ...up to its own size
   EXPECT_GT(report_.images_per_s, 0);
   int64_t ch = 0, size = 0, classes = 0, latent = 0;
   ASSERT_EQ(gml_merger_dims(model_h_, &ch, &size, &classes, &latent), GML_OK);

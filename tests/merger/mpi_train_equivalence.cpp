@@ -85,6 +85,8 @@ int main() {
   failures += check(rp.steps == 3, "3 data-parallel steps", rank);
   failures += check(world == 1 || rp.buckets_per_step > 1,
                     "gradients travel in several fused buckets", rank);
+  failures += check(rp.wait_seconds >= 0 && (world > 1 || rp.wait_seconds == 0),
+                    "the wait for the slowest rank is measured apart", rank);
   if (rank == 0) {
     auto local = dist::open_backend("none");
     MergerNet single = fresh_net();

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -171,8 +172,9 @@ TEST(MergerTraining, LearnsVisibleClassesAndSavesLoadableModel) {
   EXPECT_GT(r.best_validation.accuracy, 0.6) << "validation accuracy";
   EXPECT_GT(r.best_validation.within3, r.best_validation.accuracy - 1e-12);
 
-  const std::string path =
-      (std::filesystem::temp_directory_path() / "gml_test_merger_model.h5").string();
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("gml_test_merger_model_" + std::to_string(::getpid()) + ".h5"))
+                               .string();
   const std::string checksum = save_merger(path, net, "{}", &r);
   LoadedMerger back = load_merger(path);
   EXPECT_EQ(back.checksum, checksum);
@@ -186,8 +188,9 @@ TEST(MergerTraining, LearnsVisibleClassesAndSavesLoadableModel) {
 }
 
 TEST(MergerTraining, ResumeEqualsUninterruptedRun) {
-  const std::string ck =
-      (std::filesystem::temp_directory_path() / "gml_test_merger_ck.h5").string();
+  const std::string ck = (std::filesystem::temp_directory_path() /
+                          ("gml_test_merger_ck_" + std::to_string(::getpid()) + ".h5"))
+                             .string();
   std::filesystem::remove(ck);
   MergerSamples train = blob_samples(64, 6, 1), val = blob_samples(16, 6, 2);
   MergerTrainOptions o;
@@ -229,6 +232,9 @@ TEST(MergerTraining, RejectsBadOptions) {
   o.optimizer = "sgd";
   EXPECT_THROW(train_merger(net, s, s, o, *local, nullptr, at::kCPU), Error);
   o = MergerTrainOptions();
+  o.lr_schedule = "step";
+  EXPECT_THROW(train_merger(net, s, s, o, *local, nullptr, at::kCPU), Error);
+  o = MergerTrainOptions();
   o.batch_size = 16;  // larger than the 8 images
   try {
     train_merger(net, s, s, o, *local, nullptr, at::kCPU);
@@ -236,4 +242,19 @@ TEST(MergerTraining, RejectsBadOptions) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("exceeds"), std::string::npos) << e.what();
   }
+}
+
+TEST(MergerTraining, CosineScheduleDecaysToZeroOverThePlannedSteps) {
+  MergerTrainOptions o;
+  o.lr = 2e-3;
+  EXPECT_EQ(scheduled_lr(o, 0, 100), 2e-3);  // constant by default
+  EXPECT_EQ(scheduled_lr(o, 99, 100), 2e-3);
+  o.lr_schedule = "cosine";
+  EXPECT_DOUBLE_EQ(scheduled_lr(o, 0, 100), 2e-3);
+  EXPECT_NEAR(scheduled_lr(o, 50, 100), 1e-3, 1e-15);
+  EXPECT_NEAR(scheduled_lr(o, 25, 100), 1e-3 * (1 + std::sqrt(0.5)), 1e-15);
+  EXPECT_NEAR(scheduled_lr(o, 100, 100), 0.0, 1e-18);
+  EXPECT_NEAR(scheduled_lr(o, 150, 100), 0.0, 1e-18);  // past the plan: stays at 0
+  for (int64_t s = 1; s <= 100; ++s)
+    EXPECT_LT(scheduled_lr(o, s, 100), scheduled_lr(o, s - 1, 100));
 }

@@ -51,7 +51,7 @@ is_png curves.png
 for key in epochs steps best_epoch train_images validation_images world_size stopped_early \
     validation_loss validation_accuracy validation_within3 validation_time_mae_myr \
     images_per_s step_seconds allreduce_seconds allreduce_calls buckets_per_step \
-    allreduce_fraction; do
+    allreduce_fraction wait_seconds wait_fraction lr_schedule; do
   grep -q "\"$key\"" report.json || fail "report.json lacks $key"
 done
 

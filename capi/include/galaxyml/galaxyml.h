@@ -1591,6 +1591,11 @@ typedef struct gml_merger_train_options {
   /** Recorded in the model file's provenance (e.g. the command line); may
       be NULL. */
   const char* command;
+  /** "constant" (default) or "cosine": the rate at step s of the S planned
+      steps (max_steps, else max_epochs x steps per epoch) is
+      lr (1 + cos(pi s / S)) / 2; a resumed run continues the curve.
+      Borrowed. Callers built before this field get "constant". */
+  const char* lr_schedule;
 } gml_merger_train_options;
 
 /** Fills opts with the defaults above. NULL is ignored. */
@@ -1612,6 +1617,10 @@ typedef struct gml_merger_train_report {
   double allreduce_seconds;     /**< of which inside allreduce, per step */
   int64_t allreduce_calls;      /**< in all */
   int64_t buckets_per_step;     /**< allreduce calls per step */
+  /** Per step, of step_seconds: waiting for the slowest rank before the
+      reduction starts (load imbalance; not part of allreduce_seconds).
+      Written only when struct_size covers it. */
+  double wait_seconds;
 } gml_merger_train_report;
 
 /**
