@@ -12,7 +12,7 @@
 // The bars are computed from the data, not assumed:
 // - classes: "within +-3" for the best constant class or a random class is
 //   the chance level (about 0.29 here); the model must reach twice that.
-//   Ten epochs (about 4 minutes on two cores) give 0.69-0.70 on the test
+//   Ten epochs (about 4 minutes on two cores) give 0.69-0.71 on the test
 //   cameras and the same on the training cameras: the model is still
 //   learning when it stops, not overfitting;
 // - neighbours: a latent that knew the time exactly and nothing else would
