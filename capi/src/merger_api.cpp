@@ -45,21 +45,6 @@ Options options_or_default(const Options* opts, void (*fill)(Options*), size_t n
   return o;
 }
 
-mg::MergerSamples samples_from_set(const mg::MergerImageSet& set, const mg::MergerConfig& config) {
-  mg::MergerSamples s;
-  at::Tensor raw = at::from_blob(const_cast<float*>(set.pixels.data()),
-                                 {set.n, set.channels, set.height, set.width}, at::kFloat);
-  s.images = mg::prepare_images(raw, config, /*resize=*/false, nullptr);
-  auto ints = [&](const std::vector<int32_t>& v) {
-    return at::from_blob(const_cast<int32_t*>(v.data()), {set.n}, at::kInt).to(at::kLong);
-  };
-  s.time_class = ints(set.time_class);
-  s.sim_id = ints(set.sim_id);
-  s.camera = ints(set.camera);
-  s.time_myr = at::from_blob(const_cast<float*>(set.time_myr.data()), {set.n}, at::kFloat).clone();
-  return s;
-}
-
 at::Tensor image_tensor(const float* images, int64_t n, int64_t channels, int64_t height,
                         int64_t width) {
   require(images != nullptr, "images must not be NULL");
@@ -265,7 +250,7 @@ GML_API gml_status gml_merger_train(gml_context* ctx, const char* data_path,
       auto it = seen.rbegin();
       cameras = {*it, *std::next(it)};
     }
-    const mg::MergerSamples all = samples_from_set(set, cfg);
+    const mg::MergerSamples all = mg::samples_from_image_set(set, cfg);
     auto [train, val] = mg::split_by_camera(all, cameras);
 
     at::manual_seed(to.seed);  // initial weights; rank 0's are broadcast

@@ -21,6 +21,7 @@
 #include "core/common/radam.h"
 #include "core/distributed/backend.h"
 #include "core/distributed/fused_allreduce.h"
+#include "core/merger/merger_images.h"
 
 namespace gml::merger {
 
@@ -244,6 +245,21 @@ double scheduled_lr(const MergerTrainOptions& o, int64_t step, int64_t total) {
   if (o.lr_schedule != "cosine" || total <= 0) return o.lr;
   const double f = std::clamp(static_cast<double>(step) / static_cast<double>(total), 0.0, 1.0);
   return 0.5 * o.lr * (1.0 + std::cos(M_PI * f));
+}
+
+MergerSamples samples_from_image_set(const MergerImageSet& set, const MergerConfig& config) {
+  MergerSamples s;
+  const at::Tensor raw = at::from_blob(const_cast<float*>(set.pixels.data()),
+                                       {set.n, set.channels, set.height, set.width}, at::kFloat);
+  s.images = prepare_images(raw, config, /*resize=*/false, nullptr);
+  auto ints = [&](const std::vector<int32_t>& v) {
+    return at::from_blob(const_cast<int32_t*>(v.data()), {set.n}, at::kInt).to(at::kLong);
+  };
+  s.time_class = ints(set.time_class);
+  s.sim_id = ints(set.sim_id);
+  s.camera = ints(set.camera);
+  s.time_myr = at::from_blob(const_cast<float*>(set.time_myr.data()), {set.n}, at::kFloat).clone();
+  return s;
 }
 
 MergerSamples MergerSamples::select(const at::Tensor& index) const {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/merger/merger_net.h"
+#include "core/merger/sim_dataset.h"
 
 namespace gml {
 class RunControl;
@@ -46,6 +47,11 @@ struct MergerSamples {
   int64_t size() const { return images.defined() ? images.size(0) : 0; }
   MergerSamples select(const at::Tensor& index) const;
 };
+
+// The simulator's images and labels as training samples: pixels through
+// prepare_images (normalisation and NaN policy of `config`, no resizing).
+// The samples own their memory. Throws what prepare_images throws.
+MergerSamples samples_from_image_set(const MergerImageSet& set, const MergerConfig& config);
 
 // Images seen from `cameras` go to the second set: a model is validated on
 // viewing angles it never trained on. Throws Error(InvalidArgument) when

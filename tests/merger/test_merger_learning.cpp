@@ -30,7 +30,6 @@
 #include <cstdio>
 
 #include "core/distributed/backend.h"
-#include "core/merger/merger_images.h"
 #include "core/merger/merger_inference.h"
 #include "core/merger/merger_training.h"
 #include "core/merger/search_knn.h"
@@ -49,21 +48,6 @@ struct Trained {
   MergerSamples train, held_out;
   MergerTrainReport report;
 };
-
-MergerSamples to_samples(const MergerImageSet& set, const MergerConfig& config) {
-  MergerSamples s;
-  at::Tensor raw = at::from_blob(const_cast<float*>(set.pixels.data()),
-                                 {set.n, 1, set.height, set.width}, at::kFloat);
-  s.images = prepare_images(raw, config, false, nullptr);
-  auto ints = [&](const std::vector<int32_t>& v) {
-    return at::from_blob(const_cast<int32_t*>(v.data()), {set.n}, at::kInt).to(at::kLong);
-  };
-  s.time_class = ints(set.time_class);
-  s.sim_id = ints(set.sim_id);
-  s.camera = ints(set.camera);
-  s.time_myr = at::from_blob(const_cast<float*>(set.time_myr.data()), {set.n}, at::kFloat).clone();
-  return s;
-}
 
 const Trained& trained() {
   static Trained* t = [] {
@@ -85,7 +69,7 @@ const Trained& trained() {
     cfg.latent_dim = 16;
     cfg.fcae = false;
     auto* r = new Trained;
-    auto [rest, held] = split_by_camera(to_samples(set, cfg), {11, 12, 13});
+    auto [rest, held] = split_by_camera(samples_from_image_set(set, cfg), {11, 12, 13});
     auto [train, validation] = split_by_camera(rest, {10});
     r->train = train;
     r->held_out = held;
