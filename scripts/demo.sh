@@ -39,8 +39,10 @@ step "Posterior (SEDflow): SED simulations -> MAF -> posteriors of 10,000 real S
   --n-sims 500 --n-samples 500 --out-dir "$OUT/posterior_diagnostics"
 
 step "Merger (DeepGalaxy): N-body merger images -> CNN + VAE -> stages of real SDSS sources, search"
+# 1.5 Gyr in a 64 kpc field: every orbit coalesces at 0.4-1.3 Gyr, so few
+# snapshots show a relaxed remnant (docs/merger.md, Status).
 "$BIN/gml-merger" simulate --out "$OUT/mergers.fits" --sims-per-ratio 2 --classes 24 --size 64 \
-  --particles 2000 --seed 5 --png "$OUT/merger_montage.png"
+  --fov 64 --t-end 1500 --particles 2000 --seed 5 --png "$OUT/merger_montage.png"
 "$BIN/gml-merger" train --data "$OUT/mergers.fits" --model "$OUT/merger_model.h5" --seed 5 \
   --backbone resnet18 --batch 32 --epochs "${GML_DEMO_MERGER_EPOCHS:-3}" \
   --validation-cameras 12,13 --backend none --png "$OUT/merger_training.png"
@@ -52,6 +54,14 @@ step "Merger (DeepGalaxy): N-body merger images -> CNN + VAE -> stages of real S
 "$BIN/gml-merger" search --model "$OUT/merger_model.h5" --index "$OUT/merger_index.h5" \
   --query "$OUT/mergers.fits" --row 1000 --k 6 --images "$OUT/mergers.fits" \
   --out "$OUT/merger_neighbours.png"
+# Real HST images of interacting galaxies (256 px, resampled to the model's
+# 64 on request): stages, and the simulated images nearest to the Mice.
+"$BIN/gml-merger" classify --model "$OUT/merger_model.h5" \
+  --cutouts data/mergers/hst_mergers.fits.gz --resize \
+  --out "$OUT/hst_merger_stages.fits" --png "$OUT/hst_merger_stages.png"
+"$BIN/gml-merger" search --model "$OUT/merger_model.h5" --index "$OUT/merger_index.h5" \
+  --query data/mergers/hst_mergers.fits.gz --row 11 --resize --k 6 --images "$OUT/mergers.fits" \
+  --out "$OUT/hst_mice_neighbours.png"
 "$BIN/gml-merger" cluster --index "$OUT/merger_index.h5" --clusters 6 --images "$OUT/mergers.fits" \
   --out "$OUT/merger_clusters.fits" --png "$OUT/merger_clusters.png"
 

@@ -143,8 +143,8 @@ int time_all(char** argv) {
   double best_a = 1e300;
   for (int r = 0; r < repeats; ++r) {
     auto t0 = std::chrono::steady_clock::now();
-    check(gml_posterior_sample(ctx, model, x.data(), 1, n_samples, 1234, theta.data(),
-                               theta.size(), &outside),
+    check(gml_posterior_sample(ctx, model, x.data(), 1, n_samples, 1234, theta.data(), theta.size(),
+                               &outside),
           "gml_posterior_sample");
     best_a = std::min(best_a, seconds_since(t0));
   }

@@ -27,6 +27,12 @@ namespace {
 using gml::require;
 namespace mg = gml::merger;
 
+// The C flags are the core's ImageFlag bits, copied through unchanged.
+static_assert(GML_MERGER_FLAG_NAN_MASKED == mg::kImageNanMasked &&
+              GML_MERGER_FLAG_RESIZED == mg::kImageResized &&
+              GML_MERGER_FLAG_BLANK == mg::kImageBlank &&
+              GML_MERGER_FLAG_TIME_OUTSIDE == mg::kImageTimeOutsideRange);
+
 // The largest thumbnail side kept in an index: enough for SSIM's 11 x 11
 // window and for plots, small enough that 100k entries fit in memory.
 constexpr int64_t kThumbnailSide = 64;

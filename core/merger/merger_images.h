@@ -22,6 +22,10 @@ enum ImageFlag : int32_t {
   kImageNanMasked = 1,  // NaN pixels were set to 0 (NanPolicy::Mask)
   kImageResized = 2,    // resampled to the model's size (on request)
   kImageBlank = 4,      // no finite pixel, or all pixels equal: outputs are not meaningful
+  // The time head's value lies outside the simulated span [0, time_max]: the
+  // image is unlike every training image (set by predict_merger; the value
+  // is kept, not clipped, so the caller sees how far out it is).
+  kImageTimeOutsideRange = 8,
 };
 
 // Checks and normalises raw images (N, C, H, W) float32 for `config`.

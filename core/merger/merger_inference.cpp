@@ -46,6 +46,14 @@ MergerPredictions predict_merger(MergerNet& net, const at::Tensor& raw,
     if (request.classes) {
       probs.push_back(o.logits.softmax(1).to(at::kCPU));
       times.push_back(predicted_time_myr(config, o).to(at::kCPU, at::kFloat));
+      if (o.time.defined()) {
+        const at::Tensor t = times.back();
+        const at::Tensor outside = ((t < 0) | (t > config.time_max_myr)).to(at::kByte);
+        const uint8_t* out_of_range = outside.const_data_ptr<uint8_t>();
+        for (int64_t j = 0; j < b; ++j) {
+          if (out_of_range[j]) out.flags[static_cast<size_t>(i + j)] |= kImageTimeOutsideRange;
+        }
+      }
     }
     if (request.latent) latents.push_back(o.mu.to(at::kCPU));
     progress.update(i + b);

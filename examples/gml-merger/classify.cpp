@@ -28,7 +28,8 @@ constexpr size_t kMaxStamps = 36;  // shown in the PNG
 
 const char* kFlagsHelp =
     "FLAGS column: bits 0-7 are the model's (1 NaN pixels masked, 2 resized, 4 blank image or\n"
-    "not classified), bits 8+ the cutout's shifted left by 8 (256 partly off the image, 512\n"
+    "not classified, 8 TIME outside the simulated span: unlike the training images), bits 8+ the "
+    "cutout's shifted left by 8 (256 partly off the image, 512\n"
     "off the image, 1024 bad coordinate, 2048 WCS failure, 4096 NaN/BLANK pixels). Stamps\n"
     "with no pixel on the image are flagged rows (CLASS -1, NaN PROB/TIME), never an error.\n"
     "Masked pixels of stamps (cut here, or read from a gml_cutouts_write cube with its\n"

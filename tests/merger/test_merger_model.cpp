@@ -13,6 +13,7 @@
 #include "core/distributed/fused_allreduce.h"
 #include "core/merger/merger_file.h"
 #include "core/merger/merger_images.h"
+#include "core/merger/merger_inference.h"
 #include "core/merger/merger_training.h"
 
 using namespace gml;
@@ -126,6 +127,34 @@ TEST(MergerNet, HeadShapesAndWrongInput) {
   EXPECT_THROW(net->forward(at::randn({2, 3, 32, 32})), Error);
   EXPECT_THROW(net->forward(at::randn({2, 1, 64, 64})), Error);
   EXPECT_THROW(net->forward(at::randn({1, 32, 32})), Error);
+}
+
+TEST(MergerInference, FlagsRegressedTimesOutsideTheSimulatedSpan) {
+  // The time head is linear, so an image unlike the training set can give
+  // any time; such rows are flagged and keep their value.
+  at::manual_seed(1);
+  MergerNet net(tiny_config());
+  net->eval();
+  const auto params = net->named_parameters();
+  ASSERT_TRUE(params.contains("time_head.weight") && params.contains("time_head.bias"));
+  at::Tensor weight = params["time_head.weight"], bias = params["time_head.bias"];
+  const at::Tensor x = at::randn({3, 1, 32, 32});
+  PredictRequest request;
+  request.latent = false;
+  for (const double fraction : {-0.25, 0.5, 1.75}) {
+    {
+      torch::NoGradGuard no_grad;
+      weight.zero_();
+      bias.fill_(fraction);
+    }
+    const MergerPredictions p = predict_merger(net, x, request, nullptr);
+    ASSERT_EQ(p.flags.size(), 3u);
+    const bool outside = fraction < 0 || fraction > 1;
+    for (int64_t i = 0; i < 3; ++i) {
+      EXPECT_NEAR(p.time_myr[i].item<double>(), fraction * 500, 1e-3) << fraction;
+      EXPECT_EQ((p.flags[i] & kImageTimeOutsideRange) != 0, outside) << fraction;
+    }
+  }
 }
 
 TEST(MergerNet, VaeLossNeverMovesTheEncoder) {

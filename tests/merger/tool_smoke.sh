@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # gml-merger end to end on tiny inputs: simulate, train, classify (a
 # simulator cube, and stamps cut from the real SDSS r image around the
-# sources of data/images/sdss_field_sources.fits), index, search and
+# sources of data/images/sdss_field_sources.fits; the real HST images of
+# data/mergers/), index, search and
 # cluster; tables checked with tool_table_check (C API, no Python), PNGs by
 # their signature; and the failures a user meets first (wrong band count,
 # wrong stamp size) give a non-zero exit and a one-line reason.
@@ -80,6 +81,15 @@ expect_failure "no-such-model" classify --model no-such-model.h5 --cutouts sims.
 "$tool" classify --model m.h5 --image "$sdss_r" --catalog "$sources" --size 48 --resize \
   --out resized.fits -q
 "$check" resized.fits MERGER 30 CLASS=0:7 "FLAGS@2:3>=1"
+
+# The real HST merger images: a 3-D cube (12 x 256 x 256) read as one band;
+# another size than the model's is refused unless resampling is asked for.
+hst="$data/mergers/hst_mergers.fits.gz"
+expect_failure "resize" classify --model m.h5 --cutouts "$hst" --out bad.fits
+[ ! -e bad.fits ] || fail "a failed classify left bad.fits"
+"$tool" classify --model m.h5 --cutouts "$hst" --resize --out hst.fits -q
+# Resampled (2), perhaps with a time outside the span (8): 2 or 10.
+"$check" hst.fits MERGER 12 ID=0:11 CLASS=0:7 PROB=0:1 FLAGS=2:10 LATENT
 
 "$tool" index --model m.h5 --images sims.fits --out index.h5 -q > index.txt
 grep -q "indexed 64 images" index.txt || { cat index.txt; fail "index"; }

@@ -91,7 +91,8 @@ TEST(PosteriorTraining, GaussianLinearMatchesAnalyticPosterior) {
   EXPECT_EQ(report.validation_rows, 2000);
   EXPECT_GE(report.best_epoch, 1);
   EXPECT_LT(report.validation_history.front() - report.best_validation_loss, 50.0);
-  std::cout << "[ train ] last train loss " << report.train_history.back() << " epochs " << report.epochs << " best " << report.best_epoch << " val "
+  std::cout << "[ train ] last train loss " << report.train_history.back() << " epochs "
+            << report.epochs << " best " << report.best_epoch << " val "
             << report.best_validation_loss << " early " << report.stopped_early << "\n";
 
   {

@@ -1247,11 +1247,11 @@ GML_API gml_status gml_flow_simulate(gml_context* ctx, int64_t n_galaxies, int64
 typedef int (*gml_simulator_fn)(const double* theta, int64_t n, double* x_out, void* user);
 
 typedef struct gml_posterior_simulate_options {
-  uint32_t struct_size; /**< sizeof(gml_posterior_simulate_options) */
-  int64_t batch_size;   /**< thetas per simulator call; default 10000 */
-  uint64_t seed;        /**< prior draws (and the built-in model's noise) */
-  int32_t resume;       /**< non-zero: append to an existing file made with
-                             the same prior, seed and batch size */
+  uint32_t struct_size;    /**< sizeof(gml_posterior_simulate_options) */
+  int64_t batch_size;      /**< thetas per simulator call; default 10000 */
+  uint64_t seed;           /**< prior draws (and the built-in model's noise) */
+  int32_t resume;          /**< non-zero: append to an existing file made with
+                                the same prior, seed and batch size */
   const char* theta_names; /**< comma-separated labels, or NULL */
   const char* x_names;     /**< comma-separated labels, or NULL */
 } gml_posterior_simulate_options;
@@ -1303,26 +1303,26 @@ GML_API gml_status gml_posterior_training_set_info(const char* path, int64_t* th
                                                    int64_t* x_dim, int64_t* rows);
 
 typedef struct gml_posterior_train_options {
-  uint32_t struct_size;       /**< sizeof(gml_posterior_train_options) */
-  const char* estimator;      /**< "maf" (default) or "nsf" */
-  int64_t num_blocks;         /**< MADE blocks; default 15 */
-  int64_t hidden_width;       /**< default 500 */
-  int64_t made_blocks;        /**< hidden blocks per MADE; default 2 */
-  const char* activation;     /**< "tanh" (default) or "relu" */
-  int64_t num_bins;           /**< NSF bins; default 8 */
-  int64_t batch_size;         /**< default 50 */
-  double learning_rate;       /**< Adam; default 5e-4 */
-  int64_t max_epochs;         /**< default 1000 */
-  int64_t patience;           /**< early stopping; default 20 epochs */
-  double validation_fraction; /**< default 0.1 */
+  uint32_t struct_size;        /**< sizeof(gml_posterior_train_options) */
+  const char* estimator;       /**< "maf" (default) or "nsf" */
+  int64_t num_blocks;          /**< MADE blocks; default 15 */
+  int64_t hidden_width;        /**< default 500 */
+  int64_t made_blocks;         /**< hidden blocks per MADE; default 2 */
+  const char* activation;      /**< "tanh" (default) or "relu" */
+  int64_t num_bins;            /**< NSF bins; default 8 */
+  int64_t batch_size;          /**< default 50 */
+  double learning_rate;        /**< Adam; default 5e-4 */
+  int64_t max_epochs;          /**< default 1000 */
+  int64_t patience;            /**< early stopping; default 20 epochs */
+  double validation_fraction;  /**< default 0.1 */
   const char* checkpoint_path; /**< NULL: none; else written every epoch */
   int32_t resume;              /**< non-zero: continue from checkpoint_path */
   uint64_t seed;               /**< initialisation, split and batches */
   int64_t max_rows;            /**< use at most this many rows; 0: all */
-  int64_t lr_plateau;  /**< multiply the rate by lr_factor after this many
-                            epochs without improvement; 0 (default, as
-                            SEDflow): constant rate */
-  double lr_factor;    /**< default 0.5 */
+  int64_t lr_plateau;          /**< multiply the rate by lr_factor after this many
+                                    epochs without improvement; 0 (default, as
+                                    SEDflow): constant rate */
+  double lr_factor;            /**< default 0.5 */
 } gml_posterior_train_options;
 
 /** Fills opts with the SEDflow defaults. NULL is ignored. */
@@ -1368,10 +1368,9 @@ GML_API gml_status gml_posterior_describe(const gml_model* model, char* buf, siz
  * Errors:   GML_ERR_INVALID_ARGUMENT (NULL, sizes, NaN/Inf in x),
  *           GML_ERR_CAPACITY, GML_ERR_FAMILY, GML_ERR_CANCELLED.
  */
-GML_API gml_status gml_posterior_sample(gml_context* ctx, const gml_model* model,
-                                        const double* x, int64_t n_obs, int64_t n_samples,
-                                        uint64_t seed, double* theta, size_t capacity,
-                                        int64_t* n_outside);
+GML_API gml_status gml_posterior_sample(gml_context* ctx, const gml_model* model, const double* x,
+                                        int64_t n_obs, int64_t n_samples, uint64_t seed,
+                                        double* theta, size_t capacity, int64_t* n_outside);
 
 /**
  * log q(theta | x).
@@ -1492,8 +1491,7 @@ GML_API gml_status gml_posterior_diagnose(gml_context* ctx, const gml_model* mod
                                           const char* simulations_path, int64_t first_row,
                                           int64_t n_sims, int64_t n_samples, int64_t levels,
                                           uint64_t seed, int64_t* ranks, double* sbc_pvalue,
-                                          double* coverage, double* tarp_ecp,
-                                          double* tarp_summary);
+                                          double* coverage, double* tarp_ecp, double* tarp_summary);
 
 /* ======================================================================== */
 /* Merger family (DeepGalaxy): merger stage, latent search, clustering      */
@@ -1513,6 +1511,9 @@ GML_API gml_status gml_posterior_diagnose(gml_context* ctx, const gml_model* mod
 #define GML_MERGER_FLAG_NAN_MASKED 1 /**< NaN pixels set to 0 (NaN policy "mask") */
 #define GML_MERGER_FLAG_RESIZED 2    /**< resampled to the model's size on request */
 #define GML_MERGER_FLAG_BLANK 4      /**< no finite or no varying pixel: outputs meaningless */
+/** The regressed time lies outside the simulated span [0, time_max]: the
+    image is unlike the training images (the value is returned unclipped). */
+#define GML_MERGER_FLAG_TIME_OUTSIDE 8
 
 typedef struct gml_merger_simulate_options {
   uint32_t struct_size; /**< sizeof(gml_merger_simulate_options) */
@@ -1563,31 +1564,31 @@ typedef struct gml_merger_train_options {
   /** Encoder: "resnet18" (default), "resnet34", "resnet50",
       "efficientnet_b0" .. "efficientnet_b4". Borrowed. */
   const char* backbone;
-  int64_t latent_dim;    /**< VAE latent size; default 16; 0 = no VAE */
-  int32_t regress_time;  /**< non-zero (default): a head regresses the time */
-  int32_t fcae;          /**< non-zero (default): train the FCAE decoder */
+  int64_t latent_dim;   /**< VAE latent size; default 16; 0 = no VAE */
+  int32_t regress_time; /**< non-zero (default): a head regresses the time */
+  int32_t fcae;         /**< non-zero (default): train the FCAE decoder */
   /** "reject" (default: NaN pixels are an error) or "mask". Borrowed. */
   const char* nan_policy;
   /** "adam" (default) or "adadelta". Borrowed. */
   const char* optimizer;
-  double lr;              /**< default 1e-3 (use about 1.0 with adadelta) */
-  int64_t batch_size;     /**< images per rank and micro-batch; default 32 */
-  int64_t micro_batches;  /**< micro-batches per rank per step; default 1 */
-  int64_t max_epochs;     /**< default 20 */
-  int64_t max_steps;      /**< 0 (default): no limit */
-  int64_t patience;       /**< early stopping, epochs; default 5 */
+  double lr;                             /**< default 1e-3 (use about 1.0 with adadelta) */
+  int64_t batch_size;                    /**< images per rank and micro-batch; default 32 */
+  int64_t micro_batches;                 /**< micro-batches per rank per step; default 1 */
+  int64_t max_epochs;                    /**< default 20 */
+  int64_t max_steps;                     /**< 0 (default): no limit */
+  int64_t patience;                      /**< early stopping, epochs; default 5 */
   double w_class, w_time, w_fcae, w_vae; /**< loss weights; default 1 each */
   double vae_beta;                       /**< KL weight; default 1 */
-  int32_t augment; /**< non-zero (default): random flips and quarter turns */
+  int32_t augment;                       /**< non-zero (default): random flips and quarter turns */
   /** Cameras whose images form the validation set: NULL (default) = the last
       two cameras of the file. Borrowed. */
   const int32_t* validation_cameras;
   int32_t n_validation_cameras;
   /** Checkpoint written (by rank 0) after every epoch; NULL = none. */
   const char* checkpoint_path;
-  int32_t resume;       /**< non-zero: continue from checkpoint_path if present */
-  uint64_t seed;        /**< 0 (default): the context's seed */
-  double bucket_mb;     /**< fused allreduce bucket size, MiB; default 25 */
+  int32_t resume;   /**< non-zero: continue from checkpoint_path if present */
+  uint64_t seed;    /**< 0 (default): the context's seed */
+  double bucket_mb; /**< fused allreduce bucket size, MiB; default 25 */
   /** Recorded in the model file's provenance (e.g. the command line); may
       be NULL. */
   const char* command;
@@ -1606,17 +1607,17 @@ typedef struct gml_merger_train_report {
   uint32_t struct_size; /**< set by the caller to sizeof(gml_merger_train_report) */
   int64_t epochs, steps, best_epoch;
   int64_t train_images, validation_images;
-  int32_t world_size;           /**< ranks that trained together */
-  int32_t stopped_early;        /**< non-zero when patience ran out */
-  double validation_loss;       /**< of the kept (best) weights */
-  double validation_accuracy;   /**< exact class */
-  double validation_within3;    /**< class within 3 of the truth */
+  int32_t world_size;         /**< ranks that trained together */
+  int32_t stopped_early;      /**< non-zero when patience ran out */
+  double validation_loss;     /**< of the kept (best) weights */
+  double validation_accuracy; /**< exact class */
+  double validation_within3;  /**< class within 3 of the truth */
   double validation_time_mae_myr;
-  double images_per_s;          /**< all ranks together */
-  double step_seconds;          /**< mean wall time of a step */
-  double allreduce_seconds;     /**< of which inside allreduce, per step */
-  int64_t allreduce_calls;      /**< in all */
-  int64_t buckets_per_step;     /**< allreduce calls per step */
+  double images_per_s;      /**< all ranks together */
+  double step_seconds;      /**< mean wall time of a step */
+  double allreduce_seconds; /**< of which inside allreduce, per step */
+  int64_t allreduce_calls;  /**< in all */
+  int64_t buckets_per_step; /**< allreduce calls per step */
   /** Per step, of step_seconds: waiting for the slowest rank before the
       reduction starts (load imbalance; not part of allreduce_seconds).
       Written only when struct_size covers it. */
@@ -1681,9 +1682,9 @@ GML_API gml_status gml_merger_dims(const gml_model* model, int64_t* in_channels,
  */
 GML_API gml_status gml_merger_classify(gml_context* ctx, const gml_model* model,
                                        const float* images, int64_t n, int64_t channels,
-                                       int64_t height, int64_t width, int32_t resize,
-                                       float* probs, int32_t* classes, float* time_myr,
-                                       float* latent, int32_t* flags);
+                                       int64_t height, int64_t width, int32_t resize, float* probs,
+                                       int32_t* classes, float* time_myr, float* latent,
+                                       int32_t* flags);
 
 /**
  * Encodes images to the search latent (the VAE mean) only; cheaper than
@@ -1691,10 +1692,9 @@ GML_API gml_status gml_merger_classify(gml_context* ctx, const gml_model* model,
  * have a VAE (latent_dim > 0), else GML_ERR_INVALID_ARGUMENT.
  * Returned: latent [n, latent_dim]; flags [n] (may be NULL).
  */
-GML_API gml_status gml_merger_encode(gml_context* ctx, const gml_model* model,
-                                     const float* images, int64_t n, int64_t channels,
-                                     int64_t height, int64_t width, int32_t resize, float* latent,
-                                     int32_t* flags);
+GML_API gml_status gml_merger_encode(gml_context* ctx, const gml_model* model, const float* images,
+                                     int64_t n, int64_t channels, int64_t height, int64_t width,
+                                     int32_t resize, float* latent, int32_t* flags);
 
 /**
  * Builds a latent index: every image of images_path encoded by model, with
@@ -1762,9 +1762,9 @@ GML_API gml_status gml_merger_search(gml_context* ctx, const gml_model* model,
  * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_CAPACITY (capacity <
  *           entries), GML_ERR_IO, GML_ERR_FORMAT, GML_ERR_FAMILY.
  */
-GML_API gml_status gml_merger_cluster(gml_context* ctx, const char* index_path,
-                                      int64_t n_clusters, int64_t n_neighbours, int64_t* labels,
-                                      size_t capacity, double* eigenvalues);
+GML_API gml_status gml_merger_cluster(gml_context* ctx, const char* index_path, int64_t n_clusters,
+                                      int64_t n_neighbours, int64_t* labels, size_t capacity,
+                                      double* eigenvalues);
 
 #ifdef __cplusplus
 } /* extern "C" */
