@@ -13,6 +13,7 @@
 
 #include <unistd.h>
 
+#include "../support/prepared_fixture.h"
 #include "galaxyml/galaxyml.h"
 
 namespace fs = std::filesystem;
@@ -49,9 +50,10 @@ bool error_mentions(const char* text) {
 
 // A tiny trained flow shared by the cases that need a valid model: three
 // synthetic galaxies and two optimiser steps are enough for argument checks.
-class AbiArgumentsFlow : public ::testing::Test {
+class AbiArgumentsFlow : public gml::test::PreparedFixture<AbiArgumentsFlow> {
  protected:
-  static void SetUpTestSuite() {
+  friend class gml::test::PreparedFixture<AbiArgumentsFlow>;
+  static void Prepare() {
     dir_ = new fs::path(fs::temp_directory_path() /
                         ("gml_abi_args_flow_" + std::to_string(::getpid())));
     fs::create_directories(*dir_);
@@ -79,7 +81,7 @@ class AbiArgumentsFlow : public ::testing::Test {
     gml_model_free(model_);
     gml_context_free(ctx_);
     std::error_code ec;
-    fs::remove_all(*dir_, ec);
+    if (dir_) fs::remove_all(*dir_, ec);
     delete dir_;
   }
   static std::string stars() { return (*dir_ / "stars.h5").string(); }

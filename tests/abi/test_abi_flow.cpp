@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/prepared_fixture.h"
 #include "galaxyml/galaxyml.h"
 
 namespace fs = std::filesystem;
@@ -42,9 +43,10 @@ std::string checksum_of(const std::string& path) {
   return info.checksum;
 }
 
-class AbiFlow : public ::testing::Test {
+class AbiFlow : public gml::test::PreparedFixture<AbiFlow> {
  protected:
-  static void SetUpTestSuite() {
+  friend class gml::test::PreparedFixture<AbiFlow>;
+  static void Prepare() {
     dir_ = new fs::path(fs::temp_directory_path() / ("gml_abi_flow_" + std::to_string(::getpid())));
     fs::create_directories(*dir_);
     gml_context_options co;
@@ -70,7 +72,7 @@ class AbiFlow : public ::testing::Test {
     gml_model_free(model_);
     gml_context_free(ctx_);
     std::error_code ec;
-    fs::remove_all(*dir_, ec);
+    if (dir_) fs::remove_all(*dir_, ec);
     delete dir_;
   }
   static std::string stars() { return (*dir_ / "stars.h5").string(); }

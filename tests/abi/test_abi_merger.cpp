@@ -12,15 +12,17 @@
 #include <string>
 #include <vector>
 
+#include "../support/prepared_fixture.h"
 #include "galaxyml/galaxyml.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-class AbiMerger : public ::testing::Test {
+class AbiMerger : public gml::test::PreparedFixture<AbiMerger> {
  protected:
-  static void SetUpTestSuite() {
+  friend class gml::test::PreparedFixture<AbiMerger>;
+  static void Prepare() {
     dir_ =
         new fs::path(fs::temp_directory_path() / ("gml_abi_merger_" + std::to_string(::getpid())));
     fs::remove_all(*dir_);
@@ -89,7 +91,7 @@ class AbiMerger : public ::testing::Test {
     gml_model_free(other_h_);
     gml_context_free(ctx_);
     delete images_;
-    fs::remove_all(*dir_);
+    if (dir_) fs::remove_all(*dir_);
     delete dir_;
   }
 

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <vector>
 
+#include "../support/prepared_fixture.h"
 #include "core/flow/conditional_flow.h"
 #include "core/flow/flow_config.h"
 #include "core/flow/galaxy_generator.h"
@@ -161,8 +162,9 @@ TEST(FlowStatistics, SamplesOfATrained2DModelMatchExpLogProbInAChiSquareTest) {
 // Shared by the MMD tests: ten generated galaxies spanning the mass range,
 // a model trained on nine of them with their conditions, and one trained on
 // the same stars with the conditions shuffled between galaxies.
-class FlowMmd : public ::testing::Test {
+class FlowMmd : public gml::test::PreparedFixture<FlowMmd> {
  protected:
+  friend class gml::test::PreparedFixture<FlowMmd>;
   static constexpr int64_t kGalaxies = 10;
   static constexpr int64_t kStars = 3000;
   // log10 M* = 10.0: inside the training range, but away from its middle,
@@ -170,7 +172,7 @@ class FlowMmd : public ::testing::Test {
   // fit.
   static constexpr int64_t kHeldOut = 2;
 
-  static void SetUpTestSuite() {
+  static void Prepare() {
     auto gen = at::detail::createCPUGenerator(201);
     at::Tensor conds = gml::flow::random_conditions(kGalaxies, gen);
     // Spread log10 M* evenly over [9.6, 11.4] and give every galaxy nearly
