@@ -55,9 +55,10 @@ step "Merger (DeepGalaxy): N-body merger images -> CNN + VAE -> stages of real S
   --query "$OUT/mergers.fits" --row 1000 --k 6 --images "$OUT/mergers.fits" \
   --out "$OUT/merger_neighbours.png"
 # Real HST images of interacting galaxies (256 px, resampled to the model's
-# 64 on request): stages, and the simulated images nearest to the Mice.
+# 64 on request): stages with the latent distance to the nearest simulated
+# image (NN_DISTANCE), and the simulated images nearest to the Mice.
 "$BIN/gml-merger" classify --model "$OUT/merger_model.h5" \
-  --cutouts data/mergers/hst_mergers.fits.gz --resize \
+  --cutouts data/mergers/hst_mergers.fits.gz --resize --index "$OUT/merger_index.h5" \
   --out "$OUT/hst_merger_stages.fits" --png "$OUT/hst_merger_stages.png"
 "$BIN/gml-merger" search --model "$OUT/merger_model.h5" --index "$OUT/merger_index.h5" \
   --query data/mergers/hst_mergers.fits.gz --row 11 --resize --k 6 --images "$OUT/mergers.fits" \

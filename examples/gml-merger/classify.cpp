@@ -78,7 +78,8 @@ bool fill_masked(float* stamp, int64_t bands, int64_t plane) {
 
 int cmd_classify(int argc, char** argv) {
   Common c;
-  std::string model_path, cutouts, images, catalog, hdu, ra_col = "RA", dec_col = "DEC", out, png;
+  std::string model_path, cutouts, images, catalog, hdu, ra_col = "RA", dec_col = "DEC", out, png,
+                                                         index;
   int64_t size = 64, block = 1024;
   bool resize = false;
   po::options_description d("gml-merger classify");
@@ -99,7 +100,11 @@ int cmd_classify(int argc, char** argv) {
       "resize", po::bool_switch(&resize),
       "resample images of another size to the model's (flagged); else a size mismatch is an "
       "error")("block", po::value(&block)->default_value(block), "rows per block")(
-      "png", po::value(&png), "grid of the first 36 stamps labelled with class and probability");
+      "png", po::value(&png), "grid of the first 36 stamps labelled with class and probability")(
+      "index", po::value(&index),
+      "latent index of the training images (gml-merger index, same model): adds NN_ID and "
+      "NN_DISTANCE, the nearest indexed image and its latent distance. A distance far beyond "
+      "the spacing of the index's own images marks an image unlike any the model learned from");
   const std::string usage =
       std::string(
           "Merger stage of every image of a cube (--cutouts), or of stamps cut around the\n"
@@ -115,6 +120,12 @@ int cmd_classify(int argc, char** argv) {
 
   Session s(c.device, c.threads, c.seed, c.quiet);
   const MergerModel model(s.ctx, model_path);
+  if (!index.empty()) {
+    if (model.latent < 1)
+      die("--index needs a model with a VAE latent; " + model_path + " has none");
+    // Opened once here so that a missing or foreign file fails before any work.
+    check(gml_merger_index_info(index.c_str(), nullptr, nullptr), "index '" + index + "'");
+  }
 
   // Rows: positions and, for cubes, the images themselves.
   ImageCube cube;
@@ -177,6 +188,11 @@ int cmd_classify(int argc, char** argv) {
     table.add("TRUE_CLASS", GML_COLUMN_INT32, 1, "");
     table.add("TRUE_TIME", GML_COLUMN_FLOAT32, 1, "Myr");
   }
+  if (!index.empty()) {
+    table.add("NN_ID", GML_COLUMN_INT64, 1, "");
+    table.add("NN_DISTANCE", GML_COLUMN_FLOAT32, 1, "");
+    table.keyword("INDEX", index, "latent index of NN_ID, NN_DISTANCE");
+  }
   table.keyword("MODEL", model.path, "merger model file");
   table.keyword("NCLASS", std::to_string(model.classes), "time classes of the model");
   table.keyword("FLAGBITS", "model flags | cutout flags << 8", "see gml-merger classify --help");
@@ -235,6 +251,14 @@ int cmd_classify(int argc, char** argv) {
                                 model.latent > 0 ? latent.data() : nullptr, mflags.data()),
             "classify");
     }
+    std::vector<int64_t> nn_id(static_cast<size_t>(k), -1);
+    std::vector<float> nn_distance(static_cast<size_t>(k), NAN);
+    if (k > 0 && !index.empty()) {
+      check(gml_merger_search(s.ctx, model.model, index.c_str(), stamps.data(), k, model.channels,
+                              side, side, resize ? 1 : 0, 1, nullptr, nn_id.data(),
+                              nn_distance.data(), nullptr, nullptr, nullptr),
+            "search of '" + index + "'");
+    }
     // Rows of the block in input order.
     std::vector<int64_t> id(static_cast<size_t>(m));
     std::vector<double> ra(static_cast<size_t>(m), NAN), dec(static_cast<size_t>(m), NAN);
@@ -243,6 +267,8 @@ int cmd_classify(int argc, char** argv) {
         lat(static_cast<size_t>(m * std::max<int64_t>(1, model.latent)), NAN);
     std::vector<int32_t> true_class;
     std::vector<float> true_time;
+    std::vector<int64_t> row_nn_id(static_cast<size_t>(m), -1);
+    std::vector<float> row_nn_distance(static_cast<size_t>(m), NAN);
     for (int64_t i = 0; i < m; ++i) {
       const auto r = static_cast<size_t>(i);
       id[r] = off + i;
@@ -263,6 +289,8 @@ int cmd_classify(int argc, char** argv) {
       prob[r] = probs[jj * static_cast<size_t>(model.classes) + static_cast<size_t>(cls[jj])];
       tmyr[r] = time[jj];
       flags[r] = mflags[jj] | (cut[r] << kCutoutShift);
+      row_nn_id[r] = nn_id[jj];
+      row_nn_distance[r] = nn_distance[jj];
       std::copy_n(latent.data() + jj * static_cast<size_t>(model.latent), model.latent,
                   lat.data() + r * static_cast<size_t>(model.latent));
     }
@@ -272,6 +300,10 @@ int cmd_classify(int argc, char** argv) {
     if (labels.present) {
       data.push_back(true_class.data());
       data.push_back(true_time.data());
+    }
+    if (!index.empty()) {
+      data.push_back(row_nn_id.data());
+      data.push_back(row_nn_distance.data());
     }
     table.append(m, data);
 

@@ -94,6 +94,16 @@ expect_failure "resize" classify --model m.h5 --cutouts "$hst" --out bad.fits
 "$tool" index --model m.h5 --images sims.fits --out index.h5 -q > index.txt
 grep -q "indexed 64 images" index.txt || { cat index.txt; fail "index"; }
 
+# With the index, every row gets its nearest indexed image: a simulated image
+# finds itself (distance ~0); the HST images get some distance.
+"$tool" classify --model m.h5 --cutouts sims.fits --index index.h5 --out nn.fits -q
+"$check" nn.fits MERGER 64 NN_ID=0:63 NN_DISTANCE=0:0.05
+"$tool" classify --model m.h5 --cutouts "$hst" --resize --index index.h5 --out hst_nn.fits -q
+"$check" hst_nn.fits MERGER 12 NN_ID=0:63 NN_DISTANCE=0:1e30
+expect_failure "no-such-index" classify --model m.h5 --cutouts sims.fits \
+  --index no-such-index.h5 --out bad.fits
+[ ! -e bad.fits ] || fail "a failed classify left bad.fits"
+
 "$tool" search --model m.h5 --index index.h5 --query sims.fits --row 5 --k 4 \
   --images sims.fits --out neighbours.png --table neighbours.fits -q > search.txt
 cat search.txt
