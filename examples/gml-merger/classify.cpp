@@ -28,9 +28,9 @@ constexpr size_t kMaxStamps = 36;  // shown in the PNG
 
 const char* kFlagsHelp =
     "FLAGS column: bits 0-7 are the model's (1 NaN pixels masked, 2 resized, 4 blank image or\n"
-    "not classified, 8 TIME outside the simulated span: unlike the training images), bits 8+ the "
-    "cutout's shifted left by 8 (256 partly off the image, 512\n"
-    "off the image, 1024 bad coordinate, 2048 WCS failure, 4096 NaN/BLANK pixels). Stamps\n"
+    "not classified, 8 TIME outside the simulated span: unlike the training images), bits 8+\n"
+    "the cutout's shifted left by 8 (256 partly off the image, 512 off the image, 1024 bad\n"
+    "coordinate, 2048 WCS failure, 4096 NaN/BLANK pixels). Stamps\n"
     "with no pixel on the image are flagged rows (CLASS -1, NaN PROB/TIME), never an error.\n"
     "Masked pixels of stamps (cut here, or read from a gml_cutouts_write cube with its\n"
     "STAMPS table) are set to the median of the stamp's band before classification.";
@@ -123,7 +123,8 @@ int cmd_classify(int argc, char** argv) {
   if (!index.empty()) {
     if (model.latent < 1)
       die("--index needs a model with a VAE latent; " + model_path + " has none");
-    // Opened once here so that a missing or foreign file fails before any work.
+    // A missing file, or one that is not an index, fails before any work; an
+    // index of another model fails at the first search, naming both checksums.
     check(gml_merger_index_info(index.c_str(), nullptr, nullptr), "index '" + index + "'");
   }
 
