@@ -429,7 +429,9 @@ GML_API gml_status gml_merger_search(gml_context* ctx, const gml_model* model,
     req.latent = true;
     req.resize = resize != 0;
     mg::MergerPredictions p = mg::predict_merger(net_of(m), raw, req, &c.control, "search");
-    at::Tensor query_images = index.thumbnails.defined()
+    // SSIM against the thumbnails only when the caller asks for it: it costs
+    // a second pass over the images and k comparisons per query.
+    at::Tensor query_images = ssim && index.thumbnails.defined()
                                   ? mg::prepare_images(raw, cfg, req.resize, nullptr)
                                   : at::Tensor();
     const std::vector<mg::Neighbour> nb = mg::query_index(index, p.latent, query_images, k);
