@@ -27,7 +27,7 @@ int32_t threads_from_env() {
     if (!v || !*v) continue;
     char* end = nullptr;
     long n = std::strtol(v, &end, 10);
-    if (end && *end == '\0' && n > 0 && n < 4096) return static_cast<int32_t>(n);
+    if (end && *end == '\0' && n > 0 && n <= kMaxThreads) return static_cast<int32_t>(n);
   }
   return 0;
 }
@@ -44,7 +44,9 @@ const char* level_name(LogLevel l) {
 }  // namespace
 
 void init_runtime(const RuntimeOptions& options) {
-  require(options.num_threads >= 0, "num_threads must be >= 0");
+  require(options.num_threads >= 0 && options.num_threads <= kMaxThreads,
+          "num_threads must be between 0 and " + std::to_string(kMaxThreads) + ", got " +
+              std::to_string(options.num_threads));
   require(
       static_cast<int32_t>(options.log_level) >= 0 && static_cast<int32_t>(options.log_level) <= 3,
       "log level must be between GML_LOG_ERROR (0) and GML_LOG_DEBUG (3)");

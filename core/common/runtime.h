@@ -7,6 +7,11 @@
 
 namespace gml {
 
+// Upper bound of any thread count the library accepts. More threads than this
+// only add scheduling and memory cost (each OpenMP thread reserves a stack);
+// 100,000 requested threads turned a 2 s call into minutes.
+constexpr int32_t kMaxThreads = 1024;
+
 enum class LogLevel : int32_t { Error = 0, Warning = 1, Info = 2, Debug = 3 };
 
 using LogSink = std::function<void(LogLevel, const std::string&)>;

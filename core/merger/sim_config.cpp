@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/common/error.h"
+#include "core/common/runtime.h"
 
 namespace gml::merger {
 namespace {
@@ -92,7 +93,7 @@ void validate(const MergerSimConfig& c) {
         show(c.initial_separation_kpc));
   non_negative(c.friction_scale, "friction_scale");
   positive(c.merge_radius_kpc, "merge_radius_kpc");
-  in_range(c.n_threads, 0, 4096, "n_threads");
+  in_range(c.n_threads, 0, kMaxThreads, "n_threads");
 
   const double images =
       static_cast<double>(c.mass_ratios.size()) * c.sims_per_ratio * c.n_time_classes * c.n_cameras;

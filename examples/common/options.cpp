@@ -12,7 +12,7 @@ void add_common(po::options_description& d, Common& c) {
   d.add_options()("device", po::value(&c.device)->default_value("auto"),
                   "cpu, cuda, cuda:N or auto")(
       "threads", po::value(&c.threads)->default_value(0),
-      "CPU threads (0: GML_NUM_THREADS, OMP_NUM_THREADS or all cores)")(
+      "CPU threads, at most 1024 (0: GML_NUM_THREADS, OMP_NUM_THREADS or all cores)")(
       "seed", po::value(&c.seed)->default_value(0), "random seed")(
       "quiet,q", po::bool_switch(&c.quiet), "no progress output")("help,h", "this help");
 }

@@ -45,6 +45,8 @@ TEST(Runtime, RejectsBadOptions) {
   gml::RuntimeOptions o;
   o.num_threads = -1;
   EXPECT_THROW(gml::init_runtime(o), gml::Error);
+  o.num_threads = gml::kMaxThreads + 1;
+  EXPECT_THROW(gml::init_runtime(o), gml::Error);
   o.num_threads = 0;
   o.log_level = static_cast<gml::LogLevel>(7);
   EXPECT_THROW(gml::init_runtime(o), gml::Error);

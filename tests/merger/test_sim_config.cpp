@@ -55,6 +55,7 @@ TEST(MergerSimConfig, RejectsBadSizes) {
   expect_invalid([](MergerSimConfig& c) { c.sims_per_ratio = 0; }, "sims_per_ratio");
   expect_invalid([](MergerSimConfig& c) { c.particles_per_disk = -5; }, "particles_per_disk");
   expect_invalid([](MergerSimConfig& c) { c.n_threads = -1; }, "n_threads");
+  expect_invalid([](MergerSimConfig& c) { c.n_threads = 1025; }, "n_threads");
 }
 
 TEST(MergerSimConfig, RejectsBadTimes) {
