@@ -28,6 +28,25 @@ fits::ColumnType storage_type(ValueType t) {
   return fits::ColumnType::Other;
 }
 
+int64_t bytes_per_value(ValueType t) {
+  switch (t) {
+    case ValueType::Float32:
+    case ValueType::Int32: return 4;
+    case ValueType::Float64:
+    case ValueType::Int64: return 8;
+    case ValueType::String: return 1;
+  }
+  return 8;
+}
+
+// FITS limits that CFITSIO does not check when it creates a table: TFIELDS
+// has three digits, a TTYPE/TUNIT value fits one card (68 characters), and
+// CFITSIO addresses a row with a long, so a wider row commits a file that no
+// reader (CFITSIO, astropy) opens.
+constexpr size_t kMaxColumns = 999;
+constexpr size_t kMaxCardValue = 68;
+constexpr int64_t kMaxRowBytes = 2147483647;
+
 // Keywords that describe the table's structure or that this writer owns:
 // letting a caller set them would corrupt the HDU or forge provenance.
 bool reserved(const std::string& key) {
@@ -89,6 +108,22 @@ void TableWriter::add_column(OutputColumn column) {
   if (column.name.empty()) throw std::invalid_argument("add_column: empty column name");
   if (column.repeat < 1) {
     throw std::invalid_argument("add_column('" + column.name + "'): repeat must be >= 1");
+  }
+  if (columns_.size() >= kMaxColumns) {
+    throw std::invalid_argument("add_column('" + column.name + "'): a FITS table holds at most " +
+                                std::to_string(kMaxColumns) + " columns");
+  }
+  if (column.name.size() > kMaxCardValue || column.unit.size() > kMaxCardValue) {
+    throw std::invalid_argument(
+        "add_column('" + column.name.substr(0, 20) +
+        "...'): name and unit must be at most 68 characters (one FITS card)");
+  }
+  int64_t row_bytes = 0;
+  for (const OutputColumn& c : columns_) row_bytes += c.repeat * bytes_per_value(c.type);
+  if (column.repeat > (kMaxRowBytes - row_bytes) / bytes_per_value(column.type)) {
+    throw std::invalid_argument("add_column('" + column.name + "'): repeat " +
+                                std::to_string(column.repeat) + " makes a row wider than " +
+                                std::to_string(kMaxRowBytes) + " bytes, the FITS table limit");
   }
   for (const OutputColumn& c : columns_) {
     if (upper(c.name) == upper(column.name)) {

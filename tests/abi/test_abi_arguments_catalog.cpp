@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "galaxyml/galaxyml.h"
 
@@ -166,5 +167,61 @@ TEST(AbiArgumentsCatalog, EveryCatalogEntryPointRejectsNullAndInvalidArguments) 
   expect_invalid(gml_table_writer_add_column(w, "B", GML_COLUMN_FLOAT32, 1, nullptr),
                  "add_column after commit");
   gml_table_writer_free(w);
+  std::remove(path.c_str());
+}
+
+// Widths and counts beyond what FITS (and CFITSIO's long row offsets) can
+// hold are refused at declaration, so commit never writes a file that no
+// reader opens (a 2^62-byte column used to be committed).
+TEST(AbiArgumentsCatalog, TableWriterRefusesColumnsBeyondFitsLimits) {
+  const std::string path = ::testing::TempDir() + "gml_abi_fits_limits_" +
+                           std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+                           ".fits";
+  std::remove(path.c_str());
+  gml_table_writer* w = nullptr;
+  ASSERT_EQ(gml_table_writer_create(path.c_str(), nullptr, &w), GML_OK) << gml_last_error();
+  expect_invalid(
+      gml_table_writer_add_column(w, "HUGE", GML_COLUMN_STRING, int64_t{1} << 62, nullptr),
+      "add_column repeat 2^62");
+  EXPECT_NE(std::string(gml_last_error()).find("2147483647"), std::string::npos);
+  expect_invalid(
+      gml_table_writer_add_column(w, "WIDE", GML_COLUMN_FLOAT64, int64_t{1} << 28, nullptr),
+      "add_column row of 2^31 bytes");
+  const std::string long_name(69, 'N');
+  expect_invalid(gml_table_writer_add_column(w, long_name.c_str(), GML_COLUMN_FLOAT32, 1, nullptr),
+                 "add_column name of 69 characters");
+  expect_invalid(gml_table_writer_add_column(w, "U", GML_COLUMN_FLOAT32, 1, long_name.c_str()),
+                 "add_column unit of 69 characters");
+  // The row limit counts every column declared so far.
+  ASSERT_EQ(gml_table_writer_add_column(w, "HALF", GML_COLUMN_INT32, int64_t{1} << 28, nullptr),
+            GML_OK)
+      << gml_last_error();
+  expect_invalid(
+      gml_table_writer_add_column(w, "REST", GML_COLUMN_INT32, int64_t{1} << 28, nullptr),
+      "add_column second half of 2^31 bytes");
+  gml_table_writer_free(w);
+  std::remove(path.c_str());
+
+  ASSERT_EQ(gml_table_writer_create(path.c_str(), nullptr, &w), GML_OK) << gml_last_error();
+  for (int i = 0; i < 999; ++i) {
+    const std::string name = "C" + std::to_string(i);
+    ASSERT_EQ(gml_table_writer_add_column(w, name.c_str(), GML_COLUMN_INT32, 1, nullptr), GML_OK)
+        << name << ": " << gml_last_error();
+  }
+  expect_invalid(gml_table_writer_add_column(w, "C999", GML_COLUMN_INT32, 1, nullptr),
+                 "add_column 1000th column");
+  std::vector<int32_t> values(999, 7);
+  std::vector<const void*> columns(999);
+  for (size_t i = 0; i < columns.size(); ++i) columns[i] = &values[i];
+  ASSERT_EQ(gml_table_writer_append(w, 1, columns.data()), GML_OK) << gml_last_error();
+  ASSERT_EQ(gml_table_writer_commit(w), GML_OK) << gml_last_error();
+  gml_table_writer_free(w);
+
+  gml_catalog* cat = nullptr;
+  ASSERT_EQ(gml_catalog_open(path.c_str(), nullptr, &cat), GML_OK) << gml_last_error();
+  int64_t rows = 0;
+  ASSERT_EQ(gml_catalog_num_rows(cat, &rows), GML_OK);
+  EXPECT_EQ(rows, 1);
+  gml_catalog_free(cat);
   std::remove(path.c_str());
 }
