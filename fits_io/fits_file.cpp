@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fitsio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -45,6 +46,27 @@ HduType to_hdu_type(int t) {
 
 FitsFile FitsFile::open(const std::string& path, Mode mode) {
   if (path.empty()) throw std::invalid_argument("FitsFile::open: empty path");
+  const int iomode = mode == Mode::ReadOnly ? READONLY : READWRITE;
+  // A file that exists under exactly this name is that file, even when the
+  // name holds CFITSIO's extended-syntax characters ("run[3].fits" would
+  // otherwise be read as HDU 3 of "run"); FitsFile::create writes names
+  // literally too, so every file the library writes can be read back.
+  // Compressed files go through CFITSIO's parser, which decompresses them.
+  struct stat st {};
+  const bool special = path.find_first_of("[(") != std::string::npos;
+  const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  if (special && !gz && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    check_fits_file_structure(path);
+    FitsFile f;
+    f.path_ = path;
+    int status = 0;
+    fits_open_diskfile(&f.fptr_, path.c_str(), iomode, &status);
+    if (status != 0) {
+      f.fptr_ = nullptr;
+      check_fits(status, path, "open");
+    }
+    return f;
+  }
   // CFITSIO must never parse a malformed header (it can abort the process
   // on some), so the file it will read is checked first. A name that does
   // not exist is left to CFITSIO, whose error names the path.
@@ -53,7 +75,7 @@ FitsFile FitsFile::open(const std::string& path, Mode mode) {
   FitsFile f;
   f.path_ = path;
   int status = 0;
-  fits_open_file(&f.fptr_, path.c_str(), mode == Mode::ReadOnly ? READONLY : READWRITE, &status);
+  fits_open_file(&f.fptr_, path.c_str(), iomode, &status);
   if (status != 0) {
     f.fptr_ = nullptr;
     check_fits(status, path, "open");

@@ -2,6 +2,8 @@
 // creation, and robustness against truncated or corrupted files.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -56,6 +58,36 @@ TEST(FitsFile, HduNavigationAndExtendedSyntax) {
   Table t(g);
   EXPECT_EQ(t.ncols(), 2);
   EXPECT_EQ(t.nrows(), 10);
+}
+
+// A file whose name holds extended-syntax characters opens as that file; the
+// same characters after an existing name still select HDUs and rows.
+TEST(FitsFile, NamesWithExtendedSyntaxCharactersOpenAsFiles) {
+  const std::string cat = test::data_path("sdss/gst_tests_small.fits");
+  const std::string dir = ::testing::TempDir() + "gml_bracket_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string odd = dir + "/run[1](a).fits";
+  std::filesystem::copy_file(cat, odd, std::filesystem::copy_options::overwrite_existing);
+  {
+    FitsFile f = FitsFile::open(odd);
+    EXPECT_EQ(f.num_hdus(), 2);
+    EXPECT_EQ(f.current_hdu(), 1);
+    EXPECT_EQ(f.move_to("gsttest"), HduType::BinaryTable);
+  }
+  {
+    FitsFile w = FitsFile::create(dir + "/out[2].fits");
+    const std::vector<float> pixels(6, 1.0f);
+    write_image(w, {3, 2}, pixels.data());
+    w.commit();
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir + "/out[2].fits"));
+  {
+    FitsFile r = FitsFile::open(dir + "/out[2].fits");
+    EXPECT_EQ(read_image_f32(r), std::vector<float>(6, 1.0f));
+  }
+  FitsFile g = FitsFile::open(cat + "[GSTTEST][#row <= 3]");
+  EXPECT_EQ(Table(g).nrows(), 3);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(FitsFile, OpenFromMemory) {
