@@ -11,6 +11,7 @@
 #include "adapters/table_writer.h"
 #include "capi/src/context_impl.h"
 #include "capi/src/firewall.h"
+#include "capi/src/handles.h"
 #include "core/common/error.h"
 #include "core/common/progress.h"
 
@@ -32,12 +33,12 @@ static_assert(GML_ROW_BAD_FLUX == gml::adapters::kFlagBadFlux, "flag bits must m
 static_assert(GML_ROW_BAD_IVAR == gml::adapters::kFlagBadIvar, "flag bits must match");
 
 gml::adapters::CatalogReader& require_catalog(gml_catalog* cat) {
-  gml::require(cat != nullptr && cat->reader != nullptr, "cat must not be NULL");
+  gml::capi::require_live_handle(cat, gml::capi::HandleKind::Catalog, "cat");
   return *cat->reader;
 }
 
 gml::adapters::TableWriter& require_writer(gml_table_writer* w) {
-  gml::require(w != nullptr && w->writer != nullptr, "w must not be NULL");
+  gml::capi::require_live_handle(w, gml::capi::HandleKind::TableWriter, "w");
   return *w->writer;
 }
 
@@ -98,12 +99,12 @@ GML_API gml_status gml_catalog_open(const char* path, const char* hdu, gml_catal
     gml::require(out != nullptr, "out must not be NULL");
     auto cat = std::make_unique<gml_catalog>();
     cat->reader = std::make_unique<gml::adapters::CatalogReader>(path, text(hdu));
-    *out = cat.release();
+    *out = gml::capi::publish(std::move(cat), gml::capi::HandleKind::Catalog);
   });
 }
 
 GML_API void gml_catalog_free(gml_catalog* cat) {
-  delete cat;
+  if (gml::capi::retire_handle(cat, gml::capi::HandleKind::Catalog, "gml_catalog_free")) delete cat;
 }
 
 GML_API gml_status gml_catalog_num_rows(gml_catalog* cat, int64_t* n_rows) {
@@ -223,7 +224,7 @@ GML_API gml_status gml_table_writer_create(const char* path, const gml_table_wri
     auto w = std::make_unique<gml_table_writer>();
     w->writer = std::make_unique<gml::adapters::TableWriter>(
         path, o.extname && *o.extname ? o.extname : "RESULTS", std::move(p), o.checksum != 0);
-    *out = w.release();
+    *out = gml::capi::publish(std::move(w), gml::capi::HandleKind::TableWriter);
   });
 }
 
@@ -258,7 +259,7 @@ GML_API gml_status gml_table_writer_append(gml_table_writer* w, int64_t n_rows,
 
 GML_API gml_status gml_table_writer_num_rows(const gml_table_writer* w, int64_t* n_rows) {
   return guard("gml_table_writer_num_rows", [&] {
-    gml::require(w != nullptr && w->writer != nullptr, "w must not be NULL");
+    gml::capi::require_live_handle(w, gml::capi::HandleKind::TableWriter, "w");
     gml::require(n_rows != nullptr, "n_rows must not be NULL");
     *n_rows = w->writer->rows();
   });
@@ -269,7 +270,9 @@ GML_API gml_status gml_table_writer_commit(gml_table_writer* w) {
 }
 
 GML_API void gml_table_writer_free(gml_table_writer* w) {
-  delete w;
+  if (gml::capi::retire_handle(w, gml::capi::HandleKind::TableWriter, "gml_table_writer_free")) {
+    delete w;
+  }
 }
 
 }  // extern "C"

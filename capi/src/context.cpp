@@ -9,6 +9,7 @@
 
 #include "capi/src/context_impl.h"
 #include "capi/src/firewall.h"
+#include "capi/src/handles.h"
 #include "core/common/device.h"
 #include "core/common/error.h"
 #include "core/common/runtime.h"
@@ -16,11 +17,11 @@
 namespace gml::capi {
 
 gml_context& require_context(gml_context* ctx, const char* what) {
-  require(ctx != nullptr, std::string(what) + " must not be NULL");
+  require_live_handle(ctx, HandleKind::Context, what);
   return *ctx;
 }
 const gml_context& require_context(const gml_context* ctx, const char* what) {
-  require(ctx != nullptr, std::string(what) + " must not be NULL");
+  require_live_handle(ctx, HandleKind::Context, what);
   return *ctx;
 }
 
@@ -36,6 +37,8 @@ at::Generator make_generator(const c10::Device& device, uint64_t seed) {
 }  // namespace gml::capi
 
 using gml::capi::guard;
+
+static_assert(GML_MAX_THREADS == gml::kMaxThreads, "header and runtime thread bounds differ");
 
 extern "C" {
 
@@ -109,12 +112,12 @@ GML_API gml_status gml_context_create(const gml_context_options* opts, gml_conte
     ctx->seed = o.seed_from_init ? gml::runtime_seed() : o.seed;
     ctx->generator = gml::capi::make_generator(ctx->device, ctx->seed);
     ctx->backend = gml::dist::open_backend(o.backend);
-    *out = ctx.release();
+    *out = gml::capi::publish(std::move(ctx), gml::capi::HandleKind::Context);
   });
 }
 
 GML_API void gml_context_free(gml_context* ctx) {
-  delete ctx;
+  if (gml::capi::retire_handle(ctx, gml::capi::HandleKind::Context, "gml_context_free")) delete ctx;
 }
 
 GML_API gml_status gml_context_device(const gml_context* ctx, char* buf, size_t capacity,
@@ -162,9 +165,7 @@ GML_API gml_status gml_context_set_progress(gml_context* ctx, gml_progress_fn fn
 }
 
 GML_API gml_status gml_cancel(gml_context* ctx) {
-  if (!ctx) return gml::capi::invalid_argument("gml_cancel", "ctx must not be NULL");
-  ctx->control.request_cancel();
-  return GML_OK;
+  return guard("gml_cancel", [&] { gml::capi::require_context(ctx).control.request_cancel(); });
 }
 
 GML_API gml_status gml_context_selftest(gml_context* ctx, int64_t n_steps, double* checksum) {

@@ -1,6 +1,7 @@
 // Loading models of any family through one handle type.
 #include "capi/src/context_impl.h"
 #include "capi/src/firewall.h"
+#include "capi/src/handles.h"
 #include "capi/src/model_impl.h"
 #include "core/common/error.h"
 #include "core/common/model_file.h"
@@ -18,7 +19,7 @@
 namespace gml::capi {
 
 const gml_model& require_model(const gml_model* model, const char* family) {
-  require(model != nullptr, "model must not be NULL");
+  require_live_handle(model, HandleKind::Model, "model");
   if (model->family != family) {
     fail(Status::Family, "this call needs a '" + std::string(family) + "' model, but '" +
                              model->path + "' is a '" + model->family + "' model");
@@ -49,7 +50,7 @@ GML_API gml_status gml_model_load(gml_context* ctx, const char* path, const char
     if (file.family == "flow") {
       model->flow = std::make_shared<gml::flow::LoadedFlow>(gml::flow::flow_from_model_file(file));
       model->flow->flow->to(c.device);
-      *out = model.release();
+      *out = gml::capi::publish(std::move(model), gml::capi::HandleKind::Model);
       return;
     }
 #endif
@@ -58,7 +59,7 @@ GML_API gml_status gml_model_load(gml_context* ctx, const char* path, const char
       model->posterior = std::make_shared<gml::posterior::LoadedPosterior>(
           gml::posterior::posterior_from_model_file(file));
       model->posterior->flow->to(c.device);
-      *out = model.release();
+      *out = gml::capi::publish(std::move(model), gml::capi::HandleKind::Model);
       return;
     }
 #endif
@@ -68,7 +69,7 @@ GML_API gml_status gml_model_load(gml_context* ctx, const char* path, const char
           std::make_shared<gml::merger::LoadedMerger>(gml::merger::merger_from_model_file(file));
       model->merger->net->to(c.device);
       model->merger->net->backbone().prepare_for_inference();
-      *out = model.release();
+      *out = gml::capi::publish(std::move(model), gml::capi::HandleKind::Model);
       return;
     }
 #endif
@@ -78,13 +79,18 @@ GML_API gml_status gml_model_load(gml_context* ctx, const char* path, const char
 }
 
 GML_API void gml_model_free(gml_model* model) {
-  delete model;
+  if (gml::capi::retire_handle(model, gml::capi::HandleKind::Model, "gml_model_free")) delete model;
 }
 
 GML_API gml_status gml_model_family(const gml_model* model, char* buf, size_t capacity,
                                     size_t* length) {
-  if (!model) return gml::capi::invalid_argument("gml_model_family", "model must not be NULL");
-  return gml::capi::copy_string_out("gml_model_family", model->family, buf, capacity, length);
+  std::string family;
+  const gml_status s = guard("gml_model_family", [&] {
+    gml::capi::require_live_handle(model, gml::capi::HandleKind::Model, "model");
+    family = model->family;
+  });
+  if (s != GML_OK) return s;
+  return gml::capi::copy_string_out("gml_model_family", family, buf, capacity, length);
 }
 
 }  // extern "C"

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "capi/src/firewall.h"
+#include "capi/src/handles.h"
 #include "core/common/error.h"
 #include "fits_io/fits_file.h"
 #include "fits_io/header.h"
@@ -54,7 +55,7 @@ Wcs wcs_of_default_hdu(FitsFile& f) {
 }
 
 gml_wcs& require_wcs(const gml_wcs* wcs) {
-  gml::require(wcs != nullptr, "wcs must not be NULL");
+  gml::capi::require_live_handle(wcs, gml::capi::HandleKind::Wcs, "wcs");
   return const_cast<gml_wcs&>(*wcs);
 }
 
@@ -90,7 +91,7 @@ GML_API gml_status gml_wcs_open(const char* path, const char* hdu, gml_wcs** out
       }
       w = std::make_unique<gml_wcs>(Wcs::from_file(f));
     }
-    *out = w.release();
+    *out = gml::capi::publish(std::move(w), gml::capi::HandleKind::Wcs);
   });
 }
 
@@ -101,12 +102,12 @@ GML_API gml_status gml_wcs_open_header(const char* header, size_t length, gml_wc
     gml::require(length > 0 && length % 80 == 0,
                  "length must be a positive multiple of 80 (whole header cards)");
     auto w = std::make_unique<gml_wcs>(Wcs(std::string(header, length)));
-    *out = w.release();
+    *out = gml::capi::publish(std::move(w), gml::capi::HandleKind::Wcs);
   });
 }
 
 GML_API void gml_wcs_free(gml_wcs* wcs) {
-  delete wcs;
+  if (gml::capi::retire_handle(wcs, gml::capi::HandleKind::Wcs, "gml_wcs_free")) delete wcs;
 }
 
 GML_API gml_status gml_wcs_pix2sky(const gml_wcs* wcs, const double* x, const double* y, int64_t n,

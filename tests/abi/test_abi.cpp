@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -46,6 +47,13 @@ TEST(Abi, InitIsIdempotentAndValidates) {
   EXPECT_EQ(gml_init(nullptr), GML_OK);
   EXPECT_GT(gml_num_threads(), 0);
   o.num_threads = -3;
+  EXPECT_EQ(gml_init(&o), GML_ERR_INVALID_ARGUMENT);
+  // Above the bound is an argument error, not a warning that the count is
+  // already fixed: 100,000 threads would turn seconds into minutes.
+  o.num_threads = GML_MAX_THREADS + 1;
+  EXPECT_EQ(gml_init(&o), GML_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(gml_last_error()).find("1024"), std::string::npos);
+  o.num_threads = 100000;
   EXPECT_EQ(gml_init(&o), GML_ERR_INVALID_ARGUMENT);
   o.num_threads = 0;
   o.log_level = 9;
@@ -264,4 +272,51 @@ TEST(Abi, MpiBackendMissingModuleIsBackendError) {
   EXPECT_NE(std::string(gml_last_error()).find("libgalaxyml_mpi.so"), std::string::npos);
   EXPECT_EQ(ctx, nullptr);
   unsetenv("GML_MPI_MODULE");
+}
+
+// Handles used after gml_*_free, freed twice, or passed as another type
+// (models: AbiArgumentsFlow.FreedModelIsRefused):
+// each is refused with an argument error (or ignored by *_free) instead of
+// crashing the host or deadlocking in freed memory. Bindings with finalizers
+// meet these first.
+TEST(Abi, FreedDoubleFreedAndMistypedHandlesAreRefused) {
+  gml_context* ctx = cpu_context();
+  ASSERT_NE(ctx, nullptr);
+  gml_catalog* cat = nullptr;
+  const std::string sdss = std::string(GML_TEST_DATA) + "/sdss/gst_tests_small.fits";
+  ASSERT_EQ(gml_catalog_open(sdss.c_str(), nullptr, &cat), GML_OK) << gml_last_error();
+  gml_table_writer* w = nullptr;
+  const std::string out = ::testing::TempDir() + "gml_handles_" +
+                          std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+                          ".fits";
+  ASSERT_EQ(gml_table_writer_create(out.c_str(), nullptr, &w), GML_OK) << gml_last_error();
+
+  // A handle of one type passed as another names both types.
+  double scale = 0;
+  EXPECT_EQ(gml_wcs_pixel_scale(reinterpret_cast<gml_wcs*>(cat), &scale), GML_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(gml_last_error()).find("gml_catalog, not a gml_wcs"), std::string::npos)
+      << gml_last_error();
+  int64_t rows = 0;
+  EXPECT_EQ(gml_catalog_num_rows(reinterpret_cast<gml_catalog*>(w), &rows),
+            GML_ERR_INVALID_ARGUMENT);
+  gml_model_free(reinterpret_cast<gml_model*>(ctx));  // ignored: not a model
+  ASSERT_EQ(gml_cancel(ctx), GML_OK);                 // the context is alive
+
+  size_t len = 0;
+  gml_catalog_free(cat);
+  gml_catalog_free(cat);
+  EXPECT_EQ(gml_catalog_num_rows(cat, &rows), GML_ERR_INVALID_ARGUMENT);
+  gml_table_writer_free(w);
+  gml_table_writer_free(w);
+  EXPECT_EQ(gml_table_writer_commit(w), GML_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(gml_table_writer_num_rows(w, &rows), GML_ERR_INVALID_ARGUMENT);
+
+  gml_context_free(ctx);
+  gml_context_free(ctx);
+  EXPECT_EQ(gml_cancel(ctx), GML_ERR_INVALID_ARGUMENT);
+  char device[32];
+  EXPECT_EQ(gml_context_device(ctx, device, sizeof device, &len), GML_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(gml_last_error()).find("not a live gml_context"), std::string::npos)
+      << gml_last_error();
+  std::remove(out.c_str());
 }
