@@ -100,4 +100,23 @@ gml_status copy_string_out(const char* function, const std::string& text, char* 
   return GML_OK;
 }
 
+int64_t checked_elements(std::initializer_list<int64_t> dims, size_t element_size,
+                         const char* what) {
+  const int64_t limit = PTRDIFF_MAX / static_cast<int64_t>(element_size);
+  int64_t n = 1;
+  std::string shape;
+  for (int64_t d : dims) shape += (shape.empty() ? "" : " x ") + std::to_string(d);
+  for (int64_t d : dims) {
+    if (d < 0)
+      gml::fail(gml::Status::InvalidArgument, std::string(what) + ": negative size in " + shape);
+    if (d != 0 && n > limit / d) {
+      gml::fail(gml::Status::InvalidArgument, std::string(what) + ": " + shape + " elements of " +
+                                                  std::to_string(element_size) +
+                                                  " bytes exceed the address space");
+    }
+    n *= d;
+  }
+  return n;
+}
+
 }  // namespace gml::capi

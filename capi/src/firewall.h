@@ -4,6 +4,9 @@
 // calling thread's gml_last_error().
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "galaxyml/galaxyml.h"
@@ -28,6 +31,14 @@ gml_status guard(const char* function, Body&& body) noexcept {
 
 // Records an argument error and returns GML_ERR_INVALID_ARGUMENT.
 gml_status invalid_argument(const char* function, const char* message) noexcept;
+
+// The number of elements of a caller's array of shape `dims`, each
+// `element_size` bytes. Throws an argument error (never a LibTorch "numel
+// overflow", which would surface as GML_ERR_INTERNAL) when a dimension is
+// negative or the array's bytes would not fit in ptrdiff_t; `what` names the
+// array in the message.
+int64_t checked_elements(std::initializer_list<int64_t> dims, size_t element_size,
+                         const char* what);
 
 // "Strings out" convention of galaxyml.h.
 gml_status copy_string_out(const char* function, const std::string& text, char* buf,

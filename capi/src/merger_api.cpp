@@ -56,6 +56,7 @@ at::Tensor image_tensor(const float* images, int64_t n, int64_t channels, int64_
   require(images != nullptr, "images must not be NULL");
   require(n >= 1 && channels >= 1 && height >= 1 && width >= 1,
           "n, channels, height and width must all be >= 1");
+  gml::capi::checked_elements({n, channels, height, width}, sizeof(float), "images");
   return at::from_blob(const_cast<float*>(images), {n, channels, height, width}, at::kFloat);
 }
 

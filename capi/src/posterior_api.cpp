@@ -61,6 +61,7 @@ gml_posterior_simulate_options simulate_options(const gml_posterior_simulate_opt
 
 at::Tensor rows_tensor(const double* data, int64_t rows, int64_t cols, const char* what) {
   require(data != nullptr, std::string(what) + " must not be NULL");
+  gml::capi::checked_elements({rows, cols}, sizeof(double), what);
   at::Tensor t = at::from_blob(const_cast<double*>(data), {rows, cols}, at::kDouble).clone();
   at::Tensor bad = at::isfinite(t).logical_not().any(1);
   if (bad.any().item<bool>()) {
@@ -384,7 +385,8 @@ GML_API gml_status gml_posterior_summarize(gml_context* ctx, const gml_model* mo
     require(summary != nullptr, "summary must not be NULL");
     require(n_obs >= 1, "n_obs must be >= 1");
     const int64_t d = posterior_of(m)->config().theta_dim;
-    const int64_t total = n_obs * d * GML_SUMMARY_COLUMNS;
+    const int64_t total =
+        gml::capi::checked_elements({n_obs, d, GML_SUMMARY_COLUMNS}, sizeof(double), "summary");
     if (static_cast<uint64_t>(total) > capacity) {
       gml::fail(gml::Status::Capacity, "summary holds " + std::to_string(capacity) + " doubles; " +
                                            std::to_string(total) + " needed");

@@ -202,6 +202,14 @@ TEST(AbiArgumentsPosterior, EveryEntryPointRejectsBadArguments) {
   expect_invalid(gml_posterior_summarize(ctx, model, x, 2, 0, 0, out.data(), 40, outside), "n");
   EXPECT_EQ(gml_posterior_summarize(ctx, model, x, 2, 5, 0, out.data(), 19, outside),
             GML_ERR_CAPACITY);
+  // n_obs * theta_dim * 5 overflowed to a small number that passed the
+  // capacity check; sizes beyond the address space are argument errors.
+  const int64_t huge = int64_t{1} << 61;
+  expect_invalid(gml_posterior_summarize(ctx, model, x, huge, 5, 0, out.data(), SIZE_MAX, outside),
+                 "summarize n_obs 2^61");
+  expect_invalid(gml_posterior_log_prob(ctx, model, x, huge, x, 1, lp), "log_prob n 2^61");
+  expect_invalid(gml_posterior_sample(ctx, model, x, huge, 5, 0, out.data(), SIZE_MAX, outside),
+                 "sample n_obs 2^61");
   for (double v : out) EXPECT_EQ(v, -7.0);
 
   // Catalog runs: NULLs, a mapping of the wrong arity, a missing column; no
