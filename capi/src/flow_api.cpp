@@ -42,6 +42,7 @@ void require_finite(const at::Tensor& values, const char* what) {
 
 at::Tensor conditions_tensor(const double* conditions, int64_t rows, int64_t dim) {
   require(conditions != nullptr, "conditions must not be NULL");
+  gml::capi::checked_elements({rows, dim}, sizeof(double), "conditions");
   at::Tensor c = at::from_blob(const_cast<double*>(conditions), {rows, dim}, at::kDouble).clone();
   require_finite(c, "conditions");
   return c;
@@ -253,8 +254,11 @@ GML_API gml_status gml_flow_sample_to_file(gml_context* ctx, const gml_model* mo
                                   progress.update(g * n_per_galaxy + first + chunk.size(0));
                                 });
     }
-    writer->commit(at::arange(n_galaxies, at::kLong), cond);
+    // The last report may still cancel; once the file is committed no
+    // status but GML_OK may be returned (the header promises no file on
+    // error).
     progress.finish();
+    writer->commit(at::arange(n_galaxies, at::kLong), cond);
   });
 }
 
@@ -272,6 +276,7 @@ GML_API gml_status gml_flow_log_prob(gml_context* ctx, const gml_model* model, c
     const auto& cfg = flow_of(m)->config();
     at::Tensor cond = conditions_tensor(conditions, n_conditions, cfg.condition_dim);
     if (n == 0) return;
+    gml::capi::checked_elements({n, cfg.data_dim}, sizeof(float), "stars");
     at::Tensor x = at::from_blob(const_cast<float*>(stars), {n, cfg.data_dim}, at::kFloat);
     require_finite(x, "stars");
     c10::InferenceMode inference;
@@ -389,8 +394,11 @@ GML_API gml_status gml_flow_simulate(gml_context* ctx, int64_t n_galaxies, int64
       writer->append(stars.data_ptr<float>(), n_stars, g);
       progress.update((g + 1) * n_stars);
     }
-    writer->commit(at::arange(n_galaxies, at::kLong), cond);
+    // The last report may still cancel; once the file is committed no
+    // status but GML_OK may be returned (the header promises no file on
+    // error).
     progress.finish();
+    writer->commit(at::arange(n_galaxies, at::kLong), cond);
   });
 }
 

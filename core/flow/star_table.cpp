@@ -2,7 +2,9 @@
 
 #include <ATen/ATen.h>
 #include <hdf5.h>
+
 #include <unistd.h>
+#include <cctype>
 
 #include <algorithm>
 #include <atomic>
@@ -26,12 +28,26 @@ namespace {
 
 constexpr hsize_t kChunkRows = 65536;
 
+// The output format follows the extension. An extension that names neither
+// format is an error rather than a silent HDF5 file under a FITS-looking or
+// misspelt name ("stars.fist", "stars.csv").
 bool is_fits_path(const std::string& path) {
+  std::string lower = path;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto ends = [&](const char* s) {
     const size_t n = std::strlen(s);
-    return path.size() >= n && path.compare(path.size() - n, n, s) == 0;
+    return lower.size() > n && lower.compare(lower.size() - n, n, s) == 0;
   };
-  return ends(".fits") || ends(".fit") || ends(".fits.gz") || ends(".FITS");
+  for (const char* e : {".fits", ".fit", ".fts", ".fits.gz"}) {
+    if (ends(e)) return true;
+  }
+  for (const char* e : {".h5", ".hdf5", ".he5"}) {
+    if (ends(e)) return false;
+  }
+  throw Error(Status::InvalidArgument,
+              "star table '" + path +
+                  "': unknown extension; use .fits, .fit, .fts or .fits.gz for FITS, "
+                  ".h5, .hdf5 or .he5 for HDF5");
 }
 
 // HDF5 link names cannot contain '/', which "[Fe/H]" does; the "columns"

@@ -186,6 +186,27 @@ TEST_F(AbiArgumentsFlow, SampleRejectsBadArgumentsAndLeavesOutputsUntouched) {
   EXPECT_EQ(outside[0], 0.0);
 }
 
+TEST_F(AbiArgumentsFlow, FreedModelIsRefused) {
+  gml_model* m = nullptr;
+  ASSERT_EQ(gml_model_load(ctx_, model_path().c_str(), "flow", &m), GML_OK) << gml_last_error();
+  gml_model_free(m);
+  gml_model_free(m);  // a double free is ignored
+  char family[16];
+  size_t len = 0;
+  expect_invalid(gml_model_family(m, family, sizeof family, &len), "family of a freed model");
+  EXPECT_TRUE(error_mentions("not a live gml_model")) << gml_last_error();
+  std::vector<float> stars(10 * 10);
+  expect_invalid(gml_flow_sample(ctx_, m, cond_, 1, 1, 0, stars.data(), stars.size(), nullptr),
+                 "sample with a freed model");
+  // A context passed as a model is named as what it is.
+  expect_invalid(gml_model_family(reinterpret_cast<gml_model*>(ctx_), family, sizeof family, &len),
+                 "context as model");
+  EXPECT_TRUE(error_mentions("is a gml_context, not a gml_model")) << gml_last_error();
+  // The fixture's own model is untouched by all of this.
+  ASSERT_EQ(gml_model_family(model_, family, sizeof family, &len), GML_OK) << gml_last_error();
+  EXPECT_STREQ(family, "flow");
+}
+
 TEST_F(AbiArgumentsFlow, SampleToFileRejectsBadArgumentsAndLeavesNoFile) {
   const std::string p = out("sample_bad.h5");
   expect_invalid(gml_flow_sample_to_file(nullptr, model_, cond_, 1, 10, 1, p.c_str()), "ctx");
@@ -198,6 +219,18 @@ TEST_F(AbiArgumentsFlow, SampleToFileRejectsBadArgumentsAndLeavesNoFile) {
   double bad[4] = {cond_[0], cond_[1], kInf, cond_[3]};
   expect_invalid(gml_flow_sample_to_file(ctx_, model_, bad, 1, 10, 1, p.c_str()), "Inf cond");
   EXPECT_FALSE(fs::exists(p));
+  // An extension of neither format is refused instead of written as HDF5.
+  for (const char* name : {"sample.csv", "sample.fist", "sample", "sample.fits.bak"}) {
+    const std::string q = out(name);
+    expect_invalid(gml_flow_sample_to_file(ctx_, model_, cond_, 1, 10, 1, q.c_str()), name);
+    EXPECT_TRUE(error_mentions("unknown extension")) << gml_last_error();
+    EXPECT_FALSE(fs::exists(q)) << name;
+  }
+  const std::string upper = out("sample_upper.FTS");
+  ASSERT_EQ(gml_flow_sample_to_file(ctx_, model_, cond_, 1, 10, 1, upper.c_str()), GML_OK)
+      << gml_last_error();
+  EXPECT_TRUE(fs::exists(upper));
+  fs::remove(upper);
   const std::string dirless = out("no_such_dir/sample.h5");
   EXPECT_NE(gml_flow_sample_to_file(ctx_, model_, cond_, 1, 10, 1, dirless.c_str()), GML_OK);
   EXPECT_FALSE(fs::exists(dirless));
@@ -216,6 +249,12 @@ TEST_F(AbiArgumentsFlow, LogProbRejectsBadArgumentsNamingTheRow) {
   expect_invalid(gml_flow_log_prob(ctx_, model_, rows.data(), 5, cond_, 1, nullptr),
                  "log_prob NULL");
   expect_invalid(gml_flow_log_prob(ctx_, model_, rows.data(), -1, cond_, 1, lp.data()), "n<0");
+  // A size beyond the address space is the caller's error, not "a bug in
+  // galaxyml" (GML_ERR_INTERNAL, as LibTorch's numel overflow was reported).
+  expect_invalid(
+      gml_flow_log_prob(ctx_, model_, rows.data(), int64_t{1} << 62, cond_, 1, lp.data()),
+      "n = 2^62");
+  EXPECT_TRUE(error_mentions("address space")) << gml_last_error();
   expect_invalid(gml_flow_log_prob(ctx_, model_, rows.data(), 5, cond_, 2, lp.data()),
                  "n_conditions 2 for 5 stars");
   expect_invalid(gml_flow_log_prob(ctx_, model_, rows.data(), 5, cond_, 0, lp.data()),
@@ -290,6 +329,9 @@ TEST_F(AbiArgumentsFlow, SimulateRejectsBadArgumentsAndWritesNoFile) {
   expect_invalid(gml_flow_simulate(ctx_, 1, -5, nullptr, 1, p.c_str()), "n_stars < 0");
   expect_invalid(gml_flow_simulate(ctx_, 1, 10, nullptr, 1, nullptr), "path NULL");
   expect_invalid(gml_flow_simulate(ctx_, 1, 10, nullptr, 1, ""), "path empty");
+  const std::string txt = out("simulated.txt");
+  expect_invalid(gml_flow_simulate(ctx_, 1, 10, nullptr, 1, txt.c_str()), "unknown extension");
+  EXPECT_FALSE(fs::exists(txt));
   double nan_cond[4] = {cond_[0], cond_[1], cond_[2], kNaN};
   expect_invalid(gml_flow_simulate(ctx_, 1, 10, nan_cond, 1, p.c_str()), "NaN condition");
   double huge[4] = {25.0, cond_[1], cond_[2], cond_[3]};  // log10 M* = 25

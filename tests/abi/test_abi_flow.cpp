@@ -208,6 +208,27 @@ TEST_F(AbiFlow, CancelStopsLongCallsAndLeavesNoOutput) {
   sample(cond_, 1, 10, 1);
 }
 
+// A callback that stops at the last report (done == total) came after the
+// file was committed, so the call returned GML_ERR_CANCELLED with the file on
+// disk. The status and the file must agree.
+TEST_F(AbiFlow, CancelAtTheLastReportLeavesNoFile) {
+  auto stop_at_end = [](const gml_progress* p, void*) -> int32_t {
+    return p->total > 0 && p->done >= p->total ? 1 : 0;
+  };
+  ASSERT_EQ(gml_context_set_progress(ctx_, stop_at_end, nullptr), GML_OK);
+  const std::string f = out("cancel_at_end.h5");
+  EXPECT_EQ(gml_flow_sample_to_file(ctx_, model_, cond_, 1, 50, 1, f.c_str()), GML_ERR_CANCELLED);
+  EXPECT_FALSE(fs::exists(f));
+  const std::string g = out("cancel_at_end_sim.fits");
+  EXPECT_EQ(gml_flow_simulate(ctx_, 1, 50, nullptr, 1, g.c_str()), GML_ERR_CANCELLED);
+  EXPECT_FALSE(fs::exists(g));
+  ASSERT_EQ(gml_context_set_progress(ctx_, nullptr, nullptr), GML_OK);
+  ASSERT_EQ(gml_flow_sample_to_file(ctx_, model_, cond_, 1, 50, 1, f.c_str()), GML_OK)
+      << gml_last_error();
+  EXPECT_TRUE(fs::exists(f));
+  fs::remove(f);
+}
+
 namespace {
 // Cancels training once it has reported a few steps: where exactly depends
 // on timing, which is the point — the resumed result must not.
