@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "outputs.h"
 #include "plot.h"
 
 namespace po = boost::program_options;
@@ -72,7 +73,7 @@ int cmd_evaluate(int argc, char** argv) {
   } catch (const po::error& e) {
     die(e.what());
   }
-  std::filesystem::create_directories(out_dir);
+  require_output_dir(out_dir, "--out-dir");
   Session s(device, threads, seed, quiet);
   gml_model* model = nullptr;
   check(gml_model_load(s.ctx, model_path.c_str(), "flow", &model), "model");

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "evaluate.h"
 #include "options.h"
+#include "outputs.h"
 
 namespace po = boost::program_options;
 using namespace gml_tools;
@@ -35,6 +36,7 @@ int cmd_simulate(int argc, char** argv) {
       "out,o", po::value(&out)->required(), "star table to write (.h5 or .fits)");
   if (!parse(argc, argv, d, "Writes a star table of synthetic galaxies (docs/flow_generator.md)."))
     return 0;
+  require_output_file(out, {}, "--out");
   Session s(c.device, c.threads, c.seed, c.quiet);
   std::vector<double> cond;
   if (!conditions.empty()) {
@@ -78,6 +80,8 @@ int cmd_train(int argc, char** argv) {
   for (int i = 0; i < argc; ++i)
     if (std::string(argv[i]) == "--resume") o.resume = 1;
   if (o.resume && checkpoint.empty()) die("--resume needs --checkpoint");
+  require_output_file(out, {stars, checkpoint}, "--out");
+  if (!checkpoint.empty()) require_output_file(checkpoint, {stars}, "--checkpoint");
   o.seed = c.seed;
   o.checkpoint_path = checkpoint.empty() ? nullptr : checkpoint.c_str();
   o.config_json = config.empty() ? nullptr : config.c_str();
@@ -105,6 +109,7 @@ int cmd_sample(int argc, char** argv) {
       "separated by ';'")("n", po::value(&n)->default_value(10000), "stars per galaxy")(
       "out,o", po::value(&out)->required(), "output star table (.fits or .h5)");
   if (!parse(argc, argv, d, "Samples stars of galaxies from a trained flow.")) return 0;
+  require_output_file(out, {model_path}, "--out");
   Session s(c.device, c.threads, c.seed, c.quiet);
   gml_model* model = nullptr;
   check(gml_model_load(s.ctx, model_path.c_str(), "flow", &model), "model");
@@ -181,10 +186,16 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string cmd = argv[1];
-  if (cmd == "simulate") return cmd_simulate(argc - 1, argv + 1);
-  if (cmd == "train") return cmd_train(argc - 1, argv + 1);
-  if (cmd == "sample") return cmd_sample(argc - 1, argv + 1);
-  if (cmd == "logprob") return cmd_logprob(argc - 1, argv + 1);
-  if (cmd == "evaluate") return cmd_evaluate(argc - 1, argv + 1);
+  // A failure the library did not report (a plot that cannot be written, an
+  // allocation) ends the tool with one line and exit status 1, never abort().
+  try {
+    if (cmd == "simulate") return cmd_simulate(argc - 1, argv + 1);
+    if (cmd == "train") return cmd_train(argc - 1, argv + 1);
+    if (cmd == "sample") return cmd_sample(argc - 1, argv + 1);
+    if (cmd == "logprob") return cmd_logprob(argc - 1, argv + 1);
+    if (cmd == "evaluate") return cmd_evaluate(argc - 1, argv + 1);
+  } catch (const std::exception& e) {
+    die(cmd + ": " + e.what());
+  }
   die("unknown command '" + cmd + "' (try gml-flow --help)");
 }

@@ -15,6 +15,7 @@
 #include "merger_common.h"
 #include "merger_plots.h"
 #include "options.h"
+#include "outputs.h"
 
 namespace po = boost::program_options;
 
@@ -117,6 +118,17 @@ int cmd_classify(int argc, char** argv) {
   if (!from_cube && catalog.empty()) die("--image needs --catalog");
   if (from_cube && !catalog.empty()) die("--catalog goes with --image, not with --cutouts");
   if (block < 1) die("--block must be >= 1");
+  std::vector<std::string> inputs = {model_path, cutouts, catalog, index};
+  for (size_t a = 0, b = 0; a <= images.size() && !images.empty(); a = b + 1) {
+    b = images.find(',', a);
+    if (b == std::string::npos) b = images.size();
+    inputs.push_back(images.substr(a, b - a));
+  }
+  require_output_file(out, inputs, "--out");
+  if (!png.empty()) {
+    inputs.push_back(out);
+    require_output_file(png, inputs, "--png");
+  }
 
   Session s(c.device, c.threads, c.seed, c.quiet);
   const MergerModel model(s.ctx, model_path);

@@ -12,6 +12,7 @@
 #include "merger_common.h"
 #include "merger_plots.h"
 #include "options.h"
+#include "outputs.h"
 
 namespace po = boost::program_options;
 
@@ -35,6 +36,8 @@ int cmd_cluster(int argc, char** argv) {
              "weights, normalised Laplacian, k-means on its smallest eigenvectors (--seed)."))
     return 0;
   if (clusters < 2) die("--clusters must be >= 2");
+  require_output_file(out, {index, images}, "--out");
+  if (!png.empty()) require_output_file(png, {index, images, out}, "--png");
   Session s(c.device, c.threads, c.seed, c.quiet);
   int64_t n = 0;
   check(gml_merger_index_info(index.c_str(), &n, nullptr), "index '" + index + "'");

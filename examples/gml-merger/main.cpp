@@ -24,6 +24,7 @@
 #include "merger_common.h"
 #include "merger_plots.h"
 #include "options.h"
+#include "outputs.h"
 
 namespace po = boost::program_options;
 
@@ -136,6 +137,8 @@ int cmd_simulate(int argc, char** argv) {
     o.mass_ratios = q.data();
     o.n_mass_ratios = static_cast<int32_t>(q.size());
   }
+  require_output_file(out, {}, "--out");
+  if (!png.empty()) require_output_file(png, {out}, "--png");
   o.profile = profile.c_str();
   o.seed = c.seed;
   Session s(c.device, c.threads, c.seed, c.quiet);
@@ -186,11 +189,17 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string cmd = argv[1];
-  if (cmd == "simulate") return cmd_simulate(argc - 1, argv + 1);
-  if (cmd == "train") return cmd_train(argc - 1, argv + 1);
-  if (cmd == "classify") return cmd_classify(argc - 1, argv + 1);
-  if (cmd == "index") return cmd_index(argc - 1, argv + 1);
-  if (cmd == "search") return cmd_search(argc - 1, argv + 1);
-  if (cmd == "cluster") return cmd_cluster(argc - 1, argv + 1);
+  // A failure the library did not report (a plot that cannot be written, an
+  // allocation) ends the tool with one line and exit status 1, never abort().
+  try {
+    if (cmd == "simulate") return cmd_simulate(argc - 1, argv + 1);
+    if (cmd == "train") return cmd_train(argc - 1, argv + 1);
+    if (cmd == "classify") return cmd_classify(argc - 1, argv + 1);
+    if (cmd == "index") return cmd_index(argc - 1, argv + 1);
+    if (cmd == "search") return cmd_search(argc - 1, argv + 1);
+    if (cmd == "cluster") return cmd_cluster(argc - 1, argv + 1);
+  } catch (const std::exception& e) {
+    die(cmd + ": " + e.what());
+  }
   die("unknown command '" + cmd + "' (try gml-merger --help)");
 }

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "options.h"
+#include "outputs.h"
 #include "plot.h"
 #include "posterior_common.h"
 
@@ -146,6 +147,7 @@ int cmd_diagnose(int argc, char** argv) {
   if (!parse(argc, argv, desc,
              "Simulation-based calibration, expected coverage and TARP of a posterior model."))
     return 0;
+  require_output_dir(out_dir, "--out-dir");
   Session s(c.device, c.threads, c.seed, c.quiet);
   gml_model* model = nullptr;
   check(gml_model_load(s.ctx, model_path.c_str(), "posterior", &model), "load " + model_path);
@@ -163,7 +165,6 @@ int cmd_diagnose(int argc, char** argv) {
   s.bar.close();
   d.tarp_atc = tarp[0];
   d.tarp_p = tarp[1];
-  std::filesystem::create_directories(out_dir);
 
   // Tables: ranks per simulation, coverage per level, TARP per alpha.
   std::vector<std::vector<double>> rank_cols(static_cast<size_t>(d.dims));

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "diagnose.h"
+#include "outputs.h"
 #include "plot.h"
 #include "posterior_common.h"
 
@@ -50,6 +51,7 @@ int cmd_simulate(int argc, char** argv) {
   if (!parse(argc, argv, d,
              "Simulates (theta, x) with the built-in SED model (docs/sed_model.md)."))
     return 0;
+  require_output_file(out, {}, "--out");
   o.seed = c.seed;
   o.resume = resume ? 1 : 0;
   Session s(c.device, c.threads, c.seed, c.quiet);
@@ -90,6 +92,8 @@ int cmd_train(int argc, char** argv) {
       "resume", po::bool_switch(&resume), "continue from --checkpoint");
   if (!parse(argc, argv, d, "Trains a posterior estimator (MAF or NSF) on simulations.")) return 0;
   if (resume && checkpoint.empty()) die("--resume needs --checkpoint");
+  require_output_file(out, {sims, checkpoint}, "--out");
+  if (!checkpoint.empty()) require_output_file(checkpoint, {sims}, "--checkpoint");
   o.estimator = estimator.c_str();
   o.activation = activation.c_str();
   o.seed = c.seed;
@@ -124,6 +128,12 @@ int cmd_run(int argc, char** argv) {
       "backend", po::value(&backend)->default_value("auto"),
       "none, mpi or auto (MPI when started by mpirun)");
   if (!parse(argc, argv, d, "Posteriors for every row of a catalog.")) return 0;
+  // Every output is checked before the run: a plot that cannot be written
+  // used to abort the tool after an hour of work.
+  if (plot.empty()) plot = replace_extension(out, ".png");
+  require_output_file(out, {model_path, catalog, samples, plot}, "--out");
+  if (!samples.empty()) require_output_file(samples, {model_path, catalog, plot}, "--samples");
+  require_output_file(plot, {model_path, catalog}, "--plot");
   o.seed = c.seed;
   o.hdu = hdu.empty() ? nullptr : hdu.c_str();
   o.samples_path = samples.empty() ? nullptr : samples.c_str();
@@ -139,7 +149,6 @@ int cmd_run(int argc, char** argv) {
   if (rank == 0) {
     const RunSummary summary = summarize_run(model, out);
     if (!c.quiet) print_run_summary(summary, out, size);
-    if (plot.empty()) plot = replace_extension(out, ".png");
     plot_run(summary, plot);
     if (!c.quiet) std::fprintf(stderr, "wrote %s\n", plot.c_str());
   }
