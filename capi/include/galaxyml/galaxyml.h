@@ -63,6 +63,15 @@
  *   gml_last_error() is per thread. Callbacks (log, progress, simulators) are
  *   only ever invoked on the thread that made the call into the library.
  *
+ * Handles.  Using a handle after its gml_*_free() is undefined behaviour, as
+ *   in any C library. The library keeps a set of the handles it has handed
+ *   out and checks every handle argument against it without dereferencing
+ *   it: a freed handle, or a handle of another type, is refused with
+ *   GML_ERR_INVALID_ARGUMENT, and a second gml_*_free() of the same handle
+ *   is ignored with a logged warning. Once a new handle has been created at
+ *   the same address the stale one cannot be told apart from it, so do not
+ *   rely on the check: free each handle once, after its last use.
+ *
  * Unloading.  Never dlclose() this library. It links LibTorch, whose static
  *   destructors and thread pools do not survive being unloaded; a host that
  *   dlclose()s it will crash later. Load it once and keep it.
@@ -197,10 +206,14 @@ enum { GML_LOG_ERROR = 0, GML_LOG_WARNING = 1, GML_LOG_INFO = 2, GML_LOG_DEBUG =
  */
 typedef void (*gml_log_fn)(int32_t level, const char* message, void* user);
 
+/** The largest thread count any function or option accepts. */
+#define GML_MAX_THREADS 1024
+
 typedef struct gml_init_options {
   uint32_t struct_size; /**< sizeof(gml_init_options) */
-  /** Intra-op CPU threads. 0: read GML_NUM_THREADS, then OMP_NUM_THREADS,
-      else LibTorch's default (one per core). Set once per process. */
+  /** Intra-op CPU threads, 0..GML_MAX_THREADS. 0: read GML_NUM_THREADS, then
+      OMP_NUM_THREADS (values above GML_MAX_THREADS are ignored), else
+      LibTorch's default (one per core). Set once per process. */
   int32_t num_threads;
   /** Messages at or above this severity are delivered (GML_LOG_*).
       Default GML_LOG_WARNING. */
@@ -227,8 +240,9 @@ GML_API void gml_init_options_default(gml_init_options* opts);
  * and logs a warning. The log sink, level and default seed may be changed by
  * later calls.
  * Given:  opts  NULL for defaults, or options from gml_init_options_default().
- * Errors: GML_ERR_INVALID_ARGUMENT  struct_size too small, negative thread
- *                                   count, unknown log level.
+ * Errors: GML_ERR_INVALID_ARGUMENT  struct_size too small, thread count
+ *                                   negative or above GML_MAX_THREADS,
+ *                                   unknown log level.
  */
 GML_API gml_status gml_init(const gml_init_options* opts);
 
@@ -1109,9 +1123,10 @@ GML_API gml_status gml_flow_sample(gml_context* ctx, const gml_model* model,
 
 /**
  * As gml_flow_sample(), streamed to a file instead of a buffer, for sample
- * sizes beyond memory. The format follows the extension: .h5/.hdf5 (chunked,
- * compressed datasets) or .fits/.fit (binary table with TUNIT and
- * provenance keywords). Written atomically: on any error no file is left.
+ * sizes beyond memory. The format follows the extension, in any letter
+ * case: .h5/.hdf5/.he5 (chunked, compressed datasets) or .fits/.fit/.fts
+ * (binary table with TUNIT and provenance keywords); any other extension is
+ * GML_ERR_INVALID_ARGUMENT. Written atomically: on any error no file is left.
  * Given:    path  output file.
  * Errors:   as gml_flow_sample(), plus GML_ERR_IO, GML_ERR_FITS.
  */
@@ -1215,7 +1230,9 @@ GML_API gml_status gml_flow_evaluate(gml_context* ctx, const gml_model* model,
  *           n_stars >= 1 per galaxy; conditions [n_galaxies, 4] float64 or
  *           NULL to draw plausible random galaxies; path (.h5 or .fits).
  * Errors:   GML_ERR_INVALID_ARGUMENT (also conditions outside the
- *           generator's domain), GML_ERR_IO, GML_ERR_FITS, GML_ERR_CANCELLED.
+ *           generator's domain, or a path whose extension is neither
+ *           FITS nor HDF5, as gml_flow_sample_to_file()), GML_ERR_IO,
+ *           GML_ERR_FITS, GML_ERR_CANCELLED.
  */
 GML_API gml_status gml_flow_simulate(gml_context* ctx, int64_t n_galaxies, int64_t n_stars,
                                      const double* conditions, uint64_t seed, const char* path);
@@ -1535,7 +1552,8 @@ typedef struct gml_merger_simulate_options {
   const char* profile;
   /** Seed; 0 (default) takes the context's seed. */
   uint64_t seed;
-  /** Worker threads; 0 (default) = the process's thread count. */
+  /** Worker threads, 0..GML_MAX_THREADS; 0 (default) = the process's
+      thread count. */
   int32_t n_threads;
 } gml_merger_simulate_options;
 
