@@ -14,16 +14,12 @@
 #include "core/common/error.h"
 #include "core/common/hdf5_handle.h"
 #include "core/common/version.h"
+#include "fits_io/temp_path.h"
 
 namespace gml::adapters {
 namespace {
 
 using Lock = std::lock_guard<std::recursive_mutex>;
-
-std::string temp_path_for(const std::string& path) {
-  static std::atomic<unsigned> counter{0};
-  return path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-}
 
 void write_string_attr(hid_t obj, const std::string& key, const std::string& value) {
   h5_write_string_attribute(obj, key, value);
@@ -32,7 +28,7 @@ void write_string_attr(hid_t obj, const std::string& key, const std::string& val
 }  // namespace
 
 Hdf5SampleWriter::Hdf5SampleWriter(const std::string& path)
-    : path_(path), tmp_(temp_path_for(path)) {
+    : path_(path), tmp_(fits::temp_path_for(path)) {
   require(!path.empty(), "HDF5 writer: empty path");
   Lock lock(hdf5_mutex());
   H5ErrorSilencer silence;

@@ -13,17 +13,12 @@
 #include <utility>
 
 #include "fits_io/structure_check.h"
+#include "fits_io/temp_path.h"
 
 namespace gml::fits {
 namespace {
 
 using detail::check_fits;
-
-std::string make_temp_path(const std::string& path) {
-  static std::atomic<unsigned long> counter{0};
-  return path + ".tmp." + std::to_string(static_cast<long>(::getpid())) + "." +
-         std::to_string(counter.fetch_add(1));
-}
 
 // CFITSIO's fclose does not reach the disk; without fsync a crash right
 // after rename() could leave the new name pointing at an empty file.
@@ -138,7 +133,7 @@ FitsFile FitsFile::create(const std::string& path) {
   if (path.empty()) throw std::invalid_argument("FitsFile::create: empty path");
   FitsFile f;
   f.path_ = path;
-  f.temp_path_ = make_temp_path(path);
+  f.temp_path_ = temp_path_for(path);
   int status = 0;
   // The disk-file variant takes the name literally: no "!" or "[...]"
   // parsing, so any path the OS accepts is usable.

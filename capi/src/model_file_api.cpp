@@ -7,6 +7,9 @@
 
 using gml::capi::guard;
 
+static_assert(GML_MODEL_FORMAT_VERSION == gml::kModelFormatVersion,
+              "header and library model format versions differ");
+
 extern "C" {
 
 GML_API gml_status gml_model_file_inspect(const char* path, const char* expected_family,

@@ -1,4 +1,5 @@
 #include "core/common/model_file.h"
+#include "fits_io/temp_path.h"
 
 #include <hdf5.h>
 #include <unistd.h>
@@ -183,15 +184,25 @@ std::vector<std::string> list_group(hid_t group) {
   return names;
 }
 
-std::string temp_path_for(const std::string& path) {
-  static std::atomic<unsigned> counter{0};
-  return path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-}
-
 }  // namespace
 
 std::string model_checksum(const ModelFile& model) {
   uint64_t h = 14695981039346656037ULL;
+  // From version 2 the attributes that define the model are covered too: a
+  // damaged config (a hidden width of 1e9) passed the tensor-only checksum
+  // of version 1 and made loading allocate many gigabytes. The descriptive
+  // ones (when, by which version, from what) have metadata_checksum, so
+  // that equal models trained apart keep equal checksums.
+  if (model.format_version >= 2) {
+    const std::string version = std::to_string(model.format_version);
+    const std::pair<const char*, const std::string*> attrs[] = {
+        {"gml_family", &model.family}, {"gml_format_version", &version}, {"config", &model.config}};
+    h = fnv1a(h, "attributes", sizeof "attributes");
+    for (const auto& [name, value] : attrs) {
+      h = fnv1a(h, name, std::strlen(name) + 1);
+      h = fnv1a(h, value->c_str(), value->size() + 1);
+    }
+  }
   for (const char* g : kGroups) {
     h = fnv1a(h, g, std::strlen(g) + 1);
     for (const auto& [name, tensor] : group_map(model, g)) {
@@ -209,6 +220,21 @@ std::string model_checksum(const ModelFile& model) {
   return buf;
 }
 
+std::string metadata_checksum(const ModelFile& model) {
+  uint64_t h = 14695981039346656037ULL;
+  const std::pair<const char*, const std::string*> attrs[] = {
+      {"gml_library_version", &model.library_version},
+      {"created", &model.created},
+      {"provenance", &model.provenance}};
+  for (const auto& [name, value] : attrs) {
+    h = fnv1a(h, name, std::strlen(name) + 1);
+    h = fnv1a(h, value->c_str(), value->size() + 1);
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "fnv1a64:%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
 void write_model_file(const std::string& path, ModelFile& model) {
   require(!path.empty(), "model file: empty output path");
   require(!model.family.empty() && model.family.size() < 32,
@@ -218,7 +244,7 @@ void write_model_file(const std::string& path, ModelFile& model) {
   if (model.created.empty()) model.created = iso_now();
   model.checksum = model_checksum(model);
 
-  const std::string tmp = temp_path_for(path);
+  const std::string tmp = fits::temp_path_for(path);
   std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
   H5ErrorSilencer silence;
   try {
@@ -232,6 +258,7 @@ void write_model_file(const std::string& path, ModelFile& model) {
       write_string_attr(file.get(), "checksum", model.checksum);
       write_string_attr(file.get(), "created", model.created);
       write_string_attr(file.get(), "provenance", model.provenance);
+      write_string_attr(file.get(), "metadata_checksum", metadata_checksum(model));
       for (const char* g : kGroups) {
         H5Handle group(H5Gcreate2(file.get(), g, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
                        std::string("group ") + g, Status::Io);
@@ -302,10 +329,21 @@ ModelFile read_model_file(const std::string& path, std::string_view expected_fam
       group_map(m, g)[name] = read_tensor(group.get(), name, "/" + std::string(g) + "/" + name);
     }
   }
+  if (m.format_version >= 2) {
+    const std::string stored = read_string_attr(file.get(), "metadata_checksum");
+    const std::string actual = metadata_checksum(m);
+    if (stored != actual) {
+      fail(Status::Checksum, "model file '" + path + "' is corrupt: stored metadata_checksum " +
+                                 stored + " but gml_library_version, created and provenance " +
+                                 "hash to " + actual);
+    }
+  }
   const std::string actual = model_checksum(m);
   if (actual != m.checksum) {
-    fail(Status::Checksum, "model file '" + path + "' is corrupt: stored checksum " + m.checksum +
-                               " but the tensors hash to " + actual);
+    fail(Status::Checksum,
+         "model file '" + path + "' is corrupt: stored checksum " + m.checksum + " but the " +
+             (m.format_version >= 2 ? "family, version, config and tensors" : "tensors") +
+             " hash to " + actual);
   }
   return m;
 }

@@ -21,7 +21,7 @@
 
 namespace gml {
 
-constexpr int32_t kModelFormatVersion = 1;
+constexpr int32_t kModelFormatVersion = 2;
 
 using TensorMap = std::map<std::string, at::Tensor>;
 
@@ -50,8 +50,15 @@ void write_model_file(const std::string& path, ModelFile& model);
 // incomplete, Error(Family), Error(Version), Error(Checksum).
 ModelFile read_model_file(const std::string& path, std::string_view expected_family = {});
 
-// FNV-1a 64 over every group, name, dtype, shape and byte, in sorted order;
-// text "fnv1a64:<16 hex digits>".
+// FNV-1a 64 over, from format version 2, the attributes that define the
+// model (family, version, config), then every group, name, dtype, shape and
+// byte, in sorted order; version 1 covers the groups only. Text
+// "fnv1a64:<16 hex digits>". Equal models have equal checksums.
 std::string model_checksum(const ModelFile& model);
+
+// FNV-1a 64 over the descriptive attributes (library version, created,
+// provenance), stored as metadata_checksum from version 2 so that damage to
+// them is detected too.
+std::string metadata_checksum(const ModelFile& model);
 
 }  // namespace gml

@@ -21,6 +21,7 @@
 #include "fits_io/fits_file.h"
 #include "fits_io/header.h"
 #include "fits_io/table.h"
+#include "fits_io/temp_path.h"
 
 namespace gml::flow {
 
@@ -63,11 +64,6 @@ bool looks_like_hdf5(const std::string& path) {
   char sig[8] = {0};
   in.read(sig, 8);
   return in.gcount() == 8 && std::memcmp(sig, "\x89HDF\r\n\x1a\n", 8) == 0;
-}
-
-std::string temp_name(const std::string& path) {
-  static std::atomic<unsigned> n{0};
-  return path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(n++);
 }
 
 // ---------------------------------------------------------------- HDF5 --
@@ -177,7 +173,7 @@ StarTable read_hdf5(const std::string& path) {
 void write_hdf5(const std::string& path, const StarTable& t) {
   std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
   H5ErrorSilencer silence;
-  const std::string tmp = temp_name(path);
+  const std::string tmp = fits::temp_path_for(path);
   try {
     {
       H5Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
@@ -414,7 +410,7 @@ class Hdf5StarWriter final : public StarTableWriter {
   Hdf5StarWriter(const std::string& path, std::vector<std::string> columns,
                  std::vector<std::string> condition_names, const std::string& provenance)
       : path_(path),
-        tmp_(temp_name(path)),
+        tmp_(fits::temp_path_for(path)),
         columns_(std::move(columns)),
         condition_names_(std::move(condition_names)) {
     std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());

@@ -195,6 +195,38 @@ TEST(ModelFile, EditedChecksumAttributeIsChecksumError) {
   EXPECT_EQ(status_of([&] { gml::read_model_file((dir / "m.h5").string()); }), Status::Checksum);
 }
 
+// Version 2 covers the attributes: a damaged config used to pass the
+// checksum and let loading allocate what it claimed.
+TEST(ModelFile, EditedAttributesAreChecksumErrors) {
+  auto dir = temp_dir();
+  ModelFile m = sample_model();
+  gml::write_model_file((dir / "m.h5").string(), m);
+  set_attr(dir / "m.h5", "config", R"({"hidden_width": 1000000000})");
+  EXPECT_EQ(status_of([&] { gml::read_model_file((dir / "m.h5").string()); }), Status::Checksum);
+  gml::write_model_file((dir / "m.h5").string(), m);
+  set_attr(dir / "m.h5", "provenance", R"({"data": "other.h5"})");
+  EXPECT_EQ(status_of([&] { gml::read_model_file((dir / "m.h5").string()); }), Status::Checksum);
+  gml::write_model_file((dir / "m.h5").string(), m);
+  set_attr(dir / "m.h5", "gml_library_version", "9.9.9");
+  EXPECT_EQ(status_of([&] { gml::read_model_file((dir / "m.h5").string()); }), Status::Checksum);
+}
+
+// Files of version 1 (tensor-only checksum) still load.
+TEST(ModelFile, VersionOneFilesStillRead) {
+  auto dir = temp_dir();
+  ModelFile m = sample_model();
+  gml::write_model_file((dir / "m.h5").string(), m);
+  ModelFile v1 = m;
+  v1.format_version = 1;
+  const std::string v1_sum = gml::model_checksum(v1);
+  EXPECT_NE(v1_sum, m.checksum);
+  set_int_attr(dir / "m.h5", "gml_format_version", 1);
+  set_attr(dir / "m.h5", "checksum", v1_sum);
+  ModelFile r = gml::read_model_file((dir / "m.h5").string());
+  EXPECT_EQ(r.format_version, 1);
+  EXPECT_EQ(r.checksum, v1_sum);
+}
+
 TEST(ModelFile, MissingNotHdf5AndMissingAttributes) {
   auto dir = temp_dir();
   EXPECT_EQ(status_of([&] { gml::read_model_file((dir / "absent.h5").string()); }), Status::Io);

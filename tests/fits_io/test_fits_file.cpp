@@ -2,8 +2,10 @@
 // creation, and robustness against truncated or corrupted files.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -13,6 +15,7 @@
 #include "fits_io/header.h"
 #include "fits_io/image.h"
 #include "fits_io/table.h"
+#include "fits_io/temp_path.h"
 #include "fits_io/wcs.h"
 #include "test_util.h"
 
@@ -88,6 +91,42 @@ TEST(FitsFile, NamesWithExtendedSyntaxCharactersOpenAsFiles) {
   FitsFile g = FitsFile::open(cat + "[GSTTEST][#row <= 3]");
   EXPECT_EQ(Table(g).nrows(), 3);
   std::filesystem::remove_all(dir);
+}
+
+// Temporaries of writes that were killed are removed by the next write of
+// the same output, once their process is gone and they are old; those of a
+// running process, or recent ones, are kept.
+TEST(FitsFile, StaleTemporariesOfKilledWritesAreRemoved) {
+  namespace fs = std::filesystem;
+  const fs::path dir = ::testing::TempDir() + "gml_stale_" + std::to_string(::getpid());
+  fs::create_directories(dir);
+  const std::string out = (dir / "cat.fits").string();
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ::waitpid(child, nullptr, 0);  // a pid that no longer runs
+  const std::string dead_old = out + ".tmp." + std::to_string(child) + ".3";
+  const std::string dead_young = out + ".tmp." + std::to_string(child) + ".4";
+  const std::string alive_old = out + ".tmp." + std::to_string(::getpid()) + ".99";
+  const std::string other = out + ".tmp.notapid.1";
+  for (const std::string& p : {dead_old, dead_young, alive_old, other}) {
+    test::write_bytes(p, "x", 1);
+  }
+  const auto old = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  for (const std::string& p : {dead_old, alive_old, other}) fs::last_write_time(p, old);
+  {
+    FitsFile w = FitsFile::create(out);
+    const std::vector<float> pixels(4, 2.0f);
+    write_image(w, {2, 2}, pixels.data());
+    w.commit();
+  }
+  EXPECT_FALSE(fs::exists(dead_old));
+  EXPECT_TRUE(fs::exists(dead_young));
+  EXPECT_TRUE(fs::exists(alive_old));
+  EXPECT_TRUE(fs::exists(other));
+  EXPECT_EQ(remove_stale_temps(out, 0.0), 1);  // the young one, once old enough
+  EXPECT_TRUE(fs::exists(out));
+  fs::remove_all(dir);
 }
 
 TEST(FitsFile, OpenFromMemory) {
