@@ -32,6 +32,18 @@ FlowConfig FlowConfig::galactic_flow() {
 }
 
 void FlowConfig::validate() const {
+  // Upper bounds far above any useful flow: a damaged or hand-edited config
+  // must fail here, before the network it describes is allocated.
+  auto at_most = [](int64_t v, int64_t limit, const char* name) {
+    require(v <= limit, std::string("FlowConfig: ") + name + " = " + std::to_string(v) +
+                            " is above the limit of " + std::to_string(limit));
+  };
+  at_most(data_dim, 1024, "data_dim");
+  at_most(condition_dim, 1024, "condition_dim");
+  at_most(num_blocks, 256, "num_blocks");
+  at_most(num_bins, 1024, "num_bins");
+  at_most(hidden_width, 8192, "hidden_width");
+  at_most(hidden_layers, 64, "hidden_layers");
   require(data_dim >= 2, "FlowConfig: data_dim must be at least 2 (coupling needs two halves)");
   require(condition_dim >= 1, "FlowConfig: condition_dim must be at least 1");
   require(num_blocks >= 1, "FlowConfig: num_blocks must be at least 1");

@@ -27,11 +27,13 @@ void PosteriorConfig::validate() const {
   auto need = [](bool ok, const std::string& what) {
     if (!ok) fail(Status::InvalidArgument, "PosteriorConfig: " + what);
   };
-  need(theta_dim >= 1, "theta_dim must be >= 1");
-  need(x_dim >= 1, "x_dim must be >= 1");
-  need(num_blocks >= 1, "num_blocks must be >= 1");
-  need(hidden_width >= 1, "hidden_width must be >= 1");
-  need(made_blocks >= 0, "made_blocks must be >= 0");
+  // Upper bounds far above any useful estimator: a damaged or hand-edited
+  // config must fail here, before the network it describes is allocated.
+  need(theta_dim >= 1 && theta_dim <= 1024, "theta_dim must be in [1, 1024]");
+  need(x_dim >= 1 && x_dim <= 16384, "x_dim must be in [1, 16384]");
+  need(num_blocks >= 1 && num_blocks <= 256, "num_blocks must be in [1, 256]");
+  need(hidden_width >= 1 && hidden_width <= 8192, "hidden_width must be in [1, 8192]");
+  need(made_blocks >= 0 && made_blocks <= 64, "made_blocks must be in [0, 64]");
   need(num_bins >= 2 && num_bins <= 64, "num_bins must be in [2, 64]");
   need(tail_bound > 0, "tail_bound must be positive");
   need(prior_lower.size() == prior_upper.size(), "prior_lower and prior_upper differ in length");

@@ -69,7 +69,54 @@ TrainingSetInfo read_info(hid_t file, const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     fail(Status::Format, path + ": malformed training-set attribute: " + e.what());
   }
+  // Attributes are checked before anything is sized by them: a damaged
+  // theta_dim of -3 or 1e9 used to be reported as given.
+  auto bad = [&](const std::string& what) {
+    fail(Status::Format, path + ": damaged training set: " + what);
+  };
+  if (info.theta_dim < 1 || info.theta_dim > 1024) {
+    bad("theta_dim = " + std::to_string(info.theta_dim) + " is not in [1, 1024]");
+  }
+  if (info.x_dim < 1 || info.x_dim > 16384) {
+    bad("x_dim = " + std::to_string(info.x_dim) + " is not in [1, 16384]");
+  }
+  if (info.batch_size < 1) bad("batch_size = " + std::to_string(info.batch_size));
+  const auto theta_n = static_cast<size_t>(info.theta_dim);
+  if (info.prior_lower.size() != theta_n || info.prior_upper.size() != theta_n) {
+    bad("the prior bounds do not have theta_dim values");
+  }
+  if (!info.theta_names.empty() && info.theta_names.size() != theta_n) {
+    bad("theta_names does not name theta_dim columns");
+  }
+  if (!info.x_names.empty() && info.x_names.size() != static_cast<size_t>(info.x_dim)) {
+    bad("x_names does not name x_dim columns");
+  }
   return info;
+}
+
+// rows_complete, checked against the datasets it counts rows of.
+int64_t rows_complete(hid_t file, const std::string& path, const TrainingSetInfo& info) {
+  const int64_t rows = read_int_attr(file, "rows_complete", path);
+  for (const auto& [name, cols] : {std::pair<const char*, int64_t>{"theta", info.theta_dim},
+                                   std::pair<const char*, int64_t>{"x", info.x_dim}}) {
+    H5Handle d(H5Dopen2(file, name, H5P_DEFAULT), H5Dclose, path + ":/" + name, Status::Format);
+    H5Handle space(H5Dget_space(d.get()), H5Sclose, "dataspace", Status::Format);
+    hsize_t dims[2] = {0, 0};
+    if (H5Sget_simple_extent_ndims(space.get()) != 2) {
+      fail(Status::Format, path + ":/" + name + " is not 2-D");
+    }
+    H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+    if (static_cast<int64_t>(dims[1]) != cols) {
+      fail(Status::Format, path + ":/" + name + " has " + std::to_string(dims[1]) +
+                               " columns, but the attributes say " + std::to_string(cols));
+    }
+    if (rows < 0 || static_cast<uint64_t>(rows) > dims[0]) {
+      fail(Status::Format, path +
+                               ": damaged training set: rows_complete = " + std::to_string(rows) +
+                               " but /" + name + " holds " + std::to_string(dims[0]) + " rows");
+    }
+  }
+  return rows;
 }
 
 hid_t create_dataset(hid_t file, const char* name, int64_t cols) {
@@ -130,7 +177,7 @@ TrainingSetWriter::TrainingSetWriter(const std::string& path, const TrainingSetI
                                         " was generated with other dimensions, prior, seed or "
                                         "batch size; resume needs the same ones");
     }
-    rows_ = read_int_attr(h_->file, "rows_complete", path);
+    rows_ = rows_complete(h_->file, path, old);
     h_->theta = H5Dopen2(h_->file, "theta", H5P_DEFAULT);
     h_->x = H5Dopen2(h_->file, "x", H5P_DEFAULT);
     if (h_->theta < 0 || h_->x < 0) fail(Status::Format, path + ": missing /theta or /x");
@@ -178,7 +225,7 @@ TrainingSet read_training_set(const std::string& path, int64_t max_rows) {
   H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path, Status::Format);
   TrainingSet out;
   out.info = read_info(file.get(), path);
-  int64_t rows = read_int_attr(file.get(), "rows_complete", path);
+  int64_t rows = rows_complete(file.get(), path, out.info);
   if (max_rows > 0) rows = std::min(rows, max_rows);
   auto read = [&](const char* name, int64_t cols) {
     H5Handle d(H5Dopen2(file.get(), name, H5P_DEFAULT), H5Dclose, path + ":/" + name,
@@ -215,7 +262,7 @@ TrainingSetShape training_set_shape(const std::string& path) {
   if (!std::filesystem::exists(path)) fail(Status::Io, "training set " + path + " does not exist");
   H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path, Status::Format);
   const TrainingSetInfo info = read_info(file.get(), path);
-  return {info.theta_dim, info.x_dim, read_int_attr(file.get(), "rows_complete", path)};
+  return {info.theta_dim, info.x_dim, rows_complete(file.get(), path, info)};
 }
 
 void simulate_training_set(const std::string& path, const TrainingSetInfo& info, int64_t n,

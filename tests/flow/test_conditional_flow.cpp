@@ -366,6 +366,9 @@ TEST(FlowConfig, RoundTripsThroughJsonAndRejectsBadInput) {
 
   EXPECT_THROW(FlowConfig::from_json_text(R"({"num_blocks": 3, "colour": 1})"), gml::Error);
   EXPECT_THROW(FlowConfig::from_json_text(R"({"num_bins": 1})"), gml::Error);
+  // A damaged config must fail before it is allocated.
+  EXPECT_THROW(FlowConfig::from_json_text(R"({"hidden_width": 1000000000})"), gml::Error);
+  EXPECT_THROW(FlowConfig::from_json_text(R"({"num_blocks": 10000000})"), gml::Error);
   EXPECT_THROW(FlowConfig::from_json_text(R"({"log_columns": [10]})"), gml::Error);
   EXPECT_THROW(FlowConfig::from_json_text(R"({"num_bins": "ten"})"), gml::Error);
   EXPECT_THROW(FlowConfig::from_json_text("not json"), gml::Error);
