@@ -197,20 +197,19 @@ GML_API gml_status gml_flow_sample(gml_context* ctx, const gml_model* model,
     c10::InferenceMode inference;
     gml::Progress progress(&c.control, "sample", total, "stars");
     at::Generator gen = at::detail::createCPUGenerator(seed);
-    // Written into a scratch buffer first so the caller's outputs stay
-    // untouched if the call fails or is cancelled half way.
-    std::vector<float> result(static_cast<size_t>(total * d));
+    // Chunks go straight into the caller's buffer: a scratch copy would
+    // double the memory of a large sample. The header states that on an
+    // error after sampling began the buffer's contents are unspecified.
     for (int64_t g = 0; g < n_galaxies; ++g) {
       flow_of(m)->sample_chunks(cond[g], n_per_galaxy, gen, kChunk,
                                 [&](int64_t first, const at::Tensor& chunk) {
                                   at::Tensor cpu = chunk.to(at::kCPU, at::kFloat).contiguous();
-                                  std::memcpy(result.data() + (g * n_per_galaxy + first) * d,
+                                  std::memcpy(stars + (g * n_per_galaxy + first) * d,
                                               cpu.data_ptr<float>(), cpu.numel() * sizeof(float));
                                   progress.update(g * n_per_galaxy + first + chunk.size(0));
                                 });
     }
     progress.finish();
-    if (total > 0) std::memcpy(stars, result.data(), result.size() * sizeof(float));
     if (outside) {
       at::Tensor o = out_range.contiguous();
       std::memcpy(outside, o.data_ptr<double>(), static_cast<size_t>(n_galaxies) * sizeof(double));

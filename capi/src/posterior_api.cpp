@@ -2,11 +2,13 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
 #include "capi/src/context_impl.h"
 #include "capi/src/firewall.h"
@@ -76,18 +78,6 @@ std::string default_data_dir(const char* data_dir) {
   if (data_dir && *data_dir) return data_dir;
   if (const char* env = std::getenv("GML_DATA_DIR"); env && *env) return env;
   return GML_SOURCE_DATA_DIR;
-}
-
-post::PosteriorDraws draws_for(gml_context& c, const gml_model& m, const double* x, int64_t n_obs,
-                               int64_t n_samples, uint64_t seed, const char* stage) {
-  require(n_obs >= 1, "n_obs must be >= 1");
-  require(n_samples >= 1, "n_samples must be >= 1");
-  const int64_t c_dim = posterior_of(m)->config().x_dim;
-  const at::Tensor xs = rows_tensor(x, n_obs, c_dim, "x");
-  gml::Progress progress(&c.control, stage, n_obs, "galaxies");
-  post::PosteriorDraws d = post::draw_posterior(posterior_of(m), xs, n_samples, seed, 0, &progress);
-  progress.finish();
-  return d;
 }
 
 }  // namespace
@@ -338,13 +328,37 @@ GML_API gml_status gml_posterior_sample(gml_context* ctx, const gml_model* model
       gml::fail(gml::Status::Capacity, "theta holds " + std::to_string(capacity) + " doubles; " +
                                            std::to_string(total) + " needed");
     }
-    post::PosteriorDraws dr = draws_for(c, m, x, n_obs, n_samples, seed, "sample");
-    const at::Tensor t = dr.theta.contiguous();
-    std::memcpy(theta, t.data_ptr<double>(), static_cast<size_t>(total) * sizeof(double));
-    if (n_outside) {
-      const at::Tensor o = dr.outside.to(at::kLong).contiguous();
-      std::memcpy(n_outside, o.data_ptr<int64_t>(), static_cast<size_t>(n_obs) * sizeof(int64_t));
+    const at::Tensor xs = rows_tensor(x, n_obs, posterior_of(m)->config().x_dim, "x");
+    // Draws go straight into the caller's buffer, block by block, so memory
+    // beyond it stays bounded for any n_samples and a cancel is seen between
+    // blocks, also within one observation's draws. The blocks are those of
+    // draw_posterior(), so the draws are the same.
+    constexpr int64_t kMaxRows = 16384;
+    gml::Progress progress(&c.control, "sample", n_obs, "galaxies");
+    std::vector<int64_t> outside(static_cast<size_t>(n_obs));
+    if (n_samples >= kMaxRows) {
+      for (int64_t g = 0; g < n_obs; ++g) {
+        outside[static_cast<size_t>(g)] =
+            post::draw_observation_into(posterior_of(m), xs.narrow(0, g, 1), n_samples, seed, g,
+                                        theta + g * n_samples * d, &progress, kMaxRows);
+        progress.update(g + 1);
+      }
+    } else {
+      const int64_t block = kMaxRows / n_samples;
+      for (int64_t g0 = 0; g0 < n_obs; g0 += block) {
+        const int64_t gb = std::min(block, n_obs - g0);
+        const post::PosteriorDraws dr = post::draw_posterior(
+            posterior_of(m), xs.narrow(0, g0, gb), n_samples, seed, g0, nullptr, kMaxRows);
+        const at::Tensor t = dr.theta.contiguous();
+        std::memcpy(theta + g0 * n_samples * d, t.data_ptr<double>(),
+                    static_cast<size_t>(t.numel()) * sizeof(double));
+        const at::Tensor o = dr.outside.to(at::kLong).contiguous();
+        std::memcpy(outside.data() + g0, o.data_ptr<int64_t>(), static_cast<size_t>(gb) * 8);
+        progress.update(g0 + gb);
+      }
     }
+    progress.finish();
+    if (n_outside) std::memcpy(n_outside, outside.data(), outside.size() * sizeof(int64_t));
   });
 }
 

@@ -4,20 +4,73 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/common/error.h"
 #include "core/common/progress.h"
 
 namespace gml::posterior {
 
-at::Tensor latent_stream(uint64_t seed, int64_t row, int64_t n, int64_t d) {
-  // splitmix64 of (seed, row): neighbouring rows get unrelated streams.
+namespace {
+
+// splitmix64 of (seed, row, chunk): neighbouring rows and chunks get
+// unrelated streams. Chunk 0 is the stream of the whole row as it was before
+// rows were chunked, so draws of up to kStreamChunk per row are unchanged.
+uint64_t stream_seed(uint64_t seed, int64_t row, int64_t chunk) {
   uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (static_cast<uint64_t>(row) + 1);
+  if (chunk > 0) z ^= 0xD1B54A32D192ED03ULL * static_cast<uint64_t>(chunk);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   z ^= z >> 31;
-  auto gen = at::detail::createCPUGenerator(z);
-  return at::randn({n, d}, gen, at::TensorOptions().dtype(at::kFloat));
+  return z;
+}
+
+}  // namespace
+
+at::Tensor latent_chunk(uint64_t seed, int64_t row, int64_t chunk, int64_t k, int64_t d) {
+  auto gen = at::detail::createCPUGenerator(stream_seed(seed, row, chunk));
+  return at::randn({k, d}, gen, at::TensorOptions().dtype(at::kFloat));
+}
+
+at::Tensor latent_stream(uint64_t seed, int64_t row, int64_t n, int64_t d) {
+  if (n <= kStreamChunk) return latent_chunk(seed, row, 0, n, d);
+  std::vector<at::Tensor> parts;
+  for (int64_t c = 0; c * kStreamChunk < n; ++c) {
+    parts.push_back(latent_chunk(seed, row, c, std::min(kStreamChunk, n - c * kStreamChunk), d));
+  }
+  return at::cat(parts);
+}
+
+int64_t draw_observation_into(PosteriorFlow& flow, const at::Tensor& x, int64_t n, uint64_t seed,
+                              int64_t row, double* theta_out, Progress* progress,
+                              int64_t max_rows) {
+  const PosteriorConfig& cfg = flow->config();
+  require(x.dim() == 2 && x.size(0) == 1 && x.size(1) == cfg.x_dim,
+          "posterior draws: x must be (1, " + std::to_string(cfg.x_dim) + ")");
+  require(n >= 1, "posterior draws: need at least one draw per observation");
+  require(max_rows >= 1, "posterior draws: max_rows must be >= 1");
+  c10::InferenceMode guard;
+  const int64_t d = cfg.theta_dim;
+  const at::Tensor xd = x.to(at::kDouble);
+  const bool bounded = !cfg.prior_lower.empty();
+  const at::Tensor lo = bounded ? at::tensor(cfg.prior_lower, at::kDouble) : at::Tensor();
+  const at::Tensor hi = bounded ? at::tensor(cfg.prior_upper, at::kDouble) : at::Tensor();
+  int64_t outside = 0;
+  for (int64_t c0 = 0; c0 < n; c0 += kStreamChunk) {
+    const int64_t k = std::min(kStreamChunk, n - c0);
+    if (progress) progress->check_cancel();
+    const at::Tensor z = latent_chunk(seed, row, c0 / kStreamChunk, k, d);
+    for (int64_t b0 = 0; b0 < k; b0 += max_rows) {
+      if (progress) progress->check_cancel();
+      const int64_t m = std::min(max_rows, k - b0);
+      const at::Tensor theta =
+          flow->from_latent(z.narrow(0, b0, m), xd, false, m).to(at::kCPU).contiguous();
+      std::memcpy(theta_out + (c0 + b0) * d, theta.data_ptr<double>(),
+                  static_cast<size_t>(m * d) * sizeof(double));
+      if (bounded) outside += m - ((theta >= lo) & (theta <= hi)).all(1).sum().item<int64_t>();
+    }
+  }
+  return outside;
 }
 
 PosteriorDraws draw_posterior(PosteriorFlow& flow, const at::Tensor& x, int64_t n, uint64_t seed,

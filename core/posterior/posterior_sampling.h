@@ -43,7 +43,26 @@ enum SummaryColumn { kMedian = 0, kP16 = 1, kP84 = 2, kMean = 3, kStd = 4, kSumm
 // observation has none).
 at::Tensor summarize_draws(const PosteriorDraws& draws);
 
-// The standard-normal latent stream of one observation: (n, D) float32.
+// Draws of one observation come in chunks of this many, each from its own
+// stream (seed, row, chunk), so that any number of draws can be produced
+// with bounded memory.
+constexpr int64_t kStreamChunk = int64_t{1} << 20;
+
+// The standard-normal latent stream of one observation: (n, D) float32,
+// the concatenation of its chunks.
 at::Tensor latent_stream(uint64_t seed, int64_t row, int64_t n, int64_t d);
+
+// Chunk `chunk` of that stream, k <= kStreamChunk rows.
+at::Tensor latent_chunk(uint64_t seed, int64_t row, int64_t chunk, int64_t k, int64_t d);
+
+// The n draws of one observation x (1, C) with stream id `row`, written to
+// theta_out [n, D] (float64, user units) batch by batch: memory beyond the
+// caller's buffer is bounded by max_rows and kStreamChunk, whatever n, and
+// `progress` (when given) is checked for cancellation between batches.
+// Equal to draw_posterior()'s draws of that observation. Returns the number
+// of draws outside the prior box.
+int64_t draw_observation_into(PosteriorFlow& flow, const at::Tensor& x, int64_t n, uint64_t seed,
+                              int64_t row, double* theta_out, Progress* progress = nullptr,
+                              int64_t max_rows = 16384);
 
 }  // namespace gml::posterior

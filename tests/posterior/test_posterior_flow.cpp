@@ -13,6 +13,7 @@
 #include "core/common/error.h"
 #include "core/posterior/made.h"
 #include "core/posterior/posterior_flow.h"
+#include "core/posterior/posterior_sampling.h"
 
 namespace {
 
@@ -188,8 +189,36 @@ TEST(PosteriorConfig, RoundTripsThroughJsonAndRejectsBadInput) {
   EXPECT_EQ(back.estimator, Estimator::Nsf);
   EXPECT_THROW(PosteriorConfig::from_json_text("{\"theta_dim\": 2, \"bogus\": 1}"), gml::Error);
   EXPECT_THROW(PosteriorConfig::from_json_text("{\"estimator\": \"gan\"}"), gml::Error);
+  // A damaged config must fail before it is allocated.
+  EXPECT_THROW(PosteriorConfig::from_json_text("{\"hidden_width\": 1000000000}"), gml::Error);
+  EXPECT_THROW(PosteriorConfig::from_json_text("{\"num_blocks\": 10000000}"), gml::Error);
   c.prior_upper = {1, 0, 3};
   EXPECT_THROW(c.validate(), gml::Error);
   c.prior_upper = {1, 2};
   EXPECT_THROW(c.validate(), gml::Error);
+}
+
+// One observation's draws made chunk by chunk into a caller's buffer equal
+// the draws made in one batch, across a stream-chunk boundary, with the same
+// count outside the prior box.
+TEST(PosteriorSampling, DrawsOfOneObservationIntoABufferEqualOneBatch) {
+  namespace post = gml::posterior;
+  PosteriorConfig cfg = small_config(Estimator::Maf, 2, 2, 1, 8);
+  cfg.prior_lower = {-1.0, -1.0};
+  cfg.prior_upper = {1.0, 1.0};
+  PosteriorFlow flow(cfg, 3);
+  perturb(*flow, 4, 0.05);
+  const at::Tensor x = at::randn({1, 2}, at::detail::createCPUGenerator(5));
+  const int64_t n = post::kStreamChunk + 3000;
+  const post::PosteriorDraws whole = post::draw_posterior(flow, x, n, 11, 5);
+  std::vector<double> buf(static_cast<size_t>(n * 2), std::nan(""));
+  const int64_t outside = post::draw_observation_into(flow, x, n, 11, 5, buf.data(), nullptr, 4096);
+  const at::Tensor chunked = at::from_blob(buf.data(), {1, n, 2}, kF64);
+  EXPECT_LE(max_abs_diff(whole.theta, chunked), 1e-6);
+  EXPECT_EQ(outside, whole.outside[0].item<int64_t>());
+  EXPECT_GT(outside, 0);
+  // The second chunk has a stream of its own.
+  EXPECT_GT(
+      max_abs_diff(post::latent_chunk(11, 5, 0, 100, 2), post::latent_chunk(11, 5, 1, 100, 2)),
+      0.1);
 }
