@@ -120,7 +120,11 @@ int sip_order(const std::string& card) {
 
 }  // namespace
 
-Wcs::Wcs(const std::string& header) : header_(header) {
+Wcs::Wcs(const std::string& header, char alt) : header_(header), alt_(alt) {
+  if (!(alt == ' ' || (alt >= 'A' && alt <= 'Z'))) {
+    throw std::invalid_argument(std::string("WCS alternate must be ' ' (primary) or A-Z, got '") +
+                                alt + "'");
+  }
   // WCSLIB wants whole 80-char records; pad a short final card.
   std::vector<char> buf(header.begin(), header.end());
   buf.resize((buf.size() + 79) / 80 * 80, ' ');
@@ -140,7 +144,36 @@ Wcs::Wcs(const std::string& header) : header_(header) {
   std::string found;
   std::string first_error;
   int first_error_status = 0;
-  for (int i = 0; i < nwcs_ && wcs_ == nullptr; ++i) {
+  // Only the WCS asked for: falling back to an alternate when the primary
+  // fails (an HST header's 'O', the pointing before distortion correction)
+  // put positions 1.7 arcsec off without a word.
+  std::string others;
+  int chosen = -1;
+  for (int i = 0; i < nwcs_; ++i) {
+    const char a = all_[i].alt[0] == '\0' ? ' ' : all_[i].alt[0];
+    if (a == alt) {
+      chosen = i;
+    } else {
+      others +=
+          std::string(others.empty() ? "" : ", ") + (a == ' ' ? "primary" : std::string(1, a));
+    }
+  }
+  const std::string choose =
+      others.empty() ? std::string()
+                     : "; the header also has WCS " + others + ", which can be chosen explicitly";
+  const std::string wanted =
+      alt == ' ' ? "primary WCS" : std::string("alternate WCS '") + alt + "'";
+  if (chosen < 0) {
+    free_all();
+    if (others.empty()) {
+      throw WcsError(0,
+                     "header has no celestial WCS (need a longitude/latitude CTYPE pair such as "
+                     "RA---TAN/DEC--TAN); no WCS keywords found");
+    }
+    throw WcsError(0, "header has no " + wanted + "; it has WCS " + others +
+                          ", which can be chosen explicitly");
+  }
+  for (int i = chosen; i == chosen; ++i) {
     wcsprm* w = all_ + i;
     // The translations astropy applies by default (WCS.fix with no image
     // shape, so no cylfix), one at a time: wcsfix() in WCSLIB 7.12 leaks
@@ -199,22 +232,23 @@ Wcs::Wcs(const std::string& header) : header_(header) {
   if (wcs_ == nullptr) {
     free_all();
     if (!first_error.empty()) {
-      throw WcsError(first_error_status, "invalid WCS: " + first_error);
+      throw WcsError(first_error_status, "invalid WCS: " + first_error + choose);
     }
     throw WcsError(
         0,
         "header has no celestial WCS (need a longitude/latitude CTYPE pair such "
         "as RA---TAN/DEC--TAN)" +
-            (found.empty() ? std::string("; no WCS keywords found") : "; found " + found));
+            (found.empty() ? std::string("; no WCS keywords found") : "; found " + found) + choose);
   }
 }
 
-Wcs Wcs::from_file(FitsFile& f) {
-  return Wcs(read_header_string(f));
+Wcs Wcs::from_file(FitsFile& f, char alt) {
+  return Wcs(read_header_string(f), alt);
 }
 
 Wcs::Wcs(Wcs&& other) noexcept
     : header_(std::move(other.header_)),
+      alt_(other.alt_),
       nwcs_(std::exchange(other.nwcs_, 0)),
       all_(std::exchange(other.all_, nullptr)),
       wcs_(std::exchange(other.wcs_, nullptr)) {}
@@ -223,6 +257,7 @@ Wcs& Wcs::operator=(Wcs&& other) noexcept {
   if (this != &other) {
     free_all();
     header_ = std::move(other.header_);
+    alt_ = other.alt_;
     nwcs_ = std::exchange(other.nwcs_, 0);
     all_ = std::exchange(other.all_, nullptr);
     wcs_ = std::exchange(other.wcs_, nullptr);
@@ -251,7 +286,7 @@ wcsprm* Wcs::w() const {
 
 Wcs Wcs::clone() const {
   w();
-  return Wcs(header_);
+  return Wcs(header_, alt_);
 }
 
 size_t Wcs::pix2sky(const double* x, const double* y, size_t n, double* ra, double* dec,

@@ -43,14 +43,21 @@ class Wcs {
   /// read_header_string; an END card and trailing padding are allowed).
   /// Non-standard but recognised keywords are accepted (WCSHDR_all), then
   /// wcsfix() translates deprecated usage (as astropy does) and wcsset()
-  /// validates. The first WCS (primary, then alternates A..Z) with both
-  /// celestial axes is used.
-  /// Throws WcsError if the header cannot be parsed, has no celestial WCS
-  /// (message says which WCS were found), or its parameters are invalid.
-  explicit Wcs(const std::string& header);
+  /// validates. `alt` selects the WCS: ' ' the primary, 'A'..'Z' an
+  /// alternate (WCSNAMEa / CTYPEia keywords). There is no fallback: when the
+  /// chosen WCS is missing or invalid the header is refused, and the message
+  /// names the alternates present, so a caller never gets another WCS (an
+  /// old pointing, a WCS without its distortion) without asking for it.
+  /// Throws WcsError if the header cannot be parsed, the chosen WCS is
+  /// absent or has no celestial axes (message says which WCS were found),
+  /// or its parameters are invalid; std::invalid_argument for a bad `alt`.
+  explicit Wcs(const std::string& header, char alt = ' ');
 
-  /// WCS of the current HDU of `f`. Throws FitsError / WcsError.
-  static Wcs from_file(FitsFile& f);
+  /// WCS `alt` of the current HDU of `f`. Throws FitsError / WcsError.
+  static Wcs from_file(FitsFile& f, char alt = ' ');
+
+  /// The WCS this object holds: ' ' (primary) or 'A'..'Z'.
+  char alternate() const noexcept { return alt_; }
 
   Wcs(Wcs&& other) noexcept;
   Wcs& operator=(Wcs&& other) noexcept;
@@ -135,6 +142,7 @@ class Wcs {
   wcsprm* w() const;
 
   std::string header_;
+  char alt_ = ' ';
   int nwcs_ = 0;
   wcsprm* all_ = nullptr;  // array from wcspih, freed with wcsvfree
   wcsprm* wcs_ = nullptr;  // the chosen element of all_

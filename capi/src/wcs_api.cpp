@@ -35,9 +35,9 @@ bool is_index(const std::string& s) {
 }
 
 // Survey MEFs keep image and WCS in an extension behind an empty primary.
-Wcs wcs_of_default_hdu(FitsFile& f) {
+Wcs wcs_of_default_hdu(FitsFile& f, char alt) {
   try {
-    return Wcs::from_file(f);
+    return Wcs::from_file(f, alt);
   } catch (const gml::fits::WcsError&) {
     const bool primary_empty = f.current_hdu() == 1 && (f.hdu_type() != gml::fits::HduType::Image ||
                                                         gml::fits::image_info(f).naxes.empty());
@@ -45,7 +45,7 @@ Wcs wcs_of_default_hdu(FitsFile& f) {
     for (int h = 2; h <= f.num_hdus(); ++h) {
       f.move_to(h);
       try {
-        return Wcs::from_file(f);
+        return Wcs::from_file(f, alt);
       } catch (const gml::fits::WcsError&) {
       }
     }
@@ -70,17 +70,20 @@ void check_batch(const void* a, const void* b, const void* c, const void* d, int
 
 using gml::capi::guard;
 
-extern "C" {
+namespace {
 
-GML_API gml_status gml_wcs_open(const char* path, const char* hdu, gml_wcs** out) {
-  return guard("gml_wcs_open", [&] {
+gml_status open_file(const char* function, const char* path, const char* hdu, char alt,
+                     gml_wcs** out) {
+  return guard(function, [&] {
     gml::require(path != nullptr, "path must not be NULL");
     gml::require(out != nullptr, "out must not be NULL");
     gml::require(hdu == nullptr || *hdu != '\0', "hdu must be NULL or a non-empty name/index");
+    gml::require(alt == ' ' || (alt >= 'A' && alt <= 'Z'),
+                 "alt must be ' ' or '\\0' (the primary WCS) or a letter A-Z");
     FitsFile f = FitsFile::open(path);
     std::unique_ptr<gml_wcs> w;
     if (hdu == nullptr) {
-      w = std::make_unique<gml_wcs>(wcs_of_default_hdu(f));
+      w = std::make_unique<gml_wcs>(wcs_of_default_hdu(f, alt));
     } else {
       const std::string h = hdu;
       if (is_index(h)) {
@@ -89,21 +92,36 @@ GML_API gml_status gml_wcs_open(const char* path, const char* hdu, gml_wcs** out
       } else {
         f.move_to(h);
       }
-      w = std::make_unique<gml_wcs>(Wcs::from_file(f));
+      w = std::make_unique<gml_wcs>(Wcs::from_file(f, alt));
     }
     *out = gml::capi::publish(std::move(w), gml::capi::HandleKind::Wcs);
   });
 }
 
-GML_API gml_status gml_wcs_open_header(const char* header, size_t length, gml_wcs** out) {
-  return guard("gml_wcs_open_header", [&] {
+gml_status open_header(const char* function, const char* header, size_t length, char alt,
+                       gml_wcs** out) {
+  return guard(function, [&] {
     gml::require(header != nullptr, "header must not be NULL");
     gml::require(out != nullptr, "out must not be NULL");
     gml::require(length > 0 && length % 80 == 0,
                  "length must be a positive multiple of 80 (whole header cards)");
-    auto w = std::make_unique<gml_wcs>(Wcs(std::string(header, length)));
+    gml::require(alt == ' ' || (alt >= 'A' && alt <= 'Z'),
+                 "alt must be ' ' or '\\0' (the primary WCS) or a letter A-Z");
+    auto w = std::make_unique<gml_wcs>(Wcs(std::string(header, length), alt));
     *out = gml::capi::publish(std::move(w), gml::capi::HandleKind::Wcs);
   });
+}
+
+}  // namespace
+
+extern "C" {
+
+GML_API gml_status gml_wcs_open(const char* path, const char* hdu, gml_wcs** out) {
+  return open_file("gml_wcs_open", path, hdu, ' ', out);
+}
+
+GML_API gml_status gml_wcs_open_header(const char* header, size_t length, gml_wcs** out) {
+  return open_header("gml_wcs_open_header", header, length, ' ', out);
 }
 
 GML_API void gml_wcs_free(gml_wcs* wcs) {
@@ -154,6 +172,16 @@ GML_API gml_status gml_wcs_header(const gml_wcs* wcs, char* buf, size_t capacity
   });
   if (s != GML_OK) return s;
   return gml::capi::copy_string_out("gml_wcs_header", text, buf, capacity, length);
+}
+
+GML_API gml_status gml_wcs_open_alternate(const char* path, const char* hdu, char alt,
+                                          gml_wcs** out) {
+  return open_file("gml_wcs_open_alternate", path, hdu, alt == '\0' ? ' ' : alt, out);
+}
+
+GML_API gml_status gml_wcs_open_header_alternate(const char* header, size_t length, char alt,
+                                                 gml_wcs** out) {
+  return open_header("gml_wcs_open_header_alternate", header, length, alt == '\0' ? ' ' : alt, out);
 }
 
 }  // extern "C"

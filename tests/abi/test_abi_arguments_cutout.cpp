@@ -13,10 +13,21 @@ namespace {
 
 // Each name below has a case in the test bodies.
 const char* const kCovered[] = {
-    "gml_wcs_open",      "gml_wcs_open_header", "gml_wcs_free",      "gml_wcs_pix2sky",
-    "gml_wcs_sky2pix",   "gml_wcs_pixel_scale", "gml_wcs_header",    "gml_cutout_options_default",
-    "gml_cutouts_shape", "gml_cutouts_extract", "gml_cutouts_write", "gml_cutouts_read_shape",
+    "gml_wcs_open",
+    "gml_wcs_open_header",
+    "gml_wcs_free",
+    "gml_wcs_pix2sky",
+    "gml_wcs_sky2pix",
+    "gml_wcs_pixel_scale",
+    "gml_wcs_header",
+    "gml_cutout_options_default",
+    "gml_cutouts_shape",
+    "gml_cutouts_extract",
+    "gml_cutouts_write",
+    "gml_cutouts_read_shape",
     "gml_cutouts_read",
+    "gml_wcs_open_alternate",
+    "gml_wcs_open_header_alternate",
 };
 
 const std::string kR = std::string(GML_TEST_DATA) + "/images/sdss_r.fits.gz";
@@ -29,7 +40,7 @@ void expect_invalid(gml_status s, const char* what) {
 }  // namespace
 
 TEST(AbiArgumentsCutout, WcsEntryPointsRejectNullAndInvalidArguments) {
-  ASSERT_EQ(sizeof kCovered / sizeof kCovered[0], 13u);
+  ASSERT_EQ(sizeof kCovered / sizeof kCovered[0], 15u);
   gml_wcs_free(nullptr);
   gml_wcs* w = nullptr;
   expect_invalid(gml_wcs_open(nullptr, nullptr, &w), "open path NULL");
@@ -43,6 +54,16 @@ TEST(AbiArgumentsCutout, WcsEntryPointsRejectNullAndInvalidArguments) {
   expect_invalid(gml_wcs_open_header(card, 79, &w), "open_header length");
   expect_invalid(gml_wcs_open_header(card, 0, &w), "open_header length 0");
   EXPECT_EQ(gml_wcs_open_header(card, 80, &w), GML_ERR_WCS);
+  EXPECT_EQ(w, nullptr);
+  expect_invalid(gml_wcs_open_alternate(nullptr, nullptr, 'A', &w), "open_alternate path NULL");
+  expect_invalid(gml_wcs_open_alternate(kR.c_str(), nullptr, 'A', nullptr),
+                 "open_alternate out NULL");
+  expect_invalid(gml_wcs_open_alternate(kR.c_str(), nullptr, 'a', &w), "open_alternate 'a'");
+  expect_invalid(gml_wcs_open_alternate(kR.c_str(), "", 'A', &w), "open_alternate hdu empty");
+  expect_invalid(gml_wcs_open_header_alternate(nullptr, 80, 'A', &w), "header_alternate NULL");
+  expect_invalid(gml_wcs_open_header_alternate(card, 80, '1', &w), "header_alternate '1'");
+  expect_invalid(gml_wcs_open_header_alternate(card, 81, 'A', &w), "header_alternate length");
+  expect_invalid(gml_wcs_open_header_alternate(card, 80, 'A', nullptr), "header_alternate out");
   EXPECT_EQ(w, nullptr);
 
   double x = 1, y = 1, a = -7, b = -7, s = -7;
@@ -160,4 +181,57 @@ TEST(AbiArgumentsCutout, CutoutEntryPointsRejectNullAndInvalidArguments) {
   EXPECT_EQ(gml_cutouts_read_shape("/nonexistent.fits", shape), GML_ERR_FITS);
   EXPECT_EQ(shape[0], -1);
   EXPECT_EQ(buf[0], -7.0f);
+}
+
+namespace {
+
+std::string card(const std::string& key, const std::string& value) {
+  std::string c = key;
+  c.resize(8, ' ');
+  c += "= " + value;
+  c.resize(80, ' ');
+  return c;
+}
+
+// A primary WCS with a projection WCSLIB does not know, and a valid
+// alternate 'O' (as HST headers keep the pointing before distortion
+// correction): the alternate is never used unless asked for.
+std::string primary_broken_alternate_valid() {
+  std::string h =
+      card("SIMPLE", "T") + card("BITPIX", "-32") + card("NAXIS", "2") + card("NAXIS1", "100") +
+      card("NAXIS2", "100") + card("WCSAXES", "2") + card("CTYPE1", "'RA---XYZ'") +
+      card("CTYPE2", "'DEC--XYZ'") + card("CRPIX1", "50.0") + card("CRPIX2", "50.0") +
+      card("CRVAL1", "150.0") + card("CRVAL2", "2.0") + card("CDELT1", "-0.0001") +
+      card("CDELT2", "0.0001") + card("WCSAXESO", "2") + card("WCSNAMEO", "'OPUS'") +
+      card("CTYPE1O", "'RA---TAN'") + card("CTYPE2O", "'DEC--TAN'") + card("CRPIX1O", "50.0") +
+      card("CRPIX2O", "50.0") + card("CRVAL1O", "150.0005") + card("CRVAL2O", "2.0005") +
+      card("CDELT1O", "-0.0001") + card("CDELT2O", "0.0001");
+  std::string end = "END";
+  end.resize(80, ' ');
+  return h + end;
+}
+
+}  // namespace
+
+TEST(AbiArgumentsCutout, WcsNeverFallsBackToAnAlternateSilently) {
+  const std::string h = primary_broken_alternate_valid();
+  gml_wcs* w = nullptr;
+  EXPECT_EQ(gml_wcs_open_header(h.data(), h.size(), &w), GML_ERR_WCS);
+  EXPECT_EQ(w, nullptr);
+  const std::string msg = gml_last_error();
+  EXPECT_NE(msg.find("primary"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("also has WCS O"), std::string::npos) << msg;
+  EXPECT_EQ(gml_wcs_open_header_alternate(h.data(), h.size(), 'B', &w), GML_ERR_WCS);
+  EXPECT_NE(std::string(gml_last_error()).find("alternate WCS 'B'"), std::string::npos)
+      << gml_last_error();
+  ASSERT_EQ(gml_wcs_open_header_alternate(h.data(), h.size(), 'O', &w), GML_OK) << gml_last_error();
+  const double x = 50, y = 50;
+  double ra = 0, dec = 0;
+  ASSERT_EQ(gml_wcs_pix2sky(w, &x, &y, 1, 1, &ra, &dec, nullptr), GML_OK) << gml_last_error();
+  EXPECT_NEAR(ra, 150.0005, 1e-9);
+  EXPECT_NEAR(dec, 2.0005, 1e-9);
+  gml_wcs_free(w);
+  // '\0' and ' ' both mean the primary.
+  EXPECT_EQ(gml_wcs_open_header_alternate(h.data(), h.size(), '\0', &w), GML_ERR_WCS);
+  EXPECT_EQ(gml_wcs_open_header_alternate(h.data(), h.size(), ' ', &w), GML_ERR_WCS);
 }
