@@ -376,7 +376,7 @@ GML_API gml_status gml_context_selftest(gml_context* ctx, int64_t n_steps, doubl
 
 /** Format version of model files this library writes and the newest it
     reads. */
-#define GML_MODEL_FORMAT_VERSION 1
+#define GML_MODEL_FORMAT_VERSION 2
 
 typedef struct gml_model_info {
   uint32_t struct_size;                  /**< set by the caller: sizeof */
@@ -448,13 +448,17 @@ enum {
  *                 celestial WCS, the first extension that has one. Otherwise
  *                 an EXTNAME, or a decimal HDU index with 0 = primary (as
  *                 astropy's hdul[i] and CFITSIO's "file.fits[i]").
+ *           The header's primary WCS is used, never an alternate (CTYPEia):
+ *           when the primary is missing or invalid the call fails, and the
+ *           message names the alternates present; gml_wcs_open_alternate()
+ *           opens one of them explicitly.
  * Returned: out   a new handle, released with gml_wcs_free(); untouched on
  *                 error.
  * Errors:   GML_ERR_INVALID_ARGUMENT  path or out NULL, hdu empty.
  *           GML_ERR_FITS              file missing, unreadable, truncated or
  *                                     not FITS; no such HDU.
- *           GML_ERR_WCS               the header has no celestial WCS, or
- *                                     WCSLIB rejects its parameters.
+ *           GML_ERR_WCS               the header has no celestial primary
+ *                                     WCS, or WCSLIB rejects its parameters.
  * Thread-safety: any thread.
  */
 GML_API gml_status gml_wcs_open(const char* path, const char* hdu, gml_wcs** out);
@@ -1113,8 +1117,11 @@ GML_API gml_status gml_flow_describe(const gml_model* model, char* buf, size_t c
  *                  warning: the model extrapolates there.
  * Errors:   GML_ERR_INVALID_ARGUMENT (NULL, n < 0, non-finite conditions),
  *           GML_ERR_CAPACITY, GML_ERR_FAMILY, GML_ERR_CANCELLED.
- * Memory:   work is done in chunks of 65,536 stars; peak memory beyond the
- *           caller's buffer does not grow with n.
+ * Memory:   work is done in chunks of 65,536 stars written straight into
+ *           stars; peak memory beyond the caller's buffer does not grow
+ *           with n. The exception to the Status convention that follows:
+ *           when the call fails or is cancelled after sampling began, the
+ *           start of stars may already hold draws (outside is untouched).
  */
 GML_API gml_status gml_flow_sample(gml_context* ctx, const gml_model* model,
                                    const double* conditions, int64_t n_galaxies,
@@ -1384,6 +1391,13 @@ GML_API gml_status gml_posterior_describe(const gml_model* model, char* buf, siz
  *           They are returned, not dropped: callers decide.
  * Errors:   GML_ERR_INVALID_ARGUMENT (NULL, sizes, NaN/Inf in x),
  *           GML_ERR_CAPACITY, GML_ERR_FAMILY, GML_ERR_CANCELLED.
+ * Memory:   draws are written straight into theta in blocks of about
+ *           16,384; memory beyond the caller's buffer does not grow with
+ *           n_obs or n_samples, and a cancel is seen between blocks, also
+ *           within one observation. An observation's draws past 2^20 come
+ *           from further streams (seed, i, chunk). As for gml_flow_sample(),
+ *           on an error after drawing began the start of theta may already
+ *           hold draws (n_outside is untouched).
  */
 GML_API gml_status gml_posterior_sample(gml_context* ctx, const gml_model* model, const double* x,
                                         int64_t n_obs, int64_t n_samples, uint64_t seed,
@@ -1783,6 +1797,33 @@ GML_API gml_status gml_merger_search(gml_context* ctx, const gml_model* model,
 GML_API gml_status gml_merger_cluster(gml_context* ctx, const char* index_path, int64_t n_clusters,
                                       int64_t n_neighbours, int64_t* labels, size_t capacity,
                                       double* eigenvalues);
+
+/* ======================================================================== */
+/* WCS: alternate coordinate systems                                         */
+/* ======================================================================== */
+
+/**
+ * As gml_wcs_open(), for one chosen WCS of the header.
+ * Given:    path, hdu  as gml_wcs_open().
+ *           alt   ' ' or '\0': the primary WCS (as gml_wcs_open());
+ *                 'A'..'Z': that alternate WCS (CTYPEia, WCSNAMEa).
+ * Returned: out   a new handle, released with gml_wcs_free(); untouched on
+ *                 error. gml_wcs_header() of an alternate writes its
+ *                 keywords with the same letter.
+ * Errors:   as gml_wcs_open(); GML_ERR_INVALID_ARGUMENT for another alt;
+ *           GML_ERR_WCS when the header has no such WCS (the message lists
+ *           the WCS it has) or that WCS is invalid.
+ * Thread-safety: any thread.
+ */
+GML_API gml_status gml_wcs_open_alternate(const char* path, const char* hdu, char alt,
+                                          gml_wcs** out);
+
+/**
+ * As gml_wcs_open_header(), for one chosen WCS (alt as
+ * gml_wcs_open_alternate()).
+ */
+GML_API gml_status gml_wcs_open_header_alternate(const char* header, size_t length, char alt,
+                                                 gml_wcs** out);
 
 #ifdef __cplusplus
 } /* extern "C" */
