@@ -16,23 +16,23 @@ if [ -x "$BIN/gml-dlopen-host" ]; then
 fi
 
 step "Flow (GalacticFlow): synthetic galaxies -> conditional flow -> new stars"
-"$BIN/gml-flow" simulate --galaxies 24 --stars 2500 --seed 7 --out "$OUT/galaxies.h5"
-"$BIN/gml-flow" train --stars "$OUT/galaxies.h5" --out "$OUT/flow_model.h5" --seed 7 \
+"$BIN/gml-flow" simulate --overwrite --galaxies 24 --stars 2500 --seed 7 --out "$OUT/galaxies.h5"
+"$BIN/gml-flow" train --overwrite --stars "$OUT/galaxies.h5" --out "$OUT/flow_model.h5" --seed 7 \
   --steps "${GML_DEMO_FLOW_STEPS:-600}" --lr 2e-3 --batch 512 --eval-every 100 \
   --validation-galaxies 3 \
   --config '{"num_blocks":6,"hidden_width":64,"hidden_layers":2}'
-"$BIN/gml-flow" sample --model "$OUT/flow_model.h5" --conditions 10.9,6.5,2.2,0.016 \
+"$BIN/gml-flow" sample --overwrite --model "$OUT/flow_model.h5" --conditions 10.9,6.5,2.2,0.016 \
   --n 50000 --seed 11 --out "$OUT/flow_samples.fits"
 "$BIN/gml-flow" evaluate --model "$OUT/flow_model.h5" --stars "$OUT/galaxies.h5" \
   --galaxy 5 --n 4000 --out-dir "$OUT/flow_eval"
 
 step "Posterior (SEDflow): SED simulations -> MAF -> posteriors of 10,000 real SDSS galaxies"
-"$BIN/gml-posterior" simulate --out "$OUT/sed_sims.h5" --n 100000 --seed 1
-"$BIN/gml-posterior" simulate --out "$OUT/sed_held_out.h5" --n 2000 --seed 2
-"$BIN/gml-posterior" train --sims "$OUT/sed_sims.h5" --out "$OUT/posterior_model.h5" --seed 1 \
+"$BIN/gml-posterior" simulate --overwrite --out "$OUT/sed_sims.h5" --n 100000 --seed 1
+"$BIN/gml-posterior" simulate --overwrite --out "$OUT/sed_held_out.h5" --n 2000 --seed 2
+"$BIN/gml-posterior" train --overwrite --sims "$OUT/sed_sims.h5" --out "$OUT/posterior_model.h5" --seed 1 \
   --blocks 8 --hidden 128 --batch 256 --lr 1e-3 --patience 4 --lr-plateau 2 \
   --max-epochs "${GML_DEMO_POSTERIOR_EPOCHS:-12}"
-"$BIN/gml-posterior" run --model "$OUT/posterior_model.h5" \
+"$BIN/gml-posterior" run --overwrite --model "$OUT/posterior_model.h5" \
   --catalog data/sdss/gst_tests_small.fits --n-samples 1000 --seed 3 \
   --out "$OUT/sdss_posteriors.fits"
 "$BIN/gml-posterior" diagnose --model "$OUT/posterior_model.h5" --sims "$OUT/sed_held_out.h5" \
@@ -41,29 +41,29 @@ step "Posterior (SEDflow): SED simulations -> MAF -> posteriors of 10,000 real S
 step "Merger (DeepGalaxy): N-body merger images -> CNN + VAE -> stages of real SDSS sources, search"
 # 1.5 Gyr in a 64 kpc field: every orbit coalesces at 0.4-1.3 Gyr, so few
 # snapshots show a relaxed remnant (docs/merger.md, Status).
-"$BIN/gml-merger" simulate --out "$OUT/mergers.fits" --sims-per-ratio 2 --classes 24 --size 64 \
+"$BIN/gml-merger" simulate --overwrite --out "$OUT/mergers.fits" --sims-per-ratio 2 --classes 24 --size 64 \
   --fov 64 --t-end 1500 --particles 2000 --seed 5 --png "$OUT/merger_montage.png"
-"$BIN/gml-merger" train --data "$OUT/mergers.fits" --model "$OUT/merger_model.h5" --seed 5 \
+"$BIN/gml-merger" train --overwrite --data "$OUT/mergers.fits" --model "$OUT/merger_model.h5" --seed 5 \
   --backbone resnet18 --batch 32 --epochs "${GML_DEMO_MERGER_EPOCHS:-3}" \
   --validation-cameras 12,13 --backend none --png "$OUT/merger_training.png"
-"$BIN/gml-merger" classify --model "$OUT/merger_model.h5" --image data/images/sdss_r.fits.gz \
+"$BIN/gml-merger" classify --overwrite --model "$OUT/merger_model.h5" --image data/images/sdss_r.fits.gz \
   --catalog data/images/sdss_field_sources.fits --size 64 --resize \
   --out "$OUT/sdss_merger_stages.fits" --png "$OUT/sdss_merger_stamps.png"
-"$BIN/gml-merger" index --model "$OUT/merger_model.h5" --images "$OUT/mergers.fits" \
+"$BIN/gml-merger" index --overwrite --model "$OUT/merger_model.h5" --images "$OUT/mergers.fits" \
   --out "$OUT/merger_index.h5"
-"$BIN/gml-merger" search --model "$OUT/merger_model.h5" --index "$OUT/merger_index.h5" \
+"$BIN/gml-merger" search --overwrite --model "$OUT/merger_model.h5" --index "$OUT/merger_index.h5" \
   --query "$OUT/mergers.fits" --row 1000 --k 6 --images "$OUT/mergers.fits" \
   --out "$OUT/merger_neighbours.png"
 # Real HST images of interacting galaxies (256 px, resampled to the model's
 # 64 on request): stages with the latent distance to the nearest simulated
 # image (NN_DISTANCE), and the simulated images nearest to the Mice.
-"$BIN/gml-merger" classify --model "$OUT/merger_model.h5" \
+"$BIN/gml-merger" classify --overwrite --model "$OUT/merger_model.h5" \
   --cutouts data/mergers/hst_mergers.fits.gz --resize --index "$OUT/merger_index.h5" \
   --out "$OUT/hst_merger_stages.fits" --png "$OUT/hst_merger_stages.png"
-"$BIN/gml-merger" search --model "$OUT/merger_model.h5" --index "$OUT/merger_index.h5" \
+"$BIN/gml-merger" search --overwrite --model "$OUT/merger_model.h5" --index "$OUT/merger_index.h5" \
   --query data/mergers/hst_mergers.fits.gz --row 11 --resize --k 6 --images "$OUT/mergers.fits" \
   --out "$OUT/hst_mice_neighbours.png"
-"$BIN/gml-merger" cluster --index "$OUT/merger_index.h5" --clusters 6 --images "$OUT/mergers.fits" \
+"$BIN/gml-merger" cluster --overwrite --index "$OUT/merger_index.h5" --clusters 6 --images "$OUT/mergers.fits" \
   --out "$OUT/merger_clusters.fits" --png "$OUT/merger_clusters.png"
 
 step "Outputs in $OUT"

@@ -65,7 +65,7 @@ declare -A rate
 for ((n = 1; n <= ranks; n *= 2)); do
   rep="$tmp/report_np$n.json"
   rm -f "$rep"
-  common=(train --data "$data" --model "$tmp/model_np$n.h5" --backbone resnet18 --batch "$batch_train"
+  common=(train --overwrite --data "$data" --model "$tmp/model_np$n.h5" --backbone resnet18 --batch "$batch_train"
           --max-steps "$train_steps" --epochs 1000 --validation-cameras 13 --threads 1 --quiet
           --report "$rep")
   echo "  $n rank(s), load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -14,7 +14,10 @@ void add_common(po::options_description& d, Common& c) {
       "threads", po::value(&c.threads)->default_value(0),
       "CPU threads, at most 1024 (0: GML_NUM_THREADS, OMP_NUM_THREADS or all cores)")(
       "seed", po::value(&c.seed)->default_value(0), "random seed")(
-      "quiet,q", po::bool_switch(&c.quiet), "no progress output")("help,h", "this help");
+      "quiet,q", po::bool_switch(&c.quiet), "no progress output")(
+      "overwrite", po::bool_switch(&c.overwrite),
+      "replace output files that exist (without it an existing output is an error)")("help,h",
+                                                                                     "this help");
 }
 
 bool parse(int argc, char** argv, po::options_description& d, const char* usage) {

@@ -13,9 +13,10 @@ struct Common {
   int threads = 0;
   uint64_t seed = 0;
   bool quiet = false;
+  bool overwrite = false;  // replace outputs that exist
 };
 
-// --device, --threads, --seed, --quiet, --help.
+// --device, --threads, --seed, --quiet, --overwrite, --help.
 void add_common(boost::program_options::options_description& d, Common& c);
 
 // Parses argv into d's variables; prints usage and d and returns false on

@@ -35,7 +35,7 @@ bool same_file(const fs::path& a, const fs::path& b) {
 }  // namespace
 
 void require_output_file(const std::string& path, const std::vector<std::string>& inputs,
-                         const std::string& option) {
+                         const std::string& option, bool replace_existing) {
   const std::string where = option + " '" + path + "'";
   if (path.empty()) die(option + " is empty");
   for (const std::string& in : inputs) {
@@ -45,6 +45,9 @@ void require_output_file(const std::string& path, const std::vector<std::string>
   }
   std::error_code ec;
   if (fs::is_directory(path, ec)) die(where + " is a folder, not a file");
+  if (!replace_existing && fs::exists(fs::symlink_status(path, ec))) {
+    die(where + " exists; pass --overwrite to replace it");
+  }
   fs::path dir = fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
   if (!fs::is_directory(dir, ec)) die(where + ": folder '" + dir.string() + "' does not exist");

@@ -10,10 +10,12 @@ namespace gml_tools {
 
 // Exits with "tool: OPTION 'path': reason" when `path` names one of
 // `inputs` (the same file, also through links, "..", or a CFITSIO "[...]"
-// suffix on the input), is a folder, or lies in a folder that is missing or
-// not writable. Empty inputs are ignored.
+// suffix on the input), is a folder, lies in a folder that is missing or
+// not writable, or already exists and `replace_existing` is false (the
+// tools' --overwrite, as astropy's overwrite=True and CFITSIO's "!"). Empty
+// inputs are ignored.
 void require_output_file(const std::string& path, const std::vector<std::string>& inputs,
-                         const std::string& option);
+                         const std::string& option, bool replace_existing);
 
 // Creates `dir` if needed and exits with a clear line when that fails or
 // the folder is not writable.

@@ -36,7 +36,7 @@ int cmd_simulate(int argc, char** argv) {
       "out,o", po::value(&out)->required(), "star table to write (.h5 or .fits)");
   if (!parse(argc, argv, d, "Writes a star table of synthetic galaxies (docs/flow_generator.md)."))
     return 0;
-  require_output_file(out, {}, "--out");
+  require_output_file(out, {}, "--out", c.overwrite);
   Session s(c.device, c.threads, c.seed, c.quiet);
   std::vector<double> cond;
   if (!conditions.empty()) {
@@ -80,8 +80,8 @@ int cmd_train(int argc, char** argv) {
   for (int i = 0; i < argc; ++i)
     if (std::string(argv[i]) == "--resume") o.resume = 1;
   if (o.resume && checkpoint.empty()) die("--resume needs --checkpoint");
-  require_output_file(out, {stars, checkpoint}, "--out");
-  if (!checkpoint.empty()) require_output_file(checkpoint, {stars}, "--checkpoint");
+  require_output_file(out, {stars, checkpoint}, "--out", c.overwrite);
+  if (!checkpoint.empty()) require_output_file(checkpoint, {stars}, "--checkpoint", true);
   o.seed = c.seed;
   o.checkpoint_path = checkpoint.empty() ? nullptr : checkpoint.c_str();
   o.config_json = config.empty() ? nullptr : config.c_str();
@@ -109,7 +109,7 @@ int cmd_sample(int argc, char** argv) {
       "separated by ';'")("n", po::value(&n)->default_value(10000), "stars per galaxy")(
       "out,o", po::value(&out)->required(), "output star table (.fits or .h5)");
   if (!parse(argc, argv, d, "Samples stars of galaxies from a trained flow.")) return 0;
-  require_output_file(out, {model_path}, "--out");
+  require_output_file(out, {model_path}, "--out", c.overwrite);
   Session s(c.device, c.threads, c.seed, c.quiet);
   gml_model* model = nullptr;
   check(gml_model_load(s.ctx, model_path.c_str(), "flow", &model), "model");

@@ -124,10 +124,10 @@ int cmd_classify(int argc, char** argv) {
     if (b == std::string::npos) b = images.size();
     inputs.push_back(images.substr(a, b - a));
   }
-  require_output_file(out, inputs, "--out");
+  require_output_file(out, inputs, "--out", c.overwrite);
   if (!png.empty()) {
     inputs.push_back(out);
-    require_output_file(png, inputs, "--png");
+    require_output_file(png, inputs, "--png", c.overwrite);
   }
 
   Session s(c.device, c.threads, c.seed, c.quiet);

@@ -36,8 +36,8 @@ int cmd_cluster(int argc, char** argv) {
              "weights, normalised Laplacian, k-means on its smallest eigenvectors (--seed)."))
     return 0;
   if (clusters < 2) die("--clusters must be >= 2");
-  require_output_file(out, {index, images}, "--out");
-  if (!png.empty()) require_output_file(png, {index, images, out}, "--png");
+  require_output_file(out, {index, images}, "--out", c.overwrite);
+  if (!png.empty()) require_output_file(png, {index, images, out}, "--png", c.overwrite);
   Session s(c.device, c.threads, c.seed, c.quiet);
   int64_t n = 0;
   check(gml_merger_index_info(index.c_str(), &n, nullptr), "index '" + index + "'");

@@ -137,8 +137,8 @@ int cmd_simulate(int argc, char** argv) {
     o.mass_ratios = q.data();
     o.n_mass_ratios = static_cast<int32_t>(q.size());
   }
-  require_output_file(out, {}, "--out");
-  if (!png.empty()) require_output_file(png, {out}, "--png");
+  require_output_file(out, {}, "--out", c.overwrite);
+  if (!png.empty()) require_output_file(png, {out}, "--png", c.overwrite);
   o.profile = profile.c_str();
   o.seed = c.seed;
   Session s(c.device, c.threads, c.seed, c.quiet);

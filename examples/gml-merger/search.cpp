@@ -48,7 +48,7 @@ int cmd_index(int argc, char** argv) {
              "search index with thumbnails and, for simulator files, the labels. Entry ids are\n"
              "image numbers (0-based) in the file."))
     return 0;
-  require_output_file(out, {model_path, images}, "--out");
+  require_output_file(out, {model_path, images}, "--out", c.overwrite);
   Session s(c.device, c.threads, c.seed, c.quiet);
   const MergerModel model(s.ctx, model_path);
   if (model.latent == 0) die("model '" + model_path + "' has no VAE (latent 0): it cannot index");
@@ -89,9 +89,10 @@ int cmd_search(int argc, char** argv) {
              "between each query and the neighbour's thumbnail."))
     return 0;
   if (k < 1) die("--k must be >= 1");
-  require_output_file(out, {model_path, index, query, images}, "--out");
+  require_output_file(out, {model_path, index, query, images}, "--out", c.overwrite);
   if (!table_path.empty()) {
-    require_output_file(table_path, {model_path, index, query, images, out}, "--table");
+    require_output_file(table_path, {model_path, index, query, images, out}, "--table",
+                        c.overwrite);
   }
   Session s(c.device, c.threads, c.seed, c.quiet);
   const MergerModel model(s.ctx, model_path);

@@ -168,11 +168,11 @@ int cmd_train(int argc, char** argv) {
              "gradients are averaged with fused allreduce; rank 0 writes the files."))
     return 0;
   if (resume && checkpoint.empty()) die("--resume needs --checkpoint");
-  require_output_file(model, {data, checkpoint}, "--model");
-  if (!checkpoint.empty()) require_output_file(checkpoint, {data}, "--checkpoint");
-  if (!png.empty()) require_output_file(png, {data, model, checkpoint}, "--png");
+  require_output_file(model, {data, checkpoint}, "--model", c.overwrite);
+  if (!checkpoint.empty()) require_output_file(checkpoint, {data}, "--checkpoint", true);
+  if (!png.empty()) require_output_file(png, {data, model, checkpoint}, "--png", c.overwrite);
   if (!report_path.empty()) {
-    require_output_file(report_path, {data, model, checkpoint, png}, "--report");
+    require_output_file(report_path, {data, model, checkpoint, png}, "--report", c.overwrite);
   }
   const std::vector<double> w = parse_numbers(weights, "--weights");
   if (w.size() != 4) die("--weights needs 4 numbers (class,time,fcae,vae), got " + weights);

@@ -51,7 +51,7 @@ int cmd_simulate(int argc, char** argv) {
   if (!parse(argc, argv, d,
              "Simulates (theta, x) with the built-in SED model (docs/sed_model.md)."))
     return 0;
-  require_output_file(out, {}, "--out");
+  require_output_file(out, {}, "--out", c.overwrite || resume);
   o.seed = c.seed;
   o.resume = resume ? 1 : 0;
   Session s(c.device, c.threads, c.seed, c.quiet);
@@ -92,8 +92,8 @@ int cmd_train(int argc, char** argv) {
       "resume", po::bool_switch(&resume), "continue from --checkpoint");
   if (!parse(argc, argv, d, "Trains a posterior estimator (MAF or NSF) on simulations.")) return 0;
   if (resume && checkpoint.empty()) die("--resume needs --checkpoint");
-  require_output_file(out, {sims, checkpoint}, "--out");
-  if (!checkpoint.empty()) require_output_file(checkpoint, {sims}, "--checkpoint");
+  require_output_file(out, {sims, checkpoint}, "--out", c.overwrite);
+  if (!checkpoint.empty()) require_output_file(checkpoint, {sims}, "--checkpoint", true);
   o.estimator = estimator.c_str();
   o.activation = activation.c_str();
   o.seed = c.seed;
@@ -131,9 +131,10 @@ int cmd_run(int argc, char** argv) {
   // Every output is checked before the run: a plot that cannot be written
   // used to abort the tool after an hour of work.
   if (plot.empty()) plot = replace_extension(out, ".png");
-  require_output_file(out, {model_path, catalog, samples, plot}, "--out");
-  if (!samples.empty()) require_output_file(samples, {model_path, catalog, plot}, "--samples");
-  require_output_file(plot, {model_path, catalog}, "--plot");
+  require_output_file(out, {model_path, catalog, samples, plot}, "--out", c.overwrite);
+  if (!samples.empty())
+    require_output_file(samples, {model_path, catalog, plot}, "--samples", c.overwrite);
+  require_output_file(plot, {model_path, catalog}, "--plot", c.overwrite);
   o.seed = c.seed;
   o.hdu = hdu.empty() ? nullptr : hdu.c_str();
   o.samples_path = samples.empty() ? nullptr : samples.c_str();

@@ -66,6 +66,17 @@ expect_refusal "1024" "$flow" simulate --galaxies 1 --stars 10 --out t.h5 --thre
 expect_refusal "1024" "$posterior" simulate --n 10 --out t.h5 --threads -2
 [ ! -e t.h5 ] || fail "t.h5 was written"
 
+# An existing output is replaced only with --overwrite (astropy's
+# overwrite=True, CFITSIO's "!"); --resume appends to its own output.
+"$flow" simulate --galaxies 1 --stars 50 --seed 1 --out again.h5 -q
+expect_refusal "pass --overwrite" "$flow" simulate --galaxies 1 --stars 50 --seed 2 --out again.h5
+before="$(md5sum < again.h5)"
+"$flow" simulate --galaxies 1 --stars 50 --seed 2 --out again.h5 -q --overwrite
+[ "$before" != "$(md5sum < again.h5)" ] || fail "--overwrite did not replace again.h5"
+"$posterior" simulate --n 20 --batch 10 --out sims.h5 -q
+expect_refusal "pass --overwrite" "$posterior" simulate --n 40 --batch 10 --out sims.h5
+"$posterior" simulate --n 40 --batch 10 --out sims.h5 -q --resume
+
 # The checks do not refuse what is allowed: a new file next to the inputs.
 "$flow" sample --model stars.h5 --conditions 10.8,7,2.5,0.014 --n 10 --out s.fits -q 2> err.txt &&
   fail "sampling from a star table as a model succeeded"
