@@ -1,6 +1,7 @@
 #include "fits_io/wcs.h"
 
 #include <wcslib/dis.h>
+#include <wcslib/prj.h>
 #include <wcslib/wcs.h>
 #include <wcslib/wcserr.h>
 #include <wcslib/wcsfix.h>
@@ -42,6 +43,29 @@ std::mutex& parse_mutex() {
 // cleared, which a batched transform does once per failing point, and
 // enabling them only around some calls would race with other threads.
 // Messages are built from WCSLIB's status tables and our own context.
+
+// The keyword at fault when wcsset() fails, in astropy's words, for the
+// failures WCSLIB's status tables only call "Invalid parameter value": a
+// celestial CTYPEi whose projection code WCSLIB does not know. Empty when
+// no such keyword is found.
+std::string keyword_at_fault(const wcsprm* w) {
+  for (int i = 0; i < w->naxis; ++i) {
+    const std::string ctype = w->ctype[i];
+    if (ctype.size() < 8 || ctype[4] != '-') continue;
+    const std::string axis = ctype.substr(0, 4), code = ctype.substr(5, 3);
+    const bool celestial = axis == "RA--" || axis == "DEC-" || axis.compare(1, 3, "LON") == 0 ||
+                           axis.compare(1, 3, "LAT") == 0 || axis.compare(2, 2, "LN") == 0 ||
+                           axis.compare(2, 2, "LT") == 0;
+    if (!celestial || code == "---") continue;
+    bool known = false;
+    for (int k = 0; k < prj_ncode && !known; ++k) known = code.compare(0, 3, prj_codes[k], 3) == 0;
+    if (!known) {
+      return "Unrecognized projection code (" + code + " in CTYPE" + std::to_string(i + 1) +
+             (w->alt[0] == ' ' || w->alt[0] == '\0' ? "" : std::string(1, w->alt[0])) + ")";
+    }
+  }
+  return {};
+}
 
 // Frees the error notes WCSLIB keeps in a wcsprm and its sub-structs. In
 // WCSLIB 7.12 some (those of the distortion structs in particular) are not
@@ -202,7 +226,9 @@ Wcs::Wcs(const std::string& header, char alt) : header_(header), alt_(alt) {
     const std::string label = std::string("WCS '") + (w->alt[0] == ' ' ? "primary" : w->alt) + "'";
     if (st != 0) {
       if (first_error.empty()) {
-        first_error = label + ": " + err_text(w, st, wcs_errmsg);
+        const std::string keyword = keyword_at_fault(w);
+        first_error =
+            label + ": " + (keyword.empty() ? "" : keyword + ": ") + err_text(w, st, wcs_errmsg);
         first_error_status = st;
       }
       clear_errors(w);
