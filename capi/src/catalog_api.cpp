@@ -12,6 +12,7 @@
 #include "capi/src/context_impl.h"
 #include "capi/src/firewall.h"
 #include "capi/src/handles.h"
+#include "capi/src/options.h"
 #include "core/common/error.h"
 #include "core/common/progress.h"
 
@@ -210,13 +211,7 @@ GML_API gml_status gml_table_writer_create(const char* path, const gml_table_wri
   return guard("gml_table_writer_create", [&] {
     gml::require(path != nullptr && *path != '\0', "path must not be NULL or empty");
     gml::require(out != nullptr, "out must not be NULL");
-    gml_table_writer_options o;
-    gml_table_writer_options_default(&o);
-    if (opts) {
-      gml::require(opts->struct_size >= sizeof(gml_table_writer_options),
-                   "opts->struct_size must be sizeof(gml_table_writer_options)");
-      o = *opts;
-    }
+    const auto o = gml::capi::read_options(opts, gml_table_writer_options_default);
     gml::adapters::Provenance p;
     p.input_file = text(o.input_file);
     p.command_line = text(o.command_line);

@@ -10,6 +10,7 @@
 #include "capi/src/context_impl.h"
 #include "capi/src/firewall.h"
 #include "capi/src/handles.h"
+#include "capi/src/options.h"
 #include "core/common/device.h"
 #include "core/common/error.h"
 #include "core/common/runtime.h"
@@ -57,21 +58,17 @@ GML_API gml_status gml_init(const gml_init_options* opts) {
   return guard("gml_init", [&] {
     gml::RuntimeOptions r;
     if (opts) {
-      gml::require(opts->struct_size >= offsetof(gml_init_options, log_user) + sizeof(void*),
-                   "opts->struct_size is too small; fill opts with gml_init_options_default()");
-      r.num_threads = opts->num_threads;
-      r.log_level = static_cast<gml::LogLevel>(opts->log_level);
-      if (opts->log_fn) {
-        gml_log_fn fn = opts->log_fn;
-        void* user = opts->log_user;
+      const auto o = gml::capi::read_options(opts, gml_init_options_default);
+      r.num_threads = o.num_threads;
+      r.log_level = static_cast<gml::LogLevel>(o.log_level);
+      if (o.log_fn) {
+        gml_log_fn fn = o.log_fn;
+        void* user = o.log_user;
         r.log_sink = [fn, user](gml::LogLevel level, const std::string& msg) {
           fn(static_cast<int32_t>(level), msg.c_str(), user);
         };
       }
-      // Callers built against an older header may end before `seed`.
-      if (opts->struct_size >= offsetof(gml_init_options, seed) + sizeof(uint64_t)) {
-        r.seed = opts->seed;
-      }
+      r.seed = o.seed;
     }
     gml::init_runtime(r);
   });
@@ -94,23 +91,13 @@ GML_API void gml_context_options_default(gml_context_options* opts) {
 GML_API gml_status gml_context_create(const gml_context_options* opts, gml_context** out) {
   return guard("gml_context_create", [&] {
     gml::require(out != nullptr, "out must not be NULL");
-    gml_context_options o;
-    gml_context_options_default(&o);
-    if (opts) {
-      gml::require(opts->struct_size >= offsetof(gml_context_options, backend) + sizeof(char*),
-                   "opts->struct_size is too small; fill opts with gml_context_options_default()");
-      gml::require(opts->device != nullptr, "opts->device must not be NULL (use \"auto\")");
-      gml::require(opts->backend != nullptr, "opts->backend must not be NULL (use \"none\")");
-      o.device = opts->device;
-      o.seed = opts->seed;
-      o.seed_from_init = opts->seed_from_init;
-      o.backend = opts->backend;
-    }
+    const auto o = gml::capi::read_options(opts, gml_context_options_default);
+    gml::require(o.device != nullptr, "opts->device must not be NULL (use \"auto\")");
+    gml::require(o.backend != nullptr, "opts->backend must not be NULL (use \"none\")");
     gml::ensure_runtime();
     auto ctx = std::make_unique<gml_context>();
     ctx->device = gml::resolve_device(o.device);
     ctx->seed = o.seed_from_init ? gml::runtime_seed() : o.seed;
-    ctx->generator = gml::capi::make_generator(ctx->device, ctx->seed);
     ctx->backend = gml::dist::open_backend(o.backend);
     *out = gml::capi::publish(std::move(ctx), gml::capi::HandleKind::Context);
   });
@@ -166,6 +153,10 @@ GML_API gml_status gml_context_set_progress(gml_context* ctx, gml_progress_fn fn
 
 GML_API gml_status gml_cancel(gml_context* ctx) {
   return guard("gml_cancel", [&] { gml::capi::require_context(ctx).control.request_cancel(); });
+}
+
+GML_API gml_status gml_cancel_reset(gml_context* ctx) {
+  return guard("gml_cancel_reset", [&] { gml::capi::require_context(ctx).control.reset_cancel(); });
 }
 
 GML_API gml_status gml_context_selftest(gml_context* ctx, int64_t n_steps, double* checksum) {

@@ -2,7 +2,6 @@
 // entry points in capi/src.
 #pragma once
 
-#include <ATen/core/Generator.h>
 #include <c10/core/Device.h>
 
 #include <memory>
@@ -14,12 +13,16 @@
 struct gml_context {
   c10::Device device{c10::kCPU};
   uint64_t seed = 0;
-  at::Generator generator;  // seeded from `seed`, on `device`
   std::shared_ptr<gml::dist::Backend> backend;
   gml::RunControl control;
 };
 
 namespace gml::capi {
+// The one seed rule of the ABI: a seed argument or option of 0 means the
+// context's seed; any other value is used as given.
+inline uint64_t seed_for(const gml_context& ctx, uint64_t seed) {
+  return seed != 0 ? seed : ctx.seed;
+}
 // Validates a context argument; throws Error(InvalidArgument) when NULL.
 gml_context& require_context(gml_context* ctx, const char* what = "ctx");
 const gml_context& require_context(const gml_context* ctx, const char* what = "ctx");

@@ -11,6 +11,7 @@
 #include "adapters/image_writer.h"
 #include "capi/src/context_impl.h"
 #include "capi/src/firewall.h"
+#include "capi/src/options.h"
 #include "core/common/error.h"
 #include "core/common/progress.h"
 
@@ -39,13 +40,7 @@ Request parse(const char* const* image_paths, int32_t n_bands, const gml_cutout_
                  "image_paths[" + std::to_string(b) + "] must be a non-empty path");
     r.paths.emplace_back(image_paths[b]);
   }
-  gml_cutout_options o;
-  gml_cutout_options_default(&o);
-  if (opts) {
-    gml::require(opts->struct_size >= sizeof(gml_cutout_options),
-                 "opts->struct_size is too small; fill opts with gml_cutout_options_default()");
-    o = *opts;
-  }
+  const auto o = gml::capi::read_options(opts, gml_cutout_options_default);
   gml::require(o.position_type == GML_CUTOUT_SKY || o.position_type == GML_CUTOUT_PIXEL,
                "opts->position_type must be GML_CUTOUT_SKY or GML_CUTOUT_PIXEL");
   gml::require(o.resample >= GML_RESAMPLE_NONE && o.resample <= GML_RESAMPLE_BILINEAR,

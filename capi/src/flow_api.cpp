@@ -10,6 +10,7 @@
 #include "capi/src/context_impl.h"
 #include "capi/src/firewall.h"
 #include "capi/src/model_impl.h"
+#include "capi/src/options.h"
 #include "core/common/error.h"
 #include "core/common/progress.h"
 #include "core/common/runtime.h"
@@ -17,16 +18,17 @@
 #include "core/flow/galaxy_generator.h"
 #include "core/flow/mmd.h"
 #include "core/flow/star_table.h"
+#include "core/flow/table_config.h"
 #include "core/flow/training.h"
 
 namespace {
 
 using gml::require;
 
-constexpr int64_t kChunk = 65536;
+constexpr int64_t kChunk = gml::flow::kDefaultChunkRows;
 
 gml::flow::ConditionalFlow& flow_of(const gml_model& m) {
-  return m.flow->flow;
+  return gml::capi::loaded_as<gml::flow::LoadedFlow>(m).flow;
 }
 
 // Rows of `values` that are not finite, reported by the first one.
@@ -51,7 +53,7 @@ at::Tensor conditions_tensor(const double* conditions, int64_t rows, int64_t dim
 // Distance of each galaxy's conditions outside the training range, in units
 // of that range; the model extrapolates where it is > 0.
 at::Tensor outside_range(const gml_model& m, const at::Tensor& c) {
-  const auto& ex = m.flow->extras;
+  const auto& ex = gml::capi::loaded_as<gml::flow::LoadedFlow>(m).extras;
   if (!ex.condition_min.defined()) return at::zeros({c.size(0)}, at::kDouble);
   at::Tensor lo = ex.condition_min.to(at::kDouble), hi = ex.condition_max.to(at::kDouble);
   at::Tensor span = (hi - lo).clamp_min(1e-12);
@@ -80,59 +82,6 @@ std::vector<std::string> names_or_default(const std::vector<std::string>& names,
   return out;
 }
 
-// Architecture for a star table: the GalacticFlow defaults when the columns
-// are the standard ten, otherwise the same architecture sized to the file,
-// with log10 on positive mass/metallicity columns; then the caller's JSON.
-gml::flow::FlowConfig config_for(const gml::flow::StarTable& t, const char* overrides) {
-  using gml::flow::FlowConfig;
-  FlowConfig c = FlowConfig::galactic_flow();
-  const auto data_dim = static_cast<int64_t>(t.columns.size());
-  const auto cond_dim = static_cast<int64_t>(t.condition_names.size());
-  if (t.columns != c.column_names || t.condition_names != c.condition_names) {
-    c.data_dim = data_dim;
-    c.condition_dim = cond_dim;
-    c.column_names = t.columns;
-    c.condition_names = t.condition_names;
-    c.log_columns.clear();
-    c.condition_log_columns.clear();
-    auto positive_log = [](const std::string& name) {
-      std::string n = name;
-      std::transform(n.begin(), n.end(), n.begin(), ::tolower);
-      return n == "z" || n == "mass" || n == "metallicity" || n == "mean_z" || n == "z_metal";
-    };
-    for (int64_t j = 0; j < data_dim; ++j) {
-      if (positive_log(t.columns[j]) && (t.data.select(1, j) > 0).all().item<bool>()) {
-        c.log_columns.push_back(j);
-      }
-    }
-    for (int64_t j = 0; j < cond_dim; ++j) {
-      if (positive_log(t.condition_names[j]) &&
-          (t.galaxy_conditions.select(1, j) > 0).all().item<bool>()) {
-        c.condition_log_columns.push_back(j);
-      }
-    }
-  }
-  if (overrides && *overrides) {
-    nlohmann::json j = nlohmann::json::parse(c.to_json_text());
-    nlohmann::json patch;
-    try {
-      patch = nlohmann::json::parse(overrides);
-    } catch (const std::exception& e) {
-      gml::fail(gml::Status::InvalidArgument, std::string("config_json is not JSON: ") + e.what());
-    }
-    require(patch.is_object(), "config_json must be a JSON object");
-    j.merge_patch(patch);
-    // The text came from the caller: a bad field is an invalid argument, not
-    // a damaged file.
-    try {
-      c = FlowConfig::from_json_text(j.dump());
-    } catch (const gml::Error& e) {
-      gml::fail(gml::Status::InvalidArgument, std::string("config_json: ") + e.what());
-    }
-  }
-  return c;
-}
-
 }  // namespace
 
 using gml::capi::guard;
@@ -157,7 +106,7 @@ GML_API gml_status gml_flow_describe(const gml_model* model, char* buf, size_t c
     nlohmann::json j;
     j["data"] = names_or_default(cfg.column_names, cfg.data_dim, "x");
     j["conditions"] = names_or_default(cfg.condition_names, cfg.condition_dim, "c");
-    const auto& ex = m.flow->extras;
+    const auto& ex = gml::capi::loaded_as<gml::flow::LoadedFlow>(m).extras;
     if (ex.condition_min.defined()) {
       at::Tensor lo = ex.condition_min.to(at::kDouble).contiguous();
       at::Tensor hi = ex.condition_max.to(at::kDouble).contiguous();
@@ -179,7 +128,8 @@ GML_API gml_status gml_flow_sample(gml_context* ctx, const gml_model* model,
                                    size_t capacity, double* outside) {
   return guard("gml_flow_sample", [&] {
     gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(model, "flow");
+    seed = gml::capi::seed_for(c, seed);
+    const gml_model& m = gml::capi::require_model(c, model, "flow");
     require(n_galaxies >= 1, "n_galaxies must be >= 1");
     require(n_per_galaxy >= 0, "n_per_galaxy must be >= 0");
     const int64_t d = flow_of(m)->config().data_dim;
@@ -222,7 +172,8 @@ GML_API gml_status gml_flow_sample_to_file(gml_context* ctx, const gml_model* mo
                                            int64_t n_per_galaxy, uint64_t seed, const char* path) {
   return guard("gml_flow_sample_to_file", [&] {
     gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(model, "flow");
+    seed = gml::capi::seed_for(c, seed);
+    const gml_model& m = gml::capi::require_model(c, model, "flow");
     require(path != nullptr && *path, "path must not be NULL or empty");
     require(n_galaxies >= 1, "n_galaxies must be >= 1");
     require(n_per_galaxy >= 0, "n_per_galaxy must be >= 0");
@@ -266,7 +217,7 @@ GML_API gml_status gml_flow_log_prob(gml_context* ctx, const gml_model* model, c
                                      double* log_prob) {
   return guard("gml_flow_log_prob", [&] {
     gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(model, "flow");
+    const gml_model& m = gml::capi::require_model(c, model, "flow");
     require(n >= 0, "n must be >= 0");
     require(n == 0 || (stars != nullptr && log_prob != nullptr),
             "stars and log_prob must not be NULL");
@@ -319,17 +270,13 @@ GML_API gml_status gml_flow_train(gml_context* ctx, const char* stars_path,
     gml_context& c = gml::capi::require_context(ctx);
     require(stars_path != nullptr, "stars_path must not be NULL");
     require(model_path != nullptr && *model_path, "model_path must not be NULL or empty");
-    gml_flow_train_options o;
-    gml_flow_train_options_default(&o);
-    if (opts) {
-      require(opts->struct_size >= sizeof(gml_flow_train_options),
-              "opts->struct_size is too small; fill opts with gml_flow_train_options_default()");
-      o = *opts;
-    }
+    auto o = gml::capi::read_options(opts, gml_flow_train_options_default);
+    o.seed = gml::capi::seed_for(c, o.seed);
     at::Generator gen = at::detail::createCPUGenerator(o.seed);
     gml::flow::StarTable table =
         gml::flow::read_star_table(stars_path, o.max_stars_per_galaxy, &gen);
-    gml::flow::FlowConfig config = config_for(table, o.config_json);
+    gml::flow::FlowConfig config =
+        gml::flow::config_for_table(table, o.config_json ? o.config_json : "");
     gml::flow::ConditionalFlow flow(config, o.seed);
     gml::flow::TrainOptions t;
     t.steps = o.steps;
@@ -367,6 +314,7 @@ GML_API gml_status gml_flow_simulate(gml_context* ctx, int64_t n_galaxies, int64
                                      const double* conditions, uint64_t seed, const char* path) {
   return guard("gml_flow_simulate", [&] {
     gml_context& c = gml::capi::require_context(ctx);
+    seed = gml::capi::seed_for(c, seed);
     require(n_galaxies >= 1, "n_galaxies must be >= 1");
     require(n_stars >= 1, "n_stars must be >= 1");
     require(path != nullptr && *path, "path must not be NULL or empty");
@@ -458,7 +406,8 @@ GML_API gml_status gml_flow_evaluate(gml_context* ctx, const gml_model* model,
                                      double* mmd, size_t capacity, int64_t* n_galaxies) {
   return guard("gml_flow_evaluate", [&] {
     gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(model, "flow");
+    seed = gml::capi::seed_for(c, seed);
+    const gml_model& m = gml::capi::require_model(c, model, "flow");
     require(stars_path != nullptr, "stars_path must not be NULL");
     require(n_samples >= 2, "n_samples must be >= 2");
     const bool query = !galaxy_ids && !delta_log_mass && !mmd && capacity == 0;

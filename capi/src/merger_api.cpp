@@ -5,13 +5,17 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "adapters/image_writer.h"
 #include "capi/src/context_impl.h"
 #include "capi/src/firewall.h"
 #include "capi/src/model_impl.h"
+#include "capi/src/options.h"
 #include "core/common/error.h"
 #include "core/common/progress.h"
 #include "core/merger/merger_file.h"
@@ -21,6 +25,7 @@
 #include "core/merger/search_index.h"
 #include "core/merger/search_spectral.h"
 #include "core/merger/sim_merger.h"
+#include "runs/merger/train_run.h"
 
 namespace {
 
@@ -28,28 +33,17 @@ using gml::require;
 namespace mg = gml::merger;
 
 // The C flags are the core's ImageFlag bits, copied through unchanged.
-static_assert(GML_MERGER_FLAG_NAN_MASKED == mg::kImageNanMasked &&
-              GML_MERGER_FLAG_RESIZED == mg::kImageResized &&
-              GML_MERGER_FLAG_BLANK == mg::kImageBlank &&
-              GML_MERGER_FLAG_TIME_OUTSIDE == mg::kImageTimeOutsideRange);
+constexpr int flag_bit(int bit) {
+  return bit;
+}
+static_assert(flag_bit(GML_MERGER_FLAG_NAN_MASKED) == flag_bit(mg::kImageNanMasked) &&
+              flag_bit(GML_MERGER_FLAG_RESIZED) == flag_bit(mg::kImageResized) &&
+              flag_bit(GML_MERGER_FLAG_BLANK) == flag_bit(mg::kImageBlank) &&
+              flag_bit(GML_MERGER_FLAG_TIME_OUTSIDE) == flag_bit(mg::kImageTimeOutsideRange));
 
 // The largest thumbnail side kept in an index: enough for SSIM's 11 x 11
 // window and for plots, small enough that 100k entries fit in memory.
 constexpr int64_t kThumbnailSide = 64;
-
-template <class Options>
-Options options_or_default(const Options* opts, void (*fill)(Options*), size_t needed,
-                           const char* what) {
-  Options o;
-  fill(&o);
-  if (opts) {
-    require(opts->struct_size >= needed,
-            std::string("opts->struct_size is too small; call ") + what + "_default()");
-    std::memcpy(&o, opts, std::min<size_t>(opts->struct_size, sizeof(Options)));
-    o.struct_size = sizeof(Options);
-  }
-  return o;
-}
 
 at::Tensor image_tensor(const float* images, int64_t n, int64_t channels, int64_t height,
                         int64_t width) {
@@ -61,7 +55,7 @@ at::Tensor image_tensor(const float* images, int64_t n, int64_t channels, int64_
 }
 
 mg::MergerNet& net_of(const gml_model& m) {
-  return m.merger->net;
+  return gml::capi::loaded_as<gml::merger::LoadedMerger>(m).net;
 }
 
 // Images of a simulator file (with labels) or of a cutout cube (without).
@@ -98,6 +92,108 @@ at::Tensor thumbnails_of(const at::Tensor& prepared) {
   return at::adaptive_avg_pool2d(prepared, {side, side}).contiguous();
 }
 
+// The positional entry points predate capacities: their callers promised
+// the shapes, so their arrays are not checked against one.
+constexpr size_t kUnchecked = std::numeric_limits<size_t>::max();
+
+void require_capacity(const void* array, size_t capacity, int64_t needed, const char* name) {
+  if (array && capacity < static_cast<size_t>(needed)) {
+    gml::fail(gml::Status::Capacity, std::string(name) + " holds " + std::to_string(capacity) +
+                                         " elements; " + std::to_string(needed) + " needed");
+  }
+}
+
+void classify_into(gml_context& c, const gml_model& m, const gml_merger_classify_request& rq,
+                   const gml_merger_classify_result& rs) {
+  at::Tensor raw = image_tensor(rq.images, rq.n, rq.channels, rq.height, rq.width);
+  const mg::MergerConfig& cfg = net_of(m)->config();
+  require(!rs.latent || cfg.latent_dim > 0, "latent must be NULL: this model has no VAE");
+  const int64_t n = rq.n;
+  require_capacity(rs.probs, rs.probs_capacity, n * cfg.n_classes, "probs");
+  require_capacity(rs.classes, rs.classes_capacity, n, "classes");
+  require_capacity(rs.time_myr, rs.time_myr_capacity, n, "time_myr");
+  require_capacity(rs.latent, rs.latent_capacity, n * cfg.latent_dim, "latent");
+  require_capacity(rs.flags, rs.flags_capacity, n, "flags");
+  mg::PredictRequest req;
+  req.classes = true;
+  req.latent = rs.latent != nullptr;
+  req.resize = rq.resize != 0;
+  mg::MergerPredictions p = mg::predict_merger(net_of(m), raw, req, &c.control, "classify");
+  // Outputs only now: an error above leaves them untouched.
+  if (rs.probs) std::memcpy(rs.probs, p.probs.data_ptr<float>(), sizeof(float) * p.probs.numel());
+  if (rs.classes) {
+    at::Tensor cls = p.classes.to(at::kInt);
+    std::memcpy(rs.classes, cls.data_ptr<int32_t>(), sizeof(int32_t) * n);
+  }
+  if (rs.time_myr) std::memcpy(rs.time_myr, p.time_myr.data_ptr<float>(), sizeof(float) * n);
+  if (rs.latent) {
+    std::memcpy(rs.latent, p.latent.data_ptr<float>(), sizeof(float) * p.latent.numel());
+  }
+  if (rs.flags) std::memcpy(rs.flags, p.flags.data(), sizeof(int32_t) * n);
+}
+
+void search_into(gml_context& c, const gml_model& m, const gml_merger_search_request& rq,
+                 const gml_merger_search_result& rs) {
+  require(rq.index_path != nullptr && *rq.index_path, "index_path must not be NULL or empty");
+  require((rq.images != nullptr) != (rq.latents != nullptr),
+          "give the queries as images or as latents: exactly one of the two");
+  require(rq.n >= 1, "n must be >= 1");
+  const mg::MergerConfig& cfg = net_of(m)->config();
+  require(cfg.latent_dim > 0, "this model has no VAE, so it cannot search an index");
+  at::Tensor raw;
+  if (rq.images) {
+    raw = image_tensor(rq.images, rq.n, rq.channels, rq.height, rq.width);
+  } else {
+    require(rs.ssim == nullptr, "ssim needs image queries: the thumbnails compare images");
+    require(rq.latent_dim == cfg.latent_dim, "latent_dim is " + std::to_string(rq.latent_dim) +
+                                                 "; the model's latent has " +
+                                                 std::to_string(cfg.latent_dim) + " dimensions");
+    gml::capi::checked_elements({rq.n, rq.latent_dim}, sizeof(float), "latents");
+  }
+  const mg::LatentIndex index = mg::read_latent_index(rq.index_path, m.checksum);
+  const int64_t k = rq.k;
+  require(k >= 1 && k <= index.latents.size(0),
+          "k must be in [1, " + std::to_string(index.latents.size(0)) + "]");
+  const int64_t cells = rq.n * k;
+  require_capacity(rs.rows, rs.rows_capacity, cells, "rows");
+  require_capacity(rs.ids, rs.ids_capacity, cells, "ids");
+  require_capacity(rs.distances, rs.distances_capacity, cells, "distances");
+  require_capacity(rs.ssim, rs.ssim_capacity, cells, "ssim");
+  require_capacity(rs.sim_id, rs.sim_id_capacity, cells, "sim_id");
+  require_capacity(rs.time_class, rs.time_class_capacity, cells, "time_class");
+  at::Tensor latent, query_images;
+  if (rq.images) {
+    mg::PredictRequest req;
+    req.classes = false;
+    req.latent = true;
+    req.resize = rq.resize != 0;
+    latent = mg::predict_merger(net_of(m), raw, req, &c.control, "search").latent;
+    // SSIM against the thumbnails only when the caller asks for it: it costs
+    // a second pass over the images and k comparisons per query.
+    if (rs.ssim && index.thumbnails.defined()) {
+      query_images = mg::prepare_images(raw, cfg, req.resize, nullptr);
+    }
+  } else {
+    latent =
+        at::from_blob(const_cast<float*>(rq.latents), {rq.n, rq.latent_dim}, at::kFloat).clone();
+    const at::Tensor bad = at::isfinite(latent).logical_not().any(1);
+    if (bad.any().item<bool>()) {
+      gml::fail(gml::Status::InvalidArgument,
+                "latents has NaN or Inf (first at query " +
+                    std::to_string(at::nonzero(bad)[0][0].item<int64_t>()) + ")");
+    }
+  }
+  const std::vector<mg::Neighbour> nb = mg::query_index(index, latent, query_images, k);
+  for (size_t i = 0; i < nb.size(); ++i) {
+    if (rs.rows) rs.rows[i] = nb[i].row;
+    if (rs.ids) rs.ids[i] = nb[i].id;
+    if (rs.distances) rs.distances[i] = nb[i].distance;
+    if (rs.ssim) rs.ssim[i] = static_cast<float>(nb[i].ssim);
+    if (rs.sim_id) rs.sim_id[i] = nb[i].sim_id;
+    if (rs.time_class) rs.time_class[i] = nb[i].time_class;
+  }
+}
+
 }  // namespace
 
 using gml::capi::guard;
@@ -127,10 +223,7 @@ GML_API gml_status gml_merger_simulate(gml_context* ctx, const gml_merger_simula
   return guard("gml_merger_simulate", [&] {
     gml_context& c = gml::capi::require_context(ctx);
     require(out_path != nullptr && *out_path, "out_path must not be NULL or empty");
-    const auto o =
-        options_or_default(opts, gml_merger_simulate_options_default,
-                           offsetof(gml_merger_simulate_options, n_threads) + sizeof(int32_t),
-                           "gml_merger_simulate_options");
+    const auto o = gml::capi::read_options(opts, gml_merger_simulate_options_default);
     mg::MergerSimConfig cfg;
     if (o.mass_ratios || o.n_mass_ratios != 0) {
       require(o.mass_ratios != nullptr && o.n_mass_ratios >= 1,
@@ -148,7 +241,7 @@ GML_API gml_status gml_merger_simulate(gml_context* ctx, const gml_merger_simula
     cfg.t_end_myr = o.t_end_myr;
     cfg.dt_myr = o.dt_myr;
     cfg.profile = o.profile ? o.profile : "hernquist";
-    cfg.seed = o.seed != 0 ? o.seed : c.seed;
+    cfg.seed = gml::capi::seed_for(c, o.seed);
     cfg.n_threads = o.n_threads > 0 ? o.n_threads : std::max(1, gml_num_threads());
     mg::validate(cfg);
     gml::Progress progress(&c.control, "simulate", mg::num_images(cfg), "images");
@@ -197,14 +290,8 @@ GML_API gml_status gml_merger_train(gml_context* ctx, const char* data_path,
     gml_context& c = gml::capi::require_context(ctx);
     require(data_path != nullptr && *data_path, "data_path must not be NULL or empty");
     require(model_path != nullptr && *model_path, "model_path must not be NULL or empty");
-    // Reports of callers built before a field was added stop short of it.
-    constexpr size_t kReportMin =
-        offsetof(gml_merger_train_report, buckets_per_step) + sizeof(int64_t);
-    require(!report || report->struct_size >= kReportMin,
-            "report->struct_size must be set to sizeof(gml_merger_train_report)");
-    const auto o = options_or_default(opts, gml_merger_train_options_default,
-                                      offsetof(gml_merger_train_options, command) + sizeof(char*),
-                                      "gml_merger_train_options");
+    gml::capi::check_result_struct(report, "report");
+    const auto o = gml::capi::read_options(opts, gml_merger_train_options_default);
     require(o.bucket_mb > 0 && std::isfinite(o.bucket_mb), "opts->bucket_mb must be positive");
     const std::string schedule = o.lr_schedule ? o.lr_schedule : "constant";
     require(schedule == "constant" || schedule == "cosine",
@@ -212,21 +299,13 @@ GML_API gml_status gml_merger_train(gml_context* ctx, const char* data_path,
     require(o.n_validation_cameras >= 0 && (o.n_validation_cameras == 0 || o.validation_cameras),
             "opts->validation_cameras must hold n_validation_cameras entries");
 
-    const mg::MergerImageSet set = mg::read_merger_fits(data_path);
-    mg::MergerConfig cfg;
-    cfg.backbone = o.backbone ? o.backbone : "resnet18";
-    cfg.in_channels = set.channels;
-    require(set.height == set.width, "merger training needs square images");
-    cfg.image_size = set.height;
-    cfg.n_classes = *std::max_element(set.time_class.begin(), set.time_class.end()) + 1;
-    cfg.time_max_myr = *std::max_element(set.time_myr.begin(), set.time_myr.end());
-    cfg.regress_time = o.regress_time != 0 && cfg.time_max_myr > 0;
-    cfg.fcae = o.fcae != 0;
-    cfg.latent_dim = o.latent_dim;
-    cfg.nan_policy = mg::nan_policy_from_name(o.nan_policy ? o.nan_policy : "reject");
-    cfg.validate();
-
-    mg::MergerTrainOptions to;
+    gml::runs::MergerTrainRunOptions ro;
+    ro.backbone = o.backbone ? o.backbone : "resnet18";
+    ro.latent_dim = o.latent_dim;
+    ro.regress_time = o.regress_time != 0;
+    ro.fcae = o.fcae != 0;
+    ro.nan_policy = o.nan_policy ? o.nan_policy : "reject";
+    mg::MergerTrainOptions& to = ro.train;
     to.optimizer = o.optimizer ? o.optimizer : "adam";
     to.lr = o.lr;
     to.lr_schedule = schedule;
@@ -243,50 +322,20 @@ GML_API gml_status gml_merger_train(gml_context* ctx, const char* data_path,
     to.augment = o.augment != 0;
     to.checkpoint_path = o.checkpoint_path ? o.checkpoint_path : "";
     to.resume = o.resume != 0;
-    to.seed = o.seed != 0 ? o.seed : c.seed;
+    to.seed = gml::capi::seed_for(c, o.seed);
     to.bucket_bytes = static_cast<size_t>(o.bucket_mb * 1024.0 * 1024.0);
-
-    std::vector<int64_t> cameras;
     if (o.n_validation_cameras > 0) {
-      cameras.assign(o.validation_cameras, o.validation_cameras + o.n_validation_cameras);
-    } else {
-      std::set<int32_t> seen(set.camera.begin(), set.camera.end());
-      require(seen.size() >= 3,
-              "the data file has fewer than 3 cameras; name the validation "
-              "cameras explicitly");
-      auto it = seen.rbegin();
-      cameras = {*it, *std::next(it)};
+      ro.validation_cameras.assign(o.validation_cameras,
+                                   o.validation_cameras + o.n_validation_cameras);
     }
-    const mg::MergerSamples all = mg::samples_from_image_set(set, cfg);
-    auto [train, val] = mg::split_by_camera(all, cameras);
-
-    at::manual_seed(to.seed);  // initial weights; rank 0's are broadcast
-    mg::MergerNet net(cfg);
-    gml::dist::Backend& backend = *c.backend;
-    const mg::MergerTrainReport r =
-        mg::train_merger(net, train, val, to, backend, &c.control, c.device);
-
-    std::string failure;
-    if (backend.rank() == 0) {
-      try {
-        net->to(at::kCPU);
-        nlohmann::json prov{{"data", data_path},
-                            {"images", set.n},
-                            {"validation_cameras", cameras},
-                            {"world_size", backend.size()},
-                            {"command", o.command ? o.command : ""}};
-        mg::save_merger(model_path, net, prov.dump(), &r);
-      } catch (const std::exception& e) {
-        failure = e.what();
-      }
-    }
-    double failed = failure.empty() ? 0.0 : 1.0;
-    if (backend.size() > 1) backend.allreduce_sum(&failed, 1);
-    if (!failure.empty()) gml::fail(gml::Status::Io, failure);
-    if (failed > 0) gml::fail(gml::Status::Backend, "rank 0 could not write the model file");
+    ro.command = o.command ? o.command : "";
+    const gml::runs::MergerTrainRun run =
+        gml::runs::run_merger_training(data_path, ro, model_path, *c.backend, &c.control, c.device);
+    const mg::MergerTrainReport& r = run.report;
 
     if (report) {
-      gml_merger_train_report& out = *report;
+      gml_merger_train_report out{};
+      out.struct_size = sizeof out;
       out.epochs = r.epochs;
       out.steps = r.steps;
       out.best_epoch = r.best_epoch;
@@ -303,8 +352,8 @@ GML_API gml_status gml_merger_train(gml_context* ctx, const char* data_path,
       out.allreduce_seconds = r.allreduce_seconds;
       out.allreduce_calls = r.allreduce_calls;
       out.buckets_per_step = r.buckets_per_step;
-      if (out.struct_size >= offsetof(gml_merger_train_report, wait_seconds) + sizeof(double))
-        out.wait_seconds = r.wait_seconds;
+      out.wait_seconds = r.wait_seconds;
+      gml::capi::write_result(report, out);
     }
   });
 }
@@ -328,24 +377,23 @@ GML_API gml_status gml_merger_classify(gml_context* ctx, const gml_model* model,
                                        int32_t* flags) {
   return guard("gml_merger_classify", [&] {
     gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(model, "merger");
-    at::Tensor raw = image_tensor(images, n, channels, height, width);
-    const mg::MergerConfig& cfg = net_of(m)->config();
-    require(!latent || cfg.latent_dim > 0, "latent must be NULL: this model has no VAE");
-    mg::PredictRequest req;
-    req.classes = true;
-    req.latent = latent != nullptr;
-    req.resize = resize != 0;
-    mg::MergerPredictions p = mg::predict_merger(net_of(m), raw, req, &c.control, "classify");
-    // Outputs only now: an error above leaves them untouched.
-    if (probs) std::memcpy(probs, p.probs.data_ptr<float>(), sizeof(float) * p.probs.numel());
-    if (classes) {
-      at::Tensor cls = p.classes.to(at::kInt);
-      std::memcpy(classes, cls.data_ptr<int32_t>(), sizeof(int32_t) * n);
-    }
-    if (time_myr) std::memcpy(time_myr, p.time_myr.data_ptr<float>(), sizeof(float) * n);
-    if (latent) std::memcpy(latent, p.latent.data_ptr<float>(), sizeof(float) * p.latent.numel());
-    if (flags) std::memcpy(flags, p.flags.data(), sizeof(int32_t) * n);
+    const gml_model& m = gml::capi::require_model(c, model, "merger");
+    const gml_merger_classify_request rq{sizeof rq, images, n, channels, height, width, resize};
+    const gml_merger_classify_result rs{sizeof rs,  probs,    kUnchecked, classes,
+                                        kUnchecked, time_myr, kUnchecked, latent,
+                                        kUnchecked, flags,    kUnchecked};
+    classify_into(c, m, rq, rs);
+  });
+}
+
+GML_API gml_status gml_merger_classify_batch(gml_context* ctx, const gml_model* model,
+                                             const gml_merger_classify_request* request,
+                                             gml_merger_classify_result* result) {
+  return guard("gml_merger_classify_batch", [&] {
+    gml_context& c = gml::capi::require_context(ctx);
+    const gml_model& m = gml::capi::require_model(c, model, "merger");
+    classify_into(c, m, gml::capi::read_request(request, "request"),
+                  gml::capi::read_request(result, "result"));
   });
 }
 
@@ -354,7 +402,7 @@ GML_API gml_status gml_merger_encode(gml_context* ctx, const gml_model* model, c
                                      int32_t resize, float* latent, int32_t* flags) {
   return guard("gml_merger_encode", [&] {
     gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(model, "merger");
+    const gml_model& m = gml::capi::require_model(c, model, "merger");
     require(latent != nullptr, "latent must not be NULL");
     at::Tensor raw = image_tensor(images, n, channels, height, width);
     mg::PredictRequest req;
@@ -372,7 +420,7 @@ GML_API gml_status gml_merger_index_build(gml_context* ctx, const gml_model* mod
                                           const char* index_path, int64_t* n_indexed) {
   return guard("gml_merger_index_build", [&] {
     gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(model, "merger");
+    const gml_model& m = gml::capi::require_model(c, model, "merger");
     require(images_path != nullptr && *images_path, "images_path must not be NULL or empty");
     require(index_path != nullptr && *index_path, "index_path must not be NULL or empty");
     const mg::MergerConfig& cfg = net_of(m)->config();
@@ -417,33 +465,33 @@ GML_API gml_status gml_merger_search(gml_context* ctx, const gml_model* model,
                                      int32_t* time_class) {
   return guard("gml_merger_search", [&] {
     gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(model, "merger");
-    require(index_path != nullptr && *index_path, "index_path must not be NULL or empty");
-    at::Tensor raw = image_tensor(images, n, channels, height, width);
-    const mg::MergerConfig& cfg = net_of(m)->config();
-    require(cfg.latent_dim > 0, "this model has no VAE, so it cannot search an index");
-    const mg::LatentIndex index = mg::read_latent_index(index_path, m.checksum);
-    require(k >= 1 && k <= index.latents.size(0),
-            "k must be in [1, " + std::to_string(index.latents.size(0)) + "]");
-    mg::PredictRequest req;
-    req.classes = false;
-    req.latent = true;
-    req.resize = resize != 0;
-    mg::MergerPredictions p = mg::predict_merger(net_of(m), raw, req, &c.control, "search");
-    // SSIM against the thumbnails only when the caller asks for it: it costs
-    // a second pass over the images and k comparisons per query.
-    at::Tensor query_images = ssim && index.thumbnails.defined()
-                                  ? mg::prepare_images(raw, cfg, req.resize, nullptr)
-                                  : at::Tensor();
-    const std::vector<mg::Neighbour> nb = mg::query_index(index, p.latent, query_images, k);
-    for (size_t i = 0; i < nb.size(); ++i) {
-      if (rows) rows[i] = nb[i].row;
-      if (ids) ids[i] = nb[i].id;
-      if (distances) distances[i] = nb[i].distance;
-      if (ssim) ssim[i] = static_cast<float>(nb[i].ssim);
-      if (sim_id) sim_id[i] = nb[i].sim_id;
-      if (time_class) time_class[i] = nb[i].time_class;
-    }
+    const gml_model& m = gml::capi::require_model(c, model, "merger");
+    require(images != nullptr, "images must not be NULL");
+    gml_merger_search_request rq{};
+    rq.struct_size = sizeof rq;
+    rq.index_path = index_path;
+    rq.images = images;
+    rq.n = n;
+    rq.channels = channels;
+    rq.height = height;
+    rq.width = width;
+    rq.resize = resize;
+    rq.k = k;
+    const gml_merger_search_result rs{sizeof rs,  rows,       kUnchecked, ids,        kUnchecked,
+                                      distances,  kUnchecked, ssim,       kUnchecked, sim_id,
+                                      kUnchecked, time_class, kUnchecked};
+    search_into(c, m, rq, rs);
+  });
+}
+
+GML_API gml_status gml_merger_search_batch(gml_context* ctx, const gml_model* model,
+                                           const gml_merger_search_request* request,
+                                           gml_merger_search_result* result) {
+  return guard("gml_merger_search_batch", [&] {
+    gml_context& c = gml::capi::require_context(ctx);
+    const gml_model& m = gml::capi::require_model(c, model, "merger");
+    search_into(c, m, gml::capi::read_request(request, "request"),
+                gml::capi::read_request(result, "result"));
   });
 }
 

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "capi/src/firewall.h"
+#include "capi/src/options.h"
 #include "core/common/error.h"
 #include "core/common/model_file.h"
 
@@ -16,23 +17,20 @@ GML_API gml_status gml_model_file_inspect(const char* path, const char* expected
                                           gml_model_info* info) {
   return guard("gml_model_file_inspect", [&] {
     gml::require(path != nullptr, "path must not be NULL");
-    if (info) {
-      gml::require(info->struct_size >= sizeof(gml_model_info),
-                   "info->struct_size must be set to sizeof(gml_model_info)");
-    }
+    gml::capi::check_result_struct(info, "info");
     const gml::ModelFile m =
         gml::read_model_file(path, expected_family ? expected_family : std::string_view{});
     if (!info) return;
     gml_model_info out;
     std::memset(&out, 0, sizeof out);
-    out.struct_size = info->struct_size;
+    out.struct_size = sizeof out;
     std::strncpy(out.family, m.family.c_str(), GML_FAMILY_MAX - 1);
     out.format_version = m.format_version;
     std::strncpy(out.library_version, m.library_version.c_str(), GML_VERSION_MAX - 1);
     std::strncpy(out.checksum, m.checksum.c_str(), GML_CHECKSUM_MAX - 1);
     out.n_tensors = static_cast<int64_t>(m.tensors.size());
     for (const auto& kv : m.tensors) out.n_parameters += kv.second.numel();
-    *info = out;
+    gml::capi::write_result(info, out);
   });
 }
 

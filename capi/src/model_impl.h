@@ -7,30 +7,48 @@
 #include <memory>
 #include <string>
 
+#include "core/common/error.h"
+#include "core/common/loaded_model.h"
 #include "galaxyml/galaxyml.h"
 
-namespace gml::flow {
-struct LoadedFlow;
-}
-namespace gml::posterior {
-struct LoadedPosterior;
-}
-namespace gml::merger {
-struct LoadedMerger;
-}
+struct gml_context;
 
 struct gml_model {
-  std::string family;
   std::string path;
   std::string checksum;
   c10::Device device{c10::kCPU};
-  std::shared_ptr<gml::flow::LoadedFlow> flow;                 // family "flow"
-  std::shared_ptr<gml::posterior::LoadedPosterior> posterior;  // family "posterior"
-  std::shared_ptr<gml::merger::LoadedMerger> merger;           // family "merger"
+  std::unique_ptr<gml::LoadedModel> loaded;
+
+  const char* family() const { return loaded->family(); }
 };
 
 namespace gml::capi {
+
+// The families this library runs (capi/src/model_families.cpp); nullptr for
+// a family it does not know.
+const ModelFamily* find_model_family(const std::string& name);
+// "flow, posterior, merger": for messages.
+std::string model_family_names();
+
 // Validates the handle and its family; throws Error(InvalidArgument) for NULL
 // and Error(Family) for a model of another family.
 const gml_model& require_model(const gml_model* model, const char* family);
+// As above, for a call that runs the model through a context: a model runs on
+// the device it was loaded on, and a context on another device is refused
+// with Error(Device) rather than moving either silently.
+const gml_model& require_model(const gml_context& ctx, const gml_model* model, const char* family);
+
+// The family's loaded model of a handle that require_model() accepted for
+// Loaded::kFamily. Not const: LibTorch modules run through non-const
+// methods, though inference changes no state.
+template <class Loaded>
+Loaded& loaded_as(const gml_model& m) {
+  auto* loaded = dynamic_cast<Loaded*>(m.loaded.get());
+  if (!loaded) {
+    fail(Status::Internal, std::string("model '") + m.path + "' is not a " + Loaded::kFamily +
+                               " model after its family was checked");
+  }
+  return *loaded;
+}
+
 }  // namespace gml::capi

@@ -13,6 +13,7 @@
 #include "capi/src/context_impl.h"
 #include "capi/src/firewall.h"
 #include "capi/src/model_impl.h"
+#include "capi/src/options.h"
 #include "core/common/error.h"
 #include "core/common/progress.h"
 #include "core/posterior/posterior_file.h"
@@ -32,7 +33,7 @@ namespace post = gml::posterior;
 constexpr int64_t kSupportRows = 20000;
 
 post::PosteriorFlow& posterior_of(const gml_model& m) {
-  return m.posterior->flow;
+  return gml::capi::loaded_as<post::LoadedPosterior>(m).flow;
 }
 
 std::vector<std::string> split_names(const char* text) {
@@ -50,13 +51,7 @@ std::vector<double> to_vector(const at::Tensor& t) {
 }
 
 gml_posterior_simulate_options simulate_options(const gml_posterior_simulate_options* opts) {
-  gml_posterior_simulate_options o;
-  gml_posterior_simulate_options_default(&o);
-  if (opts) {
-    require(opts->struct_size >= offsetof(gml_posterior_simulate_options, x_names) + sizeof(char*),
-            "opts->struct_size is too small; call gml_posterior_simulate_options_default()");
-    o = *opts;
-  }
+  const auto o = gml::capi::read_options(opts, gml_posterior_simulate_options_default);
   require(o.batch_size >= 1, "opts->batch_size must be >= 1");
   return o;
 }
@@ -105,7 +100,8 @@ GML_API gml_status gml_posterior_simulate(gml_context* ctx, gml_simulator_fn fn,
     require(prior_lower != nullptr && prior_upper != nullptr, "prior bounds must not be NULL");
     require(n >= 1, "n must be >= 1");
     require(path != nullptr && *path, "path must not be NULL or empty");
-    const gml_posterior_simulate_options o = simulate_options(opts);
+    gml_posterior_simulate_options o = simulate_options(opts);
+    o.seed = gml::capi::seed_for(c, o.seed);
     post::TrainingSetInfo info;
     info.theta_dim = theta_dim;
     info.x_dim = x_dim;
@@ -135,7 +131,8 @@ GML_API gml_status gml_posterior_simulate_sed(gml_context* ctx, const char* data
     gml_context& c = gml::capi::require_context(ctx);
     require(n >= 1, "n must be >= 1");
     require(path != nullptr && *path, "path must not be NULL or empty");
-    const gml_posterior_simulate_options o = simulate_options(opts);
+    gml_posterior_simulate_options o = simulate_options(opts);
+    o.seed = gml::capi::seed_for(c, o.seed);
     const std::string dir = default_data_dir(data_dir);
     gml::sed::SimulatorOptions so;
     so.seed = o.seed;
@@ -182,19 +179,24 @@ GML_API gml_status gml_posterior_training_set_info(const char* path, int64_t* th
 GML_API void gml_posterior_train_options_default(gml_posterior_train_options* opts) {
   if (!opts) return;
   std::memset(opts, 0, sizeof *opts);
+  // The core structs hold the defaults (SEDflow's); only the names are here.
+  const post::PosteriorConfig c;
+  const post::PosteriorTrainOptions t;
   opts->struct_size = sizeof *opts;
-  opts->estimator = "maf";
-  opts->num_blocks = 15;
-  opts->hidden_width = 500;
-  opts->made_blocks = 2;
-  opts->activation = "tanh";
-  opts->num_bins = 8;
-  opts->batch_size = 50;
-  opts->learning_rate = 5e-4;
-  opts->max_epochs = 1000;
-  opts->patience = 20;
-  opts->validation_fraction = 0.1;
-  opts->lr_factor = 0.5;
+  opts->estimator = c.estimator == post::Estimator::Maf ? "maf" : "nsf";
+  opts->num_blocks = c.num_blocks;
+  opts->hidden_width = c.hidden_width;
+  opts->made_blocks = c.made_blocks;
+  opts->activation = c.activation == post::Activation::Tanh ? "tanh" : "relu";
+  opts->num_bins = c.num_bins;
+  opts->batch_size = t.batch_size;
+  opts->learning_rate = t.lr;
+  opts->max_epochs = t.max_epochs;
+  opts->patience = t.patience;
+  opts->validation_fraction = t.validation_fraction;
+  opts->lr_plateau = t.lr_plateau;
+  opts->lr_factor = t.lr_factor;
+  opts->seed = t.seed;
 }
 
 GML_API gml_status gml_posterior_train(gml_context* ctx, const char* training_set_path,
@@ -205,14 +207,8 @@ GML_API gml_status gml_posterior_train(gml_context* ctx, const char* training_se
     require(training_set_path != nullptr && *training_set_path,
             "training_set_path must not be NULL or empty");
     require(model_path != nullptr && *model_path, "model_path must not be NULL or empty");
-    gml_posterior_train_options o;
-    gml_posterior_train_options_default(&o);
-    if (opts) {
-      require(
-          opts->struct_size >= offsetof(gml_posterior_train_options, lr_factor) + sizeof(double),
-          "opts->struct_size is too small; call gml_posterior_train_options_default()");
-      o = *opts;
-    }
+    auto o = gml::capi::read_options(opts, gml_posterior_train_options_default);
+    o.seed = gml::capi::seed_for(c, o.seed);
     const post::TrainingSet set = post::read_training_set(training_set_path, o.max_rows);
     post::PosteriorConfig cfg;
     try {
@@ -300,7 +296,7 @@ GML_API gml_status gml_posterior_describe(const gml_model* model, char* buf, siz
     j["prior_lower"] = cfg.prior_lower;
     j["prior_upper"] = cfg.prior_upper;
     j["observation"] = cfg.observation;
-    const auto& ex = m.posterior->extras;
+    const auto& ex = gml::capi::loaded_as<post::LoadedPosterior>(m).extras;
     if (ex.x_train_min.defined()) {
       j["x_train_min"] = to_vector(ex.x_train_min);
       j["x_train_max"] = to_vector(ex.x_train_max);
@@ -318,7 +314,8 @@ GML_API gml_status gml_posterior_sample(gml_context* ctx, const gml_model* model
                                         double* theta, size_t capacity, int64_t* n_outside) {
   return guard("gml_posterior_sample", [&] {
     gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(model, "posterior");
+    seed = gml::capi::seed_for(c, seed);
+    const gml_model& m = gml::capi::require_model(c, model, "posterior");
     require(theta != nullptr, "theta must not be NULL");
     const int64_t d = posterior_of(m)->config().theta_dim;
     require(n_obs >= 1 && n_samples >= 1, "n_obs and n_samples must be >= 1");
@@ -366,15 +363,16 @@ GML_API gml_status gml_posterior_log_prob(gml_context* ctx, const gml_model* mod
                                           const double* theta, int64_t n, const double* x,
                                           int64_t n_x, double* log_prob) {
   return guard("gml_posterior_log_prob", [&] {
-    gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(model, "posterior");
+    const gml_context& c = gml::capi::require_context(ctx);
+    const gml_model& m = gml::capi::require_model(c, model, "posterior");
     require(n >= 0, "n must be >= 0");
     require(n_x == 1 || n_x == n, "n_x must be 1 or n");
     require(log_prob != nullptr || n == 0, "log_prob must not be NULL");
     if (n == 0) return;
     const auto& cfg = posterior_of(m)->config();
-    const at::Tensor t = rows_tensor(theta, n, cfg.theta_dim, "theta");
-    const at::Tensor xs = rows_tensor(x, n_x, cfg.x_dim, "x");
+    // The caller's rows are on the host; the model may sit on a GPU.
+    const at::Tensor t = rows_tensor(theta, n, cfg.theta_dim, "theta").to(m.device);
+    const at::Tensor xs = rows_tensor(x, n_x, cfg.x_dim, "x").to(m.device);
     c10::InferenceMode guard_mode;
     std::vector<double> out(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; i += 65536) {
@@ -395,7 +393,8 @@ GML_API gml_status gml_posterior_summarize(gml_context* ctx, const gml_model* mo
                                            int64_t* n_outside) {
   return guard("gml_posterior_summarize", [&] {
     gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(model, "posterior");
+    seed = gml::capi::seed_for(c, seed);
+    const gml_model& m = gml::capi::require_model(c, model, "posterior");
     require(summary != nullptr, "summary must not be NULL");
     require(n_obs >= 1, "n_obs must be >= 1");
     const int64_t d = posterior_of(m)->config().theta_dim;

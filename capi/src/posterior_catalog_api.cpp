@@ -1,228 +1,52 @@
-// gml_posterior_run_catalog: posteriors for a whole FITS catalog, in
-// process or across MPI ranks, written as one table in input order.
-#include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
-
-#include <algorithm>
-#include <cmath>
-#include <cstddef>
+// gml_posterior_run_catalog: the C skin of runs/posterior/catalog_run.
 #include <cstring>
-#include <exception>
-#include <memory>
 #include <string>
-#include <vector>
 
-#include "adapters/catalog.h"
-#include "adapters/hdf5_writer.h"
-#include "adapters/table_writer.h"
 #include "capi/src/context_impl.h"
 #include "capi/src/firewall.h"
 #include "capi/src/model_impl.h"
+#include "capi/src/options.h"
 #include "core/common/error.h"
-#include "core/common/progress.h"
-#include "core/distributed/backend.h"
-#include "core/posterior/posterior_file.h"
 #include "core/posterior/posterior_sampling.h"
-#include "core/posterior/sed_observation.h"
-#include "core/posterior/sed_support.h"
+#include "runs/posterior/catalog_run.h"
 
 namespace {
 
-using gml::require;
+namespace runs = gml::runs;
 namespace post = gml::posterior;
 
-// One work unit's results, packed for the gather to rank 0.
-struct UnitResult {
-  int64_t first_row = 0, rows = 0;
-  std::vector<int32_t> flags;
-  std::vector<int64_t> outside;
-  std::vector<double> x;        // rows * x_dim
-  std::vector<double> summary;  // rows * theta_dim * 5
-  std::vector<float> samples;   // rows * n_samples * theta_dim, when kept
-};
-
-template <typename T>
-void put(std::vector<char>& out, const std::vector<T>& v) {
-  const int64_t n = static_cast<int64_t>(v.size());
-  out.insert(out.end(), reinterpret_cast<const char*>(&n), reinterpret_cast<const char*>(&n + 1));
-  out.insert(out.end(), reinterpret_cast<const char*>(v.data()),
-             reinterpret_cast<const char*>(v.data() + v.size()));
+constexpr int flag_bit(int bit) {
+  return bit;
 }
-
-template <typename T>
-void take(const char*& p, std::vector<T>& v) {
-  int64_t n = 0;
-  std::memcpy(&n, p, sizeof n);
-  p += sizeof n;
-  v.resize(static_cast<size_t>(n));
-  // An empty vector's data() may be null, which memcpy must not see.
-  if (n > 0) std::memcpy(v.data(), p, static_cast<size_t>(n) * sizeof(T));
-  p += static_cast<size_t>(n) * sizeof(T);
-}
-
-std::vector<char> pack(const UnitResult& r) {
-  std::vector<char> out;
-  put(out, std::vector<int64_t>{r.first_row, r.rows});
-  put(out, r.flags);
-  put(out, r.outside);
-  put(out, r.x);
-  put(out, r.summary);
-  put(out, r.samples);
-  return out;
-}
-
-// Unpacks the concatenated packets of all ranks, in rank order.
-std::vector<UnitResult> unpack_all(const std::vector<char>& bytes) {
-  std::vector<UnitResult> out;
-  const char* p = bytes.data();
-  const char* end = p + bytes.size();
-  while (p < end) {
-    UnitResult r;
-    std::vector<int64_t> head;
-    take(p, head);
-    r.first_row = head.at(0);
-    r.rows = head.at(1);
-    take(p, r.flags);
-    take(p, r.outside);
-    take(p, r.x);
-    take(p, r.summary);
-    take(p, r.samples);
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
-// x and flags for catalog rows, by the model's observation kind.
-void observations(const post::PosteriorConfig& cfg, const post::LoadedPosterior& lp,
-                  const std::vector<double>& raw, const std::vector<int32_t>& read_flags,
-                  int64_t rows, int64_t n_out, UnitResult& r) {
-  const int64_t c = cfg.x_dim;
-  r.x.assign(static_cast<size_t>(rows * c), std::nan(""));
-  r.flags.assign(static_cast<size_t>(rows), 0);
-  gml::sed::CatalogCalibration cal;
-  if (cfg.observation == "sed_ugriz" && !cfg.prior_lower.empty()) {
-    // The redshift prior is the simulator's; the training set records the
-    // x range it produced, whose z column bounds it.
-    if (lp.extras.x_train_min.defined()) {
-      cal.z_min = lp.extras.x_train_min[gml::sed::kObsRedshift].item<double>();
-      cal.z_max = lp.extras.x_train_max[gml::sed::kObsRedshift].item<double>();
-    }
-  }
-  for (int64_t i = 0; i < rows; ++i) {
-    const double* v = raw.data() + i * n_out;
-    double* x = r.x.data() + i * c;
-    int32_t flag = 0;
-    if (cfg.observation == "sed_ugriz") {
-      // Null cells were read as NaN and are caught by the conversion.
-      flag = gml::sed::observation_from_catalog(v, v + 5, v[10], n_out == 16 ? v + 11 : nullptr,
-                                                cal, x);
-    } else {
-      std::copy(v, v + c, x);
-      if (read_flags[static_cast<size_t>(i)] != 0) flag |= GML_POSTERIOR_FLAG_MISSING;
-      for (int64_t j = 0; j < c; ++j) {
-        if (!std::isfinite(x[j])) flag |= GML_POSTERIOR_FLAG_MISSING;
-      }
-    }
-    if (flag == 0 && lp.extras.x_train_min.defined()) {
-      const at::Tensor lo = lp.extras.x_train_min, hi = lp.extras.x_train_max;
-      for (int64_t j = 0; j < c; ++j) {
-        if (x[j] < lo[j].item<double>() || x[j] > hi[j].item<double>()) {
-          flag |= GML_POSTERIOR_FLAG_OUTSIDE_TRAINING;
-        }
-      }
-    }
-    r.flags[static_cast<size_t>(i)] = flag;
-  }
-  // SED observations: also the nearest-neighbour support of the training
-  // simulations (sed_support.h), which catches colour combinations no
-  // simulation produced even when every magnitude is within range.
-  const at::Tensor& support = lp.extras.support_x;
-  if (cfg.observation == "sed_ugriz" && support.defined() &&
-      support.size(0) >= 2 * gml::sed::SupportOptions().holdout_every) {
-    std::vector<int64_t> rows_checked;
-    std::vector<double> xs;
-    for (int64_t i = 0; i < rows; ++i) {
-      if (r.flags[static_cast<size_t>(i)] != 0) continue;
-      rows_checked.push_back(i);
-      xs.insert(xs.end(), r.x.begin() + i * c, r.x.begin() + (i + 1) * c);
-    }
-    if (!rows_checked.empty()) {
-      const at::Tensor sx = support.contiguous();
-      const gml::sed::SupportResult sr = gml::sed::check_support(
-          sx.data_ptr<double>(), sx.size(0), xs.data(), static_cast<int64_t>(rows_checked.size()));
-      for (size_t k = 0; k < rows_checked.size(); ++k) {
-        if (!sr.inside[k]) {
-          r.flags[static_cast<size_t>(rows_checked[k])] |= GML_POSTERIOR_FLAG_OUTSIDE_TRAINING;
-        }
-      }
-    }
-  }
-}
-
-UnitResult process_unit(const gml_model& m, gml::adapters::CatalogReader& reader,
-                        const gml::adapters::BoundMapping& map, int64_t first, int64_t rows,
-                        const gml_posterior_run_options& o, bool keep_samples) {
-  const post::LoadedPosterior& lp = *m.posterior;
-  const post::PosteriorConfig& cfg = lp.flow->config();
-  const int64_t n_out = map.n_outputs(), d = cfg.theta_dim, c = cfg.x_dim;
-  UnitResult r;
-  r.first_row = first;
-  r.rows = rows;
-  std::vector<double> raw(static_cast<size_t>(rows * n_out));
-  std::vector<int32_t> read_flags(static_cast<size_t>(rows));
-  reader.read(map, first, rows, raw.data(), read_flags.data());
-  observations(cfg, lp, raw, read_flags, rows, n_out, r);
-  r.outside.assign(static_cast<size_t>(rows), -1);
-  r.summary.assign(static_cast<size_t>(rows * d * GML_SUMMARY_COLUMNS), std::nan(""));
-  if (keep_samples) r.samples.assign(static_cast<size_t>(rows * o.n_samples * d), std::nanf(""));
-  // Rows that can be sampled: no flag but "outside training".
-  std::vector<int64_t> usable;
-  for (int64_t i = 0; i < rows; ++i) {
-    if ((r.flags[static_cast<size_t>(i)] & ~GML_POSTERIOR_FLAG_OUTSIDE_TRAINING) == 0) {
-      usable.push_back(i);
-    }
-  }
-  // Each usable row draws from its own stream (seed, global row), so the
-  // result does not depend on which rank or unit holds it.
-  if (usable.empty()) return r;
-  std::vector<int64_t> ids;
-  at::Tensor xs = at::empty({static_cast<int64_t>(usable.size()), c}, at::kDouble);
-  for (size_t u = 0; u < usable.size(); ++u) {
-    ids.push_back(first + usable[u]);
-    xs[static_cast<int64_t>(u)].copy_(at::from_blob(r.x.data() + usable[u] * c, {c}, at::kDouble));
-  }
-  post::PosteriorFlow flow = lp.flow;  // a shared handle; sampling does not modify it
-  post::PosteriorDraws dr = post::draw_posterior(flow, xs, o.n_samples, o.seed, ids);
-  const at::Tensor s = post::summarize_draws(dr).contiguous();
-  const at::Tensor outside = dr.outside.to(at::kLong).contiguous();
-  const at::Tensor f = keep_samples ? dr.theta.to(at::kFloat).contiguous() : at::Tensor();
-  const int64_t per_summary = d * GML_SUMMARY_COLUMNS, per_draws = o.n_samples * d;
-  for (size_t u = 0; u < usable.size(); ++u) {
-    const int64_t i = usable[u];
-    std::memcpy(r.summary.data() + i * per_summary,
-                s.data_ptr<double>() + static_cast<int64_t>(u) * per_summary,
-                static_cast<size_t>(per_summary) * sizeof(double));
-    r.outside[static_cast<size_t>(i)] = outside.data_ptr<int64_t>()[u];
-    if (keep_samples) {
-      std::memcpy(r.samples.data() + i * per_draws,
-                  f.data_ptr<float>() + static_cast<int64_t>(u) * per_draws,
-                  static_cast<size_t>(per_draws) * sizeof(float));
-    }
-  }
-  return r;
-}
+// The published flags and summary columns are the run's and the core's.
+static_assert(flag_bit(GML_POSTERIOR_FLAG_MISSING) == flag_bit(runs::kRowMissing) &&
+              flag_bit(GML_POSTERIOR_FLAG_BAD_IVAR) == flag_bit(runs::kRowBadIvar) &&
+              flag_bit(GML_POSTERIOR_FLAG_Z_OUTSIDE_PRIOR) == flag_bit(runs::kRowZOutsidePrior) &&
+              flag_bit(GML_POSTERIOR_FLAG_OUTSIDE_TRAINING) == flag_bit(runs::kRowOutsideTraining));
+static_assert(flag_bit(GML_SUMMARY_MEDIAN) == flag_bit(post::kMedian) &&
+              flag_bit(GML_SUMMARY_P16) == flag_bit(post::kP16) &&
+              flag_bit(GML_SUMMARY_P84) == flag_bit(post::kP84) &&
+              flag_bit(GML_SUMMARY_MEAN) == flag_bit(post::kMean) &&
+              flag_bit(GML_SUMMARY_STD) == flag_bit(post::kStd) &&
+              flag_bit(GML_SUMMARY_COLUMNS) == flag_bit(post::kSummaryColumns));
 
 }  // namespace
 
+using gml::require;
 using gml::capi::guard;
 
 extern "C" {
 
 GML_API void gml_posterior_run_options_default(gml_posterior_run_options* opts) {
   if (!opts) return;
+  const runs::CatalogRunOptions d;
   std::memset(opts, 0, sizeof *opts);
   opts->struct_size = sizeof *opts;
-  opts->n_samples = 10000;
+  opts->n_samples = d.n_samples;
+  opts->seed = d.seed;
+  opts->chunk_rows = d.chunk_rows;
+  opts->first_row = d.first_row;
+  opts->max_rows = d.max_rows;
 }
 
 GML_API gml_status gml_posterior_run_catalog(gml_context* ctx, const gml_model* model,
@@ -231,140 +55,25 @@ GML_API gml_status gml_posterior_run_catalog(gml_context* ctx, const gml_model* 
                                              const char* out_path) {
   return guard("gml_posterior_run_catalog", [&] {
     gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(model, "posterior");
+    const gml_model& m = gml::capi::require_model(c, model, "posterior");
     require(catalog_path != nullptr && *catalog_path, "catalog_path must not be NULL or empty");
     require(mapping != nullptr && *mapping, "mapping must not be NULL or empty");
     require(out_path != nullptr && *out_path, "out_path must not be NULL or empty");
-    gml_posterior_run_options o;
-    gml_posterior_run_options_default(&o);
-    if (opts) {
-      require(opts->struct_size >= offsetof(gml_posterior_run_options, max_rows) + sizeof(int64_t),
-              "opts->struct_size is too small; call gml_posterior_run_options_default()");
-      o = *opts;
-    }
+    const auto o = gml::capi::read_options(opts, gml_posterior_run_options_default);
     require(o.n_samples >= 2, "opts->n_samples must be >= 2");
     require(o.first_row >= 0 && o.max_rows >= 0 && o.chunk_rows >= 0,
             "opts->first_row, max_rows and chunk_rows must be >= 0");
-    const post::PosteriorConfig& cfg = m.posterior->flow->config();
-    gml::adapters::CatalogReader reader(catalog_path, o.hdu ? o.hdu : "");
-    const gml::adapters::BoundMapping map = reader.bind(mapping);
-    if (cfg.observation == "sed_ugriz") {
-      require(map.n_outputs() == 11 || map.n_outputs() == 16,
-              "this model builds x from 5 fluxes, 5 inverse variances and z (11 mapped values), "
-              "optionally plus 5 extinctions (16); the mapping gives " +
-                  std::to_string(map.n_outputs()));
-    } else {
-      require(map.n_outputs() == cfg.x_dim,
-              "the mapping gives " + std::to_string(map.n_outputs()) +
-                  " values; the model needs x_dim = " + std::to_string(cfg.x_dim));
-    }
-    const int64_t total_rows = reader.nrows();
-    require(o.first_row <= total_rows, "opts->first_row is past the end of the catalog");
-    const int64_t n_rows =
-        o.max_rows > 0 ? std::min(o.max_rows, total_rows - o.first_row) : total_rows - o.first_row;
-    const int64_t unit =
-        o.chunk_rows > 0 ? o.chunk_rows : std::max<int64_t>(1, 1000000 / o.n_samples);
-    const int64_t units = (n_rows + unit - 1) / unit;
-    const int rank = c.backend ? c.backend->rank() : 0;
-    const int size = c.backend ? c.backend->size() : 1;
-    const bool root = rank == 0;
-    const bool keep_samples = o.samples_path != nullptr && *o.samples_path;
-    const int64_t d = cfg.theta_dim, cx = cfg.x_dim;
-
-    std::unique_ptr<gml::adapters::TableWriter> table;
-    std::unique_ptr<gml::adapters::Hdf5SampleWriter> samples;
-    int samples_id = -1;
-    if (root) {
-      gml::adapters::Provenance prov;
-      prov.input_file = catalog_path;
-      prov.command_line = std::string("gml_posterior_run_catalog ") + mapping;
-      prov.model_checksum = m.checksum;
-      table = std::make_unique<gml::adapters::TableWriter>(out_path, "POSTERIOR", prov);
-      using gml::adapters::ValueType;
-      table->add_column({"ROW", ValueType::Int64, 1, ""});
-      table->add_column({"FLAGS", ValueType::Int32, 1, ""});
-      table->add_column({"N_OUTSIDE", ValueType::Int64, 1, ""});
-      table->add_column({"X", ValueType::Float64, cx, ""});
-      static const char* kSuffix[] = {"_MEDIAN", "_P16", "_P84", "_MEAN", "_STD"};
-      for (int64_t j = 0; j < d; ++j) {
-        std::string name = j < static_cast<int64_t>(cfg.theta_names.size())
-                               ? cfg.theta_names[static_cast<size_t>(j)]
-                               : "THETA" + std::to_string(j);
-        for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-        for (const char* suffix : kSuffix)
-          table->add_column({name + suffix, ValueType::Float64, 1, ""});
-      }
-      table->set_keyword("NSAMPLES", std::to_string(o.n_samples), "posterior draws per galaxy");
-      table->set_keyword("GMLSEED", std::to_string(o.seed), "seed of the draws");
-      if (keep_samples) {
-        samples = std::make_unique<gml::adapters::Hdf5SampleWriter>(o.samples_path);
-        samples_id = samples->add_dataset("samples", {o.n_samples, d});
-      }
-    }
-
-    gml::Progress progress(root ? &c.control : nullptr, "posterior", n_rows, "galaxies");
-    const int64_t rounds = (units + size - 1) / size;
-    std::vector<double> col_summary;
-    for (int64_t round = 0; round < rounds; ++round) {
-      // Unit k goes to rank k mod size: rank order within a round is row order.
-      const int64_t k = round * size + rank;
-      UnitResult mine;
-      std::string error;
-      std::exception_ptr local_error;
-      int failed = 0;
-      try {
-        if (root) progress.check_cancel();
-        if (k < units) {
-          const int64_t first = o.first_row + k * unit;
-          const int64_t rows = std::min(unit, o.first_row + n_rows - first);
-          mine = process_unit(m, reader, map, first, rows, o, keep_samples);
-        }
-      } catch (const std::exception& e) {
-        error = e.what();
-        local_error = std::current_exception();
-        failed = 1;
-      }
-      if (size > 1) {
-        double any = failed;
-        c.backend->allreduce_sum(&any, 1);
-        if (any > 0) {
-          gml::fail(gml::Status::Backend, failed ? "rank " + std::to_string(rank) + ": " + error
-                                                 : "another rank failed; every rank stops");
-        }
-      } else if (failed) {
-        std::rethrow_exception(local_error);
-      }
-      const std::vector<char> packet = pack(mine);
-      const std::vector<char> all =
-          size > 1 ? c.backend->gather_bytes(packet.data(), packet.size(), 0) : packet;
-      if (!root) continue;
-      for (UnitResult& r : unpack_all(all)) {
-        if (r.rows == 0) continue;
-        std::vector<int64_t> row_ids(static_cast<size_t>(r.rows));
-        for (int64_t i = 0; i < r.rows; ++i) row_ids[static_cast<size_t>(i)] = r.first_row + i;
-        // Per-parameter summary columns from the (rows, d, 5) block.
-        std::vector<std::vector<double>> cols(static_cast<size_t>(d * GML_SUMMARY_COLUMNS),
-                                              std::vector<double>(static_cast<size_t>(r.rows)));
-        for (int64_t i = 0; i < r.rows; ++i) {
-          for (int64_t j = 0; j < d * GML_SUMMARY_COLUMNS; ++j) {
-            cols[static_cast<size_t>(j)][static_cast<size_t>(i)] =
-                r.summary[static_cast<size_t>(i * d * GML_SUMMARY_COLUMNS + j)];
-          }
-        }
-        std::vector<const void*> data = {row_ids.data(), r.flags.data(), r.outside.data(),
-                                         r.x.data()};
-        for (const auto& col : cols) data.push_back(col.data());
-        table->append(r.rows, data.data());
-        if (samples) samples->append(samples_id, r.rows, r.samples.data());
-        progress.update(r.first_row - o.first_row + r.rows);
-      }
-    }
-    if (root) {
-      progress.finish();
-      if (samples) samples->commit(catalog_path, mapping, m.checksum);
-      table->commit();
-    }
-    if (size > 1) c.backend->barrier();
+    runs::CatalogRunOptions r;
+    r.n_samples = o.n_samples;
+    r.seed = gml::capi::seed_for(c, o.seed);
+    r.hdu = o.hdu ? o.hdu : "";
+    r.samples_path = o.samples_path ? o.samples_path : "";
+    r.chunk_rows = o.chunk_rows;
+    r.first_row = o.first_row;
+    r.max_rows = o.max_rows;
+    r.model_checksum = m.checksum;
+    runs::run_posterior_catalog(gml::capi::loaded_as<post::LoadedPosterior>(m), catalog_path,
+                                mapping, r, out_path, c.backend.get(), &c.control);
   });
 }
 

@@ -1,18 +1,19 @@
 // gml_posterior_diagnose: calibration of a posterior model on held-out
 // simulations (SBC, expected coverage, TARP).
 #include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 
 #include <cstring>
+#include <limits>
+#include <string>
 
 #include "capi/src/context_impl.h"
 #include "capi/src/firewall.h"
 #include "capi/src/model_impl.h"
+#include "capi/src/options.h"
 #include "core/common/error.h"
 #include "core/common/progress.h"
-#include "core/posterior/diagnostics.h"
+#include "core/posterior/calibration_run.h"
 #include "core/posterior/posterior_file.h"
-#include "core/posterior/posterior_sampling.h"
 #include "core/posterior/training_set.h"
 
 using gml::require;
@@ -28,6 +29,57 @@ void copy_out(const at::Tensor& t, T* out) {
   std::memcpy(out, c.data_ptr<T>(), static_cast<size_t>(c.numel()) * sizeof(T));
 }
 
+// The positional entry point predates capacities: its caller promised the
+// shapes, so its arrays are not checked against one.
+constexpr size_t kUnchecked = std::numeric_limits<size_t>::max();
+
+void require_capacity(const void* array, size_t capacity, int64_t needed, const char* name) {
+  if (array && capacity < static_cast<size_t>(needed)) {
+    gml::fail(gml::Status::Capacity, std::string(name) + " holds " + std::to_string(capacity) +
+                                         " elements; " + std::to_string(needed) + " needed");
+  }
+}
+
+void diagnose_into(gml_context& c, const gml_model& m, const gml_posterior_diagnose_request& rq,
+                   const gml_posterior_diagnose_result& rs) {
+  require(rq.simulations_path != nullptr && *rq.simulations_path,
+          "simulations_path must not be NULL or empty");
+  require(rs.sbc_pvalue != nullptr, "sbc_pvalue must not be NULL");
+  const int64_t first_row = rq.first_row, n_sims = rq.n_sims, levels = rq.levels;
+  require(first_row >= 0 && n_sims >= 2 && rq.n_samples >= 2 && levels >= 1,
+          "need first_row >= 0, n_sims >= 2, n_samples >= 2 and levels >= 1");
+  require(n_sims <= std::numeric_limits<int64_t>::max() - first_row,
+          "first_row + n_sims is too large");
+  post::PosteriorFlow flow = gml::capi::loaded_as<post::LoadedPosterior>(m).flow;
+  const post::PosteriorConfig& cfg = flow->config();
+  const int64_t dim = cfg.theta_dim;
+  gml::capi::checked_elements({n_sims, dim}, sizeof(int64_t), "ranks");
+  gml::capi::checked_elements({levels, dim + 1}, sizeof(double), "coverage");
+  require_capacity(rs.ranks, rs.ranks_capacity, n_sims * dim, "ranks");
+  require_capacity(rs.sbc_pvalue, rs.sbc_pvalue_capacity, dim, "sbc_pvalue");
+  require_capacity(rs.coverage, rs.coverage_capacity, levels * (dim + 1), "coverage");
+  require_capacity(rs.tarp_ecp, rs.tarp_ecp_capacity, levels + 1, "tarp_ecp");
+  require_capacity(rs.tarp_summary, rs.tarp_summary_capacity, 2, "tarp_summary");
+  const post::TrainingSet set = post::read_training_set(rq.simulations_path, first_row + n_sims);
+  require(set.theta.size(0) == first_row + n_sims,
+          std::string(rq.simulations_path) + " holds " + std::to_string(set.theta.size(0)) +
+              " complete rows; " + std::to_string(first_row + n_sims) + " needed");
+  require(set.info.theta_dim == cfg.theta_dim && set.info.x_dim == cfg.x_dim,
+          "the simulations' dimensions differ from the model's");
+  gml::Progress progress(&c.control, "diagnose", n_sims, "simulations");
+  const post::CalibrationReport r = post::calibrate_posterior(
+      flow, set.theta.narrow(0, first_row, n_sims), set.x.narrow(0, first_row, n_sims),
+      rq.n_samples, levels, gml::capi::seed_for(c, rq.seed), progress);
+  copy_out(r.sbc.ks_pvalue, rs.sbc_pvalue);
+  copy_out(r.sbc.ranks, rs.ranks);
+  copy_out(r.coverage.empirical, rs.coverage);
+  copy_out(r.tarp.ecp, rs.tarp_ecp);
+  if (rs.tarp_summary) {
+    rs.tarp_summary[0] = r.tarp.atc;
+    rs.tarp_summary[1] = r.tarp.ks_pvalue;
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -40,58 +92,24 @@ GML_API gml_status gml_posterior_diagnose(gml_context* ctx, const gml_model* mod
                                           double* tarp_summary) {
   return guard("gml_posterior_diagnose", [&] {
     gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(model, "posterior");
-    require(simulations_path != nullptr && *simulations_path,
-            "simulations_path must not be NULL or empty");
-    require(sbc_pvalue != nullptr, "sbc_pvalue must not be NULL");
-    require(first_row >= 0 && n_sims >= 2 && n_samples >= 2 && levels >= 1,
-            "need first_row >= 0, n_sims >= 2, n_samples >= 2 and levels >= 1");
-    post::PosteriorFlow flow = m.posterior->flow;
-    const post::PosteriorConfig& cfg = flow->config();
-    const post::TrainingSet set = post::read_training_set(simulations_path, first_row + n_sims);
-    require(set.theta.size(0) == first_row + n_sims,
-            std::string(simulations_path) + " holds " + std::to_string(set.theta.size(0)) +
-                " complete rows; " + std::to_string(first_row + n_sims) + " needed");
-    require(set.info.theta_dim == cfg.theta_dim && set.info.x_dim == cfg.x_dim,
-            "the simulations' dimensions differ from the model's");
-    const at::Tensor theta = set.theta.narrow(0, first_row, n_sims);
-    const at::Tensor x = set.x.narrow(0, first_row, n_sims);
-    gml::Progress progress(&c.control, "diagnose", n_sims, "simulations");
-    post::PosteriorDraws d = post::draw_posterior(flow, x, n_samples, seed, 0, &progress);
-    // Densities of the draws and the truths for the highest-density coverage.
-    at::Tensor lp_draws, lp_true;
-    {
-      c10::InferenceMode guard_mode;
-      const int64_t dim = cfg.theta_dim;
-      lp_draws = at::empty({n_sims, n_samples}, at::kDouble);
-      for (int64_t g = 0; g < n_sims; ++g) {
-        progress.check_cancel();
-        lp_draws[g].copy_(flow->log_prob(d.theta[g].view({n_samples, dim}), x.narrow(0, g, 1)));
-      }
-      lp_true = at::empty({n_sims}, at::kDouble);
-      for (int64_t g = 0; g < n_sims; g += 4096) {
-        const int64_t e = std::min(n_sims, g + 4096);
-        lp_true.slice(0, g, e).copy_(flow->log_prob(theta.slice(0, g, e), x.slice(0, g, e)));
-      }
-    }
-    progress.finish();
-    const post::SbcResult sbc = post::simulation_based_calibration(d.theta, theta, seed + 1);
-    const post::CoverageResult cov =
-        post::expected_coverage(d.theta, theta, lp_draws, lp_true, levels);
-    at::Tensor lo, hi;
-    if (!cfg.prior_lower.empty()) {
-      lo = at::tensor(cfg.prior_lower, at::kDouble);
-      hi = at::tensor(cfg.prior_upper, at::kDouble);
-    }
-    const post::TarpResult tarp = post::tarp_coverage(d.theta, theta, lo, hi, levels, seed + 2);
-    copy_out(sbc.ks_pvalue, sbc_pvalue);
-    copy_out(sbc.ranks, ranks);
-    copy_out(cov.empirical, coverage);
-    copy_out(tarp.ecp, tarp_ecp);
-    if (tarp_summary) {
-      tarp_summary[0] = tarp.atc;
-      tarp_summary[1] = tarp.ks_pvalue;
-    }
+    const gml_model& m = gml::capi::require_model(c, model, "posterior");
+    const gml_posterior_diagnose_request rq{sizeof rq, simulations_path, first_row, n_sims,
+                                            n_samples, levels,           seed};
+    const gml_posterior_diagnose_result rs{sizeof rs,  ranks,        kUnchecked, sbc_pvalue,
+                                           kUnchecked, coverage,     kUnchecked, tarp_ecp,
+                                           kUnchecked, tarp_summary, kUnchecked};
+    diagnose_into(c, m, rq, rs);
+  });
+}
+
+GML_API gml_status gml_posterior_diagnose_batch(gml_context* ctx, const gml_model* model,
+                                                const gml_posterior_diagnose_request* request,
+                                                gml_posterior_diagnose_result* result) {
+  return guard("gml_posterior_diagnose_batch", [&] {
+    gml_context& c = gml::capi::require_context(ctx);
+    const gml_model& m = gml::capi::require_model(c, model, "posterior");
+    diagnose_into(c, m, gml::capi::read_request(request, "request"),
+                  gml::capi::read_request(result, "result"));
   });
 }
 

@@ -28,7 +28,7 @@ double Progress::elapsed_s() const {
 }
 
 void Progress::check_cancel() {
-  if (control_ && control_->consume_cancel()) {
+  if (control_ && control_->cancel_requested()) {
     fail(Status::Cancelled, stage_ + ": cancelled by the host");
   }
 }

@@ -37,9 +37,13 @@ class RunControl {
   void set_sink(ProgressSink sink) { sink_ = std::move(sink); }
   const ProgressSink& sink() const { return sink_; }
 
+  // A request stays until reset_cancel(), and stops every call that checks
+  // while it is set (ONNX Runtime's SetTerminate/UnsetTerminate). A request
+  // consumed by the first check would be lost to a call that had not yet
+  // started, or would silently stop a later, unrelated call.
   void request_cancel() noexcept { cancel_.store(true, std::memory_order_relaxed); }
-  // Returns true once per request: the call that observes it consumes it.
-  bool consume_cancel() noexcept { return cancel_.exchange(false, std::memory_order_relaxed); }
+  void reset_cancel() noexcept { cancel_.store(false, std::memory_order_relaxed); }
+  bool cancel_requested() const noexcept { return cancel_.load(std::memory_order_relaxed); }
 
  private:
   ProgressSink sink_;

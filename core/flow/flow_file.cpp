@@ -70,4 +70,9 @@ LoadedFlow load_flow(const std::string& path) {
   return flow_from_model_file(read_model_file(path, "flow"));
 }
 
+const ModelFamily kFlowFamily{
+    LoadedFlow::kFamily, [](const ModelFile& file) {
+      return std::unique_ptr<LoadedModel>(std::make_unique<LoadedFlow>(flow_from_model_file(file)));
+    }};
+
 }  // namespace gml::flow

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "core/common/module_io.h"
+#include "core/merger/backbone.h"
 #include "core/merger/merger_training.h"
 
 namespace gml::merger {
@@ -41,5 +42,15 @@ LoadedMerger merger_from_model_file(const ModelFile& file) {
 LoadedMerger load_merger(const std::string& path) {
   return merger_from_model_file(read_model_file(path, "merger"));
 }
+
+void LoadedMerger::to_device(const c10::Device& device) {
+  net->to(device);
+  net->backbone().prepare_for_inference();
+}
+
+const ModelFamily kMergerFamily{LoadedMerger::kFamily, [](const ModelFile& file) {
+                                  return std::unique_ptr<LoadedModel>(
+                                      std::make_unique<LoadedMerger>(merger_from_model_file(file)));
+                                }};
 
 }  // namespace gml::merger

@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "core/common/loaded_model.h"
 #include "core/common/model_file.h"
 #include "core/merger/merger_net.h"
 
@@ -21,15 +22,22 @@ struct MergerTrainReport;
 std::string save_merger(const std::string& path, MergerNet& net, const std::string& provenance,
                         const MergerTrainReport* report);
 
-struct LoadedMerger {
+struct LoadedMerger : LoadedModel {
+  static constexpr const char* kFamily = "merger";
   MergerNet net{nullptr};
   std::string checksum;
   std::string provenance;
+
+  const char* family() const override { return kFamily; }
+  // Inference there runs on the fused backbone prepared for that device.
+  void to_device(const c10::Device& device) override;
 };
 
 // Reads and verifies (family, version, checksum: distinct errors) and builds
 // the network in eval mode on the CPU.
 LoadedMerger load_merger(const std::string& path);
 LoadedMerger merger_from_model_file(const ModelFile& file);
+// The merger family's entry of the family table.
+extern const ModelFamily kMergerFamily;
 
 }  // namespace gml::merger

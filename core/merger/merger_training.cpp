@@ -21,6 +21,7 @@
 #include "core/common/radam.h"
 #include "core/distributed/backend.h"
 #include "core/distributed/fused_allreduce.h"
+#include "core/distributed/rank_agreement.h"
 #include "core/merger/merger_images.h"
 
 namespace gml::merger {
@@ -225,18 +226,6 @@ void restore(torch::nn::Module& m, const TensorMap& s) {
   at::NoGradGuard g;
   for (auto& p : m.named_parameters()) p.value().copy_(s.at(p.key()));
   for (auto& b : m.named_buffers()) b.value().copy_(s.at(b.key()));
-}
-
-// Rank-local failures of collective phases (checkpoint writing, evaluation)
-// become an error on every rank: nobody is left waiting in a collective.
-void agree(dist::Backend& backend, const std::string& local_failure, const char* phase) {
-  double failed = local_failure.empty() ? 0.0 : 1.0;
-  if (backend.size() > 1) backend.allreduce_sum(&failed, 1);
-  if (failed == 0) return;
-  if (!local_failure.empty())
-    fail(Status::Backend, std::string("merger training: ") + phase + " failed on rank " +
-                              std::to_string(backend.rank()) + ": " + local_failure);
-  fail(Status::Backend, std::string("merger training: ") + phase + " failed on another rank");
 }
 
 }  // namespace
@@ -535,15 +524,10 @@ MergerTrainReport train_merger(MergerNet& net, const MergerSamples& train,
       ++since_best;
     }
     if (!options.checkpoint_path.empty()) {
-      std::string failure;
-      if (rank == 0) {
-        try {
+      dist::on_all_ranks(backend, "merger training: the checkpoint", [&] {
+        if (rank == 0)
           write_checkpoint(options.checkpoint_path, net, opt, best, report, since_best);
-        } catch (const std::exception& e) {
-          failure = e.what();
-        }
-      }
-      agree(backend, failure, "checkpoint");
+      });
     }
   }
   report.stopped_early = since_best >= options.patience;

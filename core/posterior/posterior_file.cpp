@@ -86,4 +86,10 @@ LoadedPosterior load_posterior(const std::string& path) {
   return posterior_from_model_file(read_model_file(path, "posterior"));
 }
 
+const ModelFamily kPosteriorFamily{
+    LoadedPosterior::kFamily, [](const ModelFile& file) {
+      return std::unique_ptr<LoadedModel>(
+          std::make_unique<LoadedPosterior>(posterior_from_model_file(file)));
+    }};
+
 }  // namespace gml::posterior

@@ -267,10 +267,21 @@ int cmd_classify(int argc, char** argv) {
     std::vector<int64_t> nn_id(static_cast<size_t>(k), -1);
     std::vector<float> nn_distance(static_cast<size_t>(k), NAN);
     if (k > 0 && !index.empty()) {
-      check(gml_merger_search(s.ctx, model.model, index.c_str(), stamps.data(), k, model.channels,
-                              side, side, resize ? 1 : 0, 1, nullptr, nn_id.data(),
-                              nn_distance.data(), nullptr, nullptr, nullptr),
-            "search of '" + index + "'");
+      // By the latents classify just returned: the images are encoded once.
+      gml_merger_search_request rq{};
+      rq.struct_size = sizeof rq;
+      rq.index_path = index.c_str();
+      rq.n = k;
+      rq.latents = latent.data();
+      rq.latent_dim = model.latent;
+      rq.k = 1;
+      gml_merger_search_result rs{};
+      rs.struct_size = sizeof rs;
+      rs.ids = nn_id.data();
+      rs.ids_capacity = nn_id.size();
+      rs.distances = nn_distance.data();
+      rs.distances_capacity = nn_distance.size();
+      check(gml_merger_search_batch(s.ctx, model.model, &rq, &rs), "search of '" + index + "'");
     }
     // Rows of the block in input order.
     std::vector<int64_t> id(static_cast<size_t>(m));

@@ -30,6 +30,7 @@ const char* const kCovered[] = {
     "gml_context_rank",
     "gml_context_set_progress",
     "gml_cancel",
+    "gml_cancel_reset",
     "gml_context_selftest",
     "gml_model_file_inspect",
     "gml_model_file_config",
@@ -82,6 +83,7 @@ TEST(AbiArguments, EveryEntryPointRejectsNullAndInvalidArguments) {
   expect_invalid(gml_context_rank(nullptr, nullptr, nullptr), "gml_context_rank ctx");
   expect_invalid(gml_context_set_progress(nullptr, nullptr, nullptr), "set_progress ctx");
   expect_invalid(gml_cancel(nullptr), "gml_cancel ctx");
+  expect_invalid(gml_cancel_reset(nullptr), "gml_cancel_reset ctx");
   expect_invalid(gml_context_selftest(nullptr, 1, nullptr), "selftest ctx");
 
   gml_context_options_default(&co);

@@ -28,6 +28,8 @@ const char* const kCovered[] = {
     "gml_merger_index_info",
     "gml_merger_search",
     "gml_merger_cluster",
+    "gml_merger_classify_batch",
+    "gml_merger_search_batch",
 };
 
 void expect_status(gml_status got, gml_status want, const char* what) {
@@ -55,7 +57,7 @@ struct Context {
 }  // namespace
 
 TEST(AbiArgumentsMerger, EveryEntryPointRejectsBadArguments) {
-  ASSERT_EQ(sizeof kCovered / sizeof kCovered[0], 11u);
+  ASSERT_EQ(sizeof kCovered / sizeof kCovered[0], 13u);
   gml_merger_simulate_options_default(nullptr);
   gml_merger_train_options_default(nullptr);
   Context c;
@@ -133,6 +135,23 @@ TEST(AbiArgumentsMerger, EveryEntryPointRejectsBadArguments) {
   expect_invalid(gml_merger_search(c.ctx, nullptr, "i.h5", img.data(), 1, 1, 32, 32, 0, 6, rows,
                                    nullptr, nullptr, nullptr, nullptr, nullptr),
                  "search NULL model");
+  gml_merger_classify_request crq{};
+  crq.struct_size = sizeof crq;
+  crq.images = img.data();
+  crq.n = 4;
+  crq.channels = 1;
+  crq.height = 32;
+  crq.width = 32;
+  gml_merger_classify_result crs{};
+  crs.struct_size = sizeof crs;
+  expect_invalid(gml_merger_classify_batch(c.ctx, nullptr, &crq, &crs), "classify_batch model");
+  expect_invalid(gml_merger_classify_batch(nullptr, nullptr, &crq, &crs), "classify_batch ctx");
+  gml_merger_search_request srq{};
+  srq.struct_size = sizeof srq;
+  gml_merger_search_result srs{};
+  srs.struct_size = sizeof srs;
+  expect_invalid(gml_merger_search_batch(c.ctx, nullptr, &srq, &srs), "search_batch model");
+  expect_invalid(gml_merger_search_batch(nullptr, nullptr, &srq, &srs), "search_batch ctx");
   int64_t labels[4];
   expect_invalid(gml_merger_cluster(nullptr, "i.h5", 2, 5, labels, 4, nullptr), "cluster NULL ctx");
   expect_invalid(gml_merger_cluster(c.ctx, nullptr, 2, 5, labels, 4, nullptr), "cluster NULL path");

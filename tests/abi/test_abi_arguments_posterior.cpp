@@ -33,6 +33,7 @@ const char* const kCovered[] = {
     "gml_posterior_run_options_default",
     "gml_posterior_run_catalog",
     "gml_posterior_diagnose",
+    "gml_posterior_diagnose_batch",
 };
 
 int identity_simulator(const double* theta, int64_t n, double* x, void*) {
@@ -54,7 +55,7 @@ void expect_invalid(gml_status s, const char* what) {
 }  // namespace
 
 TEST(AbiArgumentsPosterior, EveryEntryPointRejectsBadArguments) {
-  ASSERT_EQ(sizeof kCovered / sizeof kCovered[0], 14u);
+  ASSERT_EQ(sizeof kCovered / sizeof kCovered[0], 15u);
   gml_posterior_simulate_options_default(nullptr);
   gml_posterior_train_options_default(nullptr);
   gml_posterior_run_options_default(nullptr);
@@ -268,6 +269,41 @@ TEST(AbiArgumentsPosterior, EveryEntryPointRejectsBadArguments) {
       << gml_last_error();
   EXPECT_GE(pv[0], 0.0);
   EXPECT_LE(pv[0], 1.0);
+
+  // The request/result form: the same figures for the same seed, and
+  // capacities checked before any draw.
+  gml_posterior_diagnose_request rq{};
+  rq.struct_size = sizeof rq;
+  rq.simulations_path = ts.c_str();
+  rq.n_sims = 20;
+  rq.n_samples = 10;
+  rq.levels = 4;
+  double pv2[2] = {-1, -1}, ecp[5] = {-1, -1, -1, -1, -1};
+  gml_posterior_diagnose_result rs{};
+  rs.struct_size = sizeof rs;
+  rs.sbc_pvalue = pv2;
+  rs.sbc_pvalue_capacity = 2;
+  rs.tarp_ecp = ecp;
+  rs.tarp_ecp_capacity = 4;
+  EXPECT_EQ(gml_posterior_diagnose_batch(ctx, model, &rq, &rs), GML_ERR_CAPACITY);
+  EXPECT_NE(std::string(gml_last_error()).find("tarp_ecp holds 4 elements; 5 needed"),
+            std::string::npos)
+      << gml_last_error();
+  EXPECT_EQ(pv2[0], -1);
+  rs.tarp_ecp_capacity = 5;
+  ASSERT_EQ(gml_posterior_diagnose_batch(ctx, model, &rq, &rs), GML_OK) << gml_last_error();
+  EXPECT_EQ(pv2[0], pv[0]);
+  EXPECT_EQ(pv2[1], pv[1]);
+  EXPECT_EQ(ecp[0], 0.0);
+  EXPECT_EQ(ecp[4], 1.0);
+  expect_invalid(gml_posterior_diagnose_batch(nullptr, model, &rq, &rs), "diagnose_batch ctx");
+  expect_invalid(gml_posterior_diagnose_batch(ctx, nullptr, &rq, &rs), "diagnose_batch model");
+  expect_invalid(gml_posterior_diagnose_batch(ctx, model, nullptr, &rs), "diagnose_batch request");
+  expect_invalid(gml_posterior_diagnose_batch(ctx, model, &rq, nullptr), "diagnose_batch result");
+  rq.struct_size = 0;
+  expect_invalid(gml_posterior_diagnose_batch(ctx, model, &rq, &rs), "diagnose_batch size 0");
+  EXPECT_NE(std::string(gml_last_error()).find("zero it and set struct_size"), std::string::npos)
+      << gml_last_error();
 
   // A flow call on a posterior model names the family.
   EXPECT_EQ(gml_flow_dims(model, nullptr, nullptr), GML_ERR_FAMILY);

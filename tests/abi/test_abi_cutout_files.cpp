@@ -439,6 +439,7 @@ TEST(AbiCutoutFiles, CancelledWriteLeavesOldFileAndNoTemporary) {
     s->stage = p->stage;
     return 1;
   };
+  ASSERT_EQ(gml_cancel_reset(ctx), GML_OK);
   ASSERT_EQ(gml_context_set_progress(ctx, stop, &seen), GML_OK);
   std::vector<double> many_x(3000, 300.0), many_y(3000, 250.0);
   std::vector<float> buf(3000 * 256);

@@ -228,6 +228,109 @@ TEST_F(AbiMerger, IndexSearchAndCluster) {
             GML_ERR_CAPACITY);
 }
 
+TEST_F(AbiMerger, BatchFormsEqualThePositionalOnesAndCheckCapacities) {
+  const int64_t n = 6, k = 4;
+  const float* images = images_->data() + 10 * 32 * 32;
+  std::vector<float> probs(n * 6), latent(n * 8);
+  std::vector<int32_t> cls(n), flags(n);
+  ASSERT_EQ(gml_merger_classify(ctx_, model_h_, images, n, 1, 32, 32, 0, probs.data(), cls.data(),
+                                nullptr, latent.data(), flags.data()),
+            GML_OK)
+      << gml_last_error();
+
+  gml_merger_classify_request rq{};
+  rq.struct_size = sizeof rq;
+  rq.images = images;
+  rq.n = n;
+  rq.channels = 1;
+  rq.height = 32;
+  rq.width = 32;
+  std::vector<float> probs2(n * 6, -1.0f), latent2(n * 8, -1.0f);
+  std::vector<int32_t> cls2(n, -1);
+  gml_merger_classify_result rs{};
+  rs.struct_size = sizeof rs;
+  rs.probs = probs2.data();
+  rs.probs_capacity = probs2.size();
+  rs.classes = cls2.data();
+  rs.classes_capacity = cls2.size();
+  rs.latent = latent2.data();
+  rs.latent_capacity = latent2.size() - 1;  // one short
+  EXPECT_EQ(gml_merger_classify_batch(ctx_, model_h_, &rq, &rs), GML_ERR_CAPACITY);
+  EXPECT_NE(std::string(gml_last_error()).find("latent holds 47 elements; 48 needed"),
+            std::string::npos)
+      << gml_last_error();
+  EXPECT_EQ(probs2[0], -1.0f) << "nothing written on a capacity error";
+  rs.latent_capacity = latent2.size();
+  ASSERT_EQ(gml_merger_classify_batch(ctx_, model_h_, &rq, &rs), GML_OK) << gml_last_error();
+  EXPECT_EQ(probs2, probs);
+  EXPECT_EQ(cls2, cls);
+  EXPECT_EQ(latent2, latent);
+  EXPECT_EQ(gml_merger_classify_batch(ctx_, model_h_, nullptr, &rs), GML_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(gml_merger_classify_batch(ctx_, model_h_, &rq, nullptr), GML_ERR_INVALID_ARGUMENT);
+
+  // Search by the latents just computed finds what the image search finds,
+  // without encoding the images again.
+  const std::string index = (*dir_ / "batch_index.h5").string();
+  ASSERT_EQ(gml_merger_index_build(ctx_, model_h_, sims_.c_str(), 0, index.c_str(), nullptr),
+            GML_OK)
+      << gml_last_error();
+  std::vector<int64_t> rows(n * k);
+  std::vector<float> dist(n * k);
+  ASSERT_EQ(gml_merger_search(ctx_, model_h_, index.c_str(), images, n, 1, 32, 32, 0, k,
+                              rows.data(), nullptr, dist.data(), nullptr, nullptr, nullptr),
+            GML_OK)
+      << gml_last_error();
+  gml_merger_search_request sq{};
+  sq.struct_size = sizeof sq;
+  sq.index_path = index.c_str();
+  sq.n = n;
+  sq.latents = latent.data();
+  sq.latent_dim = 8;
+  sq.k = k;
+  std::vector<int64_t> rows2(n * k, -1);
+  std::vector<float> dist2(n * k, -1.0f), ssim(n * k);
+  gml_merger_search_result sr{};
+  sr.struct_size = sizeof sr;
+  sr.rows = rows2.data();
+  sr.rows_capacity = rows2.size();
+  sr.distances = dist2.data();
+  sr.distances_capacity = dist2.size();
+  ASSERT_EQ(gml_merger_search_batch(ctx_, model_h_, &sq, &sr), GML_OK) << gml_last_error();
+  EXPECT_EQ(rows2, rows);
+  for (size_t i = 0; i < dist.size(); ++i) EXPECT_NEAR(dist2[i], dist[i], 1e-4) << i;
+  EXPECT_EQ(rows2[0], 10) << "image 10 finds itself";
+
+  // SSIM needs images; images and latents together are ambiguous.
+  sr.ssim = ssim.data();
+  sr.ssim_capacity = ssim.size();
+  EXPECT_EQ(gml_merger_search_batch(ctx_, model_h_, &sq, &sr), GML_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(gml_last_error()).find("ssim needs image queries"), std::string::npos);
+  sq.images = images;
+  sq.channels = 1;
+  sq.height = 32;
+  sq.width = 32;
+  EXPECT_EQ(gml_merger_search_batch(ctx_, model_h_, &sq, &sr), GML_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(gml_last_error()).find("exactly one"), std::string::npos);
+  sq.latents = nullptr;
+  sr.ssim_capacity = n * k - 1;
+  EXPECT_EQ(gml_merger_search_batch(ctx_, model_h_, &sq, &sr), GML_ERR_CAPACITY);
+  sr.ssim_capacity = n * k;
+  ASSERT_EQ(gml_merger_search_batch(ctx_, model_h_, &sq, &sr), GML_OK) << gml_last_error();
+  EXPECT_NEAR(ssim[0], 1.0, 1e-4);
+  // A latent of the wrong width, or not finite.
+  sq.images = nullptr;
+  sq.latents = latent.data();
+  sr.ssim = nullptr;
+  sq.latent_dim = 7;
+  EXPECT_EQ(gml_merger_search_batch(ctx_, model_h_, &sq, &sr), GML_ERR_INVALID_ARGUMENT);
+  sq.latent_dim = 8;
+  std::vector<float> bad = latent;
+  bad[8 * 2 + 3] = NAN;
+  sq.latents = bad.data();
+  EXPECT_EQ(gml_merger_search_batch(ctx_, model_h_, &sq, &sr), GML_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(gml_last_error()).find("query 2"), std::string::npos) << gml_last_error();
+}
+
 TEST_F(AbiMerger, OtherFamiliesAreRefused) {
   // A flow model file asked for as a merger model.
   gml_model* wrong = nullptr;

@@ -41,7 +41,7 @@ TEST(Progress, SinkReturningNonZeroCancels) {
   }
 }
 
-TEST(Progress, CancelFromAnotherThreadIsConsumedOnce) {
+TEST(Progress, CancelFromAnotherThreadStaysUntilReset) {
   gml::RunControl control;
   std::thread t([&] { control.request_cancel(); });
   t.join();
@@ -52,6 +52,8 @@ TEST(Progress, CancelFromAnotherThreadIsConsumedOnce) {
   } catch (const gml::Error& e) {
     EXPECT_EQ(e.status(), gml::Status::Cancelled);
   }
-  // ...and is consumed, so the next call runs.
+  // ...and every later one until it is reset.
+  EXPECT_THROW(gml::Progress(&control, "train", 0, "steps").finish(), gml::Error);
+  control.reset_cancel();
   EXPECT_NO_THROW(gml::Progress(&control, "train", 0, "steps").finish());
 }

@@ -7,7 +7,7 @@
     logp = flow.log_prob(stars, [10.8, 7.0, 2.5, 0.014])              # (1000,) float64
 
 The shared library is found through $GALAXYML_LIBRARY, else
-libgalaxyml.so.0 on the loader's path. Errors raise galaxyml.Error with the
+libgalaxyml.so.1 on the loader's path. Errors raise galaxyml.Error with the
 library's own message and status name. The library is never unloaded.
 """
 from ._lib import Error, abi_version, build_info, version

@@ -2,7 +2,7 @@
 import ctypes
 import os
 
-_PATH = os.environ.get("GALAXYML_LIBRARY", "libgalaxyml.so.0")
+_PATH = os.environ.get("GALAXYML_LIBRARY", "libgalaxyml.so.1")
 # RTLD_GLOBAL is not needed; the library is self-contained. It is never
 # dlclose()d: LibTorch does not survive being unloaded.
 lib = ctypes.CDLL(_PATH)
@@ -55,6 +55,7 @@ gml_context_free = _fn("gml_context_free", None, ctypes.c_void_p)
 gml_context_device = _fn("gml_context_device", c_status, ctypes.c_void_p, ctypes.c_char_p,
                          ctypes.c_size_t, c_size_p)
 gml_cancel = _fn("gml_cancel", c_status, ctypes.c_void_p)
+gml_cancel_reset = _fn("gml_cancel_reset", c_status, ctypes.c_void_p)
 gml_model_file_inspect = _fn("gml_model_file_inspect", c_status, ctypes.c_char_p,
                              ctypes.c_char_p, ctypes.POINTER(ModelInfo))
 gml_model_load = _fn("gml_model_load", c_status, ctypes.c_void_p, ctypes.c_char_p,

@@ -38,7 +38,11 @@ class Context:
         return buf.value.decode()
 
     def cancel(self):
+        """Stops the running call and every later one until reset_cancel()."""
         L.check(L.gml_cancel(self._h))
+
+    def reset_cancel(self):
+        L.check(L.gml_cancel_reset(self._h))
 
     def load_model(self, path, family=None):
         return Model(self, path, family)

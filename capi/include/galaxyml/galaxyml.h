@@ -3,8 +3,12 @@
  *
  * galaxyml runs galaxy machine-learning models (conditional flows, amortized
  * posteriors, diffusion synthesis, merger classification) on FITS tables,
- * FITS cutouts and HDF5 files. This header is the whole public surface: it is
- * plain C99, needs no other header than <stddef.h> and <stdint.h>, and is what
+ * FITS cutouts and HDF5 files. This is the one header a host includes. It
+ * declares what every family shares (status, versions, initialisation,
+ * contexts, model files, WCS, catalogs, tables, cutouts) and includes one
+ * header per model family: galaxyml/flow.h, galaxyml/posterior.h,
+ * galaxyml/merger.h. Each is plain C99 and needs no other header than
+ * <stddef.h> and <stdint.h>; together they are the whole public surface that
  * every binding (Python, IDL, Fortran, Julia) and example tool is built on.
  *
  * ---------------------------------------------------------------------------
@@ -55,7 +59,38 @@
  *
  * Options.  Option structs begin with uint32_t struct_size and are filled by
  *   the matching *_options_default() function. New fields are only ever
- *   appended, so a caller compiled against an older header keeps working.
+ *   appended; no field ever moves. The library reads min(struct_size, its
+ *   own sizeof) bytes and takes every field it was not given from the
+ *   defaults, so a caller compiled against an older header keeps working.
+ *   A struct_size below the struct's first published size (e.g. an
+ *   uninitialised one) is GML_ERR_INVALID_ARGUMENT. A caller compiled against
+ *   a newer header passes a longer struct: it is accepted when the fields this
+ *   library does not know are zero, and refused with GML_ERR_INVALID_ARGUMENT
+ *   when one is set (the library cannot do what it asks). Result structs the
+ *   caller sizes (gml_model_info, gml_merger_train_report) receive the fields
+ *   that fit in their struct_size; the rest is left as the caller set it.
+ *
+ * Seeds.  Every seed argument and seed option means the same: 0 takes the
+ *   seed of the calling context (gml_context_options.seed, by default
+ *   gml_init_options.seed, by default 0); any other value is used as given.
+ *   Equal seeds give equal results on every run and thread count of a device.
+ *
+ * Devices.  A context runs on one device. A model runs on the device of the
+ *   context that loaded it; a call that passes a context on another device
+ *   fails with GML_ERR_DEVICE (nothing is moved between devices silently).
+ *   Load the model once per device to run it on several.
+ *
+ * Cancellation.  gml_cancel() raises a flag on a context that stops the call
+ *   running on it, and every later long call on it, with GML_ERR_CANCELLED
+ *   until gml_cancel_reset() lowers it (as ONNX Runtime's
+ *   SetTerminate/UnsetTerminate): a request is never lost to a call that was
+ *   about to start, and never stops an unrelated later call unnoticed. A
+ *   progress callback that returns non-zero stops only the call it reports.
+ *
+ * Names.  Counts are n_* and learning rates learning_rate in new functions
+ *   and fields. Older fields keep the spelling they were published with:
+ *   num_threads, num_blocks, num_bins (= n_*) and
+ *   gml_merger_train_options.lr (= learning_rate).
  *
  * Threads.  gml_init() and the version/status functions are safe from any
  *   thread. A gml_context may be used by one thread at a time; different
@@ -76,8 +111,9 @@
  *   destructors and thread pools do not survive being unloaded; a host that
  *   dlclose()s it will crash later. Load it once and keep it.
  *
- * Versioning.  GML_ABI_VERSION changes (with the SONAME libgalaxyml.so.N) only
- *   on an incompatible change. Functions are only ever added.
+ * Versioning.  GML_ABI_VERSION is N in the SONAME libgalaxyml.so.N; both
+ *   change together, only on an incompatible change. Functions are only ever
+ *   added.
  */
 #ifndef GALAXYML_GALAXYML_H
 #define GALAXYML_GALAXYML_H
@@ -121,7 +157,8 @@ enum {
   GML_ERR_VERSION = 5,
   /** A model file's tensors do not match its stored checksum. */
   GML_ERR_CHECKSUM = 6,
-  /** The requested device is unknown to this build or not present. */
+  /** The requested device is unknown to this build or not present, or a
+      call's model was loaded on another device than its context's. */
   GML_ERR_DEVICE = 7,
   /** The requested distributed backend (e.g. MPI) cannot be loaded. */
   GML_ERR_BACKEND = 8,
@@ -346,13 +383,21 @@ GML_API gml_status gml_context_rank(const gml_context* ctx, int32_t* rank, int32
 GML_API gml_status gml_context_set_progress(gml_context* ctx, gml_progress_fn fn, void* user);
 
 /**
- * Asks the long call running on ctx (or, if none runs, the next long call on
- * ctx) to stop at its next check point; it then returns GML_ERR_CANCELLED and
- * the request is consumed. Safe from any thread and from signal-free async
- * contexts (it only sets an atomic flag).
- * Errors: GML_ERR_INVALID_ARGUMENT  ctx NULL.
+ * Raises ctx's cancel flag: the long call running on ctx stops at its next
+ * check point with GML_ERR_CANCELLED, and so does every long call started on
+ * ctx until gml_cancel_reset() (see "Cancellation" above). Safe from any
+ * thread, and from a signal handler (it only sets an atomic flag).
+ * Errors: GML_ERR_INVALID_ARGUMENT  ctx NULL or not a live context.
  */
 GML_API gml_status gml_cancel(gml_context* ctx);
+
+/**
+ * Lowers ctx's cancel flag raised by gml_cancel(), so that calls on ctx run
+ * again. Call it between calls, once the cancelled call has returned; a
+ * reset while a call runs may let that call go on. Safe from any thread.
+ * Errors: GML_ERR_INVALID_ARGUMENT  ctx NULL or not a live context.
+ */
+GML_API gml_status gml_cancel_reset(gml_context* ctx);
 
 /**
  * Checks that LibTorch can run a small computation on the context's device
@@ -418,6 +463,30 @@ GML_API gml_status gml_model_file_inspect(const char* path, const char* expected
 GML_API gml_status gml_model_file_config(const char* path, char* buf, size_t capacity,
                                          size_t* length);
 
+/** A loaded model of any family. */
+typedef struct gml_model gml_model;
+
+/**
+ * Loads a model file onto the context's device. The model runs there: calls
+ * through a context on another device fail with GML_ERR_DEVICE.
+ * Given:    ctx; path of the model file; expected_family (NULL: any).
+ * Returned: out  the model, owned by the caller (gml_model_free()).
+ * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT,
+ *           GML_ERR_FAMILY (also when this build has no such family),
+ *           GML_ERR_VERSION, GML_ERR_CHECKSUM.
+ * Thread-safety: the model may be shared by contexts on the same device;
+ *           calls using it are read-only.
+ */
+GML_API gml_status gml_model_load(gml_context* ctx, const char* path, const char* expected_family,
+                                  gml_model** out);
+
+/** Releases a model. NULL is a no-op. */
+GML_API void gml_model_free(gml_model* model);
+
+/** Family of a loaded model ("flow", ...). Strings-out convention. */
+GML_API gml_status gml_model_family(const gml_model* model, char* buf, size_t capacity,
+                                    size_t* length);
+
 /* ======================================================================== */
 /* WCS: pixel <-> sky on a FITS header                                      */
 /* ======================================================================== */
@@ -452,6 +521,16 @@ enum {
  *           when the primary is missing or invalid the call fails, and the
  *           message names the alternates present; gml_wcs_open_alternate()
  *           opens one of them explicitly.
+ *           Distortions are applied as astropy's all_pix2world and
+ *           all_world2pix apply them: SIP, TPV, and the lookup tables of HST
+ *           headers (CPDISj / D2IMDISj = 'Lookup', read from the WCSDVARR /
+ *           D2IMARR image extensions of the same file), and -TAB
+ *           coordinates (read from their binary table). sky2pix inverts
+ *           lookup distortions iteratively to 1e-10 pixel; a point that does
+ *           not converge gets GML_WCS_POINT_INVALID. The repairs astropy also
+ *           makes (a malformed card that is not a WCS keyword left out;
+ *           SCAMP PVi_m dropped beside SIP; SIP dropped beside TPV; a pre-2012
+ *           SCAMP TAN read as TPV) are logged as warnings.
  * Returned: out   a new handle, released with gml_wcs_free(); untouched on
  *                 error.
  * Errors:   GML_ERR_INVALID_ARGUMENT  path or out NULL, hdu empty.
@@ -471,7 +550,10 @@ GML_API gml_status gml_wcs_open(const char* path, const char* hdu, gml_wcs** out
  * Returned: out     a new handle, released with gml_wcs_free().
  * Errors:   GML_ERR_INVALID_ARGUMENT  header or out NULL, length not a
  *                                     positive multiple of 80.
- *           GML_ERR_WCS               no celestial WCS, or invalid.
+ *           GML_ERR_WCS               no celestial WCS, or invalid; also a
+ *                                     header that declares lookup-table
+ *                                     distortions or -TAB coordinates, which
+ *                                     need their file (use gml_wcs_open()).
  * Thread-safety: any thread.
  */
 GML_API gml_status gml_wcs_open_header(const char* header, size_t length, gml_wcs** out);
@@ -526,10 +608,35 @@ GML_API gml_status gml_wcs_pixel_scale(const gml_wcs* wcs, double* arcsec_per_pi
  * END card), distortions included, full precision.
  * Given:    wcs; capacity of buf.
  * Returned: buf, length — see "Strings out".
- * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_CAPACITY, GML_ERR_WCS.
+ * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_CAPACITY, GML_ERR_WCS (also
+ *           for a WCS with lookup-table distortions or -TAB coordinates,
+ *           which header cards cannot hold).
  * Thread-safety: as gml_wcs_pix2sky().
  */
 GML_API gml_status gml_wcs_header(const gml_wcs* wcs, char* buf, size_t capacity, size_t* length);
+
+/**
+ * As gml_wcs_open(), for one chosen WCS of the header.
+ * Given:    path, hdu  as gml_wcs_open().
+ *           alt   ' ' or '\0': the primary WCS (as gml_wcs_open());
+ *                 'A'..'Z': that alternate WCS (CTYPEia, WCSNAMEa).
+ * Returned: out   a new handle, released with gml_wcs_free(); untouched on
+ *                 error. gml_wcs_header() of an alternate writes its
+ *                 keywords with the same letter.
+ * Errors:   as gml_wcs_open(); GML_ERR_INVALID_ARGUMENT for another alt;
+ *           GML_ERR_WCS when the header has no such WCS (the message lists
+ *           the WCS it has) or that WCS is invalid.
+ * Thread-safety: any thread.
+ */
+GML_API gml_status gml_wcs_open_alternate(const char* path, const char* hdu, char alt,
+                                          gml_wcs** out);
+
+/**
+ * As gml_wcs_open_header(), for one chosen WCS (alt as
+ * gml_wcs_open_alternate()).
+ */
+GML_API gml_status gml_wcs_open_header_alternate(const char* header, size_t length, char alt,
+                                                 gml_wcs** out);
 
 /* ======================================================================== */
 /* Catalogs: FITS table columns in, result tables out                       */
@@ -1047,786 +1154,13 @@ GML_API gml_status gml_cutouts_read_shape(const char* path, int64_t* shape);
  */
 GML_API gml_status gml_cutouts_read(const char* path, float* out, size_t capacity);
 
-/* ======================================================================== */
-/* Flow family (GalacticFlow): conditional normalizing flows of stars       */
-/* ======================================================================== */
-
-/*
- * A flow model learns p(stars | galaxy): the distribution of per-star data
- * (default 10 columns: x, y, z [kpc], vx, vy, vz [km/s], Z [mass fraction],
- * [Fe/H], [O/Fe] [dex], age [Gyr]) given galaxy conditions (default 4:
- * log10 M* [Msun], tau50, tau10 [Gyr], mean Z). It samples stars of any galaxy
- * and evaluates exact densities in the user's units.
- *
- * Star tables (training input, sample output) are HDF5 or FITS files; see
- * docs/flow.md for the layout. gml_flow_simulate() writes one from the
- * built-in synthetic galaxy generator.
- */
-
-/** A loaded model of any family. */
-typedef struct gml_model gml_model;
-
-/**
- * Loads a model file onto the context's device.
- * Given:    ctx; path of the model file; expected_family (NULL: any).
- * Returned: out  the model, owned by the caller (gml_model_free()).
- * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT,
- *           GML_ERR_FAMILY (also when this build has no such family),
- *           GML_ERR_VERSION, GML_ERR_CHECKSUM.
- * Thread-safety: the model may be shared by contexts on the same device;
- *           calls using it are read-only.
- */
-GML_API gml_status gml_model_load(gml_context* ctx, const char* path, const char* expected_family,
-                                  gml_model** out);
-
-/** Releases a model. NULL is a no-op. */
-GML_API void gml_model_free(gml_model* model);
-
-/** Family of a loaded model ("flow", ...). Strings-out convention. */
-GML_API gml_status gml_model_family(const gml_model* model, char* buf, size_t capacity,
-                                    size_t* length);
-
-/**
- * Dimensions of a flow model.
- * Returned: data_dim (columns per star), condition_dim (conditions per
- *           galaxy); either may be NULL.
- * Errors:   GML_ERR_INVALID_ARGUMENT (model NULL), GML_ERR_FAMILY.
- */
-GML_API gml_status gml_flow_dims(const gml_model* model, int64_t* data_dim, int64_t* condition_dim);
-
-/**
- * Column names and training range of a flow model as JSON:
- * {"data": [...], "conditions": [...], "condition_min": [...],
- *  "condition_max": [...]}. Strings-out convention.
- */
-GML_API gml_status gml_flow_describe(const gml_model* model, char* buf, size_t capacity,
-                                     size_t* length);
-
-/**
- * Draws stars of one or more galaxies.
- * Given:    ctx (device, progress, cancel); model (family "flow");
- *           conditions  [n_galaxies, condition_dim] float64;
- *           n_galaxies >= 1; n_per_galaxy >= 0 stars per galaxy;
- *           seed  the same seed gives the same stars on every device;
- *           capacity  elements available in stars.
- * Returned: stars  [n_galaxies * n_per_galaxy, data_dim] float32, galaxy
- *                  by galaxy, in the user's units;
- *           outside  [n_galaxies] (may be NULL): how far each galaxy's
- *                  conditions lie outside the training range, in units of
- *                  that range (0 inside). Values > 0 are also logged as a
- *                  warning: the model extrapolates there.
- * Errors:   GML_ERR_INVALID_ARGUMENT (NULL, n < 0, non-finite conditions),
- *           GML_ERR_CAPACITY, GML_ERR_FAMILY, GML_ERR_CANCELLED.
- * Memory:   work is done in chunks of 65,536 stars written straight into
- *           stars; peak memory beyond the caller's buffer does not grow
- *           with n. The exception to the Status convention that follows:
- *           when the call fails or is cancelled after sampling began, the
- *           start of stars may already hold draws (outside is untouched).
- */
-GML_API gml_status gml_flow_sample(gml_context* ctx, const gml_model* model,
-                                   const double* conditions, int64_t n_galaxies,
-                                   int64_t n_per_galaxy, uint64_t seed, float* stars,
-                                   size_t capacity, double* outside);
-
-/**
- * As gml_flow_sample(), streamed to a file instead of a buffer, for sample
- * sizes beyond memory. The format follows the extension, in any letter
- * case: .h5/.hdf5/.he5 (chunked, compressed datasets) or .fits/.fit/.fts
- * (binary table with TUNIT and provenance keywords); any other extension is
- * GML_ERR_INVALID_ARGUMENT. Written atomically: on any error no file is left.
- * Given:    path  output file.
- * Errors:   as gml_flow_sample(), plus GML_ERR_IO, GML_ERR_FITS.
- */
-GML_API gml_status gml_flow_sample_to_file(gml_context* ctx, const gml_model* model,
-                                           const double* conditions, int64_t n_galaxies,
-                                           int64_t n_per_galaxy, uint64_t seed, const char* path);
-
-/**
- * Log density log p(star | galaxy) in the user's units (every normalising
- * transform's Jacobian included).
- * Given:    stars  [n, data_dim] float32; n >= 0;
- *           conditions  [n_conditions, condition_dim] float64, with
- *           n_conditions 1 (one galaxy for all stars) or n (one per star).
- * Returned: log_prob  [n] float64; -inf where a star lies outside the
- *           model's support (e.g. a non-positive value in a log10 column).
- * Errors:   GML_ERR_INVALID_ARGUMENT (NULL, wrong n_conditions, NaN or Inf
- *           in stars or conditions: the message names the first bad row),
- *           GML_ERR_FAMILY, GML_ERR_CANCELLED.
- */
-GML_API gml_status gml_flow_log_prob(gml_context* ctx, const gml_model* model, const float* stars,
-                                     int64_t n, const double* conditions, int64_t n_conditions,
-                                     double* log_prob);
-
-typedef struct gml_flow_train_options {
-  uint32_t struct_size;        /**< sizeof(gml_flow_train_options) */
-  int64_t steps;               /**< optimiser steps; default 20000 */
-  int64_t batch_size;          /**< default 1024 */
-  double learning_rate;        /**< initial; default 9e-5 (decays 0.998 per
-                                    10 steps, per 120 below 3e-6) */
-  int64_t validation_galaxies; /**< held out whole; 0: 10% */
-  int64_t eval_every;          /**< steps between validations; default 250 */
-  const char* checkpoint_path; /**< NULL: none */
-  int64_t checkpoint_every;    /**< default 1000 */
-  int32_t resume;              /**< non-zero: continue from checkpoint_path */
-  /** JSON object overriding architecture fields (num_blocks, num_bins,
-      tail_bound, hidden_width, hidden_layers, log_columns, ...); NULL for
-      the GalacticFlow defaults. */
-  const char* config_json;
-  uint64_t seed;                /**< initialisation, split and batches */
-  int64_t max_stars_per_galaxy; /**< subsample big galaxies; 0: all */
-} gml_flow_train_options;
-
-/** Fills opts with the GalacticFlow defaults. NULL is ignored. */
-GML_API void gml_flow_train_options_default(gml_flow_train_options* opts);
-
-/**
- * Trains a flow on a star table and writes the model file.
- * Given:    ctx (device, progress with loss/learning rate/stars per second,
- *           cancel); stars_path  star table (docs/flow.md); opts (NULL:
- *           defaults); model_path  output model file (written atomically).
- * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT,
- *           GML_ERR_FITS, GML_ERR_CANCELLED (the last checkpoint, if any,
- *           stays usable for resume).
- */
-GML_API gml_status gml_flow_train(gml_context* ctx, const char* stars_path,
-                                  const gml_flow_train_options* opts, const char* model_path);
-
-/**
- * Reads the stars and conditions of one galaxy of a star table.
- * Given:    path  star table; galaxy_id  its galaxy id;
- *           capacity  floats available in stars;
- *           conditions_capacity  doubles available in conditions.
- * Returned: n_stars, data_dim (always, when not NULL);
- *           stars  [n_stars, data_dim] float32 (pass NULL with capacity 0
- *                  to query the sizes first);
- *           conditions  [condition_dim] float64 (may be NULL).
- * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT,
- *           GML_ERR_FITS, GML_ERR_NOT_FOUND (no such galaxy),
- *           GML_ERR_CAPACITY.
- */
-GML_API gml_status gml_flow_read_galaxy(const char* path, int64_t galaxy_id, float* stars,
-                                        size_t capacity, int64_t* n_stars, int64_t* data_dim,
-                                        double* conditions, size_t conditions_capacity);
-
-/**
- * GalacticFlow's evaluation: generates n_samples stars for the conditions of
- * galaxy `galaxy_id` of a star table, and measures the maximum mean
- * discrepancy (linear-time MMD^2, multi-scale Gaussian kernel, in the
- * model's z-scored units) between them and the stars of every galaxy of the
- * table. A good model gives its smallest MMD at delta_log_mass = 0, growing
- * with |delta_log_mass|.
- * Given:    ctx; model ("flow"); stars_path; galaxy_id; n_samples >= 2;
- *           seed; capacity  entries available in each output array.
- * Returned: n_galaxies  galaxies in the table (always, when not NULL);
- *           galaxy_ids, delta_log_mass (first condition minus the
- *           reference's), mmd: [n_galaxies] each. Pass NULL with capacity 0
- *           to query n_galaxies.
- * Errors:   as gml_flow_read_galaxy(), plus GML_ERR_FAMILY,
- *           GML_ERR_CANCELLED.
- */
-GML_API gml_status gml_flow_evaluate(gml_context* ctx, const gml_model* model,
-                                     const char* stars_path, int64_t galaxy_id, int64_t n_samples,
-                                     uint64_t seed, int64_t* galaxy_ids, double* delta_log_mass,
-                                     double* mmd, size_t capacity, int64_t* n_galaxies);
-
-/**
- * Writes a star table of synthetic galaxies from the built-in generator
- * (exponential disk + Plummer bulge with rotation and dispersion,
- * age-metallicity and [O/Fe]-[Fe/H] relations; docs/flow_generator.md).
- * Given:    ctx (seed via `seed`, progress, cancel); n_galaxies >= 1;
- *           n_stars >= 1 per galaxy; conditions [n_galaxies, 4] float64 or
- *           NULL to draw plausible random galaxies; path (.h5 or .fits).
- * Errors:   GML_ERR_INVALID_ARGUMENT (also conditions outside the
- *           generator's domain, or a path whose extension is neither
- *           FITS nor HDF5, as gml_flow_sample_to_file()), GML_ERR_IO,
- *           GML_ERR_FITS, GML_ERR_CANCELLED.
- */
-GML_API gml_status gml_flow_simulate(gml_context* ctx, int64_t n_galaxies, int64_t n_stars,
-                                     const double* conditions, uint64_t seed, const char* path);
-
-/* ======================================================================== */
-/* Posterior family (SEDflow): amortized posteriors for whole catalogs      */
-/* ======================================================================== */
-
-/*
- * A posterior model learns q(theta | x) from simulations (theta, x): physical
- * parameters theta of a galaxy given its observation x. Once trained it
- * gives posterior samples for any observation without further simulation.
- * The built-in SED forward model (docs/sed_model.md) has theta = (log10 M*,
- * four Dirichlet stick-breaking fractions, tau_V, dust slope) and x =
- * (ugriz asinh magnitudes, their errors, redshift); hosts plug their own
- * forward model in through gml_simulator_fn. The workflow is
- * gml_posterior_simulate[_sed] -> gml_posterior_train -> gml_model_load ->
- * gml_posterior_sample / _summarize / _run_catalog; docs/posterior.md.
- */
-
-/**
- * A host forward model: x for each theta.
- * Given:    theta  [n, theta_dim] float64, drawn from the box prior;
- *           n >= 1; user  the pointer passed with the callback.
- * Returned: x_out  [n, x_dim] float64.
- * Return 0 on success; anything else stops the generation (the rows of
- * earlier batches stay in the file). Called on the caller's thread only.
- */
-typedef int (*gml_simulator_fn)(const double* theta, int64_t n, double* x_out, void* user);
-
-typedef struct gml_posterior_simulate_options {
-  uint32_t struct_size;    /**< sizeof(gml_posterior_simulate_options) */
-  int64_t batch_size;      /**< thetas per simulator call; default 10000 */
-  uint64_t seed;           /**< prior draws (and the built-in model's noise) */
-  int32_t resume;          /**< non-zero: append to an existing file made with
-                                the same prior, seed and batch size */
-  const char* theta_names; /**< comma-separated labels, or NULL */
-  const char* x_names;     /**< comma-separated labels, or NULL */
-} gml_posterior_simulate_options;
-
-/** Fills opts with the defaults. NULL is ignored. */
-GML_API void gml_posterior_simulate_options_default(gml_posterior_simulate_options* opts);
-
-/**
- * Generates a training set with a host simulator: theta uniform in the box
- * [prior_lower, prior_upper], x from `fn`, written to an HDF5 file
- * (/theta, /x; layout in docs/posterior.md) batch by batch, flushed after
- * each, so an interrupted run can resume.
- * Given:    ctx (progress in simulations, cancel); fn, user; theta_dim,
- *           x_dim >= 1; prior_lower, prior_upper [theta_dim] float64,
- *           finite, lower < upper; n >= 1 rows in total; opts (NULL:
- *           defaults); path  output file.
- * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT (resuming
- *           a file that is not a training set), GML_ERR_CALLBACK (fn
- *           returned non-zero or a non-finite x: the message names the
- *           batch; the file keeps every row before it), GML_ERR_CANCELLED.
- */
-GML_API gml_status gml_posterior_simulate(gml_context* ctx, gml_simulator_fn fn, void* user,
-                                          int64_t theta_dim, int64_t x_dim,
-                                          const double* prior_lower, const double* prior_upper,
-                                          int64_t n, const gml_posterior_simulate_options* opts,
-                                          const char* path);
-
-/**
- * As gml_posterior_simulate() with the built-in SED forward model: kcorrect
- * templates, Calzetti/Noll dust, SDSS ugriz filters, flat LambdaCDM, noise
- * fitted to the SDSS catalog (docs/sed_model.md).
- * Given:    data_dir  folder holding sed/ and sdss/ (the repository's data/);
- *           NULL: the GML_DATA_DIR environment variable, else the data/
- *           folder of the source tree this library was built from.
- * Errors:   as gml_posterior_simulate(), plus GML_ERR_FITS for unreadable
- *           template or catalog files.
- */
-GML_API gml_status gml_posterior_simulate_sed(gml_context* ctx, const char* data_dir, int64_t n,
-                                              const gml_posterior_simulate_options* opts,
-                                              const char* path);
-
-/**
- * Shape of a training set file, e.g. to check an interrupted generation.
- * Given:    path.
- * Returned: theta_dim, x_dim, rows (complete rows); each may be NULL.
- * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT.
- */
-GML_API gml_status gml_posterior_training_set_info(const char* path, int64_t* theta_dim,
-                                                   int64_t* x_dim, int64_t* rows);
-
-typedef struct gml_posterior_train_options {
-  uint32_t struct_size;        /**< sizeof(gml_posterior_train_options) */
-  const char* estimator;       /**< "maf" (default) or "nsf" */
-  int64_t num_blocks;          /**< MADE blocks; default 15 */
-  int64_t hidden_width;        /**< default 500 */
-  int64_t made_blocks;         /**< hidden blocks per MADE; default 2 */
-  const char* activation;      /**< "tanh" (default) or "relu" */
-  int64_t num_bins;            /**< NSF bins; default 8 */
-  int64_t batch_size;          /**< default 50 */
-  double learning_rate;        /**< Adam; default 5e-4 */
-  int64_t max_epochs;          /**< default 1000 */
-  int64_t patience;            /**< early stopping; default 20 epochs */
-  double validation_fraction;  /**< default 0.1 */
-  const char* checkpoint_path; /**< NULL: none; else written every epoch */
-  int32_t resume;              /**< non-zero: continue from checkpoint_path */
-  uint64_t seed;               /**< initialisation, split and batches */
-  int64_t max_rows;            /**< use at most this many rows; 0: all */
-  int64_t lr_plateau;          /**< multiply the rate by lr_factor after this many
-                                    epochs without improvement; 0 (default, as
-                                    SEDflow): constant rate */
-  double lr_factor;            /**< default 0.5 */
-} gml_posterior_train_options;
-
-/** Fills opts with the SEDflow defaults. NULL is ignored. */
-GML_API void gml_posterior_train_options_default(gml_posterior_train_options* opts);
-
-/**
- * Trains a posterior estimator on a training set and writes the model file
- * (atomically). The prior box, labels and observation kind come from the
- * training set.
- * Given:    ctx (progress with loss, epoch and validation loss; cancel);
- *           training_set_path; opts (NULL: defaults); model_path.
- * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT,
- *           GML_ERR_CANCELLED (the last checkpoint stays usable).
- */
-GML_API gml_status gml_posterior_train(gml_context* ctx, const char* training_set_path,
-                                       const gml_posterior_train_options* opts,
-                                       const char* model_path);
-
-/**
- * Dimensions of a posterior model.
- * Returned: theta_dim, x_dim (either may be NULL).
- * Errors:   GML_ERR_INVALID_ARGUMENT (model NULL), GML_ERR_FAMILY.
- */
-GML_API gml_status gml_posterior_dims(const gml_model* model, int64_t* theta_dim, int64_t* x_dim);
-
-/**
- * Labels, prior box, training range of x and the architecture as JSON:
- * {"theta": [...], "x": [...], "prior_lower": [...], "prior_upper": [...],
- *  "x_train_min": [...], "x_train_max": [...], "observation": "...",
- *  "config": {...}}. Strings-out convention.
- */
-GML_API gml_status gml_posterior_describe(const gml_model* model, char* buf, size_t capacity,
-                                          size_t* length);
-
-/**
- * Posterior samples for a batch of observations.
- * Given:    ctx; model ("posterior"); x [n_obs, x_dim] float64, finite;
- *           n_obs >= 1; n_samples >= 1; seed: observation i's draws depend
- *           only on (seed, i); capacity  doubles available in theta.
- * Returned: theta  [n_obs, n_samples, theta_dim] float64, all draws;
- *           n_outside [n_obs] (may be NULL): draws outside the prior box.
- *           They are returned, not dropped: callers decide.
- * Errors:   GML_ERR_INVALID_ARGUMENT (NULL, sizes, NaN/Inf in x),
- *           GML_ERR_CAPACITY, GML_ERR_FAMILY, GML_ERR_CANCELLED.
- * Memory:   draws are written straight into theta in blocks of about
- *           16,384; memory beyond the caller's buffer does not grow with
- *           n_obs or n_samples, and a cancel is seen between blocks, also
- *           within one observation. An observation's draws past 2^20 come
- *           from further streams (seed, i, chunk). As for gml_flow_sample(),
- *           on an error after drawing began the start of theta may already
- *           hold draws (n_outside is untouched).
- */
-GML_API gml_status gml_posterior_sample(gml_context* ctx, const gml_model* model, const double* x,
-                                        int64_t n_obs, int64_t n_samples, uint64_t seed,
-                                        double* theta, size_t capacity, int64_t* n_outside);
-
-/**
- * log q(theta | x).
- * Given:    theta [n, theta_dim] float64; n >= 0; x [n_x, x_dim] float64
- *           with n_x 1 (one observation for all) or n.
- * Returned: log_prob [n] float64.
- * Errors:   GML_ERR_INVALID_ARGUMENT (NULL, n_x, NaN/Inf), GML_ERR_FAMILY,
- *           GML_ERR_CANCELLED.
- */
-GML_API gml_status gml_posterior_log_prob(gml_context* ctx, const gml_model* model,
-                                          const double* theta, int64_t n, const double* x,
-                                          int64_t n_x, double* log_prob);
-
-/** Columns of a posterior summary, per observation and parameter. */
-enum {
-  GML_SUMMARY_MEDIAN = 0,
-  GML_SUMMARY_P16 = 1,
-  GML_SUMMARY_P84 = 2,
-  GML_SUMMARY_MEAN = 3,
-  GML_SUMMARY_STD = 4,
-  GML_SUMMARY_COLUMNS = 5
-};
-
-/**
- * Posterior summaries without returning the samples: median, 16th and 84th
- * percentiles, mean and standard deviation of n_samples draws, over the
- * draws inside the prior box.
- * Given:    as gml_posterior_sample(); capacity  doubles in summary.
- * Returned: summary [n_obs, theta_dim, GML_SUMMARY_COLUMNS] float64 (NaN
- *           where no draw falls inside the prior); n_outside [n_obs]
- *           (may be NULL).
- * Errors:   as gml_posterior_sample().
- */
-GML_API gml_status gml_posterior_summarize(gml_context* ctx, const gml_model* model,
-                                           const double* x, int64_t n_obs, int64_t n_samples,
-                                           uint64_t seed, double* summary, size_t capacity,
-                                           int64_t* n_outside);
-
-/** Row flags of a posterior catalog run (GML_POSTERIOR_FLAG_* bits). */
-enum {
-  /** A mapped value is null or non-finite (e.g. a missing flux); not sampled. */
-  GML_POSTERIOR_FLAG_MISSING = 1,
-  /** A zero or negative inverse variance; not sampled. */
-  GML_POSTERIOR_FLAG_BAD_IVAR = 2,
-  /** Redshift outside the training prior; not sampled. */
-  GML_POSTERIOR_FLAG_Z_OUTSIDE_PRIOR = 4,
-  /** x outside the support of the training simulations (outside their
-      range, or for SED models farther from every simulation than 99% of
-      simulations are from their nearest neighbour, docs/sed_model.md):
-      sampled, but the posterior is an extrapolation. */
-  GML_POSTERIOR_FLAG_OUTSIDE_TRAINING = 8
-};
-
-typedef struct gml_posterior_run_options {
-  uint32_t struct_size;     /**< sizeof(gml_posterior_run_options) */
-  int64_t n_samples;        /**< draws per galaxy; default 10000 (SEDflow) */
-  uint64_t seed;            /**< row i's draws depend only on (seed, i) */
-  const char* hdu;          /**< catalog HDU name or number; NULL: first table */
-  const char* samples_path; /**< NULL: none; else every draw to HDF5
-                                 (/samples [rows, n_samples, theta_dim] float32) */
-  int64_t chunk_rows;       /**< galaxies per work unit; 0: about 10^6 draws */
-  int64_t first_row;        /**< first catalog row (0-based); default 0 */
-  int64_t max_rows;         /**< rows to process; 0: to the end */
-} gml_posterior_run_options;
-
-/** Fills opts with the defaults. NULL is ignored. */
-GML_API void gml_posterior_run_options_default(gml_posterior_run_options* opts);
-
-/**
- * Posteriors for every row of a FITS catalog, written as a FITS table with
- * one row per input row, in input order: ROW, FLAGS (GML_POSTERIOR_FLAG_*),
- * N_OUTSIDE (draws outside the prior; -1 where not sampled), X (the
- * model input), and <name>_MEDIAN, _P16, _P84, _MEAN, _STD per parameter.
- * Bad rows are flagged, never dropped; the run continues.
- * With a context whose backend is "mpi" (launched by mpirun), work units
- * are dealt round-robin to the ranks and rank 0 writes the one output;
- * it is identical to a single-process run with the same seed.
- * Given:    ctx; model ("posterior"); catalog_path; mapping  catalog
- *           mapping (gml_catalog_read syntax): for observation "sed_ugriz"
- *           11 outputs (5 fluxes [nanomaggies], 5 inverse variances, z) or
- *           16 (plus 5 Galactic extinctions [mag]); otherwise x_dim outputs;
- *           opts (NULL: defaults); out_path  FITS table (atomic write).
- * Errors:   GML_ERR_INVALID_ARGUMENT (NULL, mapping arity), GML_ERR_IO,
- *           GML_ERR_FITS, GML_ERR_NOT_FOUND (column), GML_ERR_FAMILY,
- *           GML_ERR_BACKEND (a rank failed: every rank returns it),
- *           GML_ERR_CANCELLED. On error no output file is left.
- */
-GML_API gml_status gml_posterior_run_catalog(gml_context* ctx, const gml_model* model,
-                                             const char* catalog_path, const char* mapping,
-                                             const gml_posterior_run_options* opts,
-                                             const char* out_path);
-
-/**
- * Calibration diagnostics of a posterior model on held-out simulations
- * (rows [first_row, first_row + n_sims) of a training-set file the model
- * was not trained on): n_samples draws per simulation give
- *  - simulation-based calibration (Talts et al. 2018): the rank of each true
- *    parameter among its draws, and per parameter the KS p-value that the
- *    ranks are uniform;
- *  - expected coverage: for `levels` credibility levels k / (levels + 1),
- *    the fraction of true parameters inside the central interval of each
- *    marginal, and (last column) inside the highest-density region;
- *  - TARP (Lemos et al. 2023): expected coverage probability against
- *    credibility over `levels` + 1 points, its area-to-curve summary and a
- *    KS p-value, with reference points drawn in the prior box.
- * Given:    ctx; model; simulations_path; first_row >= 0; n_sims >= 2;
- *           n_samples >= 2; levels >= 1; seed.
- * Returned: ranks       [n_sims, theta_dim] int64 (may be NULL);
- *           sbc_pvalue  [theta_dim];
- *           coverage    [levels, theta_dim + 1] (may be NULL);
- *           tarp_ecp    [levels + 1] (may be NULL);
- *           tarp_summary [2]: ATC and KS p-value (may be NULL).
- * Errors:   GML_ERR_INVALID_ARGUMENT (also too few rows in the file, or
- *           dimensions that differ from the model's), GML_ERR_IO,
- *           GML_ERR_FORMAT, GML_ERR_FAMILY, GML_ERR_CANCELLED.
- */
-GML_API gml_status gml_posterior_diagnose(gml_context* ctx, const gml_model* model,
-                                          const char* simulations_path, int64_t first_row,
-                                          int64_t n_sims, int64_t n_samples, int64_t levels,
-                                          uint64_t seed, int64_t* ranks, double* sbc_pvalue,
-                                          double* coverage, double* tarp_ecp, double* tarp_summary);
-
-/* ======================================================================== */
-/* Merger family (DeepGalaxy): merger stage, latent search, clustering      */
-/* ======================================================================== */
-/*
- * A merger model (family "merger") maps an image (n_bands x S x S) to the
- * dynamical stage of a galaxy merger: probabilities of n_classes time classes
- * ("far apart" .. "fully virialised"), a predicted time in Myr, and a latent
- * vector (the VAE mean) for similarity search. Models are trained on the
- * built-in restricted N-body merger simulator (docs/merger_simulator.md) or
- * on any file of the same layout. Images go through the same per-image
- * normalisation in training and inference (docs/merger.md), so simulated
- * surface densities and survey fluxes of any zero point are both accepted.
- */
-
-/** Bits of the per-image flags of gml_merger_classify() and friends. */
-#define GML_MERGER_FLAG_NAN_MASKED 1 /**< NaN pixels set to 0 (NaN policy "mask") */
-#define GML_MERGER_FLAG_RESIZED 2    /**< resampled to the model's size on request */
-#define GML_MERGER_FLAG_BLANK 4      /**< no finite or no varying pixel: outputs meaningless */
-/** The regressed time lies outside the simulated span [0, time_max]: the
-    image is unlike the training images (the value is returned unclipped). */
-#define GML_MERGER_FLAG_TIME_OUTSIDE 8
-
-typedef struct gml_merger_simulate_options {
-  uint32_t struct_size; /**< sizeof(gml_merger_simulate_options) */
-  /** Mass ratios q = M2 / M1; NULL (default) = 1/4, 1/3, 1/2, 1, 3/2.
-      Borrowed during the call. */
-  const double* mass_ratios;
-  int32_t n_mass_ratios;      /**< entries of mass_ratios; 0 with NULL */
-  int32_t sims_per_ratio;     /**< random orbits per ratio; default 4 */
-  int32_t n_time_classes;     /**< snapshots = classes; default 71 */
-  int32_t n_cameras;          /**< 1..14 viewing directions; default 14 */
-  int32_t image_size;         /**< pixels per side; default 64 */
-  int32_t particles_per_disk; /**< test particles per disk; default 4000 */
-  double fov_kpc;             /**< field of view; default 128 */
-  double psf_fwhm_pix;        /**< Gaussian PSF FWHM; default 1.5 */
-  double noise_sigma;         /**< noise after the stretch; default 0.02 */
-  double t_end_myr;           /**< time of the last snapshot; default 3000 */
-  double dt_myr;              /**< largest leapfrog step; default 1 */
-  /** "hernquist" (default) or "plummer". Borrowed during the call. */
-  const char* profile;
-  /** Seed; 0 (default) takes the context's seed. */
-  uint64_t seed;
-  /** Worker threads, 0..GML_MAX_THREADS; 0 (default) = the process's
-      thread count. */
-  int32_t n_threads;
-} gml_merger_simulate_options;
-
-/** Fills opts with the defaults above. NULL is ignored. */
-GML_API void gml_merger_simulate_options_default(gml_merger_simulate_options* opts);
-
-/**
- * Runs the merger simulator and writes its images and labels: a FITS file
- * with the float32 cube (numpy shape (N, 1, S, S)) in the primary HDU and a
- * 'LABELS' table (SIM_ID, TIME_CLASS, TIME [Myr], CAMERA, MASS_RATIO, orbit
- * parameters), one row per image. The file appears atomically.
- * Given:    ctx       progress ("simulate", simulations) and cancellation.
- *           opts      NULL for defaults.
- *           out_path  FITS file to create (replaced if it exists).
- * Returned: n_images  images written (may be NULL).
- * Errors:   GML_ERR_INVALID_ARGUMENT  ctx or out_path NULL; a bad option
- *                                     (the message names it).
- *           GML_ERR_FITS / GML_ERR_IO the file cannot be written.
- *           GML_ERR_CANCELLED         cancelled; no file is left.
- */
-GML_API gml_status gml_merger_simulate(gml_context* ctx, const gml_merger_simulate_options* opts,
-                                       const char* out_path, int64_t* n_images);
-
-typedef struct gml_merger_train_options {
-  uint32_t struct_size; /**< sizeof(gml_merger_train_options) */
-  /** Encoder: "resnet18" (default), "resnet34", "resnet50",
-      "efficientnet_b0" .. "efficientnet_b4". Borrowed. */
-  const char* backbone;
-  int64_t latent_dim;   /**< VAE latent size; default 16; 0 = no VAE */
-  int32_t regress_time; /**< non-zero (default): a head regresses the time */
-  int32_t fcae;         /**< non-zero (default): train the FCAE decoder */
-  /** "reject" (default: NaN pixels are an error) or "mask". Borrowed. */
-  const char* nan_policy;
-  /** "adam" (default) or "adadelta". Borrowed. */
-  const char* optimizer;
-  double lr;                             /**< default 1e-3 (use about 1.0 with adadelta) */
-  int64_t batch_size;                    /**< images per rank and micro-batch; default 32 */
-  int64_t micro_batches;                 /**< micro-batches per rank per step; default 1 */
-  int64_t max_epochs;                    /**< default 20 */
-  int64_t max_steps;                     /**< 0 (default): no limit */
-  int64_t patience;                      /**< early stopping, epochs; default 5 */
-  double w_class, w_time, w_fcae, w_vae; /**< loss weights; default 1 each */
-  double vae_beta;                       /**< KL weight; default 1 */
-  int32_t augment;                       /**< non-zero (default): random flips and quarter turns */
-  /** Cameras whose images form the validation set: NULL (default) = the last
-      two cameras of the file. Borrowed. */
-  const int32_t* validation_cameras;
-  int32_t n_validation_cameras;
-  /** Checkpoint written (by rank 0) after every epoch; NULL = none. */
-  const char* checkpoint_path;
-  int32_t resume;   /**< non-zero: continue from checkpoint_path if present */
-  uint64_t seed;    /**< 0 (default): the context's seed */
-  double bucket_mb; /**< fused allreduce bucket size, MiB; default 25 */
-  /** Recorded in the model file's provenance (e.g. the command line); may
-      be NULL. */
-  const char* command;
-  /** "constant" (default) or "cosine": the rate at step s of the S planned
-      steps (max_steps, else max_epochs x steps per epoch) is
-      lr (1 + cos(pi s / S)) / 2; a resumed run continues the curve.
-      Borrowed. Callers built before this field get "constant". */
-  const char* lr_schedule;
-} gml_merger_train_options;
-
-/** Fills opts with the defaults above. NULL is ignored. */
-GML_API void gml_merger_train_options_default(gml_merger_train_options* opts);
-
-/** Figures of a training run. */
-typedef struct gml_merger_train_report {
-  uint32_t struct_size; /**< set by the caller to sizeof(gml_merger_train_report) */
-  int64_t epochs, steps, best_epoch;
-  int64_t train_images, validation_images;
-  int32_t world_size;         /**< ranks that trained together */
-  int32_t stopped_early;      /**< non-zero when patience ran out */
-  double validation_loss;     /**< of the kept (best) weights */
-  double validation_accuracy; /**< exact class */
-  double validation_within3;  /**< class within 3 of the truth */
-  double validation_time_mae_myr;
-  double images_per_s;      /**< all ranks together */
-  double step_seconds;      /**< mean wall time of a step */
-  double allreduce_seconds; /**< of which inside allreduce, per step */
-  int64_t allreduce_calls;  /**< in all */
-  int64_t buckets_per_step; /**< allreduce calls per step */
-  /** Per step, of step_seconds: waiting for the slowest rank before the
-      reduction starts (load imbalance; not part of allreduce_seconds).
-      Written only when struct_size covers it. */
-  double wait_seconds;
-} gml_merger_train_report;
-
-/**
- * Trains a merger model on a simulator file (gml_merger_simulate()'s layout)
- * and writes it. With a context whose backend is "mpi" (mpirun -np N), every
- * rank must make the same call: training is data-parallel (rank 0's initial
- * weights broadcast, each rank a share of every global batch, gradients
- * averaged in fused buckets) and only rank 0 writes files. A rank that fails
- * makes every rank return GML_ERR_BACKEND.
- * Given:    ctx          device, seed, backend, progress ("train", images).
- *           data_path    FITS file of images and LABELS.
- *           opts         NULL for defaults.
- *           model_path   model file to write (rank 0).
- * Returned: report       figures of the run (may be NULL); its struct_size
- *                        must be set.
- * Errors:   GML_ERR_INVALID_ARGUMENT  NULL ctx/paths, bad options, more
- *                                     ranks than training images.
- *           GML_ERR_FITS / GML_ERR_FORMAT  the data file is unreadable or not
- *                                     a merger image file.
- *           GML_ERR_IO                the model cannot be written.
- *           GML_ERR_BACKEND           another rank failed.
- *           GML_ERR_CANCELLED         cancelled; the last checkpoint stays.
- */
-GML_API gml_status gml_merger_train(gml_context* ctx, const char* data_path,
-                                    const gml_merger_train_options* opts, const char* model_path,
-                                    gml_merger_train_report* report);
-
-/**
- * Shape of a merger model's inputs and outputs.
- * Returned: in_channels, image_size, n_classes, latent_dim (each may be
- *           NULL). latent_dim is 0 for a model without VAE.
- * Errors:   GML_ERR_INVALID_ARGUMENT  model NULL; GML_ERR_FAMILY  not a
- *           merger model.
- */
-GML_API gml_status gml_merger_dims(const gml_model* model, int64_t* in_channels,
-                                   int64_t* image_size, int64_t* n_classes, int64_t* latent_dim);
-
-/**
- * Classifies images given in a caller buffer, in batches, under inference
- * mode on the model's device.
- * Given:    ctx; model (family "merger").
- *           images    [n, channels, height, width] float32; channels must be
- *                     the model's; height and width the model's unless
- *                     resize is non-zero (then resampled; flagged).
- *           n >= 1.
- * Returned: probs     [n, n_classes] class probabilities (may be NULL).
- *           classes   [n] most probable class (may be NULL).
- *           time_myr  [n] predicted time (may be NULL).
- *           latent    [n, latent_dim] VAE mean (may be NULL; must be NULL
- *                     for a model without VAE).
- *           flags     [n] GML_MERGER_FLAG_* bits (may be NULL).
- * Errors:   GML_ERR_INVALID_ARGUMENT  NULL ctx/model/images, n < 1, wrong
- *                                     band count, wrong size without resize,
- *                                     NaN pixels under the "reject" policy
- *                                     (the message names the image).
- *           GML_ERR_FAMILY            not a merger model.
- *           GML_ERR_CANCELLED         cancelled; outputs partly written.
- */
-GML_API gml_status gml_merger_classify(gml_context* ctx, const gml_model* model,
-                                       const float* images, int64_t n, int64_t channels,
-                                       int64_t height, int64_t width, int32_t resize, float* probs,
-                                       int32_t* classes, float* time_myr, float* latent,
-                                       int32_t* flags);
-
-/**
- * Encodes images to the search latent (the VAE mean) only; cheaper than
- * gml_merger_classify(). Arguments and errors as there; the model must
- * have a VAE (latent_dim > 0), else GML_ERR_INVALID_ARGUMENT.
- * Returned: latent [n, latent_dim]; flags [n] (may be NULL).
- */
-GML_API gml_status gml_merger_encode(gml_context* ctx, const gml_model* model, const float* images,
-                                     int64_t n, int64_t channels, int64_t height, int64_t width,
-                                     int32_t resize, float* latent, int32_t* flags);
-
-/**
- * Builds a latent index: every image of images_path encoded by model, with
- * a thumbnail (for SSIM and neighbour plots), its labels when the file is a
- * simulator file (SIM_ID, TIME_CLASS) and the model's checksum. Images come
- * from a simulator file or a cutout cube (gml_cutouts_write() with
- * GML_CUTOUT_LAYOUT_CUBE).
- * Given:    ctx (progress "index", images); model; images_path; resize as
- *           in gml_merger_classify(); index_path (written atomically).
- * Returned: n_indexed  images in the index (may be NULL).
- * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_FAMILY, GML_ERR_FITS,
- *           GML_ERR_FORMAT, GML_ERR_IO, GML_ERR_CANCELLED.
- */
-GML_API gml_status gml_merger_index_build(gml_context* ctx, const gml_model* model,
-                                          const char* images_path, int32_t resize,
-                                          const char* index_path, int64_t* n_indexed);
-
-/**
- * Size of an index file.
- * Returned: n_entries, latent_dim (each may be NULL).
- * Errors:   GML_ERR_INVALID_ARGUMENT (NULL path), GML_ERR_IO, GML_ERR_FORMAT,
- *           GML_ERR_FAMILY (not an index), GML_ERR_CHECKSUM.
- */
-GML_API gml_status gml_merger_index_info(const char* index_path, int64_t* n_entries,
-                                         int64_t* latent_dim);
-
-/**
- * The k nearest index entries (exact L2 in the latent, nearest first) of
- * each query image, with the SSIM between the query and each neighbour's
- * thumbnail.
- * Given:    ctx; model (must be the model that built the index);
- *           index_path; images, n, channels, height, width, resize as in
- *           gml_merger_classify(); k in [1, entries].
- * Returned: rows       [n, k] index rows (may be NULL).
- *           ids        [n, k] entry ids (may be NULL).
- *           distances  [n, k] latent distances (may be NULL).
- *           ssim       [n, k] (may be NULL).
- *           sim_id, time_class [n, k] labels of the entries, -1 when
- *                      unknown (each may be NULL).
- * Errors:   GML_ERR_INVALID_ARGUMENT  as gml_merger_classify(); k out of
- *                                     range; an index built with a
- *                                     different model (the message gives
- *                                     both checksums).
- *           GML_ERR_FAMILY            model not a merger model, or the file
- *                                     not an index.
- *           GML_ERR_IO, GML_ERR_FORMAT, GML_ERR_CHECKSUM  index file.
- */
-GML_API gml_status gml_merger_search(gml_context* ctx, const gml_model* model,
-                                     const char* index_path, const float* images, int64_t n,
-                                     int64_t channels, int64_t height, int64_t width,
-                                     int32_t resize, int64_t k, int64_t* rows, int64_t* ids,
-                                     float* distances, float* ssim, int32_t* sim_id,
-                                     int32_t* time_class);
-
-/**
- * Spectral clustering of an index's latents: kNN graph with self-tuning
- * Gaussian weights, normalised Laplacian, its n_clusters smallest
- * eigenvectors, k-means (docs/merger.md).
- * Given:    ctx (seed of k-means); index_path; n_clusters >= 2;
- *           n_neighbours >= 1 (graph degree, e.g. 10); capacity = entries
- *           of labels.
- * Returned: labels [entries] cluster of each index entry, 0-based.
- *           eigenvalues [n_clusters] smallest Laplacian eigenvalues (may be
- *           NULL).
- * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_CAPACITY (capacity <
- *           entries), GML_ERR_IO, GML_ERR_FORMAT, GML_ERR_FAMILY.
- */
-GML_API gml_status gml_merger_cluster(gml_context* ctx, const char* index_path, int64_t n_clusters,
-                                      int64_t n_neighbours, int64_t* labels, size_t capacity,
-                                      double* eigenvalues);
-
-/* ======================================================================== */
-/* WCS: alternate coordinate systems                                         */
-/* ======================================================================== */
-
-/**
- * As gml_wcs_open(), for one chosen WCS of the header.
- * Given:    path, hdu  as gml_wcs_open().
- *           alt   ' ' or '\0': the primary WCS (as gml_wcs_open());
- *                 'A'..'Z': that alternate WCS (CTYPEia, WCSNAMEa).
- * Returned: out   a new handle, released with gml_wcs_free(); untouched on
- *                 error. gml_wcs_header() of an alternate writes its
- *                 keywords with the same letter.
- * Errors:   as gml_wcs_open(); GML_ERR_INVALID_ARGUMENT for another alt;
- *           GML_ERR_WCS when the header has no such WCS (the message lists
- *           the WCS it has) or that WCS is invalid.
- * Thread-safety: any thread.
- */
-GML_API gml_status gml_wcs_open_alternate(const char* path, const char* hdu, char alt,
-                                          gml_wcs** out);
-
-/**
- * As gml_wcs_open_header(), for one chosen WCS (alt as
- * gml_wcs_open_alternate()).
- */
-GML_API gml_status gml_wcs_open_header_alternate(const char* header, size_t length, char alt,
-                                                 gml_wcs** out);
-
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
+
+/* The families, each in its own header (each may also be included alone). */
+#include "galaxyml/flow.h"
+#include "galaxyml/merger.h"
+#include "galaxyml/posterior.h"
 
 #endif /* GALAXYML_GALAXYML_H */

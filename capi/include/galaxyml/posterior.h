@@ -1,0 +1,339 @@
+/*
+ * galaxyml/posterior.h — the posterior family (SEDflow): amortized posteriors for whole catalogs.
+ *
+ * Part of the galaxyml C ABI. galaxyml/galaxyml.h includes it, and it may be
+ * included alone: it includes galaxyml/galaxyml.h, whose conventions (status,
+ * memory, strings, arrays, options, seeds, devices, threads, handles) hold
+ * for every function here.
+ */
+#ifndef GALAXYML_POSTERIOR_H
+#define GALAXYML_POSTERIOR_H
+
+#include "galaxyml/galaxyml.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * A posterior model learns q(theta | x) from simulations (theta, x): physical
+ * parameters theta of a galaxy given its observation x. Once trained it
+ * gives posterior samples for any observation without further simulation.
+ * The built-in SED forward model (docs/sed_model.md) has theta = (log10 M*,
+ * four Dirichlet stick-breaking fractions, tau_V, dust slope) and x =
+ * (ugriz asinh magnitudes, their errors, redshift); hosts plug their own
+ * forward model in through gml_simulator_fn. The workflow is
+ * gml_posterior_simulate[_sed] -> gml_posterior_train -> gml_model_load ->
+ * gml_posterior_sample / _summarize / _run_catalog; docs/posterior.md.
+ */
+
+/**
+ * A host forward model: x for each theta.
+ * Given:    theta  [n, theta_dim] float64, drawn from the box prior;
+ *           n >= 1; user  the pointer passed with the callback.
+ * Returned: x_out  [n, x_dim] float64.
+ * Return 0 on success; anything else stops the generation (the rows of
+ * earlier batches stay in the file). Called on the caller's thread only.
+ */
+typedef int32_t (*gml_simulator_fn)(const double* theta, int64_t n, double* x_out, void* user);
+
+typedef struct gml_posterior_simulate_options {
+  uint32_t struct_size;    /**< sizeof(gml_posterior_simulate_options) */
+  int64_t batch_size;      /**< thetas per simulator call; default 10000 */
+  uint64_t seed;           /**< prior draws (and the built-in model's noise);
+                                0: the context's seed */
+  int32_t resume;          /**< non-zero: append to an existing file made with
+                                the same prior, seed and batch size */
+  const char* theta_names; /**< comma-separated labels, or NULL */
+  const char* x_names;     /**< comma-separated labels, or NULL */
+} gml_posterior_simulate_options;
+
+/** Fills opts with the defaults. NULL is ignored. */
+GML_API void gml_posterior_simulate_options_default(gml_posterior_simulate_options* opts);
+
+/**
+ * Generates a training set with a host simulator: theta uniform in the box
+ * [prior_lower, prior_upper], x from `fn`, written to an HDF5 file
+ * (/theta, /x; layout in docs/posterior.md) batch by batch, flushed after
+ * each, so an interrupted run can resume.
+ * Given:    ctx (progress in simulations, cancel); fn, user; theta_dim,
+ *           x_dim >= 1; prior_lower, prior_upper [theta_dim] float64,
+ *           finite, lower < upper; n >= 1 rows in total; opts (NULL:
+ *           defaults); path  output file.
+ * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT (resuming
+ *           a file that is not a training set), GML_ERR_CALLBACK (fn
+ *           returned non-zero or a non-finite x: the message names the
+ *           batch; the file keeps every row before it), GML_ERR_CANCELLED.
+ */
+GML_API gml_status gml_posterior_simulate(gml_context* ctx, gml_simulator_fn fn, void* user,
+                                          int64_t theta_dim, int64_t x_dim,
+                                          const double* prior_lower, const double* prior_upper,
+                                          int64_t n, const gml_posterior_simulate_options* opts,
+                                          const char* path);
+
+/**
+ * As gml_posterior_simulate() with the built-in SED forward model: kcorrect
+ * templates, Calzetti/Noll dust, SDSS ugriz filters, flat LambdaCDM, noise
+ * fitted to the SDSS catalog (docs/sed_model.md).
+ * Given:    data_dir  folder holding sed/ and sdss/ (the repository's data/);
+ *           NULL: the GML_DATA_DIR environment variable, else the data/
+ *           folder of the source tree this library was built from.
+ * Errors:   as gml_posterior_simulate(), plus GML_ERR_FITS for unreadable
+ *           template or catalog files.
+ */
+GML_API gml_status gml_posterior_simulate_sed(gml_context* ctx, const char* data_dir, int64_t n,
+                                              const gml_posterior_simulate_options* opts,
+                                              const char* path);
+
+/**
+ * Shape of a training set file, e.g. to check an interrupted generation.
+ * Given:    path.
+ * Returned: theta_dim, x_dim, rows (complete rows); each may be NULL.
+ * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT.
+ */
+GML_API gml_status gml_posterior_training_set_info(const char* path, int64_t* theta_dim,
+                                                   int64_t* x_dim, int64_t* rows);
+
+typedef struct gml_posterior_train_options {
+  uint32_t struct_size;        /**< sizeof(gml_posterior_train_options) */
+  const char* estimator;       /**< "maf" (default) or "nsf" */
+  int64_t num_blocks;          /**< MADE blocks; default 15 */
+  int64_t hidden_width;        /**< default 500 */
+  int64_t made_blocks;         /**< hidden blocks per MADE; default 2 */
+  const char* activation;      /**< "tanh" (default) or "relu" */
+  int64_t num_bins;            /**< NSF bins; default 8 */
+  int64_t batch_size;          /**< default 50 */
+  double learning_rate;        /**< Adam; default 5e-4 */
+  int64_t max_epochs;          /**< default 1000 */
+  int64_t patience;            /**< early stopping; default 20 epochs */
+  double validation_fraction;  /**< default 0.1 */
+  const char* checkpoint_path; /**< NULL: none; else written every epoch */
+  int32_t resume;              /**< non-zero: continue from checkpoint_path */
+  uint64_t seed;               /**< initialisation, split and batches;
+                                    0: the context's seed */
+  int64_t max_rows;            /**< use at most this many rows; 0: all */
+  int64_t lr_plateau;          /**< multiply the rate by lr_factor after this many
+                                    epochs without improvement; 0 (default, as
+                                    SEDflow): constant rate */
+  double lr_factor;            /**< default 0.5 */
+} gml_posterior_train_options;
+
+/** Fills opts with the SEDflow defaults. NULL is ignored. */
+GML_API void gml_posterior_train_options_default(gml_posterior_train_options* opts);
+
+/**
+ * Trains a posterior estimator on a training set and writes the model file
+ * (atomically). The prior box, labels and observation kind come from the
+ * training set.
+ * Given:    ctx (progress with loss, epoch and validation loss; cancel);
+ *           training_set_path; opts (NULL: defaults); model_path.
+ * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT,
+ *           GML_ERR_CANCELLED (the last checkpoint stays usable).
+ */
+GML_API gml_status gml_posterior_train(gml_context* ctx, const char* training_set_path,
+                                       const gml_posterior_train_options* opts,
+                                       const char* model_path);
+
+/**
+ * Dimensions of a posterior model.
+ * Returned: theta_dim, x_dim (either may be NULL).
+ * Errors:   GML_ERR_INVALID_ARGUMENT (model NULL), GML_ERR_FAMILY.
+ */
+GML_API gml_status gml_posterior_dims(const gml_model* model, int64_t* theta_dim, int64_t* x_dim);
+
+/**
+ * Labels, prior box, training range of x and the architecture as JSON:
+ * {"theta": [...], "x": [...], "prior_lower": [...], "prior_upper": [...],
+ *  "x_train_min": [...], "x_train_max": [...], "observation": "...",
+ *  "config": {...}}. Strings-out convention.
+ */
+GML_API gml_status gml_posterior_describe(const gml_model* model, char* buf, size_t capacity,
+                                          size_t* length);
+
+/**
+ * Posterior samples for a batch of observations.
+ * Given:    ctx; model ("posterior"); x [n_obs, x_dim] float64, finite;
+ *           n_obs >= 1; n_samples >= 1; seed (0: the context's):
+ *           observation i's draws depend only on (seed, i);
+ *           capacity  doubles available in theta.
+ * Returned: theta  [n_obs, n_samples, theta_dim] float64, all draws;
+ *           n_outside [n_obs] (may be NULL): draws outside the prior box.
+ *           They are returned, not dropped: callers decide.
+ * Errors:   GML_ERR_INVALID_ARGUMENT (NULL, sizes, NaN/Inf in x),
+ *           GML_ERR_CAPACITY, GML_ERR_FAMILY, GML_ERR_CANCELLED.
+ * Memory:   draws are written straight into theta in blocks of about
+ *           16,384; memory beyond the caller's buffer does not grow with
+ *           n_obs or n_samples, and a cancel is seen between blocks, also
+ *           within one observation. An observation's draws past 2^20 come
+ *           from further streams (seed, i, chunk). As for gml_flow_sample(),
+ *           on an error after drawing began the start of theta may already
+ *           hold draws (n_outside is untouched).
+ */
+GML_API gml_status gml_posterior_sample(gml_context* ctx, const gml_model* model, const double* x,
+                                        int64_t n_obs, int64_t n_samples, uint64_t seed,
+                                        double* theta, size_t capacity, int64_t* n_outside);
+
+/**
+ * log q(theta | x).
+ * Given:    theta [n, theta_dim] float64; n >= 0; x [n_x, x_dim] float64
+ *           with n_x 1 (one observation for all) or n.
+ * Returned: log_prob [n] float64.
+ * Errors:   GML_ERR_INVALID_ARGUMENT (NULL, n_x, NaN/Inf), GML_ERR_FAMILY,
+ *           GML_ERR_CANCELLED.
+ */
+GML_API gml_status gml_posterior_log_prob(gml_context* ctx, const gml_model* model,
+                                          const double* theta, int64_t n, const double* x,
+                                          int64_t n_x, double* log_prob);
+
+/** Columns of a posterior summary, per observation and parameter. */
+enum {
+  GML_SUMMARY_MEDIAN = 0,
+  GML_SUMMARY_P16 = 1,
+  GML_SUMMARY_P84 = 2,
+  GML_SUMMARY_MEAN = 3,
+  GML_SUMMARY_STD = 4,
+  GML_SUMMARY_COLUMNS = 5
+};
+
+/**
+ * Posterior summaries without returning the samples: median, 16th and 84th
+ * percentiles, mean and standard deviation of n_samples draws, over the
+ * draws inside the prior box.
+ * Given:    as gml_posterior_sample(); capacity  doubles in summary.
+ * Returned: summary [n_obs, theta_dim, GML_SUMMARY_COLUMNS] float64 (NaN
+ *           where no draw falls inside the prior); n_outside [n_obs]
+ *           (may be NULL).
+ * Errors:   as gml_posterior_sample().
+ */
+GML_API gml_status gml_posterior_summarize(gml_context* ctx, const gml_model* model,
+                                           const double* x, int64_t n_obs, int64_t n_samples,
+                                           uint64_t seed, double* summary, size_t capacity,
+                                           int64_t* n_outside);
+
+/** Row flags of a posterior catalog run (GML_POSTERIOR_FLAG_* bits). */
+enum {
+  /** A mapped value is null or non-finite (e.g. a missing flux); not sampled. */
+  GML_POSTERIOR_FLAG_MISSING = 1,
+  /** A zero or negative inverse variance; not sampled. */
+  GML_POSTERIOR_FLAG_BAD_IVAR = 2,
+  /** Redshift outside the training prior; not sampled. */
+  GML_POSTERIOR_FLAG_Z_OUTSIDE_PRIOR = 4,
+  /** x outside the support of the training simulations (outside their
+      range, or for SED models farther from every simulation than 99% of
+      simulations are from their nearest neighbour, docs/sed_model.md):
+      sampled, but the posterior is an extrapolation. */
+  GML_POSTERIOR_FLAG_OUTSIDE_TRAINING = 8
+};
+
+typedef struct gml_posterior_run_options {
+  uint32_t struct_size;     /**< sizeof(gml_posterior_run_options) */
+  int64_t n_samples;        /**< draws per galaxy; default 10000 (SEDflow) */
+  uint64_t seed;            /**< row i's draws depend only on (seed, i);
+                                 0: the context's seed */
+  const char* hdu;          /**< catalog HDU name or number; NULL: first table */
+  const char* samples_path; /**< NULL: none; else every draw to HDF5
+                                 (/samples [rows, n_samples, theta_dim] float32) */
+  int64_t chunk_rows;       /**< galaxies per work unit; 0: about 10^6 draws */
+  int64_t first_row;        /**< first catalog row (0-based); default 0 */
+  int64_t max_rows;         /**< rows to process; 0: to the end */
+} gml_posterior_run_options;
+
+/** Fills opts with the defaults. NULL is ignored. */
+GML_API void gml_posterior_run_options_default(gml_posterior_run_options* opts);
+
+/**
+ * Posteriors for every row of a FITS catalog, written as a FITS table with
+ * one row per input row, in input order: ROW, FLAGS (GML_POSTERIOR_FLAG_*),
+ * N_OUTSIDE (draws outside the prior; -1 where not sampled), X (the
+ * model input), and <name>_MEDIAN, _P16, _P84, _MEAN, _STD per parameter.
+ * Bad rows are flagged, never dropped; the run continues.
+ * With a context whose backend is "mpi" (launched by mpirun), work units
+ * are dealt round-robin to the ranks and rank 0 writes the one output;
+ * it is identical to a single-process run with the same seed.
+ * Given:    ctx; model ("posterior"); catalog_path; mapping  catalog
+ *           mapping (gml_catalog_read syntax): for observation "sed_ugriz"
+ *           11 outputs (5 fluxes [nanomaggies], 5 inverse variances, z) or
+ *           16 (plus 5 Galactic extinctions [mag]); otherwise x_dim outputs;
+ *           opts (NULL: defaults); out_path  FITS table (atomic write).
+ * Errors:   GML_ERR_INVALID_ARGUMENT (NULL, mapping arity), GML_ERR_IO,
+ *           GML_ERR_FITS, GML_ERR_NOT_FOUND (column), GML_ERR_FAMILY,
+ *           GML_ERR_BACKEND (a rank failed: every rank returns it),
+ *           GML_ERR_CANCELLED. On error no output file is left.
+ */
+GML_API gml_status gml_posterior_run_catalog(gml_context* ctx, const gml_model* model,
+                                             const char* catalog_path, const char* mapping,
+                                             const gml_posterior_run_options* opts,
+                                             const char* out_path);
+
+/**
+ * Calibration diagnostics of a posterior model on held-out simulations
+ * (rows [first_row, first_row + n_sims) of a training-set file the model
+ * was not trained on): n_samples draws per simulation give
+ *  - simulation-based calibration (Talts et al. 2018): the rank of each true
+ *    parameter among its draws, and per parameter the KS p-value that the
+ *    ranks are uniform;
+ *  - expected coverage: for `levels` credibility levels k / (levels + 1),
+ *    the fraction of true parameters inside the central interval of each
+ *    marginal, and (last column) inside the highest-density region;
+ *  - TARP (Lemos et al. 2023): expected coverage probability against
+ *    credibility over `levels` + 1 points, its area-to-curve summary and a
+ *    KS p-value, with reference points drawn in the prior box.
+ * Given:    ctx; model; simulations_path; first_row >= 0; n_sims >= 2;
+ *           n_samples >= 2; levels >= 1; seed (0: the context's).
+ * Returned: ranks       [n_sims, theta_dim] int64 (may be NULL);
+ *           sbc_pvalue  [theta_dim];
+ *           coverage    [levels, theta_dim + 1] (may be NULL);
+ *           tarp_ecp    [levels + 1] (may be NULL);
+ *           tarp_summary [2]: ATC and KS p-value (may be NULL).
+ * Errors:   GML_ERR_INVALID_ARGUMENT (also too few rows in the file, or
+ *           dimensions that differ from the model's), GML_ERR_IO,
+ *           GML_ERR_FORMAT, GML_ERR_FAMILY, GML_ERR_CANCELLED.
+ */
+GML_API gml_status gml_posterior_diagnose(gml_context* ctx, const gml_model* model,
+                                          const char* simulations_path, int64_t first_row,
+                                          int64_t n_sims, int64_t n_samples, int64_t levels,
+                                          uint64_t seed, int64_t* ranks, double* sbc_pvalue,
+                                          double* coverage, double* tarp_ecp, double* tarp_summary);
+
+/** What gml_posterior_diagnose_batch() computes. Zero-initialise and set
+    struct_size = sizeof; fields added later are appended, and their zero
+    means the earlier behaviour. */
+typedef struct gml_posterior_diagnose_request {
+  uint32_t struct_size;         /**< sizeof(gml_posterior_diagnose_request) */
+  const char* simulations_path; /**< held-out simulations (a training-set file) */
+  int64_t first_row;            /**< >= 0 */
+  int64_t n_sims;               /**< >= 2 */
+  int64_t n_samples;            /**< draws per simulation, >= 2 */
+  int64_t levels;               /**< credibility levels, >= 1 */
+  uint64_t seed;                /**< 0: the context's */
+} gml_posterior_diagnose_request;
+
+/** Where gml_posterior_diagnose_batch() writes; capacities in elements. */
+typedef struct gml_posterior_diagnose_result {
+  uint32_t struct_size; /**< sizeof(gml_posterior_diagnose_result) */
+  int64_t* ranks;       /**< [n_sims, theta_dim], or NULL */
+  size_t ranks_capacity;
+  double* sbc_pvalue; /**< [theta_dim], required */
+  size_t sbc_pvalue_capacity;
+  double* coverage; /**< [levels, theta_dim + 1], or NULL */
+  size_t coverage_capacity;
+  double* tarp_ecp; /**< [levels + 1], or NULL */
+  size_t tarp_ecp_capacity;
+  double* tarp_summary; /**< [2]: ATC and KS p-value, or NULL */
+  size_t tarp_summary_capacity;
+} gml_posterior_diagnose_result;
+
+/**
+ * gml_posterior_diagnose() with explicit capacities.
+ * Errors:   as gml_posterior_diagnose(); GML_ERR_CAPACITY when an array's
+ *           capacity is below its shape (checked before any draw).
+ */
+GML_API gml_status gml_posterior_diagnose_batch(gml_context* ctx, const gml_model* model,
+                                                const gml_posterior_diagnose_request* request,
+                                                gml_posterior_diagnose_result* result);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* GALAXYML_POSTERIOR_H */

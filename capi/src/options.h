@@ -1,0 +1,144 @@
+// The options-struct handshake of the C ABI, in one place.
+//
+// Option structs start with uint32_t struct_size and only grow at the end.
+// A caller built against an older header passes a shorter struct; one built
+// against a newer header passes a longer one. Both must work:
+//   - the library reads min(struct_size, sizeof) bytes and takes every field
+//     it does not receive from the struct's *_default() function;
+//   - a size below the struct's first published size is not a gml options
+//     struct (an uninitialised struct_size, a struct of another type): it is
+//     refused;
+//   - bytes beyond this library's sizeof must be zero. A newer caller's
+//     unknown field that is set asks for something this library cannot do,
+//     and ignoring it would be a silent wrong answer (the rule of Linux's
+//     copy_struct_from_user).
+// Result structs that the caller sizes (gml_model_info,
+// gml_merger_train_report) get min(struct_size, sizeof) bytes written.
+// Request/result structs of the *_batch functions have no *_default(): the
+// caller zero-initialises them, and a zero field means the default.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "core/common/error.h"
+#include "galaxyml/galaxyml.h"
+
+namespace gml::capi {
+
+// The size of each struct as first published. A field appended later moves
+// sizeof, never these: callers built before it stop here.
+template <class T>
+struct StructAbi;
+
+// How a caller prepares each kind of struct, for the messages.
+enum class StructKind { Options, Result, Request };
+
+#define GML_STRUCT_ABI_KIND(T, first_field_end, struct_kind)  \
+  template <>                                                 \
+  struct StructAbi<T> {                                       \
+    static constexpr const char* name = #T;                   \
+    static constexpr size_t first_size = first_field_end;     \
+    static constexpr StructKind kind = struct_kind;           \
+    static_assert(first_size <= sizeof(T), "first size > T"); \
+  }
+#define GML_STRUCT_ABI(T, first_field_end) \
+  GML_STRUCT_ABI_KIND(T, first_field_end, StructKind::Options)
+#define GML_FIELD_END(T, field) (offsetof(T, field) + sizeof(T::field))
+
+GML_STRUCT_ABI(gml_init_options, sizeof(gml_init_options));
+GML_STRUCT_ABI(gml_context_options, sizeof(gml_context_options));
+GML_STRUCT_ABI_KIND(gml_model_info, sizeof(gml_model_info), StructKind::Result);
+GML_STRUCT_ABI(gml_table_writer_options, sizeof(gml_table_writer_options));
+GML_STRUCT_ABI(gml_cutout_options, sizeof(gml_cutout_options));
+GML_STRUCT_ABI(gml_flow_train_options, sizeof(gml_flow_train_options));
+GML_STRUCT_ABI(gml_posterior_simulate_options, sizeof(gml_posterior_simulate_options));
+GML_STRUCT_ABI(gml_posterior_train_options, sizeof(gml_posterior_train_options));
+GML_STRUCT_ABI(gml_posterior_run_options, sizeof(gml_posterior_run_options));
+GML_STRUCT_ABI(gml_merger_simulate_options, sizeof(gml_merger_simulate_options));
+// lr_schedule was appended after the first publication.
+GML_STRUCT_ABI(gml_merger_train_options, GML_FIELD_END(gml_merger_train_options, command));
+// wait_seconds was appended after the first publication.
+GML_STRUCT_ABI_KIND(gml_merger_train_report,
+                    GML_FIELD_END(gml_merger_train_report, buckets_per_step), StructKind::Result);
+GML_STRUCT_ABI_KIND(gml_merger_classify_request, sizeof(gml_merger_classify_request),
+                    StructKind::Request);
+GML_STRUCT_ABI_KIND(gml_merger_classify_result, sizeof(gml_merger_classify_result),
+                    StructKind::Request);
+GML_STRUCT_ABI_KIND(gml_merger_search_request, sizeof(gml_merger_search_request),
+                    StructKind::Request);
+GML_STRUCT_ABI_KIND(gml_merger_search_result, sizeof(gml_merger_search_result),
+                    StructKind::Request);
+GML_STRUCT_ABI_KIND(gml_posterior_diagnose_request, sizeof(gml_posterior_diagnose_request),
+                    StructKind::Request);
+GML_STRUCT_ABI_KIND(gml_posterior_diagnose_result, sizeof(gml_posterior_diagnose_result),
+                    StructKind::Request);
+
+#undef GML_STRUCT_ABI
+#undef GML_STRUCT_ABI_KIND
+#undef GML_FIELD_END
+
+// A struct_size beyond this is not a struct of this ABI (the largest is a
+// few hundred bytes); reading that far would be reading garbage.
+constexpr uint32_t kMaxStructSize = 1u << 16;
+
+namespace detail {
+void check_struct_size(uint32_t struct_size, size_t first_size, size_t library_size,
+                       const char* name, const char* arg, StructKind kind);
+void check_zero_tail(const void* caller, uint32_t struct_size, size_t library_size,
+                     const char* name, const char* arg);
+}  // namespace detail
+
+// The caller's options, or the defaults when opts is NULL. struct_size of the
+// result is this library's sizeof(T).
+template <class T>
+T read_options(const T* opts, void (*fill_defaults)(T*), const char* arg = "opts") {
+  T o;
+  fill_defaults(&o);
+  if (!opts) return o;
+  using Abi = StructAbi<T>;
+  detail::check_struct_size(opts->struct_size, Abi::first_size, sizeof(T), Abi::name, arg,
+                            Abi::kind);
+  detail::check_zero_tail(opts, opts->struct_size, sizeof(T), Abi::name, arg);
+  std::memcpy(static_cast<void*>(&o), opts, std::min<size_t>(opts->struct_size, sizeof(T)));
+  o.struct_size = sizeof(T);
+  return o;
+}
+
+// A request or result struct of a *_batch function: required, read as an
+// options struct whose defaults are all zero.
+template <class T>
+T read_request(const T* in, const char* arg) {
+  if (!in) fail(Status::InvalidArgument, std::string(arg) + " must not be NULL");
+  return read_options<T>(
+      in,
+      [](T* o) {
+        std::memset(static_cast<void*>(o), 0, sizeof *o);
+        o->struct_size = sizeof *o;
+      },
+      arg);
+}
+
+// Validates a caller-sized result struct before any work is done.
+template <class T>
+void check_result_struct(const T* out, const char* arg) {
+  if (!out) return;
+  using Abi = StructAbi<T>;
+  detail::check_struct_size(out->struct_size, Abi::first_size, sizeof(T), Abi::name, arg,
+                            Abi::kind);
+}
+
+// Writes the fields the caller's struct has room for; its struct_size and any
+// bytes beyond this library's fields are left as the caller set them.
+template <class T>
+void write_result(T* out, const T& value) {
+  if (!out) return;
+  const uint32_t caller_size = out->struct_size;
+  std::memcpy(static_cast<void*>(out), &value, std::min<size_t>(caller_size, sizeof(T)));
+  out->struct_size = caller_size;
+}
+
+}  // namespace gml::capi
