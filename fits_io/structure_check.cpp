@@ -60,7 +60,17 @@ class HduChecker {
   bool add_card(const char* text) {
     ++card_no_;
     const std::string err = detail::parse_card(text, card_);
-    if (!err.empty()) fail(BAD_KEYCHAR, err);
+    if (!err.empty()) {
+      // A malformed value of a keyword that CFITSIO never reads by itself
+      // (a DSS plate's SKEW card, say) is harmless: CFITSIO reports it only
+      // when a caller asks for that keyword, and astropy reads such files
+      // with a warning. Bytes that are not ASCII, a bad keyword name, or a
+      // malformed structural keyword still refuse the file.
+      if (card_no_ > mandatory_count() && !card_.keyword.empty() && !read_on_open(card_.keyword)) {
+        return false;
+      }
+      fail(BAD_KEYCHAR, err);
+    }
     if (card_no_ <= mandatory_count()) {
       mandatory_card();
     } else if (card_.keyword == "END") {
@@ -105,9 +115,10 @@ class HduChecker {
     if (k == 1) {
       if (hdu_ == 1) {
         expect_keyword(NO_SIMPLE, "SIMPLE");
-        if (card_.kind != ValueKind::Logical || !card_.logical) {
-          fail(BAD_SIMPLE, "SIMPLE must be T for a file that conforms to the FITS standard");
-        }
+        // SIMPLE = F says the file departs from the standard somewhere;
+        // CFITSIO and astropy still read it, and every structural rule below
+        // still applies.
+        if (card_.kind != ValueKind::Logical) fail(BAD_SIMPLE, "SIMPLE must be T or F");
       } else {
         expect_keyword(NO_XTENSION, "XTENSION");
         if (card_.kind != ValueKind::String) fail(NO_XTENSION, "XTENSION must be a string");
@@ -148,6 +159,22 @@ class HduChecker {
       tfields_ = static_cast<long>(want_int(BAD_TFIELDS, 0, kMaxFields));
       columns_.resize(static_cast<size_t>(tfields_));
     }
+  }
+
+  // Keywords whose value CFITSIO reads when opening or moving to an HDU
+  // (the mandatory ones are checked by position).
+  static bool read_on_open(const std::string& k) {
+    static const std::set<std::string> kRead = {
+        "SIMPLE",  "XTENSION", "BITPIX", "NAXIS",  "PCOUNT", "GCOUNT",
+        "TFIELDS", "BSCALE",   "BZERO",  "BLANK",  "EXTVER", "EXTLEVEL",
+        "EXTNAME", "HDUNAME",  "EXTEND", "GROUPS", "THEAP",  "END"};
+    if (kRead.count(k) != 0 || keyword_index(k, "NAXIS") != 0) return true;
+    // Tile-compressed images: CFITSIO reads every Z* keyword it knows.
+    if (!k.empty() && k[0] == 'Z') return true;
+    for (const char* prefix : kColumnPrefixes) {
+      if (keyword_index(k, prefix) != 0) return true;
+    }
+    return false;
   }
 
   // Keywords whose value CFITSIO reads when opening or moving to an HDU.

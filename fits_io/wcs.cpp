@@ -1,7 +1,6 @@
 #include "fits_io/wcs.h"
 
 #include <wcslib/dis.h>
-#include <wcslib/prj.h>
 #include <wcslib/wcs.h>
 #include <wcslib/wcserr.h>
 #include <wcslib/wcsfix.h>
@@ -11,9 +10,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
@@ -21,7 +17,11 @@
 #include <vector>
 
 #include "fits_io/header.h"
+#include "fits_io/wcs_diagnosis.h"
+#include "fits_io/wcs_distortion.h"
 #include "fits_io/wcs_header_check.h"
+#include "fits_io/wcs_header_repair.h"
+#include "fits_io/wcs_tab.h"
 
 namespace gml::fits {
 namespace {
@@ -42,30 +42,8 @@ std::mutex& parse_mutex() {
 // WCSLIB 7.12 leaks the message of a note that is set again before being
 // cleared, which a batched transform does once per failing point, and
 // enabling them only around some calls would race with other threads.
-// Messages are built from WCSLIB's status tables and our own context.
-
-// The keyword at fault when wcsset() fails, in astropy's words, for the
-// failures WCSLIB's status tables only call "Invalid parameter value": a
-// celestial CTYPEi whose projection code WCSLIB does not know. Empty when
-// no such keyword is found.
-std::string keyword_at_fault(const wcsprm* w) {
-  for (int i = 0; i < w->naxis; ++i) {
-    const std::string ctype = w->ctype[i];
-    if (ctype.size() < 8 || ctype[4] != '-') continue;
-    const std::string axis = ctype.substr(0, 4), code = ctype.substr(5, 3);
-    const bool celestial = axis == "RA--" || axis == "DEC-" || axis.compare(1, 3, "LON") == 0 ||
-                           axis.compare(1, 3, "LAT") == 0 || axis.compare(2, 2, "LN") == 0 ||
-                           axis.compare(2, 2, "LT") == 0;
-    if (!celestial || code == "---") continue;
-    bool known = false;
-    for (int k = 0; k < prj_ncode && !known; ++k) known = code.compare(0, 3, prj_codes[k], 3) == 0;
-    if (!known) {
-      return "Unrecognized projection code (" + code + " in CTYPE" + std::to_string(i + 1) +
-             (w->alt[0] == ' ' || w->alt[0] == '\0' ? "" : std::string(1, w->alt[0])) + ")";
-    }
-  }
-  return {};
-}
+// Messages are built from WCSLIB's status tables and our own context
+// (wcs_diagnosis.h).
 
 // Frees the error notes WCSLIB keeps in a wcsprm and its sub-structs. In
 // WCSLIB 7.12 some (those of the distortion structs in particular) are not
@@ -104,62 +82,68 @@ double wrap_ra(double ra) {
   return ra;
 }
 
-// Card-level edit used by cutout_header: returns the numeric value of a
-// card "KEY = value", or NaN if the card has no numeric value.
-double card_value(const std::string& card) {
-  if (card.size() < 10 || card[8] != '=') return kNaN;
-  const char* p = card.c_str() + 9;
-  char* end = nullptr;
-  double v = std::strtod(p, &end);
-  return end == p ? kNaN : v;
-}
-
-std::string set_card_value(const std::string& card, double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%20.13E", v);
-  std::string out = card.substr(0, 10) + buf;
-  // Keep the original comment, aligned after the value.
-  auto slash = card.find(" /", 10);
-  if (slash != std::string::npos) out += card.substr(slash);
-  out.resize(80, ' ');
-  return out;
-}
-
-// SIP coefficient cards (A_p_q, B_p_q, AP_p_q, BP_p_q): returns p + q or -1.
-int sip_order(const std::string& card) {
-  const std::string key = trim(card.substr(0, 8).c_str());
-  size_t pos = 0;
-  if (key.rfind("AP_", 0) == 0 || key.rfind("BP_", 0) == 0) {
-    pos = 3;
-  } else if (key.rfind("A_", 0) == 0 || key.rfind("B_", 0) == 0) {
-    pos = 2;
-  } else {
-    return -1;
-  }
-  int p = 0, q = 0;
-  char tail = 0;
-  if (std::sscanf(key.c_str() + pos, "%d_%d%c", &p, &q, &tail) != 2) return -1;
-  return p + q;
-}
-
-}  // namespace
-
-Wcs::Wcs(const std::string& header, char alt) : header_(header), alt_(alt) {
+void check_alt(char alt) {
   if (!(alt == ' ' || (alt >= 'A' && alt <= 'Z'))) {
     throw std::invalid_argument(std::string("WCS alternate must be ' ' (primary) or A-Z, got '") +
                                 alt + "'");
   }
+}
+
+// Only standard cards reach wcspih, up to END (see wcs_header_check.h).
+detail::CheckedHeader checked_cards(const std::string& header) {
   // WCSLIB wants whole 80-char records; pad a short final card.
-  std::vector<char> buf(header.begin(), header.end());
+  std::string buf = header;
   buf.resize((buf.size() + 79) / 80 * 80, ' ');
-  // Only standard cards reach wcspih, up to END (see wcs_header_check.h).
-  const int nkeyrec = static_cast<int>(detail::check_wcs_header(buf.data(), buf.size() / 80));
-  buf.resize(static_cast<size_t>(nkeyrec) * 80);
-  buf.push_back('\0');
+  return detail::check_wcs_header(buf.data(), buf.size() / 80);
+}
+
+bool has_tabular_axis(const wcsprm* w) {
+  for (int k = 0; k < w->naxis; ++k) {
+    if (w->types[k] / 100 % 10 == 5) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// What from_file() read beyond the header, kept for clone().
+struct Wcs::FileData {
+  std::shared_ptr<const detail::LookupTables> tables;  // null: none declared
+  std::vector<std::string> warnings;                   // from reading the tables
+  std::vector<detail::TabArray> tab;                   // -TAB arrays of the chosen WCS
+};
+
+Wcs::Wcs(const std::string& header, char alt) : Wcs(header, alt, nullptr, nullptr, nullptr) {}
+
+Wcs::Wcs(const std::string& header, char alt, std::shared_ptr<const FileData> data, FitsFile* file,
+         FileData* record)
+    : header_(header), alt_(alt), file_data_(std::move(data)) {
+  check_alt(alt);
+  detail::CheckedHeader checked = checked_cards(header);
+  warnings_ = std::move(checked.warnings);
+  std::vector<std::string> cards = std::move(checked.cards);
+  detail::repair_scamp_sip(cards, alt, warnings_);
+  // Lookup tables and SIP are applied around WCSLIB, which must not see
+  // their keywords (as astropy hands WCSLIB a header without them).
+  const detail::LookupDeclaration lookup = detail::find_lookup_distortions(cards, warnings_);
+  std::optional<detail::SipPolynomial> sip;
+  if (!lookup.empty()) {
+    if (file_data_ == nullptr || file_data_->tables == nullptr) {
+      throw WcsError(0, lookup.first() + " needs the " + lookup.first_extension() +
+                            " extensions of the file; open the file instead of its header");
+    }
+    warnings_.insert(warnings_.end(), file_data_->warnings.begin(), file_data_->warnings.end());
+    detail::remove_lookup_cards(cards, lookup);
+    sip = detail::take_sip(cards);
+  }
+  std::string buf;
+  buf.reserve(cards.size() * 80 + 1);
+  for (const auto& c : cards) buf += c;
+  const int nkeyrec = static_cast<int>(cards.size());
   int nreject = 0, status = 0;
   {
     std::lock_guard<std::mutex> lock(parse_mutex());
-    status = wcspih(buf.data(), nkeyrec, WCSHDR_all, 0, &nreject, &nwcs_, &all_);
+    status = wcspih(&buf[0], nkeyrec, WCSHDR_all, 0, &nreject, &nwcs_, &all_);
   }
   if (status != 0) {
     free_all();
@@ -199,6 +183,23 @@ Wcs::Wcs(const std::string& header, char alt) : header_(header), alt_(alt) {
   }
   for (int i = chosen; i == chosen; ++i) {
     wcsprm* w = all_ + i;
+    const std::string label = std::string("WCS '") + (w->alt[0] == ' ' ? "primary" : w->alt) + "'";
+    if (w->nwtb > 0) {
+      try {
+        if (file != nullptr) {
+          detail::read_tab_arrays(*file, *w, record->tab);
+        } else if (file_data_ != nullptr && !file_data_->tab.empty()) {
+          detail::fill_tab_arrays(*w, file_data_->tab);
+        } else {
+          throw WcsError(0, label + ": " + detail::tab_description(*w) +
+                                " needs the binary table extension of the file that holds its "
+                                "coordinate arrays; open the file instead of its header");
+        }
+      } catch (...) {
+        free_all();
+        throw;
+      }
+    }
     // The translations astropy applies by default (WCS.fix with no image
     // shape, so no cylfix), one at a time: wcsfix() in WCSLIB 7.12 leaks
     // the informational notes these leave in w->err, so clear each one.
@@ -212,21 +213,21 @@ Wcs::Wcs(const std::string& header, char alt) : header_(header), alt_(alt) {
     clear_errors(w);
     spcfix(w);
     clear_errors(w);
-    // celfix() runs wcsset() itself. After a failed wcsset(), WCSLIB 7.12's
-    // linset() has allocated its matrices without marking them owned, and a
-    // second wcsset() would allocate them again, leaking the first pair;
-    // so a failure here is final and is reported as wcsset()'s.
-    int st = 0;
-    if (celfix(w) > 0) {
-      st = (w->err != nullptr && w->err->status > 0) ? w->err->status : WCSERR_BAD_PARAM;
-    } else {
+    // After a failed wcsset(), WCSLIB 7.12's linset() has allocated its
+    // matrices without marking them owned, and a second wcsset() would
+    // allocate them again, leaking the first pair; so a failure here is
+    // final. celfix() (NCP, GLS) works on a set struct.
+    int st = wcsset(w);
+    clear_errors(w);
+    if (st == 0) {
+      if (celfix(w) > 0) st = WCSERR_BAD_PARAM;
       clear_errors(w);
-      st = wcsset(w);
+      if (st == 0) st = wcsset(w);
+      clear_errors(w);
     }
-    const std::string label = std::string("WCS '") + (w->alt[0] == ' ' ? "primary" : w->alt) + "'";
     if (st != 0) {
       if (first_error.empty()) {
-        const std::string keyword = keyword_at_fault(w);
+        const std::string keyword = detail::keyword_at_fault(*w, st);
         first_error =
             label + ": " + (keyword.empty() ? "" : keyword + ": ") + err_text(w, st, wcs_errmsg);
         first_error_status = st;
@@ -242,8 +243,7 @@ Wcs::Wcs(const std::string& header, char alt) : header_(header), alt_(alt) {
       const double det = m(a, a) * m(b, b) - m(a, b) * m(b, a);
       if (!(std::isfinite(det) && det != 0.0)) {
         if (first_error.empty()) {
-          first_error = label + ": singular or non-finite linear transformation matrix " +
-                        "(CDi_j / PCi_j * CDELTi) of the celestial axes";
+          first_error = label + ": " + detail::singular_matrix_message(*w, a, b);
           first_error_status = LINERR_SINGULAR_MTX;
         }
         continue;
@@ -266,10 +266,65 @@ Wcs::Wcs(const std::string& header, char alt) : header_(header), alt_(alt) {
         "as RA---TAN/DEC--TAN)" +
             (found.empty() ? std::string("; no WCS keywords found") : "; found " + found) + choose);
   }
+  try {
+    finish_setup(lookup, std::move(sip));
+  } catch (...) {
+    free_all();
+    throw;
+  }
+}
+
+void Wcs::finish_setup(const detail::LookupDeclaration& lookup,
+                       std::optional<detail::SipPolynomial> sip) {
+  wcsprm* p = wcs_;
+  if (!lookup.empty()) {
+    if (p->naxis != 2) {
+      throw WcsError(0, lookup.first() +
+                            ": lookup-table and SIP distortions only work in 2 "
+                            "dimensions, and this WCS has " +
+                            std::to_string(p->naxis) + " axes (as astropy)");
+    }
+    if (p->lin.dispre != nullptr) {
+      throw WcsError(0, lookup.first() +
+                            " beside another prior distortion (CPDISj / DPj): "
+                            "combining them is not supported");
+    }
+    if (sip) sip->crpix = {p->crpix[0], p->crpix[1]};
+    pixel_ = std::make_shared<const detail::PixelDistortion>(file_data_->tables, std::move(sip));
+  }
+  ref_world_.assign(p->crval, p->crval + p->naxis);
+  if (has_tabular_axis(p)) {
+    // At the reference pixel a -TAB axis has a table entry, not CRVAL.
+    const size_t n = static_cast<size_t>(p->naxis);
+    std::vector<double> img(n), world(n), phi(1), theta(1);
+    std::vector<int> stat(1);
+    const int st = wcsp2s(p, 1, p->naxis, p->crpix, img.data(), phi.data(), theta.data(),
+                          world.data(), stat.data());
+    clear_errors(p);
+    if (st != 0) {
+      throw WcsError(st, detail::tab_description(*p) +
+                             ": no world coordinate at the reference pixel: " +
+                             err_text(nullptr, st, wcs_errmsg));
+    }
+    for (int k = 0; k < p->naxis; ++k) {
+      if (p->types[k] / 100 % 10 == 5)
+        ref_world_[static_cast<size_t>(k)] = world[static_cast<size_t>(k)];
+    }
+  }
 }
 
 Wcs Wcs::from_file(FitsFile& f, char alt) {
-  return Wcs(read_header_string(f), alt);
+  check_alt(alt);
+  const std::string header = read_header_string(f);
+  auto data = std::make_shared<FileData>();
+  // The constructor reports this scan's warnings and errors; here it only
+  // says which tables to read.
+  std::vector<std::string> ignored;
+  const detail::LookupDeclaration lookup =
+      detail::find_lookup_distortions(checked_cards(header).cards, ignored);
+  if (!lookup.empty()) data->tables = detail::read_lookup_tables(f, lookup, data->warnings);
+  FileData* record = data.get();
+  return Wcs(header, alt, std::move(data), &f, record);
 }
 
 Wcs::Wcs(Wcs&& other) noexcept
@@ -277,7 +332,11 @@ Wcs::Wcs(Wcs&& other) noexcept
       alt_(other.alt_),
       nwcs_(std::exchange(other.nwcs_, 0)),
       all_(std::exchange(other.all_, nullptr)),
-      wcs_(std::exchange(other.wcs_, nullptr)) {}
+      wcs_(std::exchange(other.wcs_, nullptr)),
+      file_data_(std::move(other.file_data_)),
+      pixel_(std::move(other.pixel_)),
+      ref_world_(std::move(other.ref_world_)),
+      warnings_(std::move(other.warnings_)) {}
 
 Wcs& Wcs::operator=(Wcs&& other) noexcept {
   if (this != &other) {
@@ -287,6 +346,10 @@ Wcs& Wcs::operator=(Wcs&& other) noexcept {
     nwcs_ = std::exchange(other.nwcs_, 0);
     all_ = std::exchange(other.all_, nullptr);
     wcs_ = std::exchange(other.wcs_, nullptr);
+    file_data_ = std::move(other.file_data_);
+    pixel_ = std::move(other.pixel_);
+    ref_world_ = std::move(other.ref_world_);
+    warnings_ = std::move(other.warnings_);
   }
   return *this;
 }
@@ -312,13 +375,27 @@ wcsprm* Wcs::w() const {
 
 Wcs Wcs::clone() const {
   w();
-  return Wcs(header_, alt_);
+  return Wcs(header_, alt_, file_data_, nullptr, nullptr);
 }
 
 size_t Wcs::pix2sky(const double* x, const double* y, size_t n, double* ra, double* dec,
                     int32_t* status, Origin origin) {
+  return transform(Direction::PixToSky, x, y, n, ra, dec, status, origin);
+}
+
+size_t Wcs::sky2pix(const double* ra, const double* dec, size_t n, double* x, double* y,
+                    int32_t* status, Origin origin) {
+  return transform(Direction::SkyToPix, ra, dec, n, x, y, status, origin);
+}
+
+size_t Wcs::transform(Direction dir, const double* in_lng, const double* in_lat, size_t n,
+                      double* out_lng, double* out_lat, int32_t* status, Origin origin) {
+  const bool to_sky = dir == Direction::PixToSky;
+  const char* name = to_sky ? "pix2sky" : "sky2pix";
   if (n == 0) return 0;
-  if (!x || !y || !ra || !dec) throw std::invalid_argument("Wcs::pix2sky: null buffer");
+  if (!in_lng || !in_lat || !out_lng || !out_lat) {
+    throw std::invalid_argument(std::string("Wcs::") + name + ": null buffer");
+  }
   wcsprm* p = w();
   const int nax = p->naxis, ilng = p->lng, ilat = p->lat;
   const double shift = origin == Origin::Zero ? 1.0 : 0.0;
@@ -326,99 +403,74 @@ size_t Wcs::pix2sky(const double* x, const double* y, size_t n, double* ra, doub
   std::vector<double> pix(kChunk * nax), img(kChunk * nax), world(kChunk * nax);
   std::vector<double> phi(kChunk), theta(kChunk);
   std::vector<int> stat(kChunk);
+  std::vector<char> overflow(kChunk);  // distortion left the doubles
+  // WCSLIB reads `given` and writes `found`: pixels and world coordinates
+  // in turn. Axes other than the celestial pair are held at the reference
+  // pixel, or its world coordinates.
+  std::vector<double>& given = to_sky ? pix : world;
+  const std::vector<double>& found = to_sky ? world : pix;
+  const double* hold = to_sky ? p->crpix : ref_world_.data();
+  const double in_shift = to_sky ? shift : 0.0;
   size_t nbad = 0;
   for (size_t start = 0; start < n; start += kChunk) {
     const size_t m = std::min(kChunk, n - start);
+    std::fill(stat.begin(), stat.begin() + m, 0);
+    std::fill(overflow.begin(), overflow.begin() + m, 0);
     for (size_t i = 0; i < m; ++i) {
-      double* row = &pix[i * nax];
-      for (int k = 0; k < nax; ++k) row[k] = p->crpix[k];
-      const double xi = x[start + i], yi = y[start + i];
-      // Non-finite inputs are replaced by the reference pixel so WCSLIB
+      double* row = &given[i * nax];
+      std::copy(hold, hold + nax, row);
+      const double a = in_lng[start + i], b = in_lat[start + i];
+      // Non-finite inputs are replaced by the reference point so WCSLIB
       // never sees them; their outputs are overwritten below.
-      if (std::isfinite(xi) && std::isfinite(yi)) {
-        row[ilng] = xi + shift;
-        row[ilat] = yi + shift;
+      if (!(std::isfinite(a) && std::isfinite(b))) continue;
+      row[ilng] = a + in_shift;
+      row[ilat] = b + in_shift;
+      if (to_sky && pixel_) {
+        const double pixel[2] = {row[0], row[1]};
+        pixel_->pix2foc(pixel, row);
+        // A polynomial far off the image can overflow; WCSLIB must not see
+        // that either.
+        if (!(std::isfinite(row[0]) && std::isfinite(row[1]))) {
+          std::copy(hold, hold + nax, row);
+          overflow[i] = 1;
+        }
       }
     }
-    std::fill(stat.begin(), stat.begin() + m, 0);
-    int st = wcsp2s(p, static_cast<int>(m), nax, pix.data(), img.data(), phi.data(), theta.data(),
-                    world.data(), stat.data());
-    if (st != 0 && st != WCSERR_BAD_PIX) {
+    const int st = to_sky ? wcsp2s(p, static_cast<int>(m), nax, pix.data(), img.data(), phi.data(),
+                                   theta.data(), world.data(), stat.data())
+                          : wcss2p(p, static_cast<int>(m), nax, world.data(), phi.data(),
+                                   theta.data(), img.data(), pix.data(), stat.data());
+    if (st != 0 && st != (to_sky ? WCSERR_BAD_PIX : WCSERR_BAD_WORLD)) {
       const std::string msg = err_text(p, st, wcs_errmsg);
       clear_errors(p);
-      throw WcsError(st, "pix2sky: " + msg);
+      throw WcsError(st, std::string(name) + ": " + msg);
     }
     // Per-point failures leave notes that the next call would overwrite
     // without freeing.
     clear_errors(p);
     for (size_t i = 0; i < m; ++i) {
       const size_t j = start + i;
+      const double* row = &found[i * nax];
+      double a = row[ilng], b = row[ilat];
       int32_t s = kWcsOk;
-      if (!std::isfinite(x[j]) || !std::isfinite(y[j])) {
+      if (!std::isfinite(in_lng[j]) || !std::isfinite(in_lat[j])) {
         s = kWcsNonFinite;
-      } else if (stat[i] != 0 || !std::isfinite(world[i * nax + ilng]) ||
-                 !std::isfinite(world[i * nax + ilat])) {
+      } else if (stat[i] != 0 || overflow[i] || !std::isfinite(a) || !std::isfinite(b)) {
         s = kWcsInvalid;
+      } else if (!to_sky && pixel_) {
+        double pixel[2];
+        if (pixel_->foc2pix(row, pixel)) {
+          a = pixel[ilng];
+          b = pixel[ilat];
+        } else {
+          s = kWcsInvalid;
+        }
       }
       if (s == kWcsOk) {
-        ra[j] = wrap_ra(world[i * nax + ilng]);
-        dec[j] = world[i * nax + ilat];
+        out_lng[j] = to_sky ? wrap_ra(a) : a - shift;
+        out_lat[j] = to_sky ? b : b - shift;
       } else {
-        ra[j] = dec[j] = kNaN;
-        ++nbad;
-      }
-      if (status) status[j] = s;
-    }
-  }
-  return nbad;
-}
-
-size_t Wcs::sky2pix(const double* ra, const double* dec, size_t n, double* x, double* y,
-                    int32_t* status, Origin origin) {
-  if (n == 0) return 0;
-  if (!x || !y || !ra || !dec) throw std::invalid_argument("Wcs::sky2pix: null buffer");
-  wcsprm* p = w();
-  const int nax = p->naxis, ilng = p->lng, ilat = p->lat;
-  const double shift = origin == Origin::Zero ? 1.0 : 0.0;
-  const size_t kChunk = chunk_points(nax);
-  std::vector<double> pix(kChunk * nax), img(kChunk * nax), world(kChunk * nax);
-  std::vector<double> phi(kChunk), theta(kChunk);
-  std::vector<int> stat(kChunk);
-  size_t nbad = 0;
-  for (size_t start = 0; start < n; start += kChunk) {
-    const size_t m = std::min(kChunk, n - start);
-    for (size_t i = 0; i < m; ++i) {
-      double* row = &world[i * nax];
-      for (int k = 0; k < nax; ++k) row[k] = p->crval[k];
-      const double a = ra[start + i], d = dec[start + i];
-      if (std::isfinite(a) && std::isfinite(d)) {
-        row[ilng] = a;
-        row[ilat] = d;
-      }
-    }
-    std::fill(stat.begin(), stat.begin() + m, 0);
-    int st = wcss2p(p, static_cast<int>(m), nax, world.data(), phi.data(), theta.data(), img.data(),
-                    pix.data(), stat.data());
-    if (st != 0 && st != WCSERR_BAD_WORLD) {
-      const std::string msg = err_text(p, st, wcs_errmsg);
-      clear_errors(p);
-      throw WcsError(st, "sky2pix: " + msg);
-    }
-    clear_errors(p);
-    for (size_t i = 0; i < m; ++i) {
-      const size_t j = start + i;
-      int32_t s = kWcsOk;
-      if (!std::isfinite(ra[j]) || !std::isfinite(dec[j])) {
-        s = kWcsNonFinite;
-      } else if (stat[i] != 0 || !std::isfinite(pix[i * nax + ilng]) ||
-                 !std::isfinite(pix[i * nax + ilat])) {
-        s = kWcsInvalid;
-      }
-      if (s == kWcsOk) {
-        x[j] = pix[i * nax + ilng] - shift;
-        y[j] = pix[i * nax + ilat] - shift;
-      } else {
-        x[j] = y[j] = kNaN;
+        out_lng[j] = out_lat[j] = kNaN;
         ++nbad;
       }
       if (status) status[j] = s;
@@ -489,10 +541,15 @@ double Wcs::pixel_scale_arcsec() const {
 
 bool Wcs::has_distortion() const {
   const wcsprm* p = w();
-  return p->lin.dispre != nullptr || p->lin.disseq != nullptr;
+  return p->lin.dispre != nullptr || p->lin.disseq != nullptr || pixel_ != nullptr;
 }
 
 std::string Wcs::to_header() const {
+  if (pixel_) {
+    throw WcsError(0,
+                   "write WCS header: the WCS has lookup-table distortions, which live in "
+                   "WCSDVARR/D2IMARR image extensions that header cards cannot hold");
+  }
   int nkey = 0;
   char* text = nullptr;
   int st = wcshdo(WCSHDO_safe | WCSHDO_P17, w(), &nkey, &text);
@@ -502,63 +559,6 @@ std::string Wcs::to_header() const {
     wcsdealloc(text);
   }
   if (st != 0) throw WcsError(st, "write WCS header: " + err_text(w(), st, wcs_errmsg));
-  return out;
-}
-
-std::string Wcs::cutout_header(double x0, double y0, double scale) const {
-  if (!std::isfinite(x0) || !std::isfinite(y0) || !std::isfinite(scale) || scale <= 0) {
-    throw std::invalid_argument("Wcs::cutout_header: x0, y0 must be finite and scale > 0");
-  }
-  Wcs copy = clone();
-  wcsprm* p = copy.wcs_;
-  const int n = p->naxis;
-  const int axes[2] = {p->lng, p->lat};
-  const double origin[2] = {x0, y0};
-  for (int k = 0; k < 2; ++k) {
-    const int j = axes[k];
-    p->crpix[j] = (p->crpix[j] - origin[k] + 0.5) / scale + 0.5;
-    // Scaling the pixel-axis columns of the linear matrix keeps sequent
-    // distortions (TPV, TNX, ZPX), defined on CD-scaled coordinates, exact.
-    for (int i = 0; i < n; ++i) {
-      p->pc[i * n + j] *= scale;
-      if (p->altlin & 2) p->cd[i * n + j] *= scale;
-    }
-  }
-  if (!(p->altlin & 2)) p->altlin |= 1;  // the (scaled) PC matrix is now the truth
-  // Prior distortions (SIP) are functions of pixel offsets from CRPIX;
-  // move their renormalisation offsets along with CRPIX.
-  if (disprm* d = p->lin.dispre) {
-    for (int i = 0; i < d->ndp; ++i) {
-      dpkey& k = d->dp[i];
-      const char* off = std::strstr(k.field, ".OFFSET.");
-      if (off == nullptr) continue;
-      const int jhat = std::atoi(off + 8);
-      if (jhat >= 1 && jhat <= 2) {
-        const int j = axes[jhat - 1];
-        if (k.type == 0) {
-          k.type = 1;
-          k.value.f = k.value.i;
-        }
-        k.value.f = p->crpix[j];
-      }
-    }
-  }
-  p->flag = 0;
-  int st = wcsset(p);
-  if (st != 0) throw WcsError(st, "cutout header: " + err_text(p, st, wcs_errmsg));
-  std::string text = copy.to_header();
-  if (scale == 1.0 || p->lin.dispre == nullptr) return text;
-  // SIP polynomials map pixel offsets to pixel corrections: with pixels
-  // `scale` times larger, the order-(p+q) coefficient scales by
-  // scale^(p+q-1).
-  std::string out;
-  for (size_t pos = 0; pos + 80 <= text.size(); pos += 80) {
-    std::string card = text.substr(pos, 80);
-    const int order = sip_order(card);
-    const double v = card_value(card);
-    if (order >= 0 && std::isfinite(v)) card = set_card_value(card, v * std::pow(scale, order - 1));
-    out += card;
-  }
   return out;
 }
 

@@ -136,18 +136,88 @@ void check_wat(int axis, const std::string& wat) {
   }
 }
 
+// Keywords of the DSS plate and SIP conventions that WCSLIB reads as numbers.
+bool numeric_to_wcslib(const std::string& k) {
+  static const char* const kExact[] = {"XPIXELSZ", "YPIXELSZ", "PLTRAH",  "PLTRAM",  "PLTRAS",
+                                       "PLTDECD",  "PLTDECM",  "PLTDECS", "PLTSCALE"};
+  for (const char* e : kExact) {
+    if (k == e) return true;
+  }
+  for (const char* prefix : {"CNPIX", "PPO", "AMDX", "AMDY"}) {
+    if (keyword_index(k, prefix) > 0) return true;
+  }
+  return k != "A_ORDER" && k != "B_ORDER" && k != "AP_ORDER" && k != "BP_ORDER" &&
+         is_sip_keyword(k);
+}
+
 }  // namespace
 
-size_t check_wcs_header(const char* cards, size_t ncards) {
+bool is_wcs_keyword(const char* card) {
+  // The keyword prefixes of WCSLIB 7.12's image-header parser (wcspih.l),
+  // the DSS plate, SIP and IRAF WAT conventions it reads, and the lookup
+  // table keywords of wcs_distortion.h.
+  static const char* const kPrefixes[] = {
+      "NAXIS",    "WCSAXES",  "CRPIX",    "PC",       "CD",       "CROTA",    "CUNIT",
+      "CTYPE",    "CRVAL",    "LONPOLE",  "LATPOLE",  "RESTFR",   "RESTWAV",  "PV",
+      "PROJP",    "PS",       "VELREF",   "CNAME",    "CRDER",    "CSYER",    "CZPHS",
+      "CPERI",    "WCSNAME",  "TIMESYS",  "TREFPOS",  "TREFDIR",  "PLEPHEM",  "TIMEUNIT",
+      "DATEREF",  "MJD",      "JDREF",    "TIMEOFFS", "DATE-",    "JEPOCH",   "BEPOCH",
+      "TSTART",   "TSTOP",    "XPOSURE",  "TELAPSE",  "TIMSYER",  "TIMRDER",  "TIMEDEL",
+      "TIMEPIXR", "OBSGEO-",  "OBSORBIT", "RADESYS",  "RADECSYS", "EPOCH",    "EQUINOX",
+      "SPECSYS",  "SSYSOBS",  "VELOSYS",  "VSOURCE",  "ZSOURCE",  "SSYSSRC",  "VELANGL",
+      "CPDIS",    "CPERR",    "CQDIS",    "CQERR",    "DP",       "DQ",       "DVERR",
+      "A_",       "B_",       "AP_",      "BP_",      "CNPIX",    "PPO",      "XPIXELSZ",
+      "YPIXELSZ", "PLT",      "PLATEID",  "AMDX",     "AMDY",     "WAT",      "END",
+      "D2IM",     "AXISCORR", "RSUN_REF", "DSUN_OBS", "CRLN_OBS", "CRLT_OBS", "HGLN_OBS",
+      "HGLT_OBS"};
+  for (const char* p : kPrefixes) {
+    if (std::strncmp(card, p, std::strlen(p)) == 0) return true;
+  }
+  return false;
+}
+
+bool is_sip_keyword(const std::string& k) {
+  size_t pos = 0;
+  if (k.rfind("AP_", 0) == 0 || k.rfind("BP_", 0) == 0) {
+    pos = 3;
+  } else if (k.rfind("A_", 0) == 0 || k.rfind("B_", 0) == 0) {
+    pos = 2;
+  } else {
+    return false;
+  }
+  const std::string rest = k.substr(pos);
+  if (rest == "ORDER" || (pos == 2 && rest == "DMAX")) return true;
+  const size_t us = rest.find('_');
+  if (us == std::string::npos || us == 0 || us + 1 == rest.size()) return false;
+  auto digits = [](const std::string& s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  return digits(rest.substr(0, us)) && digits(rest.substr(us + 1));
+}
+
+CheckedHeader check_wcs_header(const char* cards, size_t ncards) {
+  CheckedHeader out;
   Card c;
   std::string wat[10];
   int wat_count[10] = {};
-  size_t end = ncards;
-  for (size_t i = 0; i < ncards && end == ncards; ++i) {
-    const std::string err = parse_card(cards + i * kCardLength, c);
-    if (!err.empty()) fail(i, c, err);
+  for (size_t i = 0; i < ncards; ++i) {
+    const char* raw = cards + i * kCardLength;
+    const std::string err = parse_card(raw, c);
+    if (!err.empty()) {
+      if (is_wcs_keyword(raw)) fail(i, c, err);
+      std::string name(raw, 8);
+      for (char& ch : name) {
+        if (static_cast<unsigned char>(ch) < 32 || static_cast<unsigned char>(ch) > 126) ch = '?';
+      }
+      while (!name.empty() && name.back() == ' ') name.pop_back();
+      out.warnings.push_back("card " + std::to_string(i + 1) +
+                             (name.empty() ? std::string() : " (" + name + ")") + ": " + err +
+                             "; left out (not a WCS keyword)");
+      continue;
+    }
     const std::string& k = c.keyword;
-    if (k == "END") end = i;
+    if (k == "END") break;
+    out.cards.emplace_back(raw, kCardLength);
     const int axis = wat_axis(k);
     if (axis >= 0) {
       // Pieces must come in order 001, 002, ... (WCSLIB indexes its
@@ -161,7 +231,7 @@ size_t check_wcs_header(const char* cards, size_t ncards) {
                  std::to_string(wat_count[axis]) + ")");
       }
       if (c.kind != ValueKind::String) fail(i, c, "WAT value must be a string");
-      wat[axis] += raw_string(cards + i * kCardLength);
+      wat[axis] += raw_string(raw);
     }
     if (k == "NAXIS") {
       check_int(i, c, 0, kMaxWcsAxes);
@@ -169,10 +239,19 @@ size_t check_wcs_header(const char* cards, size_t ncards) {
       check_int(i, c, 0, kMaxWcsAxes);
     } else if (k == "A_ORDER" || k == "B_ORDER" || k == "AP_ORDER" || k == "BP_ORDER") {
       check_int(i, c, 0, kMaxSipOrder);
+    } else if (numeric_to_wcslib(k)) {
+      // WCSLIB 7.12's parser dereferences NULL when one of these holds
+      // anything but a number, or no value at all.
+      if (c.kind != ValueKind::Integer && c.kind != ValueKind::Real) {
+        fail(i, c,
+             "value must be a number (the DSS plate and SIP conventions define " + k + " as one)");
+      }
+    } else if (k == "PLTDECSN" && c.kind != ValueKind::String) {
+      fail(i, c, "value must be the string '+' or '-' (the DSS plate convention)");
     }
   }
   for (int axis = 0; axis < 10; ++axis) check_wat(axis, wat[axis]);
-  return end;
+  return out;
 }
 
 }  // namespace gml::fits::detail

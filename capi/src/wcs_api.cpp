@@ -8,6 +8,7 @@
 #include "capi/src/firewall.h"
 #include "capi/src/handles.h"
 #include "core/common/error.h"
+#include "core/common/runtime.h"
 #include "fits_io/fits_file.h"
 #include "fits_io/header.h"
 #include "fits_io/image.h"
@@ -59,6 +60,11 @@ gml_wcs& require_wcs(const gml_wcs* wcs) {
   return const_cast<gml_wcs&>(*wcs);
 }
 
+// What WCSLIB or the reader repaired or left out, as astropy warns of it.
+void log_repairs(const gml::fits::Wcs& wcs, const std::string& source) {
+  for (const std::string& w : wcs.warnings()) gml::log_warning("WCS of " + source + ": " + w);
+}
+
 void check_batch(const void* a, const void* b, const void* c, const void* d, int64_t n,
                  int32_t origin) {
   gml::require(n >= 0, "n must be >= 0");
@@ -94,6 +100,7 @@ gml_status open_file(const char* function, const char* path, const char* hdu, ch
       }
       w = std::make_unique<gml_wcs>(Wcs::from_file(f, alt));
     }
+    log_repairs(w->wcs, "'" + std::string(path) + "'");
     *out = gml::capi::publish(std::move(w), gml::capi::HandleKind::Wcs);
   });
 }
@@ -108,6 +115,7 @@ gml_status open_header(const char* function, const char* header, size_t length, 
     gml::require(alt == ' ' || (alt >= 'A' && alt <= 'Z'),
                  "alt must be ' ' or '\\0' (the primary WCS) or a letter A-Z");
     auto w = std::make_unique<gml_wcs>(Wcs(std::string(header, length), alt));
+    log_repairs(w->wcs, "the header");
     *out = gml::capi::publish(std::move(w), gml::capi::HandleKind::Wcs);
   });
 }
