@@ -92,16 +92,8 @@ at::Tensor thumbnails_of(const at::Tensor& prepared) {
   return at::adaptive_avg_pool2d(prepared, {side, side}).contiguous();
 }
 
-// The positional entry points predate capacities: their callers promised
-// the shapes, so their arrays are not checked against one.
-constexpr size_t kUnchecked = std::numeric_limits<size_t>::max();
-
-void require_capacity(const void* array, size_t capacity, int64_t needed, const char* name) {
-  if (array && capacity < static_cast<size_t>(needed)) {
-    gml::fail(gml::Status::Capacity, std::string(name) + " holds " + std::to_string(capacity) +
-                                         " elements; " + std::to_string(needed) + " needed");
-  }
-}
+using gml::capi::kUnchecked;
+using gml::capi::require_capacity;
 
 void classify_into(gml_context& c, const gml_model& m, const gml_merger_classify_request& rq,
                    const gml_merger_classify_result& rs) {

@@ -141,4 +141,17 @@ void write_result(T* out, const T& value) {
   out->struct_size = caller_size;
 }
 
+// An array of a *_batch result holds at least `needed` elements (a NULL
+// array is not asked for). Throws Error(Capacity) before any work is done.
+inline void require_capacity(const void* array, size_t capacity, int64_t needed, const char* name) {
+  if (array && capacity < static_cast<size_t>(needed)) {
+    fail(Status::Capacity, std::string(name) + " holds " + std::to_string(capacity) +
+                               " elements; " + std::to_string(needed) + " needed");
+  }
+}
+
+// The capacity the positional entry points pass to their *_batch forms:
+// they predate capacities, and their callers promised the shapes.
+constexpr size_t kUnchecked = static_cast<size_t>(-1);
+
 }  // namespace gml::capi

@@ -29,16 +29,8 @@ void copy_out(const at::Tensor& t, T* out) {
   std::memcpy(out, c.data_ptr<T>(), static_cast<size_t>(c.numel()) * sizeof(T));
 }
 
-// The positional entry point predates capacities: its caller promised the
-// shapes, so its arrays are not checked against one.
-constexpr size_t kUnchecked = std::numeric_limits<size_t>::max();
-
-void require_capacity(const void* array, size_t capacity, int64_t needed, const char* name) {
-  if (array && capacity < static_cast<size_t>(needed)) {
-    gml::fail(gml::Status::Capacity, std::string(name) + " holds " + std::to_string(capacity) +
-                                         " elements; " + std::to_string(needed) + " needed");
-  }
-}
+using gml::capi::kUnchecked;
+using gml::capi::require_capacity;
 
 void diagnose_into(gml_context& c, const gml_model& m, const gml_posterior_diagnose_request& rq,
                    const gml_posterior_diagnose_result& rs) {
