@@ -10,6 +10,7 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 60
 CMAKE_ARGS ?=
 DEMO_OUT ?= out/demo
+BENCH_MODE ?=
 
 .PHONY: all deps configure build demo check test test-asan fuzz bench format clean
 
@@ -65,8 +66,10 @@ fuzz: deps
 
 test: check test-asan fuzz
 
+# Every benchmark beside its Python peer, then one table (logs in
+# out/bench/). BENCH_MODE=quick runs small sizes: a check that each still runs.
 bench: build
-	bash bench/run_all.sh $(BUILD)
+	bash bench/run_all.sh $(BUILD) $(BENCH_MODE)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h' '*.c')

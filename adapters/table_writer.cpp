@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
@@ -194,6 +195,16 @@ void TableWriter::append(int64_t n, const void* const* data) {
     if (n > 0 && data[i] == nullptr) {
       throw std::invalid_argument("append: buffer of column '" + columns_[i].name + "' is NULL");
     }
+  }
+  // The caller's buffers of n rows must fit in the address space and the
+  // table's bytes in a FITS file (64-bit offsets); INT64_MAX rows would
+  // otherwise reach pointer arithmetic that wraps.
+  int64_t row_bytes = 0;
+  for (const OutputColumn& c : columns_) row_bytes += c.repeat * bytes_per_value(c.type);
+  if (row_bytes > 0 && (n > PTRDIFF_MAX / row_bytes || rows_ > INT64_MAX / row_bytes - n)) {
+    throw std::invalid_argument("append: " + std::to_string(n) + " rows of " +
+                                std::to_string(row_bytes) +
+                                " bytes exceed the address space or a FITS table's size");
   }
   try {
     ensure_table();

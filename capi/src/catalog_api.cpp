@@ -171,6 +171,7 @@ GML_API gml_status gml_catalog_stream(gml_context* ctx, gml_catalog* cat, const 
                                       int64_t first_row, int64_t n_rows, int64_t chunk_rows,
                                       gml_catalog_chunk_fn fn, void* user) {
   return guard("gml_catalog_stream", [&] {
+    gml::capi::optional_context(ctx);
     gml::adapters::CatalogReader& r = require_catalog(cat);
     gml::require(mapping != nullptr, "mapping must not be NULL");
     gml::require(fn != nullptr, "fn must not be NULL");

@@ -25,6 +25,10 @@ const gml_context& require_context(const gml_context* ctx, const char* what) {
   require_live_handle(ctx, HandleKind::Context, what);
   return *ctx;
 }
+gml_context* optional_context(gml_context* ctx, const char* what) {
+  if (ctx != nullptr) require_live_handle(ctx, HandleKind::Context, what);
+  return ctx;
+}
 
 namespace {
 

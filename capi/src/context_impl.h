@@ -26,4 +26,8 @@ inline uint64_t seed_for(const gml_context& ctx, uint64_t seed) {
 // Validates a context argument; throws Error(InvalidArgument) when NULL.
 gml_context& require_context(gml_context* ctx, const char* what = "ctx");
 const gml_context& require_context(const gml_context* ctx, const char* what = "ctx");
+// For the functions whose context is optional: NULL, or a live context
+// (anything else, a freed context or another family's handle, is an
+// argument error rather than memory read as a context).
+gml_context* optional_context(gml_context* ctx, const char* what = "ctx");
 }  // namespace gml::capi

@@ -74,7 +74,7 @@ int64_t total_elements(int64_t n, int64_t per_stamp) {
 }
 
 gml::RunControl* control_of(gml_context* ctx) {
-  return ctx ? &ctx->control : nullptr;
+  return gml::capi::optional_context(ctx) ? &ctx->control : nullptr;
 }
 
 }  // namespace
@@ -118,6 +118,7 @@ GML_API gml_status gml_cutouts_extract(gml_context* ctx, const char* const* imag
                                        int64_t n, const gml_cutout_options* opts, float* stamps,
                                        size_t capacity, uint8_t* mask, int32_t* flags) {
   return guard("gml_cutouts_extract", [&] {
+    gml::RunControl* control = control_of(ctx);
     gml::require(n >= 0, "n must be >= 0");
     gml::require(n == 0 || (ra && dec), "ra and dec must not be NULL when n > 0");
     gml::require(n == 0 || stamps, "stamps must not be NULL when n > 0");
@@ -130,7 +131,7 @@ GML_API gml_status gml_cutouts_extract(gml_context* ctx, const char* const* imag
                                            std::to_string(need) +
                                            " elements of [n, n_bands, height, width]");
     }
-    gml::Progress progress(control_of(ctx), "cutouts", n, "stamps");
+    gml::Progress progress(control, "cutouts", n, "stamps");
     std::vector<ad::StampInfo> infos = src.locate(ra, dec, n, r.kind, plan);
     src.extract(infos, plan, r.spec, stamps, mask, &progress);
     progress.finish();
@@ -145,6 +146,7 @@ GML_API gml_status gml_cutouts_write(gml_context* ctx, const char* const* image_
                                      int64_t n, const gml_cutout_options* opts,
                                      const char* output_path, int32_t* flags) {
   return guard("gml_cutouts_write", [&] {
+    gml::RunControl* control = control_of(ctx);
     gml::require(n >= 1, "n must be >= 1");
     gml::require(ra && dec, "ra and dec must not be NULL");
     gml::require(output_path != nullptr && *output_path != '\0',
@@ -171,7 +173,7 @@ GML_API gml_status gml_cutouts_write(gml_context* ctx, const char* const* image_
     }
 
     ad::StampWriter writer(output_path, src, plan, r.spec, n, r.layout, r.write_mask);
-    gml::Progress progress(control_of(ctx), "cutouts", n, "stamps");
+    gml::Progress progress(control, "cutouts", n, "stamps");
     std::vector<float> buf(static_cast<size_t>(batch * per_stamp));
     std::vector<uint8_t> mbuf(r.write_mask ? buf.size() : 0);
     std::vector<int32_t> all_flags(static_cast<size_t>(n));
@@ -211,7 +213,7 @@ GML_API gml_status gml_cutouts_read(const char* path, float* out, size_t capacit
       gml::fail(gml::Status::Capacity, "capacity " + std::to_string(capacity) + " is below the " +
                                            std::to_string(s.size()) + " elements of the cube");
     }
-    ad::read_cutout_cube(path, out, static_cast<int64_t>(capacity));
+    ad::read_cutout_cube(path, out, s.size());
   });
 }
 

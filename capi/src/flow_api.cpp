@@ -178,7 +178,8 @@ GML_API gml_status gml_flow_sample_to_file(gml_context* ctx, const gml_model* mo
     require(n_galaxies >= 1, "n_galaxies must be >= 1");
     require(n_per_galaxy >= 0, "n_per_galaxy must be >= 0");
     const auto& cfg = flow_of(m)->config();
-    require(n_per_galaxy <= INT64_MAX / n_galaxies, "n_galaxies * n_per_galaxy is too large");
+    gml::capi::checked_elements({n_galaxies, n_per_galaxy, cfg.data_dim}, sizeof(float),
+                                "n_galaxies x n_per_galaxy stars");
     at::Tensor cond = conditions_tensor(conditions, n_galaxies, cfg.condition_dim);
     warn_outside(outside_range(m, cond));
     nlohmann::json prov = {{"model", m.path},
@@ -317,6 +318,9 @@ GML_API gml_status gml_flow_simulate(gml_context* ctx, int64_t n_galaxies, int64
     seed = gml::capi::seed_for(c, seed);
     require(n_galaxies >= 1, "n_galaxies must be >= 1");
     require(n_stars >= 1, "n_stars must be >= 1");
+    gml::capi::checked_elements(
+        {n_galaxies, n_stars, static_cast<int64_t>(gml::flow::kColumnNames.size())}, sizeof(float),
+        "n_galaxies x n_stars stars");
     require(path != nullptr && *path, "path must not be NULL or empty");
     at::Generator gen = at::detail::createCPUGenerator(seed);
     at::Tensor cond = conditions
@@ -410,6 +414,8 @@ GML_API gml_status gml_flow_evaluate(gml_context* ctx, const gml_model* model,
     const gml_model& m = gml::capi::require_model(c, model, "flow");
     require(stars_path != nullptr, "stars_path must not be NULL");
     require(n_samples >= 2, "n_samples must be >= 2");
+    gml::capi::checked_elements({n_samples, flow_of(m)->config().data_dim}, sizeof(double),
+                                "n_samples draws");
     const bool query = !galaxy_ids && !delta_log_mass && !mmd && capacity == 0;
     require(query || (galaxy_ids && delta_log_mass && mmd),
             "galaxy_ids, delta_log_mass and mmd must all be given (or all NULL to query)");

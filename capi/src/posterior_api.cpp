@@ -99,6 +99,8 @@ GML_API gml_status gml_posterior_simulate(gml_context* ctx, gml_simulator_fn fn,
     require(theta_dim >= 1 && x_dim >= 1, "theta_dim and x_dim must be >= 1");
     require(prior_lower != nullptr && prior_upper != nullptr, "prior bounds must not be NULL");
     require(n >= 1, "n must be >= 1");
+    gml::capi::checked_elements({n, theta_dim}, sizeof(double), "n x theta_dim parameters");
+    gml::capi::checked_elements({n, x_dim}, sizeof(double), "n x x_dim observations");
     require(path != nullptr && *path, "path must not be NULL or empty");
     gml_posterior_simulate_options o = simulate_options(opts);
     o.seed = gml::capi::seed_for(c, o.seed);
@@ -130,6 +132,8 @@ GML_API gml_status gml_posterior_simulate_sed(gml_context* ctx, const char* data
   return guard("gml_posterior_simulate_sed", [&] {
     gml_context& c = gml::capi::require_context(ctx);
     require(n >= 1, "n must be >= 1");
+    gml::capi::checked_elements({n, gml::sed::kThetaDim + gml::sed::kObsDim}, sizeof(double),
+                                "n simulations");
     require(path != nullptr && *path, "path must not be NULL or empty");
     gml_posterior_simulate_options o = simulate_options(opts);
     o.seed = gml::capi::seed_for(c, o.seed);
@@ -397,7 +401,10 @@ GML_API gml_status gml_posterior_summarize(gml_context* ctx, const gml_model* mo
     const gml_model& m = gml::capi::require_model(c, model, "posterior");
     require(summary != nullptr, "summary must not be NULL");
     require(n_obs >= 1, "n_obs must be >= 1");
+    require(x != nullptr, "x must not be NULL");
+    require(n_samples >= 1, "n_samples must be >= 1");
     const int64_t d = posterior_of(m)->config().theta_dim;
+    gml::capi::checked_elements({n_samples, d}, sizeof(double), "n_samples draws");
     const int64_t total =
         gml::capi::checked_elements({n_obs, d, GML_SUMMARY_COLUMNS}, sizeof(double), "summary");
     if (static_cast<uint64_t>(total) > capacity) {
@@ -409,8 +416,6 @@ GML_API gml_status gml_posterior_summarize(gml_context* ctx, const gml_model* mo
     std::vector<double> out(static_cast<size_t>(total));
     std::vector<int64_t> outside(static_cast<size_t>(n_obs));
     gml::Progress progress(&c.control, "summarize", n_obs, "galaxies");
-    require(x != nullptr, "x must not be NULL");
-    require(n_samples >= 1, "n_samples must be >= 1");
     const int64_t c_dim = posterior_of(m)->config().x_dim;
     const at::Tensor xs = rows_tensor(x, n_obs, c_dim, "x");
     for (int64_t g = 0; g < n_obs; g += block) {

@@ -46,6 +46,7 @@ void diagnose_into(gml_context& c, const gml_model& m, const gml_posterior_diagn
   const post::PosteriorConfig& cfg = flow->config();
   const int64_t dim = cfg.theta_dim;
   gml::capi::checked_elements({n_sims, dim}, sizeof(int64_t), "ranks");
+  gml::capi::checked_elements({rq.n_samples, dim}, sizeof(double), "n_samples draws");
   gml::capi::checked_elements({levels, dim + 1}, sizeof(double), "coverage");
   require_capacity(rs.ranks, rs.ranks_capacity, n_sims * dim, "ranks");
   require_capacity(rs.sbc_pvalue, rs.sbc_pvalue_capacity, dim, "sbc_pvalue");

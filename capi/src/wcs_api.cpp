@@ -68,6 +68,7 @@ void log_repairs(const gml::fits::Wcs& wcs, const std::string& source) {
 void check_batch(const void* a, const void* b, const void* c, const void* d, int64_t n,
                  int32_t origin) {
   gml::require(n >= 0, "n must be >= 0");
+  gml::capi::checked_elements({n}, sizeof(double), "coordinate arrays");
   gml::require(n == 0 || (a && b && c && d), "coordinate buffers must not be NULL when n > 0");
   gml::require(origin == 0 || origin == 1, "origin must be 0 or 1");
 }

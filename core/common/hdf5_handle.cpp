@@ -1,7 +1,9 @@
 #include "core/common/hdf5_handle.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace gml {
 
@@ -30,6 +32,7 @@ std::optional<std::string> h5_read_string_attribute(hid_t loc, const std::string
                 Status::Format);
   H5Handle type(H5Aget_type(attr.get()), H5Tclose, "attribute type", Status::Format);
   if (H5Tget_class(type.get()) != H5T_STRING) return std::nullopt;
+  h5_require_single_value(attr.get(), name);
   if (H5Tis_variable_str(type.get()) > 0) {
     // h5py writes str attributes as variable-length strings.
     H5Handle mem(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
@@ -49,6 +52,68 @@ std::optional<std::string> h5_read_string_attribute(hid_t loc, const std::string
   }
   out.resize(std::strlen(out.c_str()));
   return out;
+}
+
+void h5_require_single_value(hid_t attr, const std::string& name) {
+  H5Handle space(H5Aget_space(attr), H5Sclose, "dataspace of attribute " + name, Status::Format);
+  const H5S_class_t cls = H5Sget_simple_extent_type(space.get());
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if ((cls != H5S_SCALAR && cls != H5S_SIMPLE) || n != 1) {
+    fail(Status::Format, "HDF5: attribute " + name + " must hold one value, not " +
+                             (cls == H5S_NULL ? std::string("none") : std::to_string(n)));
+  }
+}
+
+void h5_require_dataset_stored(hid_t dataset, const std::string& where) {
+  H5Handle space(H5Dget_space(dataset), H5Sclose, "dataspace of " + where, Status::Format);
+  const H5S_class_t cls = H5Sget_simple_extent_type(space.get());
+  if (cls != H5S_SCALAR && cls != H5S_SIMPLE) fail(Status::Format, where + " has no dataspace");
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0 || rank > H5S_MAX_RANK) fail(Status::Format, where + ": bad rank");
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  H5Handle type(H5Dget_type(dataset), H5Tclose, "type of " + where, Status::Format);
+  // At least 8 bytes per element in memory: the readers widen to 64 bits.
+  uint64_t bytes = std::max<uint64_t>(H5Tget_size(type.get()), 8);
+  uint64_t stored_bytes = H5Tget_size(type.get());
+  for (hsize_t d : dims) {
+    if (d != 0 && bytes > static_cast<uint64_t>(PTRDIFF_MAX) / d) {
+      fail(Status::Format, where + " declares an impossible size");
+    }
+    bytes *= d;
+    stored_bytes *= d;
+  }
+  if (stored_bytes == 0) return;
+  const uint64_t stored = H5Dget_storage_size(dataset);
+  H5Handle dcpl(H5Dget_create_plist(dataset), H5Pclose, "layout of " + where, Status::Format);
+  const bool filtered = H5Pget_nfilters(dcpl.get()) > 0;
+  const uint64_t limit =
+      filtered ? (stored > UINT64_MAX / 1024 ? UINT64_MAX : stored * 1024) : stored;
+  if (stored_bytes > limit) {
+    fail(Status::Format, where + " declares " + std::to_string(stored_bytes) +
+                             " bytes but the file stores " + std::to_string(stored) +
+                             " (file damaged?)");
+  }
+}
+
+int64_t h5_read_int_attribute(hid_t loc, const char* name, const std::string& what) {
+  if (H5Aexists(loc, name) <= 0) {
+    fail(Status::Format, what + ": required attribute '" + name + "' is missing");
+  }
+  H5Handle attr(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose, std::string("attribute ") + name,
+                Status::Format);
+  H5Handle type(H5Aget_type(attr.get()), H5Tclose, "attribute type", Status::Format);
+  if (H5Tget_class(type.get()) != H5T_INTEGER) {
+    fail(Status::Format, what + ": attribute '" + name + "' is not an integer");
+  }
+  h5_require_single_value(attr.get(), name);
+  int64_t v = 0;
+  // HDF5 converts wider or unsigned stored integers with clipping, never
+  // past the 8 bytes of `v`.
+  if (H5Aread(attr.get(), H5T_NATIVE_INT64, &v) < 0) {
+    fail(Status::Format, what + ": cannot read attribute '" + name + "'");
+  }
+  return v;
 }
 
 }  // namespace gml

@@ -59,4 +59,21 @@ class H5ErrorSilencer {
 void h5_write_string_attribute(hid_t loc, const std::string& name, const std::string& value);
 std::optional<std::string> h5_read_string_attribute(hid_t loc, const std::string& name);
 
+// Throws Error(Format) unless the open attribute holds exactly one element
+// (a scalar or a one-element simple dataspace). H5Aread copies every element
+// of the dataspace, so a reader sized for one value must check this first:
+// an array attribute in a hand-made file would otherwise overflow it.
+void h5_require_single_value(hid_t attr, const std::string& name);
+
+// Throws Error(Format) naming `where` unless the open dataset's declared
+// elements fit in memory and the file stores them: HDF5 gives a dataset no
+// storage until it is written, so a small file can declare terabytes. A
+// filtered (compressed) dataset may store up to 1024 times less. Call it
+// before allocating a buffer of the declared size.
+void h5_require_dataset_stored(hid_t dataset, const std::string& where);
+
+// A scalar integer attribute; Error(Format) naming `what` when it is missing,
+// not an integer, or not a single value.
+int64_t h5_read_int_attribute(hid_t loc, const char* name, const std::string& what);
+
 }  // namespace gml

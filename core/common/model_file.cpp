@@ -122,15 +122,11 @@ std::string read_string_attr(hid_t loc, const char* name) {
 }
 
 int32_t read_int_attr(hid_t loc, const char* name) {
-  if (!has_attr(loc, name)) {
-    fail(Status::Format, std::string("model file: required attribute '") + name + "' is missing");
+  const int64_t v = h5_read_int_attribute(loc, name, "model file");
+  if (v < INT32_MIN || v > INT32_MAX) {
+    fail(Status::Format, std::string("model file: attribute '") + name + "' is out of range");
   }
-  H5Handle attr(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose, std::string("attribute ") + name);
-  int32_t v = 0;
-  if (H5Aread(attr.get(), H5T_NATIVE_INT32, &v) < 0) {
-    fail(Status::Format, std::string("model file: cannot read attribute ") + name);
-  }
-  return v;
+  return static_cast<int32_t>(v);
 }
 
 void write_tensor(hid_t group, const std::string& name, const at::Tensor& tensor) {
@@ -158,6 +154,8 @@ at::Tensor read_tensor(hid_t group, const std::string& name, const std::string& 
   H5Handle type(H5Dget_type(ds.get()), H5Tclose, "type of " + where, Status::Format);
   const at::ScalarType st = scalar_type_of(type.get(), where);
   H5Handle space(H5Dget_space(ds.get()), H5Sclose, "dataspace of " + where, Status::Format);
+  // Before anything is allocated: a hand-made file can declare terabytes.
+  h5_require_dataset_stored(ds.get(), "model file: dataset " + where);
   const int rank = H5Sget_simple_extent_ndims(space.get());
   if (rank < 0 || rank > 16) fail(Status::Format, "model file: bad rank for " + where);
   std::vector<hsize_t> dims(static_cast<size_t>(rank));
@@ -277,6 +275,20 @@ void write_model_file(const std::string& path, ModelFile& model) {
   } catch (...) {
     std::remove(tmp.c_str());
     throw;
+  }
+}
+
+void require_config_fits_tensors(const ModelFile& file, double config_parameters,
+                                 const std::string& terms) {
+  double stored = 0;
+  for (const auto& kv : file.tensors) stored += static_cast<double>(kv.second.numel());
+  if (config_parameters > stored) {
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "%s model file: its config asks for at least %.4g parameters (%s) but its "
+                  "tensors hold %.4g; config and tensors disagree",
+                  file.family.c_str(), config_parameters, terms.c_str(), stored);
+    fail(Status::Format, text);
   }
 }
 

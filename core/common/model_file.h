@@ -50,6 +50,15 @@ void write_model_file(const std::string& path, ModelFile& model);
 // incomplete, Error(Family), Error(Version), Error(Checksum).
 ModelFile read_model_file(const std::string& path, std::string_view expected_family = {});
 
+// Refuses, before a module is built from `file`'s config, a config that asks
+// for more parameters than the file's tensors hold. `config_parameters` is a
+// lower bound the family computes from its config (its dominant terms), so a
+// file whose config and tensors agree always passes. Each config value may be
+// within its bounds while their product is not: without this a hand-made
+// file could make the loader allocate terabytes. Throws Error(Format).
+void require_config_fits_tensors(const ModelFile& file, double config_parameters,
+                                 const std::string& terms);
+
 // FNV-1a 64 over, from format version 2, the attributes that define the
 // model (family, version, config), then every group, name, dtype, shape and
 // byte, in sorted order; version 1 covers the groups only. Text

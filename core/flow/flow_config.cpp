@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/common/error.h"
+#include "core/common/json_field.h"
 #include "core/flow/galaxy_generator.h"
 
 namespace gml::flow {
@@ -124,9 +125,7 @@ void from_json(const nlohmann::json& j, FlowConfig& c) {
   FlowConfig out;
   try {
     // Missing keys keep their defaults so older files with fewer fields load.
-    auto get = [&j](const char* key, auto& field) {
-      if (j.contains(key)) j.at(key).get_to(field);
-    };
+    auto get = [&j](const char* key, auto& field) { read_json_field(j, key, field, "FlowConfig"); };
     get("data_dim", out.data_dim);
     get("condition_dim", out.condition_dim);
     get("num_blocks", out.num_blocks);

@@ -38,6 +38,13 @@ LoadedFlow flow_from_model_file(const ModelFile& file) {
   } catch (const Error& e) {
     fail(Status::Format, std::string("flow model file has an invalid config: ") + e.what());
   }
+  // Every block's conditioner holds an MLP of hidden_layers layers of width
+  // hidden_width: at least (hidden_layers - 1) W x W matrices and W weights.
+  const double w = static_cast<double>(config.hidden_width);
+  require_config_fits_tensors(file,
+                              static_cast<double>(config.num_blocks) *
+                                  (static_cast<double>(config.hidden_layers - 1) * w * w + w),
+                              "num_blocks x ((hidden_layers - 1) x hidden_width^2 + hidden_width)");
   out.flow = ConditionalFlow(config);
   load_module(*out.flow, file);
   std::map<std::string, at::Tensor> norm;

@@ -53,6 +53,7 @@ at::Tensor read_cgs(const Snapshot& s, hid_t group, const std::string& name) {
   if (nd < 1 || nd > 2) fail(Status::Format, where + " must be 1- or 2-dimensional");
   hsize_t dims[2] = {0, 1};
   H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  h5_require_dataset_stored(ds.get(), where);
   at::Tensor t =
       at::empty({static_cast<int64_t>(dims[0]), static_cast<int64_t>(dims[1])}, at::kDouble);
   if (dims[0] > 0 &&

@@ -107,6 +107,7 @@ at::Tensor h5_read_1d(hid_t group, const std::string& name, at::ScalarType type,
   }
   hsize_t n = 0;
   H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+  h5_require_dataset_stored(ds.get(), "star table: " + where + "/" + name);
   at::Tensor t = at::empty({static_cast<int64_t>(n)}, type);
   const hid_t mem = type == at::kLong ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
   if (n > 0 && H5Dread(ds.get(), mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data_ptr()) < 0) {

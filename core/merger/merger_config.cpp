@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/common/error.h"
+#include "core/common/json_field.h"
 
 namespace gml::merger {
 
@@ -25,11 +26,11 @@ void MergerConfig::validate() const {
   need(!backbone.empty(), "backbone must be named");
   need(in_channels >= 1 && in_channels <= 64, "in_channels must be in [1, 64]");
   need(image_size >= 16 && image_size <= 1024, "image_size must be in [16, 1024]");
-  need(n_classes >= 2, "n_classes must be >= 2");
+  need(n_classes >= 2 && n_classes <= 100000, "n_classes must be in [2, 100000]");
   need(std::isfinite(time_max_myr) && time_max_myr >= 0, "time_max_myr must be >= 0");
   need(!regress_time || time_max_myr > 0, "regress_time needs time_max_myr > 0");
   need(latent_dim >= 0 && latent_dim <= 1024, "latent_dim must be in [0, 1024]");
-  need(vae_hidden >= 1, "vae_hidden must be >= 1");
+  need(vae_hidden >= 1 && vae_hidden <= 65536, "vae_hidden must be in [1, 65536]");
   need(dropout >= 0 && dropout < 1, "dropout must be in [0, 1)");
 }
 
@@ -65,14 +66,14 @@ MergerConfig MergerConfig::from_json_text(const std::string& text) {
   MergerConfig c;
   try {
     c.backbone = j.value("backbone", c.backbone);
-    c.in_channels = j.value("in_channels", c.in_channels);
-    c.image_size = j.value("image_size", c.image_size);
-    c.n_classes = j.value("n_classes", c.n_classes);
+    read_json_field(j, "in_channels", c.in_channels, "MergerConfig");
+    read_json_field(j, "image_size", c.image_size, "MergerConfig");
+    read_json_field(j, "n_classes", c.n_classes, "MergerConfig");
     c.time_max_myr = j.value("time_max_myr", c.time_max_myr);
     c.regress_time = j.value("regress_time", c.regress_time);
     c.fcae = j.value("fcae", c.fcae);
-    c.latent_dim = j.value("latent_dim", c.latent_dim);
-    c.vae_hidden = j.value("vae_hidden", c.vae_hidden);
+    read_json_field(j, "latent_dim", c.latent_dim, "MergerConfig");
+    read_json_field(j, "vae_hidden", c.vae_hidden, "MergerConfig");
     c.dropout = j.value("dropout", c.dropout);
     c.nan_policy = nan_policy_from_name(j.value("nan_policy", std::string("reject")));
   } catch (const nlohmann::json::exception& e) {

@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
+
 #include "core/common/module_io.h"
 #include "core/merger/backbone.h"
 #include "core/merger/merger_training.h"
@@ -31,7 +33,20 @@ std::string save_merger(const std::string& path, MergerNet& net, const std::stri
 
 LoadedMerger merger_from_model_file(const ModelFile& file) {
   LoadedMerger m;
-  m.net = MergerNet(MergerConfig::from_json_text(file.config));
+  const MergerConfig config = MergerConfig::from_json_text(file.config);
+  // The classifier holds at least one weight per class. The VAE's encoder
+  // and last decoder layer hold vae_hidden weights per feature-map value
+  // (at least one channel on a side of image_size / 32, the stride of every
+  // backbone), and its mean, log-variance and first decoder layer
+  // latent_dim x vae_hidden each. Checked before the network is built.
+  const double h = static_cast<double>(config.vae_hidden);
+  const double latent = static_cast<double>(config.latent_dim);
+  const double side = std::ceil(static_cast<double>(config.image_size) / 32.0);
+  require_config_fits_tensors(
+      file,
+      static_cast<double>(config.n_classes) + (latent > 0 ? h * (2 * side * side + 3 * latent) : 0),
+      "n_classes + vae_hidden x (2 x (image_size / 32)^2 + 3 x latent_dim)");
+  m.net = MergerNet(config);
   load_module(*m.net, file);
   m.net->eval();
   m.checksum = file.checksum;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/common/error.h"
+#include "core/common/json_field.h"
 #include "core/common/rq_spline.h"
 
 namespace gml::posterior {
@@ -90,7 +91,7 @@ PosteriorConfig PosteriorConfig::from_json_text(const std::string& text) {
   PosteriorConfig c;
   try {
     auto get = [&j](const char* key, auto& field) {
-      if (j.contains(key)) j.at(key).get_to(field);
+      read_json_field(j, key, field, "PosteriorConfig");
     };
     std::string estimator = "maf", activation = "tanh";
     get("estimator", estimator);

@@ -48,6 +48,11 @@ LoadedPosterior posterior_from_model_file(const ModelFile& file) {
   } catch (const Error& e) {
     fail(Status::Format, std::string("posterior model file has an invalid config: ") + e.what());
   }
+  // Every MADE holds made_blocks hidden_width x hidden_width layers.
+  const double w = static_cast<double>(config.hidden_width);
+  require_config_fits_tensors(file,
+                              static_cast<double>(config.num_blocks * config.made_blocks) * w * w,
+                              "num_blocks x made_blocks x hidden_width^2");
   LoadedPosterior out;
   out.flow = PosteriorFlow(config, 0);
   load_module(*out.flow, file);

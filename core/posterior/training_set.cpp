@@ -28,15 +28,7 @@ void write_int_attr(hid_t loc, const char* name, int64_t value) {
 }
 
 int64_t read_int_attr(hid_t loc, const char* name, const std::string& path) {
-  if (H5Aexists(loc, name) <= 0) {
-    fail(Status::Format, path + ": training set lacks attribute '" + name + "'");
-  }
-  H5Handle attr(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose, name, Status::Format);
-  int64_t v = 0;
-  if (H5Aread(attr.get(), H5T_NATIVE_INT64, &v) < 0) {
-    fail(Status::Format, path + ": cannot read attribute '" + name + "'");
-  }
-  return v;
+  return h5_read_int_attribute(loc, name, path + ": training set");
 }
 
 std::string json_attr(hid_t loc, const char* name, const std::string& path) {

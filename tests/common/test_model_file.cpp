@@ -275,6 +275,69 @@ TEST(ModelFile, InvalidNamesAreRejected) {
             Status::InvalidArgument);
 }
 
+// H5Aread copies every element of an attribute; the readers hold one. An
+// array attribute (as h5py writes for a list) must be refused before it is
+// read, not overflow the reader's buffer (found by fuzz_model_file).
+TEST(ModelFile, ArrayAttributesAreFormatErrors) {
+  auto dir = temp_dir();
+  ModelFile m = sample_model();
+  gml::write_model_file((dir / "m.h5").string(), m);
+  hid_t f = H5Fopen((dir / "m.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  H5Adelete(f, "gml_format_version");
+  const hsize_t four = 4;
+  const int32_t versions[4] = {2, 2, 2, 2};
+  hid_t s = H5Screate_simple(1, &four, nullptr);
+  hid_t a = H5Acreate2(f, "gml_format_version", H5T_STD_I32LE, s, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(a, H5T_NATIVE_INT32, versions);
+  H5Aclose(a);
+  H5Sclose(s);
+  H5Fclose(f);
+  const std::string path = (dir / "m.h5").string();
+  EXPECT_EQ(status_of([&] { gml::read_model_file(path); }), Status::Format);
+  EXPECT_NE(message_of([&] { gml::read_model_file(path); }).find("must hold one value, not 4"),
+            std::string::npos);
+}
+
+TEST(ModelFile, FuzzerReproducersAreFormatErrors) {
+  // Array-valued string attributes (fixed and variable length), an int32
+  // array version, and a dataset declaring 2^40 elements the file does not
+  // store: each used to overflow a buffer or allocate what it claimed.
+  for (const char* name :
+       {"model_attribute_array_fixed_string.h5", "model_attribute_array_vlen_string.h5",
+        "model_attribute_array_int32.h5", "model_dataset_declared_shape_4tb.h5"}) {
+    const std::string path = std::string(GML_FUZZ_FINDINGS) + "/" + name;
+    ASSERT_TRUE(fs::exists(path)) << path;
+    EXPECT_EQ(status_of([&] { gml::read_model_file(path); }), Status::Format) << name;
+  }
+  EXPECT_NE(message_of([&] {
+              gml::read_model_file(std::string(GML_FUZZ_FINDINGS) +
+                                   "/model_dataset_declared_shape_4tb.h5");
+            }).find("declares 4398046511104 bytes but the file stores 0"),
+            std::string::npos);
+}
+
+// A dataset without a dataspace used to be read as a scalar whose element
+// was never written.
+TEST(ModelFile, NullDataspaceIsFormatError) {
+  auto dir = temp_dir();
+  ModelFile m = sample_model();
+  gml::write_model_file((dir / "m.h5").string(), m);
+  hid_t f = H5Fopen((dir / "m.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  hid_t s = H5Screate(H5S_NULL);
+  hid_t d =
+      H5Dcreate2(f, "/tensors/nothing", H5T_IEEE_F32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(d, 0);
+  H5Dclose(d);
+  H5Sclose(s);
+  H5Fclose(f);
+  const std::string path = (dir / "m.h5").string();
+  EXPECT_EQ(status_of([&] { gml::read_model_file(path); }), Status::Format);
+  EXPECT_NE(message_of([&] { gml::read_model_file(path); }).find("has no dataspace"),
+            std::string::npos);
+}
+
 namespace {
 struct TinyNetImpl : torch::nn::Module {
   TinyNetImpl() {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
 #include <thread>
@@ -50,4 +51,16 @@ TEST(Runtime, RejectsBadOptions) {
   o.num_threads = 0;
   o.log_level = static_cast<gml::LogLevel>(7);
   EXPECT_THROW(gml::init_runtime(o), gml::Error);
+}
+
+// float32 stays float32 on a GPU: cuDNN's TF32 convolutions (on by default in
+// LibTorch) are switched off with the thread count, for the whole process.
+TEST(Runtime, Tf32IsOffOnceTheRuntimeStarts) {
+  gml::ensure_runtime();
+  for (const at::Float32Op op : {at::Float32Op::CONV, at::Float32Op::MATMUL}) {
+    EXPECT_EQ(at::globalContext().float32Precision(at::Float32Backend::CUDA, op),
+              at::Float32Precision::IEEE);
+  }
+  // The getter cuDNN's convolutions consult.
+  EXPECT_FALSE(at::globalContext().allowTF32CuDNN(at::Float32Op::CONV));
 }

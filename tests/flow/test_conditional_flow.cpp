@@ -372,6 +372,19 @@ TEST(FlowConfig, RoundTripsThroughJsonAndRejectsBadInput) {
   EXPECT_THROW(FlowConfig::from_json_text(R"({"log_columns": [10]})"), gml::Error);
   EXPECT_THROW(FlowConfig::from_json_text(R"({"num_bins": "ten"})"), gml::Error);
   EXPECT_THROW(FlowConfig::from_json_text("not json"), gml::Error);
+  // Integers beyond int64 or not integral are refused by name, never
+  // converted (the JSON library's conversion is undefined there).
+  for (const char* text : {R"({"hidden_width": 1e300})", R"({"num_blocks": 18446744073709551616})",
+                           R"({"num_bins": 8.5})", R"({"log_columns": [1e300]})"}) {
+    try {
+      FlowConfig::from_json_text(text);
+      ADD_FAILURE() << text << " accepted";
+    } catch (const gml::Error& e) {
+      EXPECT_EQ(e.status(), gml::Status::Format) << text;
+      EXPECT_NE(std::string(e.what()).find("must be an integer within range"), std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 TEST(ConditionalFlow, NormalizationTensorsRoundTripBetweenModels) {

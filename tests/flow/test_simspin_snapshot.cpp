@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
+#include <hdf5.h>
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "core/common/error.h"
@@ -141,3 +143,30 @@ TEST(SimSpinSnapshot, NonSnapshotsAndMissingFilesAreClearErrors) {
 }
 
 }  // namespace
+
+// A star table whose column declares 2^40 rows it does not store is refused
+// before the rows are allocated (it used to ask for 8 TB).
+TEST(StarTable, DeclaredRowsTheFileDoesNotStoreAreAFormatError) {
+  const std::string path = ::testing::TempDir() + "/gml_declared_rows.h5";
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  hid_t g = H5Gcreate2(f, "stars", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  const hsize_t rows = hsize_t{1} << 40;
+  hid_t s = H5Screate_simple(1, &rows, nullptr);
+  hid_t d = H5Dcreate2(g, "x", H5T_IEEE_F64LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(d, 0);
+  H5Dclose(d);
+  H5Sclose(s);
+  H5Gclose(g);
+  H5Fclose(f);
+  try {
+    gml::flow::read_star_table(path);
+    ADD_FAILURE() << "a star table declaring 2^40 unstored rows was read";
+  } catch (const gml::Error& e) {
+    EXPECT_EQ(e.status(), gml::Status::Format);
+    EXPECT_NE(std::string(e.what()).find("declares 8796093022208 bytes but the file stores 0"),
+              std::string::npos)
+        << e.what();
+  }
+  std::remove(path.c_str());
+}

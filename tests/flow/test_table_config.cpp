@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/common/error.h"
+#include "core/flow/flow_file.h"
 #include "core/flow/table_config.h"
 
 namespace {
@@ -61,5 +62,36 @@ TEST(TableConfig, OverridesArePatchedOnAndBadOnesAreArgumentErrors) {
     } catch (const gml::Error& e) {
       EXPECT_EQ(e.status(), gml::Status::InvalidArgument) << bad << ": " << e.what();
     }
+  }
+}
+
+// A model file whose config asks for far more parameters than its tensors
+// hold (each value within its bounds, their product not) is refused before
+// the module is built, not after gigabytes of allocation.
+TEST(FlowFile, ConfigAskingForMoreThanTheTensorsHoldIsAFormatError) {
+  gml::flow::FlowConfig cfg;
+  cfg.data_dim = 2;
+  cfg.condition_dim = 1;
+  cfg.num_blocks = 2;
+  cfg.hidden_width = 8;
+  cfg.hidden_layers = 2;
+  cfg.column_names = {"a", "b"};
+  cfg.condition_names = {"c"};
+  cfg.log_columns.clear();
+  cfg.condition_log_columns.clear();
+  gml::flow::ConditionalFlow flow(cfg);
+  gml::ModelFile file = gml::flow::flow_model_file(flow, gml::flow::FlowFileExtras{});
+  EXPECT_NO_THROW(gml::flow::flow_from_model_file(file)) << "config and tensors agree";
+  gml::flow::FlowConfig big = cfg;
+  big.hidden_width = 2048;
+  big.num_blocks = 100;
+  file.config = big.to_json_text();
+  try {
+    gml::flow::flow_from_model_file(file);
+    ADD_FAILURE() << "a config of 8e8 parameters over a few hundred stored ones was built";
+  } catch (const gml::Error& e) {
+    EXPECT_EQ(e.status(), gml::Status::Format);
+    EXPECT_NE(std::string(e.what()).find("config and tensors disagree"), std::string::npos)
+        << e.what();
   }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs each fits_io libFuzzer target for SECONDS on a scratch copy of its
-# seed corpus (the repository is never modified). Exits non-zero if a
-# target finds a crash, leak, timeout or sanitizer report.
+# Runs each libFuzzer target (the fits_io readers and the model-file reader)
+# for SECONDS on a scratch copy of its seed corpus (the repository is never
+# modified). Exits non-zero if a target finds a crash, leak, timeout or
+# sanitizer report.
 #   tests/fuzz/run_fuzz.sh BUILD_DIR SECONDS
 set -euo pipefail
 if [[ $# -ne 2 ]]; then
@@ -19,8 +20,13 @@ trap 'rm -rf "$work"' EXIT
 # Let ASan return NULL too instead of reporting the request as a crash.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1"
 
+# The model-file target writes its files under TMPDIR; a target that dies
+# leaves them there, inside the scratch directory that is removed on exit.
+mkdir -p "$work/tmp"
+export TMPDIR="$work/tmp"
+
 status=0
-for pair in fuzz_fits_table:table fuzz_fits_wcs:wcs; do
+for pair in fuzz_fits_table:table fuzz_fits_wcs:wcs fuzz_model_file:model; do
   target=${pair%%:*}
   corpus=${pair##*:}
   bin=$(find "$build_dir" -type f -name "$target" -perm -u+x | head -n 1)
@@ -30,11 +36,18 @@ for pair in fuzz_fits_table:table fuzz_fits_wcs:wcs; do
   fi
   mkdir -p "$work/$corpus" "$work/artifacts-$target"
   cp -R "$here/corpus/$corpus/." "$work/$corpus/"
+  # Past findings of this target (findings/<corpus>_*.bin) join the corpus,
+  # so every run replays them first: a regression fails at once.
+  for f in "$here/findings/${corpus}"_*.bin; do
+    [[ -e "$f" ]] && cp "$f" "$work/$corpus/"
+  done
   echo "run_fuzz: $target for ${seconds}s"
   # Leaks count as failures (GML_FUZZ_LEAKS=0 turns that off when
   # investigating something else); the WCSLIB leaks once seen are avoided
-  # by fits_io (tests/fuzz/findings/README.md).
-  if ! "$bin" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 \
+  # by fits_io (tests/fuzz/findings/README.md). A single allocation above
+  # 2 GiB is a finding too: a model file that makes the reader allocate what
+  # its config or dataset shapes claim rather than what it holds.
+  if ! "$bin" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
       -detect_leaks="${GML_FUZZ_LEAKS:-1}" \
       -artifact_prefix="$work/artifacts-$target/" "$work/$corpus" \
       > "$work/$target.log" 2>&1; then

@@ -69,6 +69,51 @@ TEST(MergerConfig, JsonRoundTripAndUnknownKeys) {
   EXPECT_THROW(c.validate(), Error);
 }
 
+// Config integers come from files nobody vouches for: values beyond int64
+// (a UB conversion in the JSON library) and beyond the sane bounds are
+// refused by name.
+TEST(MergerConfig, OutOfRangeIntegersAreRefused) {
+  for (const char* text : {R"({"n_classes": 18446744073709551616})", R"({"n_classes": 1e300})",
+                           R"({"vae_hidden": 7.5})", R"({"image_size": -1e30})"}) {
+    try {
+      MergerConfig::from_json_text(text);
+      ADD_FAILURE() << text << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), Status::Format) << text;
+      EXPECT_NE(std::string(e.what()).find("must be an integer within range"), std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_THROW(MergerConfig::from_json_text(R"({"n_classes": 1000000})"), Error);
+  EXPECT_THROW(MergerConfig::from_json_text(R"({"vae_hidden": 1000000})"), Error);
+}
+
+// A merger file whose config describes a far larger network than its
+// tensors hold is refused before the network is built (it used to build a
+// 5 GB classifier for n_classes = 1e6).
+TEST(MergerFile, ConfigAskingForMoreThanTheTensorsHoldIsAFormatError) {
+  MergerConfig cfg = tiny_config();
+  MergerNet net(cfg);
+  const std::string dir = ::testing::TempDir();
+  const std::string path = dir + "/merger_config_bound_" + std::to_string(::getpid()) + ".h5";
+  save_merger(path, net, "{}", nullptr);
+  ModelFile file = read_model_file(path, "merger");
+  std::remove(path.c_str());
+  EXPECT_NO_THROW(merger_from_model_file(file)) << "config and tensors agree";
+  MergerConfig big = cfg;
+  big.image_size = 1024;
+  big.vae_hidden = 60000;
+  file.config = big.to_json_text();
+  try {
+    merger_from_model_file(file);
+    ADD_FAILURE() << "a config of 1.2e8 parameters was built";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), Status::Format);
+    EXPECT_NE(std::string(e.what()).find("config and tensors disagree"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(MergerImages, ShapeBandsAndNanPolicy) {
   MergerConfig c = tiny_config();
   at::Tensor ok = at::rand({3, 1, 32, 32});

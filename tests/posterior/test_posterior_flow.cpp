@@ -192,6 +192,17 @@ TEST(PosteriorConfig, RoundTripsThroughJsonAndRejectsBadInput) {
   // A damaged config must fail before it is allocated.
   EXPECT_THROW(PosteriorConfig::from_json_text("{\"hidden_width\": 1000000000}"), gml::Error);
   EXPECT_THROW(PosteriorConfig::from_json_text("{\"num_blocks\": 10000000}"), gml::Error);
+  for (const char* text : {R"({"theta_dim": 1e300})", R"({"x_dim": 18446744073709551616})",
+                           R"({"hidden_width": 2.5})"}) {
+    try {
+      PosteriorConfig::from_json_text(text);
+      ADD_FAILURE() << text << " accepted";
+    } catch (const gml::Error& e) {
+      EXPECT_EQ(e.status(), gml::Status::Format) << text;
+      EXPECT_NE(std::string(e.what()).find("must be an integer within range"), std::string::npos)
+          << e.what();
+    }
+  }
   c.prior_upper = {1, 0, 3};
   EXPECT_THROW(c.validate(), gml::Error);
   c.prior_upper = {1, 2};

@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "core/common/error.h"
+#include "core/posterior/posterior_file.h"
 #include "core/posterior/training_set.h"
 
 namespace fs = std::filesystem;
@@ -87,4 +88,31 @@ TEST(TrainingSet, DamagedAttributesAreFormatErrorsNamingThem) {
   // library's own copy, which crashes.
   for (const std::string& p : {good, rows, dim}) std::remove(p.c_str());
   ::rmdir(dir.c_str());
+}
+
+// A posterior model file whose config asks for far more parameters than its
+// tensors hold is refused before the flow is built.
+TEST(PosteriorFile, ConfigAskingForMoreThanTheTensorsHoldIsAFormatError) {
+  gml::posterior::PosteriorConfig cfg;
+  cfg.theta_dim = 2;
+  cfg.x_dim = 2;
+  cfg.num_blocks = 2;
+  cfg.hidden_width = 8;
+  cfg.made_blocks = 1;
+  gml::posterior::PosteriorFlow flow(cfg, 1);
+  gml::ModelFile file =
+      gml::posterior::posterior_model_file(flow, gml::posterior::PosteriorFileExtras{});
+  EXPECT_NO_THROW(gml::posterior::posterior_from_model_file(file)) << "config and tensors agree";
+  gml::posterior::PosteriorConfig big = cfg;
+  big.hidden_width = 4096;
+  big.num_blocks = 50;
+  file.config = big.to_json_text();
+  try {
+    gml::posterior::posterior_from_model_file(file);
+    ADD_FAILURE() << "a config of 8e8 parameters over a few hundred stored ones was built";
+  } catch (const gml::Error& e) {
+    EXPECT_EQ(e.status(), gml::Status::Format);
+    EXPECT_NE(std::string(e.what()).find("config and tensors disagree"), std::string::npos)
+        << e.what();
+  }
 }

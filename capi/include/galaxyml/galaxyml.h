@@ -274,7 +274,10 @@ GML_API void gml_init_options_default(gml_init_options* opts);
  * Process-wide settings. Optional: the first context creation initialises
  * with defaults. Idempotent and thread-safe. The thread count is fixed by the
  * first initialisation; a later call asking for another count keeps the first
- * and logs a warning. The log sink, level and default seed may be changed by
+ * and logs a warning. The first initialisation also switches LibTorch's TF32
+ * convolutions and matrix products off for the process (LibTorch turns TF32
+ * convolutions on by default on recent GPUs): float32 means float32 on
+ * every device. The log sink, level and default seed may be changed by
  * later calls.
  * Given:  opts  NULL for defaults, or options from gml_init_options_default().
  * Errors: GML_ERR_INVALID_ARGUMENT  struct_size too small, thread count

@@ -275,8 +275,9 @@ GML_API gml_status gml_merger_search(gml_context* ctx, const gml_model* model,
  * Gaussian weights, normalised Laplacian, its n_clusters smallest
  * eigenvectors, k-means (docs/merger.md).
  * Given:    ctx (seed of k-means); index_path; n_clusters >= 2;
- *           n_neighbours >= 1 (graph degree, e.g. 10); capacity = entries
- *           of labels.
+ *           n_neighbours >= 1 (graph degree, e.g. 10; a value beyond
+ *           entries - 1 connects every entry to all others); capacity =
+ *           entries of labels.
  * Returned: labels [entries] cluster of each index entry, 0-based.
  *           eigenvalues [n_clusters] smallest Laplacian eigenvalues (may be
  *           NULL).
