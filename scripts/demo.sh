@@ -46,11 +46,14 @@ step "Merger (DeepGalaxy): N-body merger images -> CNN + VAE -> stages of real S
 "$BIN/gml-merger" train --overwrite --data "$OUT/mergers.fits" --model "$OUT/merger_model.h5" --seed 5 \
   --backbone resnet18 --batch 32 --epochs "${GML_DEMO_MERGER_EPOCHS:-3}" \
   --validation-cameras 12,13 --backend none --png "$OUT/merger_training.png"
-"$BIN/gml-merger" classify --overwrite --model "$OUT/merger_model.h5" --image data/images/sdss_r.fits.gz \
-  --catalog data/images/sdss_field_sources.fits --size 64 --resize \
-  --out "$OUT/sdss_merger_stages.fits" --png "$OUT/sdss_merger_stamps.png"
 "$BIN/gml-merger" index --overwrite --model "$OUT/merger_model.h5" --images "$OUT/mergers.fits" \
   --out "$OUT/merger_index.h5"
+# The galaxies of the SDSS field (the catalog's star/galaxy column): real
+# galaxies are unlike the simulated images, which FLAGS bit 16 and the PNG's
+# "unlike training" say instead of a confident stage.
+"$BIN/gml-merger" classify --overwrite --model "$OUT/merger_model.h5" --image data/images/sdss_r.fits.gz \
+  --catalog data/images/sdss_field_sources.fits --select GALAXY --size 64 --resize \
+  --index "$OUT/merger_index.h5" --out "$OUT/sdss_merger_stages.fits" --png "$OUT/sdss_merger_stamps.png"
 "$BIN/gml-merger" search --overwrite --model "$OUT/merger_model.h5" --index "$OUT/merger_index.h5" \
   --query "$OUT/mergers.fits" --row 1000 --k 6 --images "$OUT/mergers.fits" \
   --out "$OUT/merger_neighbours.png"

@@ -39,7 +39,9 @@ constexpr int flag_bit(int bit) {
 static_assert(flag_bit(GML_MERGER_FLAG_NAN_MASKED) == flag_bit(mg::kImageNanMasked) &&
               flag_bit(GML_MERGER_FLAG_RESIZED) == flag_bit(mg::kImageResized) &&
               flag_bit(GML_MERGER_FLAG_BLANK) == flag_bit(mg::kImageBlank) &&
-              flag_bit(GML_MERGER_FLAG_TIME_OUTSIDE) == flag_bit(mg::kImageTimeOutsideRange));
+              flag_bit(GML_MERGER_FLAG_TIME_OUTSIDE) == flag_bit(mg::kImageTimeOutsideRange) &&
+              flag_bit(GML_MERGER_FLAG_OUT_OF_DISTRIBUTION) ==
+                  flag_bit(mg::kImageOutOfDistribution));
 
 // The largest thumbnail side kept in an index: enough for SSIM's 11 x 11
 // window and for plots, small enough that 100k entries fit in memory.
@@ -153,6 +155,7 @@ void search_into(gml_context& c, const gml_model& m, const gml_merger_search_req
   require_capacity(rs.ssim, rs.ssim_capacity, cells, "ssim");
   require_capacity(rs.sim_id, rs.sim_id_capacity, cells, "sim_id");
   require_capacity(rs.time_class, rs.time_class_capacity, cells, "time_class");
+  require_capacity(rs.flags, rs.flags_capacity, rq.n, "flags");
   at::Tensor latent, query_images;
   if (rq.images) {
     mg::PredictRequest req;
@@ -183,6 +186,7 @@ void search_into(gml_context& c, const gml_model& m, const gml_merger_search_req
     if (rs.ssim) rs.ssim[i] = static_cast<float>(nb[i].ssim);
     if (rs.sim_id) rs.sim_id[i] = nb[i].sim_id;
     if (rs.time_class) rs.time_class[i] = nb[i].time_class;
+    if (rs.flags && nb[i].rank == 0) rs.flags[nb[i].query] = nb[i].flags;
   }
 }
 
@@ -471,7 +475,7 @@ GML_API gml_status gml_merger_search(gml_context* ctx, const gml_model* model,
     rq.k = k;
     const gml_merger_search_result rs{sizeof rs,  rows,       kUnchecked, ids,        kUnchecked,
                                       distances,  kUnchecked, ssim,       kUnchecked, sim_id,
-                                      kUnchecked, time_class, kUnchecked};
+                                      kUnchecked, time_class, kUnchecked, nullptr,    0};
     search_into(c, m, rq, rs);
   });
 }

@@ -70,7 +70,9 @@ GML_STRUCT_ABI_KIND(gml_merger_classify_result, sizeof(gml_merger_classify_resul
                     StructKind::Request);
 GML_STRUCT_ABI_KIND(gml_merger_search_request, sizeof(gml_merger_search_request),
                     StructKind::Request);
-GML_STRUCT_ABI_KIND(gml_merger_search_result, sizeof(gml_merger_search_result),
+// flags was appended after the first publication.
+GML_STRUCT_ABI_KIND(gml_merger_search_result,
+                    GML_FIELD_END(gml_merger_search_result, time_class_capacity),
                     StructKind::Request);
 GML_STRUCT_ABI_KIND(gml_posterior_diagnose_request, sizeof(gml_posterior_diagnose_request),
                     StructKind::Request);

@@ -13,6 +13,10 @@ const char* nan_policy_name(NanPolicy p) {
   return p == NanPolicy::Reject ? "reject" : "mask";
 }
 
+const char* time_head_name(TimeHead h) {
+  return h == TimeHead::Linear ? "linear" : "bounded";
+}
+
 NanPolicy nan_policy_from_name(const std::string& name) {
   if (name == "reject") return NanPolicy::Reject;
   if (name == "mask") return NanPolicy::Mask;
@@ -41,6 +45,7 @@ std::string MergerConfig::to_json_text() const {
                    {"n_classes", n_classes},
                    {"time_max_myr", time_max_myr},
                    {"regress_time", regress_time},
+                   {"time_head", time_head_name(time_head)},
                    {"fcae", fcae},
                    {"latent_dim", latent_dim},
                    {"vae_hidden", vae_hidden},
@@ -59,7 +64,7 @@ MergerConfig MergerConfig::from_json_text(const std::string& text) {
   if (!j.is_object()) fail(Status::Format, "MergerConfig: JSON must be an object");
   static const std::set<std::string> known = {
       "backbone", "in_channels", "image_size", "n_classes", "time_max_myr", "regress_time",
-      "fcae",     "latent_dim",  "vae_hidden", "dropout",   "nan_policy"};
+      "fcae",     "latent_dim",  "vae_hidden", "dropout",   "nan_policy",   "time_head"};
   for (const auto& [key, value] : j.items()) {
     if (!known.count(key)) fail(Status::Format, "MergerConfig: unknown key '" + key + "'");
   }
@@ -71,6 +76,12 @@ MergerConfig MergerConfig::from_json_text(const std::string& text) {
     read_json_field(j, "n_classes", c.n_classes, "MergerConfig");
     c.time_max_myr = j.value("time_max_myr", c.time_max_myr);
     c.regress_time = j.value("regress_time", c.regress_time);
+    // Absent in files written before the bounded head: they keep the linear one.
+    const std::string head = j.value("time_head", std::string("linear"));
+    if (head != "linear" && head != "bounded") {
+      fail(Status::Format, "MergerConfig: time_head '" + head + "' (linear or bounded)");
+    }
+    c.time_head = head == "linear" ? TimeHead::Linear : TimeHead::Bounded;
     c.fcae = j.value("fcae", c.fcae);
     read_json_field(j, "latent_dim", c.latent_dim, "MergerConfig");
     read_json_field(j, "vae_hidden", c.vae_hidden, "MergerConfig");

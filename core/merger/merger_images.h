@@ -26,6 +26,11 @@ enum ImageFlag : int32_t {
   // image is unlike every training image (set by predict_merger; the value
   // is kept, not clipped, so the caller sees how far out it is).
   kImageTimeOutsideRange = 8,
+  // The image's latent is far from every image of a latent index (set by
+  // query_index: nearest entry beyond kOutOfDistributionFactor times the
+  // index's nearest-neighbour scale): whatever class the heads give, the
+  // model has seen nothing like it.
+  kImageOutOfDistribution = 16,
 };
 
 // Checks and normalises raw images (N, C, H, W) float32 for `config`.

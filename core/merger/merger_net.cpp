@@ -80,7 +80,10 @@ MergerOutput MergerNetImpl::forward(const at::Tensor& x, const HeadSelection& he
   at::Tensor pooled;
   if (heads.classifier || (heads.time && time_head_)) pooled = fmap.mean({2, 3});
   if (heads.classifier) out.logits = classifier_->forward(pooled);
-  if (heads.time && time_head_) out.time = time_head_->forward(pooled).squeeze(1);
+  if (heads.time && time_head_) {
+    out.time = time_head_->forward(pooled).squeeze(1);
+    if (config_.time_head == TimeHead::Bounded) out.time = at::sigmoid(out.time);
+  }
   if (heads.fcae && decoder_) {
     at::Tensor r = decoder_->forward(fmap);
     // ceil(S / 32) * 32 may exceed S; the reconstruction is cropped back.

@@ -2,7 +2,8 @@
 //
 //   image (N, C, S, S) --backbone--> feature map F (N, K, s, s), s = ceil(S / 32)
 //     classifier:  pool(F) -> dropout -> linear -> n_classes logits
-//     time head:   pool(F) -> linear -> t / time_max   (optional)
+//     time head:   pool(F) -> linear [-> sigmoid] -> t / time_max   (optional;
+//                  the sigmoid bounds it to the simulated span, TimeHead)
 //     FCAE:        F -> 5 x (transposed conv, x2) -> reconstructed image;
 //                  fully convolutional, so it works at any resolution
 //     VAE:         flatten(F) -> MLP -> (mu, log var) -> z -> MLP -> flatten(F)

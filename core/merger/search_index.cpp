@@ -12,6 +12,7 @@
 
 #include "core/common/error.h"
 #include "core/common/model_file.h"
+#include "core/merger/merger_images.h"
 #include "core/merger/search_knn.h"
 #include "core/merger/search_ssim.h"
 
@@ -105,6 +106,15 @@ const at::Tensor& extra(const ModelFile& m, const std::string& name, const std::
 
 }  // namespace
 
+double nn_distance_scale(const at::Tensor& latents) {
+  require(latents.defined() && latents.dim() == 2, "nn_distance_scale: latents must be (N, D)");
+  if (latents.size(0) < 2) return std::numeric_limits<double>::quiet_NaN();
+  const at::Tensor x = latents.to(at::kFloat);
+  const KnnResult nn = knn_search(x, x, 1, Metric::L2, 4096, /*exclude_self=*/true);
+  c10::InferenceMode guard;
+  return at::quantile(nn.distances.view(-1).to(at::kDouble), kNnDistanceQuantile).item<double>();
+}
+
 void write_latent_index(const std::string& path, const LatentIndex& index,
                         const std::string& provenance) {
   const std::string where = "write_latent_index '" + path + "'";
@@ -124,13 +134,21 @@ void write_latent_index(const std::string& path, const LatentIndex& index,
     for (int64_t i = 1; i < 4; ++i) thumb_shape.push_back(index.thumbnails.size(i));
   }
   m.extra["sources"] = pack_strings(index.sources);
+  const double given = index.nn_distance_scale;
+  require(std::isnan(given) || (std::isfinite(given) && given >= 0),
+          where + ": nn_distance_scale must be a distance or NaN (compute it), not " +
+              std::to_string(given));
+  const double scale = n > 1 && !std::isnan(given) ? given : nn_distance_scale(m.extra["latents"]);
+  // JSON has no NaN: an index of one entry stores null (no scale).
+  const nlohmann::json scale_json = std::isfinite(scale) ? nlohmann::json(scale) : nullptr;
   const nlohmann::json config = {{"index_version", kLatentIndexVersion},
                                  {"model_checksum", index.model_checksum},
                                  {"backbone", index.backbone},
                                  {"count", n},
                                  {"latent_dim", dim},
                                  {"thumbnail_shape", thumb_shape},
-                                 {"data_range", index.data_range}};
+                                 {"data_range", index.data_range},
+                                 {"nn_distance_scale", scale_json}};
   m.config = config.dump();
   write_model_file(path, m);
 }
@@ -141,9 +159,10 @@ LatentIndex read_latent_index(const std::string& path, const std::string& expect
   LatentIndex ix;
   int64_t n = 0, dim = 0;
   std::vector<int64_t> thumb_shape;
+  int32_t version = 0;
   try {
     const nlohmann::json config = nlohmann::json::parse(m.config);
-    const int32_t version = config.at("index_version").get<int32_t>();
+    version = config.at("index_version").get<int32_t>();
     if (version > kLatentIndexVersion || version < 1) {
       fail(Status::Version, where + " has index version " + std::to_string(version) +
                                 "; this library reads versions 1 to " +
@@ -155,6 +174,11 @@ LatentIndex read_latent_index(const std::string& path, const std::string& expect
     dim = config.at("latent_dim").get<int64_t>();
     thumb_shape = config.at("thumbnail_shape").get<std::vector<int64_t>>();
     ix.data_range = config.at("data_range").get<double>();
+    if (version >= 2) {
+      const nlohmann::json& scale = config.at("nn_distance_scale");
+      ix.nn_distance_scale =
+          scale.is_null() ? std::numeric_limits<double>::quiet_NaN() : scale.get<double>();
+    }
   } catch (const nlohmann::json::exception& e) {
     fail(Status::Format, where + " has an invalid config: " + e.what());
   }
@@ -181,6 +205,15 @@ LatentIndex read_latent_index(const std::string& path, const std::string& expect
        !ix.thumbnails.sizes().slice(1).equals(at::IntArrayRef(thumb_shape)))) {
     fail(Status::Format, where + ": thumbnails " + shape_text(ix.thumbnails) +
                              " disagree with the config's thumbnail_shape");
+  }
+  if (version < 2) {
+    ix.nn_distance_scale = nn_distance_scale(ix.latents);
+  } else {
+    const double scale = ix.nn_distance_scale;
+    if (n < 2 ? !std::isnan(scale) : !(std::isfinite(scale) && scale >= 0)) {
+      fail(Status::Format, where + ": nn_distance_scale " + std::to_string(scale) +
+                               " is not a distance (null for an index of one entry)");
+    }
   }
   return ix;
 }
@@ -239,6 +272,7 @@ std::vector<Neighbour> query_index(const LatentIndex& index, const at::Tensor& q
   const float* d = dist.data_ptr<float>();
   const double* s = similarity.data_ptr<double>();
   const int64_t* id = ids.data_ptr<int64_t>();
+  const double far = kOutOfDistributionFactor * index.nn_distance_scale;  // NaN: never
   const int32_t* si = sim.data_ptr<int32_t>();
   const int32_t* tc = tcl.data_ptr<int32_t>();
   std::vector<Neighbour> out(static_cast<size_t>(q * k));
@@ -252,6 +286,7 @@ std::vector<Neighbour> query_index(const LatentIndex& index, const at::Tensor& q
     nb.id = id[i];
     nb.sim_id = si[i];
     nb.time_class = tc[i];
+    nb.flags = nb.rank == 0 && static_cast<double>(nb.distance) > far ? kImageOutOfDistribution : 0;
   }
   return out;
 }

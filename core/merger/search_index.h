@@ -5,9 +5,11 @@
 //
 // Stored as a galaxyml model file (core/common/model_file.h) of family
 // "merger_index", readable by h5py:
-//   config (JSON)       {"index_version": 1, "model_checksum", "backbone",
+//   config (JSON)       {"index_version": 2, "model_checksum", "backbone",
 //                        "count": N, "latent_dim": D,
-//                        "thumbnail_shape": [C, h, w] or [], "data_range"}
+//                        "thumbnail_shape": [C, h, w] or [], "data_range",
+//                        "nn_distance_scale"}   (version 1: no scale; it is
+//                        computed from the latents when such a file is read)
 //   /extra/latents      (N, D) float32
 //   /extra/ids          (N) int64
 //   /extra/sim_id       (N) int32, -1 = unknown
@@ -18,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -26,7 +29,14 @@
 namespace gml::merger {
 
 inline constexpr const char* kLatentIndexFamily = "merger_index";
-inline constexpr int32_t kLatentIndexVersion = 1;
+inline constexpr int32_t kLatentIndexVersion = 2;
+
+// How far apart the index's own images lie: the 95th percentile, over its
+// entries, of the latent distance to the nearest other entry. A query whose
+// nearest entry is more than kOutOfDistributionFactor times this far is
+// unlike every image the index holds (flag kImageOutOfDistribution).
+inline constexpr double kNnDistanceQuantile = 0.95;
+inline constexpr double kOutOfDistributionFactor = 2.0;
 
 struct LatentIndex {
   std::string model_checksum;  // ModelFile::checksum of the model whose encoder made the latents
@@ -38,7 +48,15 @@ struct LatentIndex {
   at::Tensor thumbnails;       // (N, C, h, w) float32 small images for SSIM and plots, or undefined
   double data_range = 1.0;     // dynamic range of the thumbnails' pixel values, for SSIM
   std::vector<std::string> sources;  // names of the inputs (files, catalogs); not interpreted
+  // Nearest-neighbour distance scale (kNnDistanceQuantile). NaN = none:
+  // write_latent_index computes it from the latents, query_index flags
+  // nothing; it stays NaN for an index of one entry.
+  double nn_distance_scale = std::numeric_limits<double>::quiet_NaN();
 };
+
+// The kNnDistanceQuantile quantile of each row's distance to its nearest
+// other row of latents (N, D); NaN when N < 2. Runs on latents' device.
+double nn_distance_scale(const at::Tensor& latents);
 
 // Writes `index` atomically to `path`. provenance: JSON text (data, command).
 // Tensors are converted to the stored dtypes and moved to the CPU.
@@ -68,6 +86,9 @@ struct Neighbour {
   double ssim = 0;          // SSIM(query image, thumbnail); NaN when no query image was given
   int32_t sim_id = -1;      // index.sim_id[row]
   int32_t time_class = -1;  // index.time_class[row]
+  // On each query's nearest neighbour (rank 0): kImageOutOfDistribution when
+  // distance > kOutOfDistributionFactor * index.nn_distance_scale; else 0.
+  int32_t flags = 0;
 };
 
 // The k nearest index rows (L2 in the latent, ties to the lower row) of each

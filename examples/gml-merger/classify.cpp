@@ -29,7 +29,9 @@ constexpr size_t kMaxStamps = 36;  // shown in the PNG
 
 const char* kFlagsHelp =
     "FLAGS column: bits 0-7 are the model's (1 NaN pixels masked, 2 resized, 4 blank image or\n"
-    "not classified, 8 TIME outside the simulated span: unlike the training images), bits 8+\n"
+    "not classified, 8 TIME outside the simulated span: unlike the training images, 16 with\n"
+    "--index: nearest indexed image beyond twice the index's own neighbour spacing, so the\n"
+    "class means little), bits 8+\n"
     "the cutout's shifted left by 8 (256 partly off the image, 512 off the image, 1024 bad\n"
     "coordinate, 2048 WCS failure, 4096 NaN/BLANK pixels). Stamps\n"
     "with no pixel on the image are flagged rows (CLASS -1, NaN PROB/TIME), never an error.\n"
@@ -80,7 +82,7 @@ bool fill_masked(float* stamp, int64_t bands, int64_t plane) {
 int cmd_classify(int argc, char** argv) {
   Common c;
   std::string model_path, cutouts, images, catalog, hdu, ra_col = "RA", dec_col = "DEC", out, png,
-                                                         index;
+                                                         index, select;
   int64_t size = 64, block = 1024;
   bool resize = false;
   po::options_description d("gml-merger classify");
@@ -94,6 +96,9 @@ int cmd_classify(int argc, char** argv) {
       "hdu", po::value(&hdu), "catalog HDU (default: the first table)")(
       "ra-col", po::value(&ra_col)->default_value(ra_col), "catalog column of RA [deg]")(
       "dec-col", po::value(&dec_col)->default_value(dec_col), "catalog column of Dec [deg]")(
+      "select", po::value(&select),
+      "numeric catalog column: only rows where it is non-zero are classified (e.g. a galaxy "
+      "flag, so that stars are left out); the others are not written")(
       "size", po::value(&size)->default_value(size), "stamp side in image pixels (with --image)")(
       "out,o", po::value(&out)->required(),
       "FITS table: ID, RA, DEC, CLASS, PROB, TIME, FLAGS, LATENT (with a VAE), and TRUE_CLASS, "
@@ -117,6 +122,7 @@ int cmd_classify(int argc, char** argv) {
   if (from_cube == !images.empty()) die("give either --cutouts, or --image with --catalog");
   if (!from_cube && catalog.empty()) die("--image needs --catalog");
   if (from_cube && !catalog.empty()) die("--catalog goes with --image, not with --cutouts");
+  if (!select.empty() && catalog.empty()) die("--select goes with --catalog");
   if (block < 1) die("--block must be >= 1");
   std::vector<std::string> inputs = {model_path, cutouts, catalog, index};
   for (size_t a = 0, b = 0; a <= images.size() && !images.empty(); a = b + 1) {
@@ -146,6 +152,7 @@ int cmd_classify(int argc, char** argv) {
   StampPositions pos;
   std::vector<std::string> bands;
   int64_t n = 0, side = size;
+  std::vector<int64_t> catalog_row;  // with --select: the catalog row of each kept row
   if (from_cube) {
     cube = read_cube(cutouts);
     n = cube.n;
@@ -167,8 +174,10 @@ int cmd_classify(int argc, char** argv) {
     check(gml_catalog_open(catalog.c_str(), hdu.empty() ? nullptr : hdu.c_str(), &cat),
           "catalog '" + catalog + "'");
     gml_status st = gml_catalog_num_rows(cat, &n);
-    std::vector<double> radec(static_cast<size_t>(2 * n));
-    const std::string mapping = "ra=" + ra_col + ",dec=" + dec_col;
+    const int64_t width = select.empty() ? 2 : 3;
+    std::vector<double> radec(static_cast<size_t>(width * n));
+    std::string mapping = "ra=" + ra_col + ",dec=" + dec_col;
+    if (!select.empty()) mapping += ",select=" + select;
     if (st == GML_OK && n > 0) {
       st = gml_catalog_read_f64(cat, mapping.c_str(), 0, n, radec.data(), radec.size(), nullptr,
                                 nullptr);
@@ -176,8 +185,20 @@ int cmd_classify(int argc, char** argv) {
     gml_catalog_free(cat);
     check(st, "catalog '" + catalog + "'");
     for (int64_t i = 0; i < n; ++i) {
-      pos.ra.push_back(radec[static_cast<size_t>(2 * i)]);
-      pos.dec.push_back(radec[static_cast<size_t>(2 * i + 1)]);
+      const double* row = radec.data() + width * i;
+      if (!select.empty()) {
+        if (row[2] == 0 || std::isnan(row[2])) continue;
+        catalog_row.push_back(i);
+      }
+      pos.ra.push_back(row[0]);
+      pos.dec.push_back(row[1]);
+    }
+    if (!select.empty()) {
+      if (!c.quiet) {
+        std::fprintf(stderr, "--select %s: %zu of %lld catalog rows\n", select.c_str(),
+                     catalog_row.size(), static_cast<long long>(n));
+      }
+      n = static_cast<int64_t>(catalog_row.size());
     }
   }
   if (side != model.size && !resize) {
@@ -213,6 +234,7 @@ int cmd_classify(int argc, char** argv) {
     table.keyword("BAND" + std::to_string(b + 1), bands[b], "survey image of band");
   }
   if (!from_cube) table.keyword("STAMPPIX", std::to_string(size), "stamp side [image pixels]");
+  if (!select.empty()) table.keyword("SELECT", select, "catalog rows where non-zero");
 
   BlockProgress progress;
   progress.bar = &s.bar;
@@ -226,7 +248,7 @@ int cmd_classify(int argc, char** argv) {
 
   std::vector<Tile> tiles;
   std::vector<int64_t> per_class(static_cast<size_t>(model.classes), 0);
-  int64_t flagged = 0, correct = 0, labelled = 0;
+  int64_t flagged = 0, correct = 0, labelled = 0, unlike = 0;
   for (int64_t off = 0; off < n; off += block) {
     const int64_t m = std::min(block, n - off);
     progress.offset = off;
@@ -266,6 +288,7 @@ int cmd_classify(int argc, char** argv) {
     }
     std::vector<int64_t> nn_id(static_cast<size_t>(k), -1);
     std::vector<float> nn_distance(static_cast<size_t>(k), NAN);
+    std::vector<int32_t> nn_flags(static_cast<size_t>(k), 0);
     if (k > 0 && !index.empty()) {
       // By the latents classify just returned: the images are encoded once.
       gml_merger_search_request rq{};
@@ -281,6 +304,8 @@ int cmd_classify(int argc, char** argv) {
       rs.ids_capacity = nn_id.size();
       rs.distances = nn_distance.data();
       rs.distances_capacity = nn_distance.size();
+      rs.flags = nn_flags.data();
+      rs.flags_capacity = nn_flags.size();
       check(gml_merger_search_batch(s.ctx, model.model, &rq, &rs), "search of '" + index + "'");
     }
     // Rows of the block in input order.
@@ -295,7 +320,7 @@ int cmd_classify(int argc, char** argv) {
     std::vector<float> row_nn_distance(static_cast<size_t>(m), NAN);
     for (int64_t i = 0; i < m; ++i) {
       const auto r = static_cast<size_t>(i);
-      id[r] = off + i;
+      id[r] = catalog_row.empty() ? off + i : catalog_row[static_cast<size_t>(off + i)];
       if (!pos.ra.empty()) {
         ra[r] = pos.ra[static_cast<size_t>(off + i)];
         dec[r] = pos.dec[static_cast<size_t>(off + i)];
@@ -312,7 +337,7 @@ int cmd_classify(int argc, char** argv) {
       row_class[r] = cls[jj];
       prob[r] = probs[jj * static_cast<size_t>(model.classes) + static_cast<size_t>(cls[jj])];
       tmyr[r] = time[jj];
-      flags[r] = mflags[jj] | (cut[r] << kCutoutShift);
+      flags[r] = mflags[jj] | nn_flags[jj] | (cut[r] << kCutoutShift);
       row_nn_id[r] = nn_id[jj];
       row_nn_distance[r] = nn_distance[jj];
       std::copy_n(latent.data() + jj * static_cast<size_t>(model.latent), model.latent,
@@ -333,6 +358,7 @@ int cmd_classify(int argc, char** argv) {
 
     for (int64_t i = 0; i < m; ++i) {
       const auto r = static_cast<size_t>(i);
+      if ((flags[r] & GML_MERGER_FLAG_OUT_OF_DISTRIBUTION) != 0) ++unlike;
       if (row_class[r] < 0) {
         ++flagged;
       } else {
@@ -349,7 +375,7 @@ int cmd_classify(int argc, char** argv) {
       Tile t;
       t.channels = static_cast<int>(model.channels);
       t.height = t.width = static_cast<int>(side);
-      t.title = "#" + std::to_string(off + i);
+      t.title = "#" + std::to_string(id[r]);
       const auto it = std::find(use.begin(), use.end(), i);
       if (it == use.end()) {
         t.empty = true;
@@ -358,6 +384,10 @@ int cmd_classify(int argc, char** argv) {
         const float* px = stamps.data() + (it - use.begin()) * per_image;
         t.pixels.assign(px, px + per_image);
         t.caption = "class " + std::to_string(row_class[r]) + "  p " + format_number(prob[r], 2);
+        // An image unlike every training image gets no confident-looking label.
+        if ((flags[r] & GML_MERGER_FLAG_OUT_OF_DISTRIBUTION) != 0) {
+          t.caption = "unlike training (class " + std::to_string(row_class[r]) + ")";
+        }
         if (labels.present) t.title += "  true " + std::to_string(true_class[r]);
       }
       tiles.push_back(std::move(t));
@@ -374,6 +404,10 @@ int cmd_classify(int argc, char** argv) {
       if (per_class[k] > 0) counts += " " + std::to_string(k) + ":" + std::to_string(per_class[k]);
     }
     if (!counts.empty()) std::fprintf(stderr, "rows per class (class:rows):%s\n", counts.c_str());
+    if (!index.empty()) {
+      std::fprintf(stderr, "%lld row(s) unlike every indexed image (FLAGS bit 16)\n",
+                   static_cast<long long>(unlike));
+    }
     if (labelled > 0) {
       std::fprintf(stderr, "accuracy against TRUE_CLASS: %.3f (%lld of %lld)\n",
                    static_cast<double>(correct) / static_cast<double>(labelled),

@@ -118,11 +118,32 @@ int cmd_search(int argc, char** argv) {
   const auto nk = static_cast<size_t>(n * k);
   std::vector<int64_t> ids(nk);
   std::vector<float> dist(nk), ssim(nk);
-  std::vector<int32_t> sim(nk), cls(nk);
-  check(gml_merger_search(s.ctx, model.model, index.c_str(), q.data(), n, cube.c, cube.h, cube.w,
-                          resize ? 1 : 0, k, nullptr, ids.data(), dist.data(), ssim.data(),
-                          sim.data(), cls.data()),
-        "search");
+  std::vector<int32_t> sim(nk), cls(nk), far(static_cast<size_t>(n));
+  gml_merger_search_request rq{};
+  rq.struct_size = sizeof rq;
+  rq.index_path = index.c_str();
+  rq.images = q.data();
+  rq.n = n;
+  rq.channels = cube.c;
+  rq.height = cube.h;
+  rq.width = cube.w;
+  rq.resize = resize ? 1 : 0;
+  rq.k = k;
+  gml_merger_search_result rs{};
+  rs.struct_size = sizeof rs;
+  rs.ids = ids.data();
+  rs.ids_capacity = nk;
+  rs.distances = dist.data();
+  rs.distances_capacity = nk;
+  rs.ssim = ssim.data();
+  rs.ssim_capacity = nk;
+  rs.sim_id = sim.data();
+  rs.sim_id_capacity = nk;
+  rs.time_class = cls.data();
+  rs.time_class_capacity = nk;
+  rs.flags = far.data();
+  rs.flags_capacity = far.size();
+  check(gml_merger_search_batch(s.ctx, model.model, &rq, &rs), "search");
   s.bar.close();
 
   for (int64_t i = 0; i < n; ++i) {
@@ -131,6 +152,9 @@ int cmd_search(int argc, char** argv) {
     if (qlabels.present) {
       std::printf(" (%s, t %.0f Myr)", label_text(qlabels.sim_id[r], qlabels.time_class[r]).c_str(),
                   qlabels.time_myr[r]);
+    }
+    if (far[static_cast<size_t>(i)] & GML_MERGER_FLAG_OUT_OF_DISTRIBUTION) {
+      std::printf(" - unlike every indexed image (nearest beyond twice the index's spacing)");
     }
     std::printf(":\n");
     for (int64_t j = 0; j < k; ++j) {
@@ -184,6 +208,9 @@ int cmd_search(int argc, char** argv) {
     if (qlabels.present) {
       qt.caption = label_text(qlabels.sim_id[static_cast<size_t>(r)],
                               qlabels.time_class[static_cast<size_t>(r)]);
+    }
+    if (far[static_cast<size_t>(i)] & GML_MERGER_FLAG_OUT_OF_DISTRIBUTION) {
+      qt.caption += qt.caption.empty() ? "unlike training" : ", unlike training";
     }
     tiles.push_back(std::move(qt));
     for (int64_t j = 0; j < k; ++j) {

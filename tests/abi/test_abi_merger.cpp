@@ -329,6 +329,33 @@ TEST_F(AbiMerger, BatchFormsEqualThePositionalOnesAndCheckCapacities) {
   sq.latents = bad.data();
   EXPECT_EQ(gml_merger_search_batch(ctx_, model_h_, &sq, &sr), GML_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(gml_last_error()).find("query 2"), std::string::npos) << gml_last_error();
+
+  // Out-of-distribution flags, one per query: an indexed image is never
+  // flagged, a latent far from every entry always is; capacity n.
+  std::vector<float> queries = latent;
+  for (int64_t j = 0; j < 8; ++j) queries[8 + j] = 1e4f;  // query 1 far from every entry
+  sq.latents = queries.data();
+  std::vector<int32_t> unlike(n, -1);
+  sr.flags = unlike.data();
+  sr.flags_capacity = n - 1;
+  EXPECT_EQ(gml_merger_search_batch(ctx_, model_h_, &sq, &sr), GML_ERR_CAPACITY);
+  sr.flags_capacity = n;
+  ASSERT_EQ(gml_merger_search_batch(ctx_, model_h_, &sq, &sr), GML_OK) << gml_last_error();
+  for (int64_t i = 0; i < n; ++i) {
+    EXPECT_EQ(unlike[i], i == 1 ? GML_MERGER_FLAG_OUT_OF_DISTRIBUTION : 0) << i;
+  }
+  // A caller built before flags was appended: its struct_size ends at
+  // time_class_capacity, so whatever lies beyond (here a pointer no one may
+  // write through) is never read.
+  gml_merger_search_result old{};
+  old.struct_size = static_cast<uint32_t>(offsetof(gml_merger_search_result, flags));
+  std::vector<int64_t> rows3(n * k, -1);
+  old.rows = rows3.data();
+  old.rows_capacity = rows3.size();
+  old.flags = reinterpret_cast<int32_t*>(uintptr_t{8});
+  old.flags_capacity = SIZE_MAX;
+  ASSERT_EQ(gml_merger_search_batch(ctx_, model_h_, &sq, &old), GML_OK) << gml_last_error();
+  EXPECT_EQ(rows3[0], rows2[0]);
 }
 
 TEST_F(AbiMerger, OtherFamiliesAreRefused) {

@@ -175,10 +175,12 @@ TEST(MergerNet, HeadShapesAndWrongInput) {
 }
 
 TEST(MergerInference, FlagsRegressedTimesOutsideTheSimulatedSpan) {
-  // The time head is linear, so an image unlike the training set can give
-  // any time; such rows are flagged and keep their value.
+  // The linear time head of earlier models can give any time for an image
+  // unlike the training set; such rows are flagged and keep their value.
   at::manual_seed(1);
-  MergerNet net(tiny_config());
+  MergerConfig config = tiny_config();
+  config.time_head = TimeHead::Linear;
+  MergerNet net(config);
   net->eval();
   const auto params = net->named_parameters();
   ASSERT_TRUE(params.contains("time_head.weight") && params.contains("time_head.bias"));
@@ -198,6 +200,41 @@ TEST(MergerInference, FlagsRegressedTimesOutsideTheSimulatedSpan) {
     for (int64_t i = 0; i < 3; ++i) {
       EXPECT_NEAR(p.time_myr[i].item<double>(), fraction * 500, 1e-3) << fraction;
       EXPECT_EQ((p.flags[i] & kImageTimeOutsideRange) != 0, outside) << fraction;
+    }
+  }
+}
+
+TEST(MergerInference, BoundedTimeHeadStaysInTheSpanAndOldConfigsKeepTheLinearOne) {
+  // A config without "time_head" is a file from before the key: linear.
+  const MergerConfig legacy = MergerConfig::from_json_text(
+      R"({"backbone":"resnet18","in_channels":1,"image_size":32,"n_classes":5,)"
+      R"("time_max_myr":500,"regress_time":true,"latent_dim":0})");
+  EXPECT_EQ(legacy.time_head, TimeHead::Linear);
+  EXPECT_EQ(MergerConfig().time_head, TimeHead::Bounded);
+  EXPECT_EQ(MergerConfig::from_json_text(tiny_config().to_json_text()).time_head,
+            TimeHead::Bounded);
+  EXPECT_THROW(MergerConfig::from_json_text(R"({"time_head":"cubic"})"), Error);
+
+  at::manual_seed(1);
+  MergerNet net(tiny_config());
+  net->eval();
+  const auto params = net->named_parameters();
+  at::Tensor weight = params["time_head.weight"], bias = params["time_head.bias"];
+  const at::Tensor x = at::randn({3, 1, 32, 32});
+  PredictRequest request;
+  request.latent = false;
+  for (const double z : {-40.0, 0.0, 1.75, 40.0}) {
+    {
+      torch::NoGradGuard no_grad;
+      weight.zero_();
+      bias.fill_(z);
+    }
+    const MergerPredictions p = predict_merger(net, x, request, nullptr);
+    for (int64_t i = 0; i < 3; ++i) {
+      const double t = p.time_myr[i].item<double>();
+      EXPECT_NEAR(t, 500 / (1 + std::exp(-z)), 1e-3) << z;
+      EXPECT_TRUE(t >= 0 && t <= 500) << z;
+      EXPECT_EQ(p.flags[i] & kImageTimeOutsideRange, 0) << z;
     }
   }
 }

@@ -16,8 +16,11 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/common/error.h"
 #include "core/common/model_file.h"
+#include "core/merger/merger_images.h"
 #include "core/merger/search_index.h"
 #include "core/merger/search_knn.h"
 #include "core/merger/search_ssim.h"
@@ -293,5 +296,94 @@ TEST(QueryIndex, RejectsBadQueries) {
   EXPECT_EQ(status_of([&] {
               query_index(ix, torch::randn({2, 16}), torch::Tensor(), 41);
             }),
+            Status::InvalidArgument);
+}
+
+TEST(NnDistanceScale, IsTheQuantileOfNearestOtherDistances) {
+  // Points 0, 1, 3, 7 on a line: nearest other entries at 1, 1, 2, 4; the
+  // 95th percentile by linear interpolation is 2 + 0.85 * (4 - 2).
+  const torch::Tensor x = torch::tensor({0.f, 1.f, 3.f, 7.f}).view({4, 1}) * torch::ones({1, 3});
+  EXPECT_NEAR(nn_distance_scale(x), 3.7 * std::sqrt(3.0), 1e-5);
+  EXPECT_TRUE(std::isnan(nn_distance_scale(torch::zeros({1, 3}))));
+  EXPECT_EQ(nn_distance_scale(torch::zeros({5, 2})), 0.0);  // all alike
+}
+
+TEST(NnDistanceScale, StoredOnWriteAndFlagsQueriesFarFromEveryEntry) {
+  const ScratchDir dir;
+  const LatentIndex ix = sample_index();
+  EXPECT_TRUE(std::isnan(ix.nn_distance_scale));
+  write_latent_index(dir / "index.h5", ix);
+  const LatentIndex back = read_latent_index(dir / "index.h5", kModel);
+  const double scale = nn_distance_scale(ix.latents);
+  EXPECT_GT(scale, 0);
+  EXPECT_NEAR(back.nn_distance_scale, scale, 1e-6 * scale);
+  EXPECT_NE(gml::read_model_file(dir / "index.h5").config.find("\"index_version\":2"),
+            std::string::npos);
+
+  // Query 0 sits on an entry; query 1 is far from all of them (randn
+  // latents lie within a few units of the origin).
+  const torch::Tensor far_dir = torch::zeros({16});
+  far_dir[0] = 1;
+  const torch::Tensor q = torch::stack({ix.latents[3], far_dir * 100.0});
+  const auto probe = query_index(back, q, torch::Tensor(), 1);
+  const double d1 = probe[1].distance;
+  ASSERT_GT(d1, 2 * scale);
+  EXPECT_EQ(probe[0].flags, 0);
+  EXPECT_EQ(probe[1].flags, kImageOutOfDistribution);
+  // Query 1 moved towards its nearest entry to 1.9 times the scale: inside.
+  const torch::Tensor nearest = back.latents[probe[1].row];
+  const torch::Tensor inside = nearest + (q[1] - nearest) * (1.9 * scale / d1);
+  const auto nb = query_index(back, torch::stack({inside, q[1]}), torch::Tensor(), 3);
+  EXPECT_EQ(nb[0].flags, 0);
+  EXPECT_EQ(nb[3].flags, kImageOutOfDistribution);
+  for (const auto& n : nb) {
+    if (n.rank > 0) {
+      EXPECT_EQ(n.flags, 0) << "only the nearest neighbour carries the flag";
+    }
+  }
+  // An in-memory index without a scale flags nothing.
+  EXPECT_EQ(query_index(ix, q, torch::Tensor(), 1)[1].flags, 0);
+}
+
+TEST(NnDistanceScale, VersionOneFilesGetTheScaleOnReadAndBadScalesAreFormatErrors) {
+  const ScratchDir dir;
+  const LatentIndex ix = sample_index(12);
+  write_latent_index(dir / "index.h5", ix);
+  gml::ModelFile m = gml::read_model_file(dir / "index.h5");
+  auto config = nlohmann::json::parse(m.config);
+  config["index_version"] = 1;
+  config.erase("nn_distance_scale");
+  m.config = config.dump();
+  gml::write_model_file(dir / "v1.h5", m);
+  EXPECT_NEAR(read_latent_index(dir / "v1.h5", kModel).nn_distance_scale,
+              nn_distance_scale(ix.latents), 1e-6);
+
+  for (const nlohmann::json& bad :
+       {nlohmann::json(-1.0), nlohmann::json(nullptr), nlohmann::json("wide")}) {
+    config = nlohmann::json::parse(gml::read_model_file(dir / "index.h5").config);
+    config["nn_distance_scale"] = bad;
+    m.config = config.dump();
+    gml::write_model_file(dir / "bad.h5", m);
+    std::string message;
+    EXPECT_EQ(status_of([&] { read_latent_index(dir / "bad.h5", kModel); }, &message),
+              Status::Format)
+        << bad.dump();
+  }
+  config = nlohmann::json::parse(gml::read_model_file(dir / "index.h5").config);
+  config.erase("nn_distance_scale");
+  m.config = config.dump();
+  gml::write_model_file(dir / "missing.h5", m);
+  EXPECT_EQ(status_of([&] { read_latent_index(dir / "missing.h5", kModel); }), Status::Format);
+
+  // One entry: no scale, stored as null, nothing flagged.
+  LatentIndex one = sample_index(1);
+  write_latent_index(dir / "one.h5", one);
+  const LatentIndex back = read_latent_index(dir / "one.h5", kModel);
+  EXPECT_TRUE(std::isnan(back.nn_distance_scale));
+  EXPECT_EQ(query_index(back, one.latents + 50, torch::Tensor(), 1)[0].flags, 0);
+
+  LatentIndex negative = sample_index(4);
+  negative.nn_distance_scale = -2;
+  EXPECT_EQ(status_of([&] { write_latent_index(dir / "neg.h5", negative); }),
             Status::InvalidArgument);
 }

@@ -69,6 +69,14 @@ is_png stamps.png
 "$check" sdss.fits MERGER 30 ID=0:29 CLASS=0:7 PROB=0:1 RA=313:314 DEC=-6:-5 LATENT \
   "FLAGS@256:511>=1"
 is_png sdss.png
+# The catalog's star/galaxy column keeps the six galaxies (rows 1-29), with
+# their catalog rows as IDs; a column the catalog lacks is a one-line error.
+"$tool" classify --model m.h5 --image "$sdss_r" --catalog "$sources" --size 32 \
+  --select GALAXY --out galaxies.fits -q
+"$check" galaxies.fits MERGER 6 ID=1:29 CLASS=0:7 PROB=0:1
+expect_failure "NO_SUCH_COLUMN" classify --model m.h5 --image "$sdss_r" --catalog "$sources" \
+  --size 32 --select NO_SUCH_COLUMN --out bad.fits
+[ ! -e bad.fits ] || fail "a failed classify left bad.fits"
 
 expect_failure "band" classify --model m.h5 --image "$data/images/sdss_g.fits.gz,$sdss_r" \
   --catalog "$sources" --size 32 --out bad.fits
@@ -88,16 +96,17 @@ hst="$data/mergers/hst_mergers.fits.gz"
 expect_failure "resize" classify --model m.h5 --cutouts "$hst" --out bad.fits
 [ ! -e bad.fits ] || fail "a failed classify left bad.fits"
 "$tool" classify --model m.h5 --cutouts "$hst" --resize --out hst.fits -q
-# Resampled (2), perhaps with a time outside the span (8): 2 or 10.
-"$check" hst.fits MERGER 12 ID=0:11 CLASS=0:7 PROB=0:1 FLAGS=2:10 LATENT
+# Resampled (2); the bounded time head never leaves the span (no 8).
+"$check" hst.fits MERGER 12 ID=0:11 CLASS=0:7 PROB=0:1 FLAGS=2:2 LATENT TIME=0:800
 
 "$tool" index --model m.h5 --images sims.fits --out index.h5 -q > index.txt
 grep -q "indexed 64 images" index.txt || { cat index.txt; fail "index"; }
 
 # With the index, every row gets its nearest indexed image: a simulated image
-# finds itself (distance ~0); the HST images get some distance.
+# finds itself (distance ~0, so never flagged 16 as unlike the index); the
+# HST images get some distance.
 "$tool" classify --model m.h5 --cutouts sims.fits --index index.h5 --out nn.fits -q
-"$check" nn.fits MERGER 64 NN_ID=0:63 NN_DISTANCE=0:0.05
+"$check" nn.fits MERGER 64 NN_ID=0:63 NN_DISTANCE=0:0.05 FLAGS=0:0
 "$tool" classify --model m.h5 --cutouts "$hst" --resize --index index.h5 --out hst_nn.fits -q
 "$check" hst_nn.fits MERGER 12 NN_ID=0:63 NN_DISTANCE=0:1e30
 expect_failure "no-such-index" classify --model m.h5 --cutouts sims.fits \

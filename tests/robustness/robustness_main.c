@@ -422,6 +422,8 @@ static void prepare_merger(struct robustness_fixture* fx, const char* inputs) {
   fx->merger_search_result.sim_id_capacity = ROBUSTNESS_ELEMENTS;
   fx->merger_search_result.time_class = fx->i32[1];
   fx->merger_search_result.time_class_capacity = ROBUSTNESS_ELEMENTS;
+  fx->merger_search_result.flags = fx->i32[2];
+  fx->merger_search_result.flags_capacity = ROBUSTNESS_ELEMENTS;
 }
 
 static void prepare_images(struct robustness_fixture* fx, const char* data_dir) {

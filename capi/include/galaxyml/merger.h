@@ -31,8 +31,16 @@ enum {
   GML_MERGER_FLAG_RESIZED = 2,    /**< resampled to the model's size on request */
   GML_MERGER_FLAG_BLANK = 4,      /**< no finite or no varying pixel: outputs meaningless */
   /** The regressed time lies outside the simulated span [0, time_max]: the
-      image is unlike the training images (the value is returned unclipped). */
-  GML_MERGER_FLAG_TIME_OUTSIDE = 8
+      image is unlike the training images (the value is returned unclipped).
+      Only models with the linear time head of earlier versions can give
+      such times; current models bound the time to the span. */
+  GML_MERGER_FLAG_TIME_OUTSIDE = 8,
+  /** From a search (gml_merger_search_batch() flags): the image's nearest
+      index entry is more than 2 times the index's own neighbour spacing
+      away (the 95th percentile of its entries' distances to their nearest
+      other entry, stored in the index when it is built): the model has
+      seen nothing like the image, so its class and time mean little. */
+  GML_MERGER_FLAG_OUT_OF_DISTRIBUTION = 16
 };
 
 typedef struct gml_merger_simulate_options {
@@ -351,7 +359,8 @@ typedef struct gml_merger_search_request {
   int64_t k;          /**< neighbours per query, in [1, entries] */
 } gml_merger_search_request;
 
-/** Where gml_merger_search_batch() writes, each [n, k]; any may be NULL. */
+/** Where gml_merger_search_batch() writes, each [n, k] but flags [n]; any
+    may be NULL. */
 typedef struct gml_merger_search_result {
   uint32_t struct_size; /**< sizeof(gml_merger_search_result) */
   int64_t* rows;        /**< index rows */
@@ -368,6 +377,10 @@ typedef struct gml_merger_search_result {
   size_t sim_id_capacity;
   int32_t* time_class;
   size_t time_class_capacity;
+  /** [n] per query: GML_MERGER_FLAG_OUT_OF_DISTRIBUTION or 0 (appended
+      after the first publication: a shorter struct has no flags). */
+  int32_t* flags;
+  size_t flags_capacity;
 } gml_merger_search_result;
 
 /**
@@ -378,7 +391,7 @@ typedef struct gml_merger_search_result {
  *           neither of images and latents are given, latent_dim is not the
  *           model's, a latent is not finite, or ssim is asked for latent
  *           queries; GML_ERR_CAPACITY when an array's capacity is below
- *           n * k.
+ *           n * k (flags: n).
  */
 GML_API gml_status gml_merger_search_batch(gml_context* ctx, const gml_model* model,
                                            const gml_merger_search_request* request,
