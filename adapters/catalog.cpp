@@ -108,6 +108,13 @@ void emit_output(Conversion c, const ArgView* a, int64_t rows, T* dst, int64_t n
   }
 }
 
+// The rows asked for, in a message; not as first_row + n, which may overflow.
+std::string rows_outside_text(int64_t first_row, int64_t n, int64_t total,
+                              const std::string& path) {
+  return "first_row " + std::to_string(first_row) + " and n_rows " + std::to_string(n) +
+         " are outside the " + std::to_string(total) + " rows of '" + path + "'";
+}
+
 }  // namespace
 
 CatalogReader::CatalogReader(const std::string& path, const std::string& hdu)
@@ -239,9 +246,7 @@ void CatalogReader::read_impl(const BoundMapping& m, int64_t first_row, int64_t 
                               int32_t* flags) {
   const int64_t total = nrows();
   if (first_row < 0 || n < 0 || first_row > total || n > total - first_row) {
-    throw std::invalid_argument("rows [" + std::to_string(first_row) + ", " +
-                                std::to_string(first_row + n) + ") are outside the " +
-                                std::to_string(total) + " rows of '" + path() + "'");
+    throw std::invalid_argument(rows_outside_text(first_row, n, total, path()));
   }
   if (n == 0) return;
   require(out != nullptr, "catalog read: null output buffer");
@@ -331,9 +336,7 @@ void CatalogReader::stream(const BoundMapping& m, int64_t first_row, int64_t n, 
   require(chunk_rows >= 0, "catalog stream: chunk_rows must be >= 0");
   const int64_t total = nrows();
   if (first_row < 0 || n < 0 || first_row > total || n > total - first_row) {
-    throw std::invalid_argument("rows [" + std::to_string(first_row) + ", " +
-                                std::to_string(first_row + n) + ") are outside the " +
-                                std::to_string(total) + " rows of '" + path() + "'");
+    throw std::invalid_argument(rows_outside_text(first_row, n, total, path()));
   }
   const int64_t step = chunk_rows > 0 ? chunk_rows : chunk_rows_;
   const int64_t cap = std::min(step, n);

@@ -201,9 +201,10 @@ void Table::check_range(int64_t first_row, int64_t n, bool for_write) const {
   if (!for_write) {
     const int64_t total = nrows();
     if (first_row > total || n > total - first_row) {
-      throw std::invalid_argument("table rows [" + std::to_string(first_row) + ", " +
-                                  std::to_string(first_row + n) + ") outside the " +
-                                  std::to_string(total) + " rows of '" + file_->path() + "'");
+      // Not first_row + n in the message: the sum may overflow.
+      throw std::invalid_argument("table rows: first_row " + std::to_string(first_row) + " and n " +
+                                  std::to_string(n) + " are outside the " + std::to_string(total) +
+                                  " rows of '" + file_->path() + "'");
     }
   }
 }

@@ -63,8 +63,10 @@ gml_status read_rows(const char* fn, gml_catalog* cat, const char* mapping, int6
     }
     const int64_t total = r.nrows();
     gml::require(first_row >= 0 && n_rows >= 0 && first_row <= total && n_rows <= total - first_row,
-                 "rows [" + std::to_string(first_row) + ", " + std::to_string(first_row + n_rows) +
-                     ") are outside the table's " + std::to_string(total) + " rows");
+                 // No first_row + n_rows here: the sum itself may overflow.
+                 "first_row " + std::to_string(first_row) + " and n_rows " +
+                     std::to_string(n_rows) + " are outside the table's " + std::to_string(total) +
+                     " rows");
     const auto need = static_cast<uint64_t>(n_rows) * static_cast<uint64_t>(m.n_outputs());
     if (need > capacity) {
       gml::fail(gml::Status::Capacity, "out holds " + std::to_string(capacity) + " values; " +
