@@ -647,6 +647,10 @@ void edit_file(FuzzedDataProvider& in, int op, hid_t file) {
           in.ConsumeBool() ? in.PickValueInArray(kVersions) : in.ConsumeIntegral<int32_t>();
       if (H5Aexists(file, "gml_format_version") <= 0) return;
       gml::H5Handle attr(H5Aopen(file, "gml_format_version", H5P_DEFAULT), H5Aclose, "attribute");
+      // An earlier edit may have made it an array: writing one value would
+      // make HDF5 read past `v`.
+      gml::H5Handle space(H5Aget_space(attr.get()), H5Sclose, "dataspace");
+      if (H5Sget_simple_extent_npoints(space.get()) != 1) return;
       H5Awrite(attr.get(), H5T_NATIVE_INT32, &v);
       return;
     }
