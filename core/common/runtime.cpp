@@ -3,12 +3,14 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
 #include "core/common/error.h"
+#include "core/common/threads.h"
 
 namespace gml {
 
@@ -44,7 +46,11 @@ const char* level_name(LogLevel l) {
 
 // Process-wide LibTorch settings, applied once with the thread count.
 void apply_process_settings(int32_t num_threads) {
-  if (num_threads > 0) at::set_num_threads(num_threads);
+  // LibTorch's own default counts the host's cores; a container's quota or a
+  // batch system's affinity mask may grant fewer, and threads beyond them
+  // wait on each other at every barrier.
+  at::set_num_threads(num_threads > 0 ? num_threads
+                                      : std::min(at::get_num_threads(), usable_cpus()));
   g_threads = at::get_num_threads();
   // float32 means float32 on every device: cuDNN and cuBLAS default to TF32
   // on Ampere and later, whose convolutions differ from the CPU's by 4e-2 on

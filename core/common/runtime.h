@@ -17,7 +17,7 @@ enum class LogLevel : int32_t { Error = 0, Warning = 1, Info = 2, Debug = 3 };
 using LogSink = std::function<void(LogLevel, const std::string&)>;
 
 struct RuntimeOptions {
-  int32_t num_threads = 0;  // 0: GML_NUM_THREADS, then OMP_NUM_THREADS, else LibTorch's
+  int32_t num_threads = 0;  // 0: GML_NUM_THREADS, then OMP_NUM_THREADS, else usable_cpus()
   LogLevel log_level = LogLevel::Warning;
   LogSink log_sink;  // empty: stderr
   uint64_t seed = 0;

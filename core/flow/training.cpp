@@ -13,6 +13,7 @@
 #include "core/common/model_file.h"
 #include "core/common/progress.h"
 #include "core/common/radam.h"
+#include "core/common/threads.h"
 #include "core/flow/flow_file.h"
 
 namespace gml::flow {
@@ -121,6 +122,9 @@ TrainReport train_flow(ConditionalFlow& flow, const StarSet& set, const TrainOpt
   Split split = split_by_galaxy(galaxy, options.validation_galaxies, gen);
   require(split.train_rows.numel() > 0, "training set has no training stars");
 
+  // A step of a small flow is many tiny operations; see threads.h.
+  const CallThreads threads(
+      threads_for_step(options.batch_size * flow->config().hidden_width, at::get_num_threads()));
   const auto dtype = flow->parameters().front().scalar_type();
   at::Tensor x_train = set.data.index_select(0, split.train_rows).to(dtype);
   at::Tensor c_train = set.conditions.index_select(0, split.train_rows).to(dtype);

@@ -12,6 +12,7 @@
 #include "core/common/model_file.h"
 #include "core/common/progress.h"
 #include "core/common/radam.h"
+#include "core/common/threads.h"
 #include "core/posterior/posterior_file.h"
 
 namespace gml::posterior {
@@ -112,6 +113,10 @@ PosteriorTrainReport train_posterior(PosteriorFlow& flow, const at::Tensor& thet
   report.x_min = std::get<0>(x_tr.min(0)).cpu();
   report.x_max = std::get<0>(x_tr.max(0)).cpu();
 
+  // SEDflow's batches (50 rows) make each step many tiny operations; see
+  // threads.h.
+  const CallThreads threads(
+      threads_for_step(options.batch_size * cfg.hidden_width, at::get_num_threads()));
   RAdamOptions ao;
   ao.lr = options.lr;
   ao.rectified = false;  // Adam

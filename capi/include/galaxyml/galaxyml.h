@@ -250,7 +250,11 @@ typedef struct gml_init_options {
   uint32_t struct_size; /**< sizeof(gml_init_options) */
   /** Intra-op CPU threads, 0..GML_MAX_THREADS. 0: read GML_NUM_THREADS, then
       OMP_NUM_THREADS (values above GML_MAX_THREADS are ignored), else
-      LibTorch's default (one per core). Set once per process. */
+      one per core the process may run on (its affinity mask, capped by its
+      cgroup's CPU quota). Set once per process. Training steps of small
+      models use one thread whatever the count: their short parallel
+      regions would otherwise wait on threads that other processes on the
+      node keep descheduled. */
   int32_t num_threads;
   /** Messages at or above this severity are delivered (GML_LOG_*).
       Default GML_LOG_WARNING. */
