@@ -9,11 +9,11 @@
 
 #include <cmath>
 #include <cstdio>
-#include <iostream>
 #include <string>
 #include <vector>
 
 #include "cli.h"
+#include "commands.h"
 #include "evaluate.h"
 #include "options.h"
 #include "outputs.h"
@@ -166,36 +166,17 @@ int cmd_logprob(int argc, char** argv) {
   return 0;
 }
 
-const char* kUsage =
-    "usage: gml-flow COMMAND [options]\n\n"
-    "Conditional normalizing flows of the stars of galaxies (GalacticFlow).\n\n"
-    "commands:\n"
-    "  simulate   write a star table of synthetic galaxies\n"
-    "  train      train a flow on a star table\n"
-    "  sample     sample stars for given galaxy conditions (FITS or HDF5)\n"
-    "  logprob    log density of a galaxy's stars under a model\n"
-    "  evaluate   MMD of a generated galaxy against every data galaxy, PNG plots\n\n"
-    "Run 'gml-flow COMMAND --help' for the options of a command.";
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  g_tool_name = "gml-flow";
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::cout << kUsage << "\n";
-    return argc < 2 ? 2 : 0;
-  }
-  const std::string cmd = argv[1];
-  // A failure the library did not report (a plot that cannot be written, an
-  // allocation) ends the tool with one line and exit status 1, never abort().
-  try {
-    if (cmd == "simulate") return cmd_simulate(argc - 1, argv + 1);
-    if (cmd == "train") return cmd_train(argc - 1, argv + 1);
-    if (cmd == "sample") return cmd_sample(argc - 1, argv + 1);
-    if (cmd == "logprob") return cmd_logprob(argc - 1, argv + 1);
-    if (cmd == "evaluate") return cmd_evaluate(argc - 1, argv + 1);
-  } catch (const std::exception& e) {
-    die(cmd + ": " + e.what());
-  }
-  die("unknown command '" + cmd + "' (try gml-flow --help)");
+  const Tool tool{
+      "gml-flow",
+      "Conditional normalizing flows of the stars of galaxies (GalacticFlow).",
+      {{"simulate", "write a star table of synthetic galaxies", cmd_simulate},
+       {"train", "train a flow on a star table", cmd_train},
+       {"sample", "sample stars for given galaxy conditions (FITS or HDF5)", cmd_sample},
+       {"logprob", "log density of a galaxy's stars under a model", cmd_logprob},
+       {"evaluate", "MMD of a generated galaxy against every data galaxy, PNG plots",
+        cmd_evaluate}}};
+  return dispatch(tool, argc, argv);
 }

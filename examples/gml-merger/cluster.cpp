@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "cli.h"
-#include "commands.h"
 #include "merger_common.h"
 #include "merger_plots.h"
 #include "options.h"
 #include "outputs.h"
+#include "subcommands.h"
 
 namespace po = boost::program_options;
 

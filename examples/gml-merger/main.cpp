@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <iostream>
 #include <map>
 #include <set>
 #include <string>
@@ -25,6 +24,7 @@
 #include "merger_plots.h"
 #include "options.h"
 #include "outputs.h"
+#include "subcommands.h"
 
 namespace po = boost::program_options;
 
@@ -160,46 +160,23 @@ int cmd_simulate(int argc, char** argv) {
 
 }  // namespace gml_tools
 
-namespace {
-
-const char* kUsage =
-    "usage: gml-merger COMMAND [options]\n\n"
-    "Galaxy-merger stages from images (DeepGalaxy: CNN + FCAE + VAE), latent similarity\n"
-    "search and clustering.\n\n"
-    "commands:\n"
-    "  simulate   labelled merger images from the built-in N-body simulator\n"
-    "  train      train a model on a simulator file (MPI data-parallel under mpirun)\n"
-    "  classify   merger stage of every image of a cube, or of stamps cut around a\n"
-    "             catalog's positions from survey images; writes a FITS table\n"
-    "  index      latent index of a simulator file or cutout cube, for search\n"
-    "  search     nearest index entries of query images, as a PNG (and a table)\n"
-    "  cluster    spectral clustering of an index's latents\n\n"
-    "Run 'gml-merger COMMAND --help' for the options of a command.";
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace gml_tools;
-  g_tool_name = "gml-merger";
   for (int i = 0; i < argc; ++i) {
     g_command_line += i == 0 ? "" : std::string(" ") + argv[i];
   }
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::cout << kUsage << "\n";
-    return argc < 2 ? 2 : 0;
-  }
-  const std::string cmd = argv[1];
-  // A failure the library did not report (a plot that cannot be written, an
-  // allocation) ends the tool with one line and exit status 1, never abort().
-  try {
-    if (cmd == "simulate") return cmd_simulate(argc - 1, argv + 1);
-    if (cmd == "train") return cmd_train(argc - 1, argv + 1);
-    if (cmd == "classify") return cmd_classify(argc - 1, argv + 1);
-    if (cmd == "index") return cmd_index(argc - 1, argv + 1);
-    if (cmd == "search") return cmd_search(argc - 1, argv + 1);
-    if (cmd == "cluster") return cmd_cluster(argc - 1, argv + 1);
-  } catch (const std::exception& e) {
-    die(cmd + ": " + e.what());
-  }
-  die("unknown command '" + cmd + "' (try gml-merger --help)");
+  const Tool tool{
+      "gml-merger",
+      "Galaxy-merger stages from images (DeepGalaxy: CNN + FCAE + VAE), latent similarity\n"
+      "search and clustering.",
+      {{"simulate", "labelled merger images from the built-in N-body simulator", cmd_simulate},
+       {"train", "train a model on a simulator file (MPI data-parallel under mpirun)", cmd_train},
+       {"classify",
+        "merger stage of every image of a cube, or of stamps cut around a\n"
+        "catalog's positions from survey images; writes a FITS table",
+        cmd_classify},
+       {"index", "latent index of a simulator file or cutout cube, for search", cmd_index},
+       {"search", "nearest index entries of query images, as a PNG (and a table)", cmd_search},
+       {"cluster", "spectral clustering of an index's latents", cmd_cluster}}};
+  return dispatch(tool, argc, argv);
 }

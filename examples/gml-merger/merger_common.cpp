@@ -134,6 +134,10 @@ void ResultTable::add(const char* name, int32_t type, int64_t repeat, const char
   check(gml_table_writer_add_column(w_, name, type, repeat, unit), "column " + std::string(name));
 }
 
+void ResultTable::add(const std::vector<Column>& columns) {
+  for (const Column& c : columns) add(c.name, c.type, c.repeat, c.unit);
+}
+
 void ResultTable::keyword(const std::string& key, const std::string& value,
                           const std::string& comment) {
   check(gml_table_writer_set_keyword(w_, key.c_str(), value.c_str(), comment.c_str()),
@@ -146,6 +150,43 @@ void ResultTable::append(int64_t rows, const std::vector<const void*>& data) {
 
 void ResultTable::commit() {
   check(gml_table_writer_commit(w_), "write '" + path_ + "'");
+}
+
+gml_merger_search_request search_request(const std::string& index, int64_t n, int64_t k) {
+  gml_merger_search_request rq{};
+  rq.struct_size = sizeof rq;
+  rq.index_path = index.c_str();
+  rq.n = n;
+  rq.k = k;
+  return rq;
+}
+
+Neighbours search_index(gml_context* ctx, const MergerModel& model,
+                        const gml_merger_search_request& request, const std::string& what) {
+  const auto nk = static_cast<size_t>(request.n * request.k);
+  Neighbours nb;
+  nb.ids.resize(nk);
+  nb.distances.resize(nk);
+  if (request.images) nb.ssim.resize(nk);
+  nb.sim_id.resize(nk);
+  nb.time_class.resize(nk);
+  nb.flags.resize(static_cast<size_t>(request.n));
+  gml_merger_search_result rs{};
+  rs.struct_size = sizeof rs;
+  rs.ids = nb.ids.data();
+  rs.ids_capacity = nk;
+  rs.distances = nb.distances.data();
+  rs.distances_capacity = nk;
+  rs.ssim = request.images ? nb.ssim.data() : nullptr;
+  rs.ssim_capacity = nb.ssim.size();
+  rs.sim_id = nb.sim_id.data();
+  rs.sim_id_capacity = nk;
+  rs.time_class = nb.time_class.data();
+  rs.time_class_capacity = nk;
+  rs.flags = nb.flags.data();
+  rs.flags_capacity = nb.flags.size();
+  check(gml_merger_search_batch(ctx, model.model, &request, &rs), what);
+  return nb;
 }
 
 std::vector<int32_t> parse_ints(const std::string& text, const std::string& what) {

@@ -68,6 +68,13 @@ class ResultTable {
   ResultTable(const ResultTable&) = delete;
   ResultTable& operator=(const ResultTable&) = delete;
   void add(const char* name, int32_t type, int64_t repeat, const char* unit);
+  struct Column {
+    const char* name;
+    int32_t type;
+    int64_t repeat = 1;
+    const char* unit = "";
+  };
+  void add(const std::vector<Column>& columns);
   void keyword(const std::string& key, const std::string& value, const std::string& comment);
   // data: one pointer per column in add() order, [rows, repeat] each.
   void append(int64_t rows, const std::vector<const void*>& data);
@@ -77,6 +84,20 @@ class ResultTable {
   std::string path_;
   gml_table_writer* w_ = nullptr;
 };
+
+// The k nearest index entries of each of n queries ([n, k] each, flags
+// [n]), from gml_merger_search_batch(). SSIM is asked for image queries
+// only (the library refuses it for latents) and is empty otherwise.
+struct Neighbours {
+  std::vector<int64_t> ids;
+  std::vector<float> distances, ssim;
+  std::vector<int32_t> sim_id, time_class, flags;
+};
+// A request for k neighbours of n queries in `index`; the caller sets either
+// the images or the latents.
+gml_merger_search_request search_request(const std::string& index, int64_t n, int64_t k);
+Neighbours search_index(gml_context* ctx, const MergerModel& model,
+                        const gml_merger_search_request& request, const std::string& what);
 
 // "12,13" -> integers; dies with a message naming `what` on bad input.
 std::vector<int32_t> parse_ints(const std::string& text, const std::string& what);

@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "cli.h"
-#include "commands.h"
 #include "merger_common.h"
 #include "merger_plots.h"
 #include "options.h"
 #include "outputs.h"
+#include "subcommands.h"
 
 namespace po = boost::program_options;
 
@@ -113,34 +113,48 @@ void write_report_json(const std::string& path, const gml_merger_train_report& r
   if (std::rename(tmp.c_str(), path.c_str()) != 0) die("cannot write " + path);
 }
 
-}  // namespace
-
-int cmd_train(int argc, char** argv) {
+// The flags of `train`; `o` points into the strings, so it lives as long
+// as they do.
+struct TrainArgs {
   Common c;
   gml_merger_train_options o;
-  gml_merger_train_options_default(&o);
-  std::string data, model, backbone = o.backbone, nan_policy = o.nan_policy,
-                           optimizer = o.optimizer, weights, validation, checkpoint,
-                           backend = "auto", png, report_path, lr_schedule = o.lr_schedule;
+  std::string data, model, backbone, nan_policy, optimizer, weights, validation, checkpoint,
+      backend = "auto", png, report_path, lr_schedule;
   bool no_time = false, no_fcae = false, no_augment = false, resume = false;
   double lr = NAN;
+  std::vector<int32_t> cameras;
+
+  TrainArgs() {
+    gml_merger_train_options_default(&o);
+    backbone = o.backbone;
+    nan_policy = o.nan_policy;
+    optimizer = o.optimizer;
+    lr_schedule = o.lr_schedule;
+  }
+  TrainArgs(const TrainArgs&) = delete;
+  TrainArgs& operator=(const TrainArgs&) = delete;
+};
+
+// False on --help.
+bool read_args(int argc, char** argv, TrainArgs& a) {
+  gml_merger_train_options& o = a.o;
   po::options_description d("gml-merger train");
-  add_common(d, c);
-  d.add_options()("data", po::value(&data)->required(),
+  add_common(d, a.c);
+  d.add_options()("data", po::value(&a.data)->required(),
                   "simulator file (gml-merger simulate) or any FITS file of that layout")(
-      "model,m", po::value(&model)->required(), "model file to write (HDF5)")(
-      "backbone", po::value(&backbone)->default_value(backbone),
+      "model,m", po::value(&a.model)->required(), "model file to write (HDF5)")(
+      "backbone", po::value(&a.backbone)->default_value(a.backbone),
       "encoder: resnet18, resnet34, resnet50, efficientnet_b0 .. efficientnet_b4")(
       "latent", po::value(&o.latent_dim)->default_value(o.latent_dim),
       "VAE latent size for search (0: no VAE, no index/search)")(
-      "no-time", po::bool_switch(&no_time), "no head regressing the time")(
-      "no-fcae", po::bool_switch(&no_fcae), "do not train the FCAE decoder")(
-      "nan-policy", po::value(&nan_policy)->default_value(nan_policy),
+      "no-time", po::bool_switch(&a.no_time), "no head regressing the time")(
+      "no-fcae", po::bool_switch(&a.no_fcae), "do not train the FCAE decoder")(
+      "nan-policy", po::value(&a.nan_policy)->default_value(a.nan_policy),
       "NaN pixels: reject (an error) or mask (set to 0 and flagged), kept in the model")(
-      "optimizer", po::value(&optimizer)->default_value(optimizer), "adam or adadelta")(
-      "lr", po::value(&lr)->default_value(NAN, "1e-3 with adam, 1 with adadelta"), "learning rate")(
-      "lr-schedule", po::value(&lr_schedule)->default_value(lr_schedule),
-      "constant, or cosine (decays to 0 over the planned steps)")(
+      "optimizer", po::value(&a.optimizer)->default_value(a.optimizer), "adam or adadelta")(
+      "lr", po::value(&a.lr)->default_value(NAN, "1e-3 with adam, 1 with adadelta"),
+      "learning rate")("lr-schedule", po::value(&a.lr_schedule)->default_value(a.lr_schedule),
+                       "constant, or cosine (decays to 0 over the planned steps)")(
       "batch", po::value(&o.batch_size)->default_value(o.batch_size),
       "images per rank and micro-batch")(
       "micro-batches", po::value(&o.micro_batches)->default_value(o.micro_batches),
@@ -149,55 +163,86 @@ int cmd_train(int argc, char** argv) {
       "max-steps", po::value(&o.max_steps)->default_value(0), "most optimiser steps (0: no limit)")(
       "patience", po::value(&o.patience)->default_value(o.patience),
       "early stopping: epochs without validation improvement")(
-      "weights", po::value(&weights)->default_value("1,1,1,1"),
+      "weights", po::value(&a.weights)->default_value("1,1,1,1"),
       "loss weights: class,time,fcae,vae")(
       "beta", po::value(&o.vae_beta)->default_value(o.vae_beta), "KL weight of the VAE")(
-      "no-augment", po::bool_switch(&no_augment), "no random flips and quarter turns")(
-      "validation-cameras", po::value(&validation)->default_value("", "the last two cameras"),
+      "no-augment", po::bool_switch(&a.no_augment), "no random flips and quarter turns")(
+      "validation-cameras", po::value(&a.validation)->default_value("", "the last two cameras"),
       "cameras whose images form the validation set, e.g. 12,13")(
-      "checkpoint", po::value(&checkpoint), "checkpoint file, written after every epoch")(
-      "resume", po::bool_switch(&resume), "continue from --checkpoint when it exists")(
+      "checkpoint", po::value(&a.checkpoint), "checkpoint file, written after every epoch")(
+      "resume", po::bool_switch(&a.resume), "continue from --checkpoint when it exists")(
       "bucket-mb", po::value(&o.bucket_mb)->default_value(o.bucket_mb),
-      "fused allreduce bucket size [MiB]")("backend", po::value(&backend)->default_value(backend),
+      "fused allreduce bucket size [MiB]")("backend",
+                                           po::value(&a.backend)->default_value(a.backend),
                                            "none, mpi, or auto (MPI when started by mpirun)")(
-      "png", po::value(&png), "training loss curve")("report", po::value(&report_path),
-                                                     "JSON file with every figure of the run");
-  if (!parse(argc, argv, d,
-             "Trains a merger model (CNN backbone + class/time heads, FCAE, VAE) on labelled\n"
-             "images. Under mpirun every rank trains a share of each global batch and\n"
-             "gradients are averaged with fused allreduce; rank 0 writes the files."))
-    return 0;
-  if (resume && checkpoint.empty()) die("--resume needs --checkpoint");
-  require_output_file(model, {data, checkpoint}, "--model", c.overwrite);
-  if (!checkpoint.empty()) require_output_file(checkpoint, {data}, "--checkpoint", true);
-  if (!png.empty()) require_output_file(png, {data, model, checkpoint}, "--png", c.overwrite);
-  if (!report_path.empty()) {
-    require_output_file(report_path, {data, model, checkpoint, png}, "--report", c.overwrite);
+      "png", po::value(&a.png), "training loss curve")("report", po::value(&a.report_path),
+                                                       "JSON file with every figure of the run");
+  return parse(argc, argv, d,
+               "Trains a merger model (CNN backbone + class/time heads, FCAE, VAE) on labelled\n"
+               "images. Under mpirun every rank trains a share of each global batch and\n"
+               "gradients are averaged with fused allreduce; rank 0 writes the files.");
+}
+
+// Every output is refused before the run when it would replace an input or,
+// without --overwrite, an existing file.
+void check_outputs(const TrainArgs& a) {
+  if (a.resume && a.checkpoint.empty()) die("--resume needs --checkpoint");
+  require_output_file(a.model, {a.data, a.checkpoint}, "--model", a.c.overwrite);
+  if (!a.checkpoint.empty()) require_output_file(a.checkpoint, {a.data}, "--checkpoint", true);
+  if (!a.png.empty()) {
+    require_output_file(a.png, {a.data, a.model, a.checkpoint}, "--png", a.c.overwrite);
   }
-  const std::vector<double> w = parse_numbers(weights, "--weights");
-  if (w.size() != 4) die("--weights needs 4 numbers (class,time,fcae,vae), got " + weights);
-  std::vector<int32_t> cameras;
-  if (!validation.empty()) cameras = parse_ints(validation, "--validation-cameras");
-  o.backbone = backbone.c_str();
-  o.regress_time = no_time ? 0 : 1;
-  o.fcae = no_fcae ? 0 : 1;
-  o.nan_policy = nan_policy.c_str();
-  o.optimizer = optimizer.c_str();
-  o.lr_schedule = lr_schedule.c_str();
-  o.lr = std::isfinite(lr) ? lr : (optimizer == "adadelta" ? 1.0 : o.lr);
+  if (!a.report_path.empty()) {
+    require_output_file(a.report_path, {a.data, a.model, a.checkpoint, a.png}, "--report",
+                        a.c.overwrite);
+  }
+}
+
+// The library's options from the flags that are not read into them directly.
+void fill_options(TrainArgs& a) {
+  const std::vector<double> w = parse_numbers(a.weights, "--weights");
+  if (w.size() != 4) die("--weights needs 4 numbers (class,time,fcae,vae), got " + a.weights);
+  if (!a.validation.empty()) a.cameras = parse_ints(a.validation, "--validation-cameras");
+  gml_merger_train_options& o = a.o;
+  o.backbone = a.backbone.c_str();
+  o.regress_time = a.no_time ? 0 : 1;
+  o.fcae = a.no_fcae ? 0 : 1;
+  o.nan_policy = a.nan_policy.c_str();
+  o.optimizer = a.optimizer.c_str();
+  o.lr_schedule = a.lr_schedule.c_str();
+  o.lr = std::isfinite(a.lr) ? a.lr : (a.optimizer == "adadelta" ? 1.0 : o.lr);
   o.w_class = w[0];
   o.w_time = w[1];
   o.w_fcae = w[2];
   o.w_vae = w[3];
-  o.augment = no_augment ? 0 : 1;
-  o.validation_cameras = cameras.empty() ? nullptr : cameras.data();
-  o.n_validation_cameras = static_cast<int32_t>(cameras.size());
-  o.checkpoint_path = checkpoint.empty() ? nullptr : checkpoint.c_str();
-  o.resume = resume ? 1 : 0;
-  o.seed = c.seed;
+  o.augment = a.no_augment ? 0 : 1;
+  o.validation_cameras = a.cameras.empty() ? nullptr : a.cameras.data();
+  o.n_validation_cameras = static_cast<int32_t>(a.cameras.size());
+  o.checkpoint_path = a.checkpoint.empty() ? nullptr : a.checkpoint.c_str();
+  o.resume = a.resume ? 1 : 0;
+  o.seed = a.c.seed;
   o.command = g_command_line.c_str();
+}
 
-  Session s(c.device, c.threads, c.seed, c.quiet, backend);
+void draw_loss_curve(const TrainArgs& a, const gml_merger_train_report& r,
+                     const LossRecorder& recorder) {
+  char title[200];
+  std::snprintf(title, sizeof title,
+                "%s, %d rank%s: validation accuracy %.3f, within 3 %.3f, time MAE %.0f Myr",
+                a.backbone.c_str(), r.world_size, r.world_size == 1 ? "" : "s",
+                r.validation_accuracy, r.validation_within3, r.validation_time_mae_myr);
+  training_curve(a.png, recorder.images, recorder.loss, title);
+}
+
+}  // namespace
+
+int cmd_train(int argc, char** argv) {
+  TrainArgs a;
+  if (!read_args(argc, argv, a)) return 0;
+  check_outputs(a);
+  fill_options(a);
+
+  Session s(a.c.device, a.c.threads, a.c.seed, a.c.quiet, a.backend);
   int32_t rank = 0, size = 1;
   check(gml_context_rank(s.ctx, &rank, &size), "rank");
   LossRecorder recorder;
@@ -206,25 +251,20 @@ int cmd_train(int argc, char** argv) {
   gml_merger_train_report r{};
   r.struct_size = sizeof r;
   // A failure exits non-zero on this rank (under mpirun the others fail too).
-  check(gml_merger_train(s.ctx, data.c_str(), &o, model.c_str(), &r),
+  check(gml_merger_train(s.ctx, a.data.c_str(), &a.o, a.model.c_str(), &r),
         size > 1 ? "train (rank " + std::to_string(rank) + ")" : "train");
   s.bar.close();
   if (rank != 0) return 0;
   print_report(r);
-  if (!report_path.empty()) {
-    write_report_json(report_path, r, data, model, o, backend);
-    if (!c.quiet) std::fprintf(stderr, "wrote %s\n", report_path.c_str());
+  if (!a.report_path.empty()) {
+    write_report_json(a.report_path, r, a.data, a.model, a.o, a.backend);
+    if (!a.c.quiet) std::fprintf(stderr, "wrote %s\n", a.report_path.c_str());
   }
-  if (!png.empty()) {
-    char title[200];
-    std::snprintf(title, sizeof title,
-                  "%s, %d rank%s: validation accuracy %.3f, within 3 %.3f, time MAE %.0f Myr",
-                  backbone.c_str(), r.world_size, r.world_size == 1 ? "" : "s",
-                  r.validation_accuracy, r.validation_within3, r.validation_time_mae_myr);
-    training_curve(png, recorder.images, recorder.loss, title);
-    if (!c.quiet) std::fprintf(stderr, "wrote %s\n", png.c_str());
+  if (!a.png.empty()) {
+    draw_loss_curve(a, r, recorder);
+    if (!a.c.quiet) std::fprintf(stderr, "wrote %s\n", a.png.c_str());
   }
-  if (!c.quiet) std::fprintf(stderr, "wrote model %s\n", model.c_str());
+  if (!a.c.quiet) std::fprintf(stderr, "wrote model %s\n", a.model.c_str());
   return 0;
 }
 

@@ -124,6 +124,75 @@ void plot_coverage(const Diagnostics& d, const PosteriorLabels& labels, const st
   fig.save(path);
 }
 
+// SBC: the rank of the truth among the draws, per simulation and parameter,
+// with the KS p-value of each parameter's ranks as a keyword.
+void write_sbc_table(const Diagnostics& d, const PosteriorLabels& labels, const std::string& path) {
+  std::vector<std::vector<double>> rank_cols(static_cast<size_t>(d.dims));
+  for (int64_t i = 0; i < d.sims; ++i) {
+    for (int64_t j = 0; j < d.dims; ++j) {
+      rank_cols[static_cast<size_t>(j)].push_back(
+          static_cast<double>(d.ranks[static_cast<size_t>(i * d.dims + j)]));
+    }
+  }
+  std::vector<std::pair<std::string, const std::vector<double>*>> cols;
+  std::vector<std::pair<std::string, std::string>> keys = {{"NSAMPLES", std::to_string(d.samples)},
+                                                           {"NSIMS", std::to_string(d.sims)}};
+  for (int64_t j = 0; j < d.dims; ++j) {
+    cols.push_back({"RANK_" + column_name(labels.theta[static_cast<size_t>(j)]),
+                    &rank_cols[static_cast<size_t>(j)]});
+    char p[32];
+    std::snprintf(p, sizeof p, "%.6g", d.pvalue[static_cast<size_t>(j)]);
+    keys.push_back({"KSP" + std::to_string(j + 1), p});
+  }
+  write_table(path, "SBC", cols, d.sims, keys);
+}
+
+// Expected coverage per credibility level: each parameter's marginal, and
+// the joint highest-density region.
+void write_coverage_table(const Diagnostics& d, const PosteriorLabels& labels,
+                          const std::string& path) {
+  std::vector<double> nominal;
+  for (int64_t k = 1; k <= d.levels; ++k)
+    nominal.push_back(static_cast<double>(k) / (d.levels + 1));
+  std::vector<std::vector<double>> cov_cols(static_cast<size_t>(d.dims + 1));
+  for (int64_t k = 0; k < d.levels; ++k) {
+    for (int64_t j = 0; j <= d.dims; ++j) {
+      cov_cols[static_cast<size_t>(j)].push_back(
+          d.coverage[static_cast<size_t>(k * (d.dims + 1) + j)]);
+    }
+  }
+  std::vector<std::pair<std::string, const std::vector<double>*>> cols = {{"NOMINAL", &nominal}};
+  for (int64_t j = 0; j < d.dims; ++j) {
+    cols.push_back({"COVER_" + column_name(labels.theta[static_cast<size_t>(j)]),
+                    &cov_cols[static_cast<size_t>(j)]});
+  }
+  cols.push_back({"COVER_HPD", &cov_cols[static_cast<size_t>(d.dims)]});
+  write_table(path, "COVERAGE", cols, d.levels, {});
+}
+
+void write_tarp_table(const Diagnostics& d, const std::string& path) {
+  std::vector<double> alpha;
+  for (int64_t k = 0; k <= d.levels; ++k) alpha.push_back(static_cast<double>(k) / d.levels);
+  char atc[32], tp[32];
+  std::snprintf(atc, sizeof atc, "%.6g", d.tarp_atc);
+  std::snprintf(tp, sizeof tp, "%.6g", d.tarp_p);
+  write_table(path, "TARP", {{"ALPHA", &alpha}, {"ECP", &d.tarp_ecp}}, d.levels + 1,
+              {{"TARPATC", atc}, {"TARPKSP", tp}});
+}
+
+void print_diagnostics(const Diagnostics& d, const PosteriorLabels& labels,
+                       const std::string& out_dir) {
+  std::fprintf(stderr, "SBC KS p-values:");
+  for (int64_t j = 0; j < d.dims; ++j) {
+    std::fprintf(stderr, " %s %.3f", labels.theta[static_cast<size_t>(j)].c_str(),
+                 d.pvalue[static_cast<size_t>(j)]);
+  }
+  std::fprintf(stderr,
+               "\nTARP ATC %.3f, KS p %.3f\nwrote %s/{sbc,coverage,tarp}.fits, "
+               "sbc_ranks.png, coverage_tarp.png\n",
+               d.tarp_atc, d.tarp_p, out_dir.c_str());
+}
+
 }  // namespace
 
 int cmd_diagnose(int argc, char** argv) {
@@ -165,65 +234,12 @@ int cmd_diagnose(int argc, char** argv) {
   s.bar.close();
   d.tarp_atc = tarp[0];
   d.tarp_p = tarp[1];
-
-  // Tables: ranks per simulation, coverage per level, TARP per alpha.
-  std::vector<std::vector<double>> rank_cols(static_cast<size_t>(d.dims));
-  for (int64_t i = 0; i < d.sims; ++i) {
-    for (int64_t j = 0; j < d.dims; ++j) {
-      rank_cols[static_cast<size_t>(j)].push_back(
-          static_cast<double>(d.ranks[static_cast<size_t>(i * d.dims + j)]));
-    }
-  }
-  std::vector<std::pair<std::string, const std::vector<double>*>> cols;
-  std::vector<std::pair<std::string, std::string>> keys = {{"NSAMPLES", std::to_string(d.samples)},
-                                                           {"NSIMS", std::to_string(d.sims)}};
-  for (int64_t j = 0; j < d.dims; ++j) {
-    cols.push_back({"RANK_" + column_name(labels.theta[static_cast<size_t>(j)]),
-                    &rank_cols[static_cast<size_t>(j)]});
-    char p[32];
-    std::snprintf(p, sizeof p, "%.6g", d.pvalue[static_cast<size_t>(j)]);
-    keys.push_back({"KSP" + std::to_string(j + 1), p});
-  }
-  write_table(out_dir + "/sbc.fits", "SBC", cols, d.sims, keys);
-
-  std::vector<double> nominal;
-  for (int64_t k = 1; k <= d.levels; ++k)
-    nominal.push_back(static_cast<double>(k) / (d.levels + 1));
-  std::vector<std::vector<double>> cov_cols(static_cast<size_t>(d.dims + 1));
-  for (int64_t k = 0; k < d.levels; ++k) {
-    for (int64_t j = 0; j <= d.dims; ++j) {
-      cov_cols[static_cast<size_t>(j)].push_back(
-          d.coverage[static_cast<size_t>(k * (d.dims + 1) + j)]);
-    }
-  }
-  cols = {{"NOMINAL", &nominal}};
-  for (int64_t j = 0; j < d.dims; ++j) {
-    cols.push_back({"COVER_" + column_name(labels.theta[static_cast<size_t>(j)]),
-                    &cov_cols[static_cast<size_t>(j)]});
-  }
-  cols.push_back({"COVER_HPD", &cov_cols[static_cast<size_t>(d.dims)]});
-  write_table(out_dir + "/coverage.fits", "COVERAGE", cols, d.levels, {});
-
-  std::vector<double> alpha;
-  for (int64_t k = 0; k <= d.levels; ++k) alpha.push_back(static_cast<double>(k) / d.levels);
-  char atc[32], tp[32];
-  std::snprintf(atc, sizeof atc, "%.6g", d.tarp_atc);
-  std::snprintf(tp, sizeof tp, "%.6g", d.tarp_p);
-  write_table(out_dir + "/tarp.fits", "TARP", {{"ALPHA", &alpha}, {"ECP", &d.tarp_ecp}},
-              d.levels + 1, {{"TARPATC", atc}, {"TARPKSP", tp}});
+  write_sbc_table(d, labels, out_dir + "/sbc.fits");
+  write_coverage_table(d, labels, out_dir + "/coverage.fits");
+  write_tarp_table(d, out_dir + "/tarp.fits");
   plot_sbc(d, labels, out_dir + "/sbc_ranks.png");
   plot_coverage(d, labels, out_dir + "/coverage_tarp.png");
-  if (!c.quiet) {
-    std::fprintf(stderr, "SBC KS p-values:");
-    for (int64_t j = 0; j < d.dims; ++j) {
-      std::fprintf(stderr, " %s %.3f", labels.theta[static_cast<size_t>(j)].c_str(),
-                   d.pvalue[static_cast<size_t>(j)]);
-    }
-    std::fprintf(stderr,
-                 "\nTARP ATC %.3f, KS p %.3f\nwrote %s/{sbc,coverage,tarp}.fits, "
-                 "sbc_ranks.png, coverage_tarp.png\n",
-                 d.tarp_atc, d.tarp_p, out_dir.c_str());
-  }
+  if (!c.quiet) print_diagnostics(d, labels, out_dir);
   gml_model_free(model);
   return 0;
 }

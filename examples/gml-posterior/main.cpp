@@ -10,11 +10,11 @@
 
 #include <cmath>
 #include <cstdio>
-#include <iostream>
 #include <string>
 #include <vector>
 
 #include "cli.h"
+#include "commands.h"
 #include "diagnose.h"
 #include "outputs.h"
 #include "plot.h"
@@ -160,28 +160,12 @@ int cmd_run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  g_tool_name = "gml-posterior";
-  const std::string usage =
-      "usage: gml-posterior <command> [options]\n"
-      "commands:\n"
-      "  simulate   training set from the built-in SED model\n"
-      "  train      fit a MAF/NSF posterior estimator\n"
-      "  run        posteriors for every row of a FITS catalog (MPI-aware)\n"
-      "  diagnose   SBC, expected coverage and TARP on held-out simulations\n"
-      "gml-posterior <command> --help for its options";
-  if (argc < 2) {
-    std::cerr << usage << "\n";
-    return 2;
-  }
-  const std::string cmd = argv[1];
-  if (cmd == "--help" || cmd == "-h") {
-    std::cout << usage << "\n";
-    return 0;
-  }
-  if (cmd == "simulate") return cmd_simulate(argc - 1, argv + 1);
-  if (cmd == "train") return cmd_train(argc - 1, argv + 1);
-  if (cmd == "run") return cmd_run(argc - 1, argv + 1);
-  if (cmd == "diagnose") return cmd_diagnose(argc - 1, argv + 1);
-  std::cerr << "gml-posterior: unknown command '" << cmd << "'\n" << usage << "\n";
-  return 2;
+  const Tool tool{
+      "gml-posterior",
+      "Amortized posteriors of galaxy properties for whole catalogs (SEDflow).",
+      {{"simulate", "training set from the built-in SED model", cmd_simulate},
+       {"train", "fit a MAF/NSF posterior estimator", cmd_train},
+       {"run", "posteriors for every row of a FITS catalog (MPI-aware)", cmd_run},
+       {"diagnose", "SBC, expected coverage and TARP on held-out simulations", cmd_diagnose}}};
+  return dispatch(tool, argc, argv);
 }
