@@ -1,31 +1,12 @@
 // C entry points of the merger family (DeepGalaxy).
-#include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
-
 #include <cmath>
-#include <cstddef>
 #include <cstring>
-#include <limits>
-#include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "adapters/image_writer.h"
-#include "capi/src/context_impl.h"
-#include "capi/src/firewall.h"
-#include "capi/src/model_impl.h"
-#include "capi/src/options.h"
-#include "core/common/error.h"
-#include "core/common/progress.h"
-#include "core/merger/merger_file.h"
-#include "core/merger/merger_images.h"
-#include "core/merger/merger_inference.h"
-#include "core/merger/merger_training.h"
-#include "core/merger/search_index.h"
-#include "core/merger/search_spectral.h"
-#include "core/merger/sim_merger.h"
-#include "runs/merger/train_run.h"
+#include "capi/src/arrays.h"
+#include "capi/src/model_call.h"
+#include "runs/merger/merger_runs.h"
 
 namespace {
 
@@ -43,64 +24,15 @@ static_assert(flag_bit(GML_MERGER_FLAG_NAN_MASKED) == flag_bit(mg::kImageNanMask
               flag_bit(GML_MERGER_FLAG_OUT_OF_DISTRIBUTION) ==
                   flag_bit(mg::kImageOutOfDistribution));
 
-// The largest thumbnail side kept in an index: enough for SSIM's 11 x 11
-// window and for plots, small enough that 100k entries fit in memory.
-constexpr int64_t kThumbnailSide = 64;
-
-at::Tensor image_tensor(const float* images, int64_t n, int64_t channels, int64_t height,
-                        int64_t width) {
-  require(images != nullptr, "images must not be NULL");
-  require(n >= 1 && channels >= 1 && height >= 1 && width >= 1,
-          "n, channels, height and width must all be >= 1");
-  gml::capi::checked_elements({n, channels, height, width}, sizeof(float), "images");
-  return at::from_blob(const_cast<float*>(images), {n, channels, height, width}, at::kFloat);
-}
-
-mg::MergerNet& net_of(const gml_model& m) {
-  return gml::capi::loaded_as<gml::merger::LoadedMerger>(m).net;
-}
-
-// Images of a simulator file (with labels) or of a cutout cube (without).
-struct ImageFile {
-  at::Tensor raw;                 // (N, C, H, W) float32
-  at::Tensor sim_id, time_class;  // (N) int32, -1 unknown
-};
-
-ImageFile read_image_file(const std::string& path) {
-  ImageFile f;
-  try {
-    mg::MergerImageSet set = mg::read_merger_fits(path);
-    f.raw =
-        at::from_blob(set.pixels.data(), {set.n, set.channels, set.height, set.width}, at::kFloat)
-            .clone();
-    f.sim_id = at::from_blob(set.sim_id.data(), {set.n}, at::kInt).clone();
-    f.time_class = at::from_blob(set.time_class.data(), {set.n}, at::kInt).clone();
-    return f;
-  } catch (const gml::Error& e) {
-    if (e.status() != gml::Status::Format) throw;
-  }
-  const gml::adapters::CubeShape shape = gml::adapters::cutout_cube_shape(path);
-  require(shape.n >= 1, "'" + path + "' holds no images");
-  f.raw = at::empty({shape.n, shape.c, shape.h, shape.w}, at::kFloat);
-  gml::adapters::read_cutout_cube(path, f.raw.data_ptr<float>(), shape.size());
-  f.sim_id = at::full({shape.n}, -1, at::kInt);
-  f.time_class = at::full({shape.n}, -1, at::kInt);
-  return f;
-}
-
-at::Tensor thumbnails_of(const at::Tensor& prepared) {
-  const int64_t side = std::min<int64_t>(prepared.size(2), kThumbnailSide);
-  if (side == prepared.size(2) && side == prepared.size(3)) return prepared.contiguous();
-  return at::adaptive_avg_pool2d(prepared, {side, side}).contiguous();
-}
-
 using gml::capi::kUnchecked;
 using gml::capi::require_capacity;
 
 void classify_into(gml_context& c, const gml_model& m, const gml_merger_classify_request& rq,
                    const gml_merger_classify_result& rs) {
-  at::Tensor raw = image_tensor(rq.images, rq.n, rq.channels, rq.height, rq.width);
-  const mg::MergerConfig& cfg = net_of(m)->config();
+  auto& merger = gml::capi::loaded_as<mg::LoadedMerger>(m);
+  const at::Tensor raw =
+      gml::capi::caller_images(rq.images, rq.n, rq.channels, rq.height, rq.width);
+  const mg::MergerConfig& cfg = merger.net->config();
   require(!rs.latent || cfg.latent_dim > 0, "latent must be NULL: this model has no VAE");
   const int64_t n = rq.n;
   require_capacity(rs.probs, rs.probs_capacity, n * cfg.n_classes, "probs");
@@ -112,7 +44,7 @@ void classify_into(gml_context& c, const gml_model& m, const gml_merger_classify
   req.classes = true;
   req.latent = rs.latent != nullptr;
   req.resize = rq.resize != 0;
-  mg::MergerPredictions p = mg::predict_merger(net_of(m), raw, req, &c.control, "classify");
+  mg::MergerPredictions p = mg::predict_merger(merger.net, raw, req, &c.control, "classify");
   // Outputs only now: an error above leaves them untouched.
   if (rs.probs) std::memcpy(rs.probs, p.probs.data_ptr<float>(), sizeof(float) * p.probs.numel());
   if (rs.classes) {
@@ -132,11 +64,12 @@ void search_into(gml_context& c, const gml_model& m, const gml_merger_search_req
   require((rq.images != nullptr) != (rq.latents != nullptr),
           "give the queries as images or as latents: exactly one of the two");
   require(rq.n >= 1, "n must be >= 1");
-  const mg::MergerConfig& cfg = net_of(m)->config();
+  auto& merger = gml::capi::loaded_as<mg::LoadedMerger>(m);
+  const mg::MergerConfig& cfg = merger.net->config();
   require(cfg.latent_dim > 0, "this model has no VAE, so it cannot search an index");
-  at::Tensor raw;
+  at::Tensor images, latents;
   if (rq.images) {
-    raw = image_tensor(rq.images, rq.n, rq.channels, rq.height, rq.width);
+    images = gml::capi::caller_images(rq.images, rq.n, rq.channels, rq.height, rq.width);
   } else {
     require(rs.ssim == nullptr, "ssim needs image queries: the thumbnails compare images");
     require(rq.latent_dim == cfg.latent_dim, "latent_dim is " + std::to_string(rq.latent_dim) +
@@ -156,29 +89,13 @@ void search_into(gml_context& c, const gml_model& m, const gml_merger_search_req
   require_capacity(rs.sim_id, rs.sim_id_capacity, cells, "sim_id");
   require_capacity(rs.time_class, rs.time_class_capacity, cells, "time_class");
   require_capacity(rs.flags, rs.flags_capacity, rq.n, "flags");
-  at::Tensor latent, query_images;
-  if (rq.images) {
-    mg::PredictRequest req;
-    req.classes = false;
-    req.latent = true;
-    req.resize = rq.resize != 0;
-    latent = mg::predict_merger(net_of(m), raw, req, &c.control, "search").latent;
-    // SSIM against the thumbnails only when the caller asks for it: it costs
-    // a second pass over the images and k comparisons per query.
-    if (rs.ssim && index.thumbnails.defined()) {
-      query_images = mg::prepare_images(raw, cfg, req.resize, nullptr);
-    }
-  } else {
-    latent =
+  if (rq.latents) {
+    latents =
         at::from_blob(const_cast<float*>(rq.latents), {rq.n, rq.latent_dim}, at::kFloat).clone();
-    const at::Tensor bad = at::isfinite(latent).logical_not().any(1);
-    if (bad.any().item<bool>()) {
-      gml::fail(gml::Status::InvalidArgument,
-                "latents has NaN or Inf (first at query " +
-                    std::to_string(at::nonzero(bad)[0][0].item<int64_t>()) + ")");
-    }
+    gml::capi::require_finite_rows(latents, "latents", "query");
   }
-  const std::vector<mg::Neighbour> nb = mg::query_index(index, latent, query_images, k);
+  const std::vector<mg::Neighbour> nb = gml::runs::search_latent_index(
+      merger, index, images, latents, k, rq.resize != 0, rs.ssim != nullptr, &c.control);
   for (size_t i = 0; i < nb.size(); ++i) {
     if (rs.rows) rs.rows[i] = nb[i].row;
     if (rs.ids) rs.ids[i] = nb[i].id;
@@ -192,7 +109,9 @@ void search_into(gml_context& c, const gml_model& m, const gml_merger_search_req
 
 }  // namespace
 
+using gml::capi::batch_call;
 using gml::capi::guard;
+using gml::capi::model_call;
 
 extern "C" {
 
@@ -239,15 +158,8 @@ GML_API gml_status gml_merger_simulate(gml_context* ctx, const gml_merger_simula
     cfg.profile = o.profile ? o.profile : "hernquist";
     cfg.seed = gml::capi::seed_for(c, o.seed);
     cfg.n_threads = o.n_threads > 0 ? o.n_threads : std::max(1, gml_num_threads());
-    mg::validate(cfg);
-    gml::Progress progress(&c.control, "simulate", mg::num_images(cfg), "images");
-    mg::MergerImageSet set = mg::simulate_mergers(cfg, [&](int64_t done, int64_t) {
-      progress.update(done);
-      return true;
-    });
-    progress.finish();
-    mg::write_merger_fits(out_path, set, cfg);
-    if (n_images) *n_images = set.n;
+    const int64_t n = gml::runs::run_merger_simulation(cfg, out_path, &c.control);
+    if (n_images) *n_images = n;
   });
 }
 
@@ -358,7 +270,7 @@ GML_API gml_status gml_merger_dims(const gml_model* model, int64_t* in_channels,
                                    int64_t* image_size, int64_t* n_classes, int64_t* latent_dim) {
   return guard("gml_merger_dims", [&] {
     const gml_model& m = gml::capi::require_model(model, "merger");
-    const mg::MergerConfig& cfg = net_of(m)->config();
+    const mg::MergerConfig& cfg = gml::capi::loaded_as<mg::LoadedMerger>(m).net->config();
     if (in_channels) *in_channels = cfg.in_channels;
     if (image_size) *image_size = cfg.image_size;
     if (n_classes) *n_classes = cfg.n_classes;
@@ -371,76 +283,56 @@ GML_API gml_status gml_merger_classify(gml_context* ctx, const gml_model* model,
                                        int64_t height, int64_t width, int32_t resize, float* probs,
                                        int32_t* classes, float* time_myr, float* latent,
                                        int32_t* flags) {
-  return guard("gml_merger_classify", [&] {
-    gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(c, model, "merger");
-    const gml_merger_classify_request rq{sizeof rq, images, n, channels, height, width, resize};
-    const gml_merger_classify_result rs{sizeof rs,  probs,    kUnchecked, classes,
-                                        kUnchecked, time_myr, kUnchecked, latent,
-                                        kUnchecked, flags,    kUnchecked};
-    classify_into(c, m, rq, rs);
-  });
+  return model_call(
+      "gml_merger_classify", ctx, model, "merger", [&](gml_context& c, const gml_model& m) {
+        const gml_merger_classify_request rq{sizeof rq, images, n, channels, height, width, resize};
+        const gml_merger_classify_result rs{sizeof rs,  probs,    kUnchecked, classes,
+                                            kUnchecked, time_myr, kUnchecked, latent,
+                                            kUnchecked, flags,    kUnchecked};
+        classify_into(c, m, rq, rs);
+      });
 }
 
 GML_API gml_status gml_merger_classify_batch(gml_context* ctx, const gml_model* model,
                                              const gml_merger_classify_request* request,
                                              gml_merger_classify_result* result) {
-  return guard("gml_merger_classify_batch", [&] {
-    gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(c, model, "merger");
-    classify_into(c, m, gml::capi::read_request(request, "request"),
-                  gml::capi::read_request(result, "result"));
-  });
+  return batch_call("gml_merger_classify_batch", ctx, model, "merger", request, result,
+                    classify_into);
 }
 
 GML_API gml_status gml_merger_encode(gml_context* ctx, const gml_model* model, const float* images,
                                      int64_t n, int64_t channels, int64_t height, int64_t width,
                                      int32_t resize, float* latent, int32_t* flags) {
-  return guard("gml_merger_encode", [&] {
-    gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(c, model, "merger");
-    require(latent != nullptr, "latent must not be NULL");
-    at::Tensor raw = image_tensor(images, n, channels, height, width);
-    mg::PredictRequest req;
-    req.classes = false;
-    req.latent = true;
-    req.resize = resize != 0;
-    mg::MergerPredictions p = mg::predict_merger(net_of(m), raw, req, &c.control, "encode");
-    std::memcpy(latent, p.latent.data_ptr<float>(), sizeof(float) * p.latent.numel());
-    if (flags) std::memcpy(flags, p.flags.data(), sizeof(int32_t) * n);
-  });
+  return model_call(
+      "gml_merger_encode", ctx, model, "merger", [&](gml_context& c, const gml_model& m) {
+        require(latent != nullptr, "latent must not be NULL");
+        const at::Tensor raw = gml::capi::caller_images(images, n, channels, height, width);
+        mg::PredictRequest req;
+        req.classes = false;
+        req.latent = true;
+        req.resize = resize != 0;
+        const mg::MergerPredictions p = mg::predict_merger(
+            gml::capi::loaded_as<mg::LoadedMerger>(m).net, raw, req, &c.control, "encode");
+        gml::capi::copy_out(p.latent, latent);
+        if (flags) std::memcpy(flags, p.flags.data(), sizeof(int32_t) * n);
+      });
 }
 
 GML_API gml_status gml_merger_index_build(gml_context* ctx, const gml_model* model,
                                           const char* images_path, int32_t resize,
                                           const char* index_path, int64_t* n_indexed) {
-  return guard("gml_merger_index_build", [&] {
-    gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(c, model, "merger");
-    require(images_path != nullptr && *images_path, "images_path must not be NULL or empty");
-    require(index_path != nullptr && *index_path, "index_path must not be NULL or empty");
-    const mg::MergerConfig& cfg = net_of(m)->config();
-    require(cfg.latent_dim > 0, "this model has no VAE, so it cannot build a latent index");
-    ImageFile f = read_image_file(images_path);
-    mg::PredictRequest req;
-    req.classes = false;
-    req.latent = true;
-    req.resize = resize != 0;
-    mg::MergerPredictions p = mg::predict_merger(net_of(m), f.raw, req, &c.control, "index");
-    mg::LatentIndex index;
-    index.model_checksum = m.checksum;
-    index.backbone = cfg.backbone;
-    index.latents = p.latent;
-    index.ids = at::arange(f.raw.size(0), at::kLong);
-    index.sim_id = f.sim_id;
-    index.time_class = f.time_class;
-    index.thumbnails = thumbnails_of(mg::prepare_images(f.raw, cfg, req.resize, nullptr));
-    index.data_range = 1.0;  // prepare_images() maps median..q99.5 to 0..1
-    index.sources = {images_path};
-    mg::write_latent_index(index_path, index,
-                           nlohmann::json{{"images", images_path}, {"model", m.path}}.dump());
-    if (n_indexed) *n_indexed = f.raw.size(0);
-  });
+  return model_call(
+      "gml_merger_index_build", ctx, model, "merger", [&](gml_context& c, const gml_model& m) {
+        require(images_path != nullptr && *images_path, "images_path must not be NULL or empty");
+        require(index_path != nullptr && *index_path, "index_path must not be NULL or empty");
+        gml::runs::LatentIndexRunOptions o;
+        o.resize = resize != 0;
+        o.model_path = m.path;
+        o.model_checksum = m.checksum;
+        const int64_t n = gml::runs::build_latent_index(gml::capi::loaded_as<mg::LoadedMerger>(m),
+                                                        images_path, o, index_path, &c.control);
+        if (n_indexed) *n_indexed = n;
+      });
 }
 
 GML_API gml_status gml_merger_index_info(const char* index_path, int64_t* n_entries,
@@ -459,36 +351,30 @@ GML_API gml_status gml_merger_search(gml_context* ctx, const gml_model* model,
                                      int32_t resize, int64_t k, int64_t* rows, int64_t* ids,
                                      float* distances, float* ssim, int32_t* sim_id,
                                      int32_t* time_class) {
-  return guard("gml_merger_search", [&] {
-    gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(c, model, "merger");
-    require(images != nullptr, "images must not be NULL");
-    gml_merger_search_request rq{};
-    rq.struct_size = sizeof rq;
-    rq.index_path = index_path;
-    rq.images = images;
-    rq.n = n;
-    rq.channels = channels;
-    rq.height = height;
-    rq.width = width;
-    rq.resize = resize;
-    rq.k = k;
-    const gml_merger_search_result rs{sizeof rs,  rows,       kUnchecked, ids,        kUnchecked,
-                                      distances,  kUnchecked, ssim,       kUnchecked, sim_id,
-                                      kUnchecked, time_class, kUnchecked, nullptr,    0};
-    search_into(c, m, rq, rs);
-  });
+  return model_call(
+      "gml_merger_search", ctx, model, "merger", [&](gml_context& c, const gml_model& m) {
+        require(images != nullptr, "images must not be NULL");
+        gml_merger_search_request rq{};
+        rq.struct_size = sizeof rq;
+        rq.index_path = index_path;
+        rq.images = images;
+        rq.n = n;
+        rq.channels = channels;
+        rq.height = height;
+        rq.width = width;
+        rq.resize = resize;
+        rq.k = k;
+        const gml_merger_search_result rs{
+            sizeof rs,  rows,   kUnchecked, ids,        kUnchecked, distances, kUnchecked, ssim,
+            kUnchecked, sim_id, kUnchecked, time_class, kUnchecked, nullptr,   0};
+        search_into(c, m, rq, rs);
+      });
 }
 
 GML_API gml_status gml_merger_search_batch(gml_context* ctx, const gml_model* model,
                                            const gml_merger_search_request* request,
                                            gml_merger_search_result* result) {
-  return guard("gml_merger_search_batch", [&] {
-    gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(c, model, "merger");
-    search_into(c, m, gml::capi::read_request(request, "request"),
-                gml::capi::read_request(result, "result"));
-  });
+  return batch_call("gml_merger_search_batch", ctx, model, "merger", request, result, search_into);
 }
 
 GML_API gml_status gml_merger_cluster(gml_context* ctx, const char* index_path, int64_t n_clusters,
@@ -505,18 +391,10 @@ GML_API gml_status gml_merger_cluster(gml_context* ctx, const char* index_path, 
     if (capacity < static_cast<size_t>(n))
       gml::fail(gml::Status::Capacity, "labels holds " + std::to_string(capacity) +
                                            " entries but the index has " + std::to_string(n));
-    mg::SpectralOptions so;
-    so.n_clusters = n_clusters;
-    so.n_neighbors = std::min<int64_t>(n_neighbours, n - 1);
-    so.scale_neighbor = std::min<int64_t>(so.scale_neighbor, so.n_neighbors);
-    so.seed = c.seed;
-    const mg::SpectralResult r = mg::spectral_clustering(index.latents.to(c.device), so);
-    at::Tensor l = r.labels.to(at::kCPU, at::kLong).contiguous();
-    std::memcpy(labels, l.data_ptr<int64_t>(), sizeof(int64_t) * static_cast<size_t>(n));
-    if (eigenvalues) {
-      at::Tensor e = r.eigenvalues.to(at::kCPU, at::kDouble).contiguous();
-      std::memcpy(eigenvalues, e.data_ptr<double>(), sizeof(double) * e.numel());
-    }
+    const mg::SpectralResult r =
+        gml::runs::cluster_latent_index(index, n_clusters, n_neighbours, c.seed, c.device);
+    gml::capi::copy_out(r.labels, labels);
+    gml::capi::copy_out(r.eigenvalues, eigenvalues);
   });
 }
 

@@ -1,5 +1,7 @@
 #include "capi/src/options.h"
 
+#include <sstream>
+
 namespace gml::capi::detail {
 
 void check_struct_size(uint32_t struct_size, size_t first_size, size_t library_size,
@@ -37,3 +39,16 @@ void check_zero_tail(const void* caller, uint32_t struct_size, size_t library_si
 }
 
 }  // namespace gml::capi::detail
+
+namespace gml::capi {
+
+std::vector<std::string> list_option(const char* text) {
+  std::vector<std::string> out;
+  if (!text || !*text) return out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(item);
+  return out;
+}
+
+}  // namespace gml::capi

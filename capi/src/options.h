@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "core/common/error.h"
 #include "galaxyml/galaxyml.h"
@@ -143,14 +144,19 @@ void write_result(T* out, const T& value) {
   out->struct_size = caller_size;
 }
 
-// An array of a *_batch result holds at least `needed` elements (a NULL
-// array is not asked for). Throws Error(Capacity) before any work is done.
-inline void require_capacity(const void* array, size_t capacity, int64_t needed, const char* name) {
+// A caller's output array holds at least `needed` elements (a NULL array is
+// not asked for). Throws Error(Capacity), counting in `unit`, before any
+// work is done.
+inline void require_capacity(const void* array, size_t capacity, int64_t needed, const char* name,
+                             const char* unit = "elements") {
   if (array && capacity < static_cast<size_t>(needed)) {
-    fail(Status::Capacity, std::string(name) + " holds " + std::to_string(capacity) +
-                               " elements; " + std::to_string(needed) + " needed");
+    fail(Status::Capacity, std::string(name) + " holds " + std::to_string(capacity) + " " + unit +
+                               "; " + std::to_string(needed) + " needed");
   }
 }
+
+// A comma-separated list option ("a,b,c"); NULL or empty: no entries.
+std::vector<std::string> list_option(const char* text);
 
 // The capacity the positional entry points pass to their *_batch forms:
 // they predate capacities, and their callers promised the shapes.

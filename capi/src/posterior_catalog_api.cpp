@@ -2,13 +2,8 @@
 #include <cstring>
 #include <string>
 
-#include "capi/src/context_impl.h"
-#include "capi/src/firewall.h"
-#include "capi/src/model_impl.h"
-#include "capi/src/options.h"
-#include "core/common/error.h"
-#include "core/posterior/posterior_sampling.h"
-#include "runs/posterior/catalog_run.h"
+#include "capi/src/model_call.h"
+#include "runs/posterior/posterior_runs.h"
 
 namespace {
 
@@ -33,7 +28,7 @@ static_assert(flag_bit(GML_SUMMARY_MEDIAN) == flag_bit(post::kMedian) &&
 }  // namespace
 
 using gml::require;
-using gml::capi::guard;
+using gml::capi::model_call;
 
 extern "C" {
 
@@ -53,28 +48,28 @@ GML_API gml_status gml_posterior_run_catalog(gml_context* ctx, const gml_model* 
                                              const char* catalog_path, const char* mapping,
                                              const gml_posterior_run_options* opts,
                                              const char* out_path) {
-  return guard("gml_posterior_run_catalog", [&] {
-    gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(c, model, "posterior");
-    require(catalog_path != nullptr && *catalog_path, "catalog_path must not be NULL or empty");
-    require(mapping != nullptr && *mapping, "mapping must not be NULL or empty");
-    require(out_path != nullptr && *out_path, "out_path must not be NULL or empty");
-    const auto o = gml::capi::read_options(opts, gml_posterior_run_options_default);
-    require(o.n_samples >= 2, "opts->n_samples must be >= 2");
-    require(o.first_row >= 0 && o.max_rows >= 0 && o.chunk_rows >= 0,
-            "opts->first_row, max_rows and chunk_rows must be >= 0");
-    runs::CatalogRunOptions r;
-    r.n_samples = o.n_samples;
-    r.seed = gml::capi::seed_for(c, o.seed);
-    r.hdu = o.hdu ? o.hdu : "";
-    r.samples_path = o.samples_path ? o.samples_path : "";
-    r.chunk_rows = o.chunk_rows;
-    r.first_row = o.first_row;
-    r.max_rows = o.max_rows;
-    r.model_checksum = m.checksum;
-    runs::run_posterior_catalog(gml::capi::loaded_as<post::LoadedPosterior>(m), catalog_path,
-                                mapping, r, out_path, c.backend.get(), &c.control);
-  });
+  return model_call(
+      "gml_posterior_run_catalog", ctx, model, "posterior",
+      [&](gml_context& c, const gml_model& m) {
+        require(catalog_path != nullptr && *catalog_path, "catalog_path must not be NULL or empty");
+        require(mapping != nullptr && *mapping, "mapping must not be NULL or empty");
+        require(out_path != nullptr && *out_path, "out_path must not be NULL or empty");
+        const auto o = gml::capi::read_options(opts, gml_posterior_run_options_default);
+        require(o.n_samples >= 2, "opts->n_samples must be >= 2");
+        require(o.first_row >= 0 && o.max_rows >= 0 && o.chunk_rows >= 0,
+                "opts->first_row, max_rows and chunk_rows must be >= 0");
+        runs::CatalogRunOptions r;
+        r.n_samples = o.n_samples;
+        r.seed = gml::capi::seed_for(c, o.seed);
+        r.hdu = o.hdu ? o.hdu : "";
+        r.samples_path = o.samples_path ? o.samples_path : "";
+        r.chunk_rows = o.chunk_rows;
+        r.first_row = o.first_row;
+        r.max_rows = o.max_rows;
+        r.model_checksum = m.checksum;
+        runs::run_posterior_catalog(gml::capi::loaded_as<post::LoadedPosterior>(m), catalog_path,
+                                    mapping, r, out_path, c.backend.get(), &c.control);
+      });
 }
 
 }  // extern "C"

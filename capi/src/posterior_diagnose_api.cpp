@@ -1,33 +1,17 @@
 // gml_posterior_diagnose: calibration of a posterior model on held-out
 // simulations (SBC, expected coverage, TARP).
-#include <ATen/ATen.h>
-
-#include <cstring>
 #include <limits>
 #include <string>
 
-#include "capi/src/context_impl.h"
-#include "capi/src/firewall.h"
-#include "capi/src/model_impl.h"
-#include "capi/src/options.h"
-#include "core/common/error.h"
-#include "core/common/progress.h"
-#include "core/posterior/calibration_run.h"
-#include "core/posterior/posterior_file.h"
-#include "core/posterior/training_set.h"
-
-using gml::require;
-using gml::capi::guard;
-namespace post = gml::posterior;
+#include "capi/src/arrays.h"
+#include "capi/src/model_call.h"
+#include "runs/posterior/posterior_runs.h"
 
 namespace {
 
-template <typename T>
-void copy_out(const at::Tensor& t, T* out) {
-  if (!out) return;
-  const at::Tensor c = t.to(at::kCPU, c10::CppTypeToScalarType<T>::value).contiguous();
-  std::memcpy(out, c.data_ptr<T>(), static_cast<size_t>(c.numel()) * sizeof(T));
-}
+using gml::require;
+using gml::capi::copy_out;
+namespace post = gml::posterior;
 
 using gml::capi::kUnchecked;
 using gml::capi::require_capacity;
@@ -53,16 +37,9 @@ void diagnose_into(gml_context& c, const gml_model& m, const gml_posterior_diagn
   require_capacity(rs.coverage, rs.coverage_capacity, levels * (dim + 1), "coverage");
   require_capacity(rs.tarp_ecp, rs.tarp_ecp_capacity, levels + 1, "tarp_ecp");
   require_capacity(rs.tarp_summary, rs.tarp_summary_capacity, 2, "tarp_summary");
-  const post::TrainingSet set = post::read_training_set(rq.simulations_path, first_row + n_sims);
-  require(set.theta.size(0) == first_row + n_sims,
-          std::string(rq.simulations_path) + " holds " + std::to_string(set.theta.size(0)) +
-              " complete rows; " + std::to_string(first_row + n_sims) + " needed");
-  require(set.info.theta_dim == cfg.theta_dim && set.info.x_dim == cfg.x_dim,
-          "the simulations' dimensions differ from the model's");
-  gml::Progress progress(&c.control, "diagnose", n_sims, "simulations");
-  const post::CalibrationReport r = post::calibrate_posterior(
-      flow, set.theta.narrow(0, first_row, n_sims), set.x.narrow(0, first_row, n_sims),
-      rq.n_samples, levels, gml::capi::seed_for(c, rq.seed), progress);
+  const post::CalibrationReport r =
+      gml::runs::run_posterior_diagnosis(flow, rq.simulations_path, first_row, n_sims, rq.n_samples,
+                                         levels, gml::capi::seed_for(c, rq.seed), &c.control);
   copy_out(r.sbc.ks_pvalue, rs.sbc_pvalue);
   copy_out(r.sbc.ranks, rs.ranks);
   copy_out(r.coverage.empirical, rs.coverage);
@@ -75,6 +52,9 @@ void diagnose_into(gml_context& c, const gml_model& m, const gml_posterior_diagn
 
 }  // namespace
 
+using gml::capi::batch_call;
+using gml::capi::model_call;
+
 extern "C" {
 
 GML_API gml_status gml_posterior_diagnose(gml_context* ctx, const gml_model* model,
@@ -83,27 +63,22 @@ GML_API gml_status gml_posterior_diagnose(gml_context* ctx, const gml_model* mod
                                           uint64_t seed, int64_t* ranks, double* sbc_pvalue,
                                           double* coverage, double* tarp_ecp,
                                           double* tarp_summary) {
-  return guard("gml_posterior_diagnose", [&] {
-    gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(c, model, "posterior");
-    const gml_posterior_diagnose_request rq{sizeof rq, simulations_path, first_row, n_sims,
-                                            n_samples, levels,           seed};
-    const gml_posterior_diagnose_result rs{sizeof rs,  ranks,        kUnchecked, sbc_pvalue,
-                                           kUnchecked, coverage,     kUnchecked, tarp_ecp,
-                                           kUnchecked, tarp_summary, kUnchecked};
-    diagnose_into(c, m, rq, rs);
-  });
+  return model_call(
+      "gml_posterior_diagnose", ctx, model, "posterior", [&](gml_context& c, const gml_model& m) {
+        const gml_posterior_diagnose_request rq{sizeof rq, simulations_path, first_row, n_sims,
+                                                n_samples, levels,           seed};
+        const gml_posterior_diagnose_result rs{sizeof rs,  ranks,        kUnchecked, sbc_pvalue,
+                                               kUnchecked, coverage,     kUnchecked, tarp_ecp,
+                                               kUnchecked, tarp_summary, kUnchecked};
+        diagnose_into(c, m, rq, rs);
+      });
 }
 
 GML_API gml_status gml_posterior_diagnose_batch(gml_context* ctx, const gml_model* model,
                                                 const gml_posterior_diagnose_request* request,
                                                 gml_posterior_diagnose_result* result) {
-  return guard("gml_posterior_diagnose_batch", [&] {
-    gml_context& c = gml::capi::require_context(ctx);
-    const gml_model& m = gml::capi::require_model(c, model, "posterior");
-    diagnose_into(c, m, gml::capi::read_request(request, "request"),
-                  gml::capi::read_request(result, "result"));
-  });
+  return batch_call("gml_posterior_diagnose_batch", ctx, model, "posterior", request, result,
+                    diagnose_into);
 }
 
 }  // extern "C"

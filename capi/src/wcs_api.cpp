@@ -65,17 +65,33 @@ void log_repairs(const gml::fits::Wcs& wcs, const std::string& source) {
   for (const std::string& w : wcs.warnings()) gml::log_warning("WCS of " + source + ": " + w);
 }
 
-void check_batch(const void* a, const void* b, const void* c, const void* d, int64_t n,
-                 int32_t origin) {
-  gml::require(n >= 0, "n must be >= 0");
-  gml::capi::checked_elements({n}, sizeof(double), "coordinate arrays");
-  gml::require(n == 0 || (a && b && c && d), "coordinate buffers must not be NULL when n > 0");
-  gml::require(origin == 0 || origin == 1, "origin must be 0 or 1");
-}
-
 }  // namespace
 
 using gml::capi::guard;
+
+namespace {
+
+// A batched transform (pix2sky or sky2pix: two coordinate arrays in, two
+// out, a status per point): the arguments checked, then
+// transform(wcs, origin) under the handle's lock.
+template <class Transform>
+gml_status coordinate_batch(const char* function, const gml_wcs* wcs, const double* in_a,
+                            const double* in_b, int64_t n, int32_t origin, const double* out_a,
+                            const double* out_b, Transform&& transform) {
+  return guard(function, [&] {
+    gml_wcs& w = require_wcs(wcs);
+    gml::require(n >= 0, "n must be >= 0");
+    gml::capi::checked_elements({n}, sizeof(double), "coordinate arrays");
+    gml::require(n == 0 || (in_a && in_b && out_a && out_b),
+                 "coordinate buffers must not be NULL when n > 0");
+    gml::require(origin == 0 || origin == 1, "origin must be 0 or 1");
+    if (n == 0) return;
+    std::lock_guard<std::mutex> lock(w.mu);
+    transform(w.wcs, origin == 0 ? gml::fits::Origin::Zero : gml::fits::Origin::One);
+  });
+}
+
+}  // namespace
 
 namespace {
 
@@ -139,27 +155,19 @@ GML_API void gml_wcs_free(gml_wcs* wcs) {
 
 GML_API gml_status gml_wcs_pix2sky(const gml_wcs* wcs, const double* x, const double* y, int64_t n,
                                    int32_t origin, double* ra, double* dec, int32_t* status) {
-  return guard("gml_wcs_pix2sky", [&] {
-    gml_wcs& w = require_wcs(wcs);
-    check_batch(x, y, ra, dec, n, origin);
-    if (n == 0) return;
-    std::lock_guard<std::mutex> lock(w.mu);
-    w.wcs.pix2sky(x, y, static_cast<size_t>(n), ra, dec, status,
-                  origin == 0 ? gml::fits::Origin::Zero : gml::fits::Origin::One);
-  });
+  return coordinate_batch("gml_wcs_pix2sky", wcs, x, y, n, origin, ra, dec,
+                          [&](gml::fits::Wcs& w, gml::fits::Origin o) {
+                            w.pix2sky(x, y, static_cast<size_t>(n), ra, dec, status, o);
+                          });
 }
 
 GML_API gml_status gml_wcs_sky2pix(const gml_wcs* wcs, const double* ra, const double* dec,
                                    int64_t n, int32_t origin, double* x, double* y,
                                    int32_t* status) {
-  return guard("gml_wcs_sky2pix", [&] {
-    gml_wcs& w = require_wcs(wcs);
-    check_batch(ra, dec, x, y, n, origin);
-    if (n == 0) return;
-    std::lock_guard<std::mutex> lock(w.mu);
-    w.wcs.sky2pix(ra, dec, static_cast<size_t>(n), x, y, status,
-                  origin == 0 ? gml::fits::Origin::Zero : gml::fits::Origin::One);
-  });
+  return coordinate_batch("gml_wcs_sky2pix", wcs, ra, dec, n, origin, x, y,
+                          [&](gml::fits::Wcs& w, gml::fits::Origin o) {
+                            w.sky2pix(ra, dec, static_cast<size_t>(n), x, y, status, o);
+                          });
 }
 
 GML_API gml_status gml_wcs_pixel_scale(const gml_wcs* wcs, double* arcsec_per_pixel) {

@@ -1,0 +1,239 @@
+#include "runs/posterior/posterior_runs.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "core/common/error.h"
+#include "core/common/progress.h"
+#include "core/posterior/sed_observation.h"
+#include "core/posterior/sed_simulator.h"
+
+namespace gml::runs {
+
+namespace post = posterior;
+
+namespace {
+
+// Training x rows kept in the model for the catalog support check.
+constexpr int64_t kSupportRows = 20000;
+
+// Rows of draws per block of sample_posterior_into(): draw_posterior()'s.
+constexpr int64_t kMaxRows = 16384;
+
+// Rows of log_prob per model call.
+constexpr int64_t kLogProbRows = 65536;
+
+// Draws held at once by summarize_posterior().
+constexpr int64_t kSummaryDraws = 4000000;
+
+std::vector<double> to_vector(const at::Tensor& t) {
+  const at::Tensor c = t.to(at::kCPU, at::kDouble).contiguous();
+  return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
+}
+
+void copy_outside(const post::PosteriorDraws& draws, int64_t* out) {
+  const at::Tensor o = draws.outside.to(at::kLong).contiguous();
+  std::memcpy(out, o.data_ptr<int64_t>(), static_cast<size_t>(o.numel()) * sizeof(int64_t));
+}
+
+// A core error about the architecture is the caller's argument.
+template <class Body>
+void as_argument_error(Body&& body) {
+  try {
+    body();
+  } catch (const Error& e) {
+    fail(Status::InvalidArgument, e.what());
+  }
+}
+
+}  // namespace
+
+std::string describe_posterior(const post::LoadedPosterior& model, const std::string& checksum) {
+  const post::PosteriorConfig& cfg = model.flow->config();
+  nlohmann::json j;
+  j["theta"] = cfg.theta_names;
+  j["x"] = cfg.x_names;
+  j["prior_lower"] = cfg.prior_lower;
+  j["prior_upper"] = cfg.prior_upper;
+  j["observation"] = cfg.observation;
+  const auto& ex = model.extras;
+  if (ex.x_train_min.defined()) {
+    j["x_train_min"] = to_vector(ex.x_train_min);
+    j["x_train_max"] = to_vector(ex.x_train_max);
+  }
+  j["config"] = nlohmann::json::parse(cfg.to_json_text());
+  j["checksum"] = checksum;
+  return j.dump();
+}
+
+std::vector<int64_t> sample_posterior_into(post::PosteriorFlow& flow, const at::Tensor& x,
+                                           int64_t n_samples, uint64_t seed, double* theta,
+                                           RunControl* control) {
+  const int64_t n_obs = x.size(0), d = flow->config().theta_dim;
+  Progress progress(control, "sample", n_obs, "galaxies");
+  std::vector<int64_t> outside(static_cast<size_t>(n_obs));
+  if (n_samples >= kMaxRows) {
+    // One observation's draws span blocks: a cancel is seen within them.
+    for (int64_t g = 0; g < n_obs; ++g) {
+      outside[static_cast<size_t>(g)] =
+          post::draw_observation_into(flow, x.narrow(0, g, 1), n_samples, seed, g,
+                                      theta + g * n_samples * d, &progress, kMaxRows);
+      progress.update(g + 1);
+    }
+  } else {
+    const int64_t block = kMaxRows / n_samples;
+    for (int64_t g0 = 0; g0 < n_obs; g0 += block) {
+      const int64_t gb = std::min(block, n_obs - g0);
+      const post::PosteriorDraws dr =
+          post::draw_posterior(flow, x.narrow(0, g0, gb), n_samples, seed, g0, nullptr, kMaxRows);
+      const at::Tensor t = dr.theta.contiguous();
+      std::memcpy(theta + g0 * n_samples * d, t.data_ptr<double>(),
+                  static_cast<size_t>(t.numel()) * sizeof(double));
+      copy_outside(dr, outside.data() + g0);
+      progress.update(g0 + gb);
+    }
+  }
+  progress.finish();
+  return outside;
+}
+
+std::vector<double> posterior_log_prob(post::PosteriorFlow& flow, const at::Tensor& theta,
+                                       const at::Tensor& x, const c10::Device& device) {
+  const int64_t n = theta.size(0);
+  const bool one_x = x.size(0) == 1;
+  // The caller's rows are on the host; the model may sit on a GPU.
+  const at::Tensor t = theta.to(device), xs = x.to(device);
+  c10::InferenceMode inference;
+  std::vector<double> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; i += kLogProbRows) {
+    const int64_t e = std::min(n, i + kLogProbRows);
+    const at::Tensor xi = one_x ? xs : xs.slice(0, i, e);
+    const at::Tensor lp =
+        flow->log_prob(t.slice(0, i, e), xi).to(at::kCPU, at::kDouble).contiguous();
+    std::memcpy(out.data() + i, lp.data_ptr<double>(), static_cast<size_t>(e - i) * sizeof(double));
+  }
+  return out;
+}
+
+PosteriorSummaries summarize_posterior(post::PosteriorFlow& flow, const at::Tensor& x,
+                                       int64_t n_samples, uint64_t seed, RunControl* control) {
+  const int64_t n_obs = x.size(0), d = flow->config().theta_dim;
+  const int64_t block = std::max<int64_t>(1, kSummaryDraws / std::max<int64_t>(1, n_samples * d));
+  PosteriorSummaries out;
+  out.summary.resize(static_cast<size_t>(n_obs * d * post::kSummaryColumns));
+  out.outside.resize(static_cast<size_t>(n_obs));
+  Progress progress(control, "summarize", n_obs, "galaxies");
+  for (int64_t g = 0; g < n_obs; g += block) {
+    const int64_t gb = std::min(block, n_obs - g);
+    const post::PosteriorDraws dr =
+        post::draw_posterior(flow, x.narrow(0, g, gb), n_samples, seed, g);
+    const at::Tensor s = post::summarize_draws(dr).contiguous();
+    std::memcpy(out.summary.data() + g * d * post::kSummaryColumns, s.data_ptr<double>(),
+                static_cast<size_t>(s.numel()) * sizeof(double));
+    copy_outside(dr, out.outside.data() + g);
+    progress.update(g + gb);
+  }
+  progress.finish();
+  return out;
+}
+
+post::CalibrationReport run_posterior_diagnosis(post::PosteriorFlow& flow,
+                                                const std::string& simulations_path,
+                                                int64_t first_row, int64_t n_sims,
+                                                int64_t n_samples, int64_t levels, uint64_t seed,
+                                                RunControl* control) {
+  const post::PosteriorConfig& cfg = flow->config();
+  const post::TrainingSet set = post::read_training_set(simulations_path, first_row + n_sims);
+  require(set.theta.size(0) == first_row + n_sims,
+          simulations_path + " holds " + std::to_string(set.theta.size(0)) + " complete rows; " +
+              std::to_string(first_row + n_sims) + " needed");
+  require(set.info.theta_dim == cfg.theta_dim && set.info.x_dim == cfg.x_dim,
+          "the simulations' dimensions differ from the model's");
+  Progress progress(control, "diagnose", n_sims, "simulations");
+  return post::calibrate_posterior(flow, set.theta.narrow(0, first_row, n_sims),
+                                   set.x.narrow(0, first_row, n_sims), n_samples, levels, seed,
+                                   progress);
+}
+
+post::PosteriorTrainReport run_posterior_training(const std::string& training_set_path,
+                                                  const PosteriorTrainRunOptions& options,
+                                                  const std::string& model_path,
+                                                  RunControl* control, const c10::Device& device) {
+  const post::PosteriorTrainOptions& to = options.train;
+  const post::TrainingSet set = post::read_training_set(training_set_path, options.max_rows);
+  post::PosteriorConfig cfg = options.config;
+  cfg.theta_dim = set.info.theta_dim;
+  cfg.x_dim = set.info.x_dim;
+  cfg.prior_lower = set.info.prior_lower;
+  cfg.prior_upper = set.info.prior_upper;
+  cfg.theta_names = set.info.theta_names;
+  cfg.x_names = set.info.x_names;
+  cfg.observation = set.info.observation;
+  as_argument_error([&] { cfg.validate(); });
+  post::PosteriorFlow flow(cfg, to.seed);
+  const post::PosteriorTrainReport r =
+      post::train_posterior(flow, set.theta, set.x, to, control, device);
+  post::PosteriorFileExtras extras;
+  extras.x_train_min = r.x_min;
+  extras.x_train_max = r.x_max;
+  // The simulations are in random order (theta is drawn independently per
+  // row), so the first rows are a fair subset for the support check.
+  extras.support_x = set.x.narrow(0, 0, std::min<int64_t>(set.x.size(0), kSupportRows)).clone();
+  extras.provenance =
+      nlohmann::json{{"training_set", training_set_path}, {"rows", set.theta.size(0)}}.dump();
+  extras.training = nlohmann::json{{"epochs", r.epochs},
+                                   {"best_epoch", r.best_epoch},
+                                   {"best_validation_loss", r.best_validation_loss},
+                                   {"stopped_early", r.stopped_early},
+                                   {"train_rows", r.train_rows},
+                                   {"validation_rows", r.validation_rows},
+                                   {"dropped_rows", r.dropped_rows},
+                                   {"batch_size", to.batch_size},
+                                   {"learning_rate", to.lr},
+                                   {"patience", to.patience},
+                                   {"seed", to.seed},
+                                   {"train_history", r.train_history},
+                                   {"validation_history", r.validation_history}}
+                        .dump();
+  flow->to(at::kCPU);
+  post::save_posterior(model_path, flow, extras);
+  return r;
+}
+
+void simulate_sed_training_set(const std::string& data_dir, int64_t n, uint64_t seed,
+                               int64_t batch_size, bool resume, const std::string& path,
+                               RunControl* control) {
+  sed::SimulatorOptions so;
+  so.seed = seed;
+  sed::SedSimulator sim =
+      sed::SedSimulator::load(data_dir + "/sed", data_dir + "/sdss/gst_tests_small.fits", so);
+  const sed::SedPrior prior;
+  post::TrainingSetInfo info;
+  info.theta_dim = sed::kThetaDim;
+  info.x_dim = sed::kObsDim;
+  const auto lo = prior.lower(), hi = prior.upper();
+  info.prior_lower.assign(lo.begin(), lo.end());
+  info.prior_upper.assign(hi.begin(), hi.end());
+  for (const char* name : sed::theta_names()) info.theta_names.push_back(name);
+  for (const char* name : sed::observation_names()) info.x_names.push_back(name);
+  info.observation = "sed_ugriz";
+  info.seed = seed;
+  info.batch_size = batch_size;
+  Progress progress(control, "simulate", n, "simulations");
+  post::simulate_training_set(
+      path, info, n,
+      [&](int64_t first_row, const double* theta, int64_t m, double* x) {
+        sim.reseed(seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(first_row) + 1);
+        const int rc = sim.simulate(theta, m, x);
+        if (rc != 0) fail(Status::Callback, "SED simulator: " + sim.last_error());
+        return 0;
+      },
+      resume, &progress);
+  progress.finish();
+}
+
+}  // namespace gml::runs

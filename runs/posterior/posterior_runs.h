@@ -1,0 +1,92 @@
+// Whole runs of the posterior family (SEDflow) besides the catalog run:
+// training from a simulations file, the SED simulator into one, and
+// sampling, log densities and summaries of the caller's observations in
+// bounded memory. The C ABI's gml_posterior_* functions are these runs (and
+// catalog_run.h, calibration_run.h) behind argument checks; the caller's
+// arrays arrive here as checked tensors.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/posterior/calibration_run.h"
+#include "core/posterior/posterior_file.h"
+#include "core/posterior/posterior_sampling.h"
+#include "core/posterior/posterior_training.h"
+#include "core/posterior/sed_parameters.h"
+#include "core/posterior/training_set.h"
+#include "runs/posterior/catalog_run.h"
+
+namespace gml {
+class RunControl;
+}
+
+namespace gml::runs {
+
+// The model's description as JSON text: names, prior box, observation kind,
+// the x range seen in training, the architecture and `checksum`.
+std::string describe_posterior(const posterior::LoadedPosterior& model,
+                               const std::string& checksum);
+
+// n_samples draws for each row of x (N, x_dim) into `theta` (N * n_samples *
+// theta_dim doubles, observation by observation), block by block straight
+// into the buffer, so memory beyond it stays bounded for any n_samples and a
+// cancel is seen between blocks. The draws are those of draw_posterior().
+// Returns the draws outside the prior box per observation.
+std::vector<int64_t> sample_posterior_into(posterior::PosteriorFlow& flow, const at::Tensor& x,
+                                           int64_t n_samples, uint64_t seed, double* theta,
+                                           RunControl* control);
+
+// log p(theta | x) per row; x has one row or one per theta row. Runs on
+// `device`, where the model is.
+std::vector<double> posterior_log_prob(posterior::PosteriorFlow& flow, const at::Tensor& theta,
+                                       const at::Tensor& x, const c10::Device& device);
+
+// summarize_draws() of n_samples draws per row of x (N * theta_dim *
+// kSummaryColumns doubles), in blocks of observations so memory stays
+// bounded for any N, with the draws outside the prior box per observation.
+struct PosteriorSummaries {
+  std::vector<double> summary;
+  std::vector<int64_t> outside;
+};
+PosteriorSummaries summarize_posterior(posterior::PosteriorFlow& flow, const at::Tensor& x,
+                                       int64_t n_samples, uint64_t seed, RunControl* control);
+
+struct PosteriorTrainRunOptions {
+  // Architecture; the dimensions, prior and names come from the simulations.
+  posterior::PosteriorConfig config;
+  posterior::PosteriorTrainOptions train;
+  int64_t max_rows = 0;  // 0: every complete row of the file
+};
+
+// Calibration of the model on rows [first_row, first_row + n_sims) of a
+// simulations file it was not trained on (calibrate_posterior()). Throws
+// InvalidArgument when the file holds fewer complete rows or other
+// dimensions than the model's, the file errors, Cancelled.
+posterior::CalibrationReport run_posterior_diagnosis(posterior::PosteriorFlow& flow,
+                                                     const std::string& simulations_path,
+                                                     int64_t first_row, int64_t n_sims,
+                                                     int64_t n_samples, int64_t levels,
+                                                     uint64_t seed, RunControl* control);
+
+// A simulations file in, a model file out (with the x range and a subset of
+// training x for the catalog support check). Throws InvalidArgument for an
+// architecture the simulations cannot have, the file errors, Cancelled.
+posterior::PosteriorTrainReport run_posterior_training(const std::string& training_set_path,
+                                                       const PosteriorTrainRunOptions& options,
+                                                       const std::string& model_path,
+                                                       RunControl* control,
+                                                       const c10::Device& device);
+
+// n simulations of the SED simulator (its tables under data_dir/sed and
+// data_dir/sdss) into a simulations file; each batch's noise and redshifts
+// depend on (seed, first row) only, so a resumed file is the same.
+void simulate_sed_training_set(const std::string& data_dir, int64_t n, uint64_t seed,
+                               int64_t batch_size, bool resume, const std::string& path,
+                               RunControl* control);
+
+}  // namespace gml::runs
