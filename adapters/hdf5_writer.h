@@ -16,6 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "core/common/hdf5_extendible.h"
+#include "fits_io/atomic_output.h"
+
 namespace gml::adapters {
 
 class Hdf5SampleWriter {
@@ -53,19 +56,14 @@ class Hdf5SampleWriter {
               const std::string& model_checksum = "");
 
  private:
-  struct Dataset {
-    std::string name;
-    hid_t id = -1;
-    std::vector<hsize_t> row_shape;
-    hsize_t row_size = 1;
-    int64_t rows = 0;
-  };
   void check_open() const;
   void close_all() noexcept;
 
-  std::string path_, tmp_;
+  std::string path_;
+  // Declared before the handles: they close before the temporary goes.
+  fits::AtomicOutput output_;
   hid_t file_ = -1;
-  std::vector<Dataset> datasets_;
+  std::vector<H5ExtendibleDataset> datasets_;
   bool committed_ = false;
 };
 

@@ -204,4 +204,9 @@ std::string parse_card(const char* c, Card& out) {
   return {};
 }
 
+std::string without_trailing_blanks(const std::string& s) {
+  const size_t end = s.find_last_not_of(' ');
+  return end == std::string::npos ? std::string() : s.substr(0, end + 1);
+}
+
 }  // namespace gml::fits::detail

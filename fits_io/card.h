@@ -43,6 +43,11 @@ struct Card {
 /// returns a description of the first problem, naming its column.
 std::string parse_card(const char* card, Card& out);
 
+/// `s` without its trailing blanks: FITS does not count them as part of a
+/// string value, and WCSLIB's and CFITSIO's fixed-width fields are padded
+/// with them.
+std::string without_trailing_blanks(const std::string& s);
+
 /// True for keywords whose cards carry free text (COMMENT, HISTORY, blank).
 bool is_commentary(const std::string& keyword);
 

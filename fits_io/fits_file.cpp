@@ -1,33 +1,19 @@
 #include "fits_io/fits_file.h"
 
-#include <fcntl.h>
 #include <fitsio.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 #include <utility>
 
 #include "fits_io/structure_check.h"
-#include "fits_io/temp_path.h"
 
 namespace gml::fits {
 namespace {
 
 using detail::check_fits;
-
-// CFITSIO's fclose does not reach the disk; without fsync a crash right
-// after rename() could leave the new name pointing at an empty file.
-void sync_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return;
-  (void)::fsync(fd);
-  ::close(fd);
-}
 
 HduType to_hdu_type(int t) {
   switch (t) {
@@ -50,27 +36,20 @@ FitsFile FitsFile::open(const std::string& path, Mode mode) {
   struct stat st {};
   const bool special = path.find_first_of("[(") != std::string::npos;
   const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
-  if (special && !gz && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-    check_fits_file_structure(path);
-    FitsFile f;
-    f.path_ = path;
-    int status = 0;
-    fits_open_diskfile(&f.fptr_, path.c_str(), iomode, &status);
-    if (status != 0) {
-      f.fptr_ = nullptr;
-      check_fits(status, path, "open");
-    }
-    return f;
-  }
+  const bool literal = special && !gz && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
   // CFITSIO must never parse a malformed header (it can abort the process
   // on some), so the file it will read is checked first. A name that does
   // not exist is left to CFITSIO, whose error names the path.
-  const std::string base = detail::fits_base_file(path);
-  if (!base.empty()) check_fits_file_structure(base);
+  const std::string checked = literal ? path : detail::fits_base_file(path);
+  if (!checked.empty()) check_fits_file_structure(checked);
   FitsFile f;
   f.path_ = path;
   int status = 0;
-  fits_open_file(&f.fptr_, path.c_str(), iomode, &status);
+  if (literal) {
+    fits_open_diskfile(&f.fptr_, path.c_str(), iomode, &status);
+  } else {
+    fits_open_file(&f.fptr_, path.c_str(), iomode, &status);
+  }
   if (status != 0) {
     f.fptr_ = nullptr;
     check_fits(status, path, "open");
@@ -133,15 +112,15 @@ FitsFile FitsFile::create(const std::string& path) {
   if (path.empty()) throw std::invalid_argument("FitsFile::create: empty path");
   FitsFile f;
   f.path_ = path;
-  f.temp_path_ = temp_path_for(path);
+  f.output_ = AtomicOutput(path);
   int status = 0;
   // The disk-file variant takes the name literally: no "!" or "[...]"
   // parsing, so any path the OS accepts is usable.
-  fits_create_diskfile(&f.fptr_, f.temp_path_.c_str(), &status);
+  fits_create_diskfile(&f.fptr_, f.output_.temp_path().c_str(), &status);
   if (status != 0) {
     f.fptr_ = nullptr;
-    std::string tmp = std::move(f.temp_path_);
-    f.temp_path_.clear();
+    const std::string tmp = f.output_.temp_path();
+    f.output_.discard();
     throw FitsError(status,
                     detail::cfitsio_message(status, path, "create (temporary file '" + tmp + "')"));
   }
@@ -151,7 +130,7 @@ FitsFile FitsFile::create(const std::string& path) {
 FitsFile::FitsFile(FitsFile&& other) noexcept
     : fptr_(std::exchange(other.fptr_, nullptr)),
       path_(std::move(other.path_)),
-      temp_path_(std::exchange(other.temp_path_, std::string())),
+      output_(std::move(other.output_)),
       mem_(std::move(other.mem_)) {}
 
 FitsFile& FitsFile::operator=(FitsFile&& other) noexcept {
@@ -159,7 +138,7 @@ FitsFile& FitsFile::operator=(FitsFile&& other) noexcept {
     release();
     fptr_ = std::exchange(other.fptr_, nullptr);
     path_ = std::move(other.path_);
-    temp_path_ = std::exchange(other.temp_path_, std::string());
+    output_ = std::move(other.output_);
     mem_ = std::move(other.mem_);
   }
   return *this;
@@ -172,7 +151,7 @@ FitsFile::~FitsFile() {
 void FitsFile::release() noexcept {
   if (fptr_ != nullptr) {
     int status = 0;
-    if (!temp_path_.empty()) {
+    if (output_.pending()) {
       fits_delete_file(fptr_, &status);
     } else {
       fits_close_file(fptr_, &status);
@@ -180,39 +159,33 @@ void FitsFile::release() noexcept {
     fptr_ = nullptr;
     detail::clear_fits_errors();
   }
-  if (!temp_path_.empty()) {
-    std::remove(temp_path_.c_str());  // in case delete failed half-way
-    temp_path_.clear();
-  }
+  output_.discard();  // in case delete failed half-way
   mem_.reset();
 }
 
 void FitsFile::commit() {
   if (fptr_ == nullptr) throw std::logic_error("FitsFile::commit: file is closed");
-  if (temp_path_.empty()) {
+  if (!output_.pending()) {
     throw std::logic_error("FitsFile::commit: '" + path_ + "' was not made by FitsFile::create");
   }
   int status = 0;
   fits_close_file(fptr_, &status);
   fptr_ = nullptr;
-  std::string tmp = std::exchange(temp_path_, std::string());
   if (status != 0) {
     std::string msg = detail::cfitsio_message(status, path_, "commit (close temporary file)");
-    std::remove(tmp.c_str());
+    output_.discard();
     throw FitsError(status, msg);
   }
-  sync_file(tmp);
-  if (std::rename(tmp.c_str(), path_.c_str()) != 0) {
-    int err = errno;
-    std::remove(tmp.c_str());
-    throw FitsError(FILE_NOT_CREATED, "commit '" + path_ + "': rename from '" + tmp +
-                                          "' failed: " + std::strerror(err));
+  try {
+    output_.commit();
+  } catch (const std::system_error& e) {
+    throw FitsError(FILE_NOT_CREATED, "commit '" + path_ + "': " + e.what());
   }
 }
 
 void FitsFile::close() {
   if (fptr_ == nullptr) return;
-  if (!temp_path_.empty()) {
+  if (output_.pending()) {
     throw std::logic_error("FitsFile::close: '" + path_ + "' was created; use commit()");
   }
   int status = 0;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "fits_io/atomic_output.h"
 #include "fits_io/errors.h"
 
 namespace gml::fits {
@@ -116,7 +117,7 @@ class FitsFile {
 
   fitsfile* fptr_ = nullptr;
   std::string path_;
-  std::string temp_path_;  // non-empty only for uncommitted created files
+  AtomicOutput output_;  // pending only for uncommitted created files
   // CFITSIO keeps the addresses of the buffer pointer and size of a memory
   // file; they must not move when the FitsFile does.
   std::unique_ptr<MemBuffer> mem_;

@@ -63,6 +63,18 @@ void write_unit(FitsFile& f, const std::string& name, const std::string& unit) {
   check_fits(status, f.path(), "write unit of keyword " + name);
 }
 
+// Every keyword writer: the same checks, one CFITSIO update (`update(handle,
+// &status)`), the same error text, then the unit.
+template <typename Update>
+void write_key(FitsFile& f, const std::string& name, const std::string& unit, Update update) {
+  require_name(name);
+  require_writable(f, name);
+  int status = 0;
+  update(f.handle(), &status);
+  check_fits(status, f.path(), "write keyword " + name);
+  write_unit(f, name, unit);
+}
+
 }  // namespace
 
 bool has_key(FitsFile& f, const std::string& name) {
@@ -106,48 +118,36 @@ bool read_key_bool(FitsFile& f, const std::string& name, KeyInfo* info) {
 
 void write_key_string(FitsFile& f, const std::string& name, const std::string& value,
                       const std::string& comment, const std::string& unit) {
-  require_name(name);
-  require_writable(f, name);
-  int status = 0;
-  fits_update_key_longstr(f.handle(), name.c_str(), value.c_str(), comment.c_str(), &status);
-  check_fits(status, f.path(), "write keyword " + name);
-  write_unit(f, name, unit);
+  write_key(f, name, unit, [&](fitsfile* h, int* status) {
+    fits_update_key_longstr(h, name.c_str(), value.c_str(), comment.c_str(), status);
+  });
 }
 
 void write_key_int(FitsFile& f, const std::string& name, int64_t value, const std::string& comment,
                    const std::string& unit) {
-  require_name(name);
-  require_writable(f, name);
   LONGLONG v = value;
-  int status = 0;
-  fits_update_key(f.handle(), TLONGLONG, name.c_str(), &v, comment.c_str(), &status);
-  check_fits(status, f.path(), "write keyword " + name);
-  write_unit(f, name, unit);
+  write_key(f, name, unit, [&](fitsfile* h, int* status) {
+    fits_update_key(h, TLONGLONG, name.c_str(), &v, comment.c_str(), status);
+  });
 }
 
 void write_key_double(FitsFile& f, const std::string& name, double value,
                       const std::string& comment, const std::string& unit) {
-  require_name(name);
-  require_writable(f, name);
-  if (!std::isfinite(value)) {
-    throw std::invalid_argument("keyword " + name + ": FITS cannot store a non-finite value");
-  }
-  int status = 0;
-  // 17 significant digits: the value reads back bit-exactly.
-  fits_update_key_dbl(f.handle(), name.c_str(), value, -17, comment.c_str(), &status);
-  check_fits(status, f.path(), "write keyword " + name);
-  write_unit(f, name, unit);
+  write_key(f, name, unit, [&](fitsfile* h, int* status) {
+    if (!std::isfinite(value)) {
+      throw std::invalid_argument("keyword " + name + ": FITS cannot store a non-finite value");
+    }
+    // 17 significant digits: the value reads back bit-exactly.
+    fits_update_key_dbl(h, name.c_str(), value, -17, comment.c_str(), status);
+  });
 }
 
 void write_key_bool(FitsFile& f, const std::string& name, bool value, const std::string& comment,
                     const std::string& unit) {
-  require_name(name);
-  require_writable(f, name);
   int v = value ? 1 : 0;
-  int status = 0;
-  fits_update_key(f.handle(), TLOGICAL, name.c_str(), &v, comment.c_str(), &status);
-  check_fits(status, f.path(), "write keyword " + name);
-  write_unit(f, name, unit);
+  write_key(f, name, unit, [&](fitsfile* h, int* status) {
+    fits_update_key(h, TLOGICAL, name.c_str(), &v, comment.c_str(), status);
+  });
 }
 
 void write_history(FitsFile& f, const std::string& text) {

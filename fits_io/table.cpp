@@ -85,6 +85,17 @@ struct ColType<int64_t> {
   static constexpr int code = TLONGLONG;
 };
 
+// One number about the current HDU from a CFITSIO query of the form
+// query(file, &value, &status).
+template <typename T>
+T query_hdu(FitsFile& f, int (*query)(fitsfile*, T*, int*), const std::string& what) {
+  T value = 0;
+  int status = 0;
+  query(f.handle(), &value, &status);
+  check_fits(status, f.path(), what);
+  return value;
+}
+
 }  // namespace
 
 const char* to_string(ColumnType t) {
@@ -160,20 +171,12 @@ void Table::select() const {
 
 int64_t Table::nrows() const {
   select();
-  LONGLONG n = 0;
-  int status = 0;
-  fits_get_num_rowsll(file_->handle(), &n, &status);
-  check_fits(status, file_->path(), "count table rows");
-  return n;
+  return query_hdu<LONGLONG>(*file_, fits_get_num_rowsll, "count table rows");
 }
 
 int64_t Table::optimal_chunk_rows() const {
   select();
-  long n = 0;
-  int status = 0;
-  fits_get_rowsize(file_->handle(), &n, &status);
-  check_fits(status, file_->path(), "get optimal row count");
-  return std::max<int64_t>(n, 1);
+  return std::max<int64_t>(query_hdu<long>(*file_, fits_get_rowsize, "get optimal row count"), 1);
 }
 
 bool Table::has_column(const std::string& name) const {

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "fits_io/card.h"
 #include "fits_io/header.h"
 #include "fits_io/wcs_diagnosis.h"
 #include "fits_io/wcs_distortion.h"
@@ -66,12 +67,6 @@ std::string err_text(const wcsprm* w, int status, const char* const* table) {
     msg = table[status];
   }
   return msg + " (WCSLIB status " + std::to_string(status) + ")";
-}
-
-std::string trim(const char* s) {
-  std::string out(s);
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
 }
 
 double wrap_ra(double ra) {
@@ -251,7 +246,8 @@ Wcs::Wcs(const std::string& header, char alt, std::shared_ptr<const FileData> da
       wcs_ = w;
     } else {
       std::string types;
-      for (int k = 0; k < w->naxis; ++k) types += (k ? "," : "") + trim(w->ctype[k]);
+      for (int k = 0; k < w->naxis; ++k)
+        types += (k ? "," : "") + detail::without_trailing_blanks(w->ctype[k]);
       found += (found.empty() ? "" : "; ") + label + " axes [" + types + "]";
     }
   }
@@ -505,15 +501,15 @@ std::string Wcs::ctype(int axis) const {
   if (axis < 0 || axis >= naxis()) {
     throw std::invalid_argument("Wcs::ctype: axis " + std::to_string(axis) + " out of range");
   }
-  return trim(w()->ctype[axis]);
+  return detail::without_trailing_blanks(w()->ctype[axis]);
 }
 
 std::string Wcs::projection() const {
-  return trim(w()->cel.prj.code);
+  return detail::without_trailing_blanks(w()->cel.prj.code);
 }
 
 std::string Wcs::radesys() const {
-  return trim(w()->radesys);
+  return detail::without_trailing_blanks(w()->radesys);
 }
 
 std::array<double, 2> Wcs::crpix() const {

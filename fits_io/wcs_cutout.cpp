@@ -14,16 +14,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "fits_io/card.h"
+#include "fits_io/wcs_header_check.h"
+
 namespace gml::fits {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-std::string trim(const char* s) {
-  std::string out(s);
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
-}
 
 // The numeric value of a card "KEY = value", or NaN if it has none.
 double card_value(const std::string& card) {
@@ -47,15 +44,9 @@ std::string set_card_value(const std::string& card, double v) {
 
 // SIP coefficient cards (A_p_q, B_p_q, AP_p_q, BP_p_q): returns p + q or -1.
 int sip_order(const std::string& card) {
-  const std::string key = trim(card.substr(0, 8).c_str());
-  size_t pos = 0;
-  if (key.rfind("AP_", 0) == 0 || key.rfind("BP_", 0) == 0) {
-    pos = 3;
-  } else if (key.rfind("A_", 0) == 0 || key.rfind("B_", 0) == 0) {
-    pos = 2;
-  } else {
-    return -1;
-  }
+  const std::string key = detail::without_trailing_blanks(card.substr(0, 8).c_str());
+  const size_t pos = detail::sip_prefix_length(key);
+  if (pos == 0) return -1;
   int p = 0, q = 0;
   char tail = 0;
   if (std::sscanf(key.c_str() + pos, "%d_%d%c", &p, &q, &tail) != 2) return -1;

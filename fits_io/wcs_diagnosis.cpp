@@ -10,14 +10,10 @@
 #include <sstream>
 #include <vector>
 
+#include "fits_io/card.h"
+
 namespace gml::fits::detail {
 namespace {
-
-std::string trim(const char* s) {
-  std::string out(s);
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
-}
 
 std::string num(double v) {
   std::ostringstream s;
@@ -86,7 +82,8 @@ bool spectral_type(const std::string& ctype, std::string* units) {
 
 std::string axis_types(const wcsprm& w) {
   std::vector<std::string> ctype(static_cast<size_t>(w.naxis));
-  for (int i = 0; i < w.naxis; ++i) ctype[static_cast<size_t>(i)] = trim(w.ctype[i]);
+  for (int i = 0; i < w.naxis; ++i)
+    ctype[static_cast<size_t>(i)] = without_trailing_blanks(w.ctype[i]);
   // Projection codes WCSLIB does not know.
   for (int i = 0; i < w.naxis; ++i) {
     const std::string& t = ctype[static_cast<size_t>(i)];
@@ -150,9 +147,9 @@ std::string axis_types(const wcsprm& w) {
 
 std::string units(const wcsprm& w) {
   for (int i = 0; i < w.naxis; ++i) {
-    const std::string have = trim(w.cunit[i]);
+    const std::string have = without_trailing_blanks(w.cunit[i]);
     if (have.empty()) continue;
-    const std::string t = trim(w.ctype[i]);
+    const std::string t = without_trailing_blanks(w.ctype[i]);
     std::string want;
     if (celestial_kind(t) != Celestial::None) {
       want = "deg";
@@ -174,7 +171,7 @@ std::string units(const wcsprm& w) {
 
 int celestial_axis(const wcsprm& w, Celestial kind) {
   for (int i = 0; i < w.naxis; ++i) {
-    if (celestial_kind(trim(w.ctype[i])) == kind) return i;
+    if (celestial_kind(without_trailing_blanks(w.ctype[i])) == kind) return i;
   }
   return -1;
 }
@@ -210,7 +207,7 @@ std::string projection_parameters(const wcsprm& w) {
   const int lat = celestial_axis(w, Celestial::Latitude);
   const int lng = celestial_axis(w, Celestial::Longitude);
   if (lat < 0 || lng < 0) return {};
-  const std::string t = trim(w.ctype[lat]);
+  const std::string t = without_trailing_blanks(w.ctype[lat]);
   std::string pv = pv_list(w, lat);
   if (pv.empty()) return {};
   return "Invalid parameters for " + t.substr(5, 3) + " projection (" + pv + " of " +
@@ -262,7 +259,7 @@ std::string keyword_at_fault(const wcsprm& w, int status) {
       if (!p.empty()) return p;
       if (w.ntab > 0) {
         for (int i = 0; i < w.naxis; ++i) {
-          const std::string t = trim(w.ctype[i]);
+          const std::string t = without_trailing_blanks(w.ctype[i]);
           if (t.size() == 8 && t.compare(4, 4, "-TAB") == 0) {
             return "Invalid -TAB coordinate arrays for " + key(w, "CTYPE", i) + " = '" + t +
                    "' (index vectors must be monotonic, coordinates finite)";
@@ -283,7 +280,7 @@ std::string keyword_at_fault(const wcsprm& w, int status) {
       if (lat >= 0 && !(std::fabs(w.crval[lat]) <= 90.0)) {
         return key(w, "CRVAL", lat) + " = " + num(w.crval[lat]) + " is not a latitude (|" +
                key(w, "CRVAL", lat) + "| <= 90 for " + key(w, "CTYPE", lat) + " = '" +
-               trim(w.ctype[lat]) + "')";
+               without_trailing_blanks(w.ctype[lat]) + "')";
       }
       const std::string r = rotation_parameters(w);
       if (!r.empty()) {

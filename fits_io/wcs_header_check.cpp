@@ -176,15 +176,15 @@ bool is_wcs_keyword(const char* card) {
   return false;
 }
 
+size_t sip_prefix_length(const std::string& k) {
+  if (k.rfind("AP_", 0) == 0 || k.rfind("BP_", 0) == 0) return 3;
+  if (k.rfind("A_", 0) == 0 || k.rfind("B_", 0) == 0) return 2;
+  return 0;
+}
+
 bool is_sip_keyword(const std::string& k) {
-  size_t pos = 0;
-  if (k.rfind("AP_", 0) == 0 || k.rfind("BP_", 0) == 0) {
-    pos = 3;
-  } else if (k.rfind("A_", 0) == 0 || k.rfind("B_", 0) == 0) {
-    pos = 2;
-  } else {
-    return false;
-  }
+  const size_t pos = sip_prefix_length(k);
+  if (pos == 0) return false;
   const std::string rest = k.substr(pos);
   if (rest == "ORDER" || (pos == 2 && rest == "DMAX")) return true;
   const size_t us = rest.find('_');

@@ -43,4 +43,8 @@ bool is_wcs_keyword(const char* card);
 /// AP_p_q, BP_p_q.
 bool is_sip_keyword(const std::string& keyword);
 
+/// Length of the SIP prefix of `keyword`: 3 for "AP_" and "BP_" (the inverse
+/// polynomials), 2 for "A_" and "B_", 0 for any other keyword.
+size_t sip_prefix_length(const std::string& keyword);
+
 }  // namespace gml::fits::detail

@@ -11,21 +11,16 @@
 #include <new>
 #include <stdexcept>
 
+#include "fits_io/card.h"
 #include "fits_io/errors.h"
 
 namespace gml::fits::detail {
 namespace {
 
-std::string trim(const char* s) {
-  std::string out(s);
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
-}
-
 std::string where(const wcsprm& w, const wtbarr_s& t) {
-  return tab_description(w) + ": binary table '" + trim(t.extnam) + "' (EXTVER " +
-         std::to_string(t.extver) + "), column '" + trim(t.ttype) + "', row " +
-         std::to_string(t.row);
+  return tab_description(w) + ": binary table '" + without_trailing_blanks(t.extnam) +
+         "' (EXTVER " + std::to_string(t.extver) + "), column '" +
+         without_trailing_blanks(t.ttype) + "', row " + std::to_string(t.row);
 }
 
 // Number of values CFITSIO stores for an array whose axis lengths it has
@@ -120,7 +115,7 @@ void take_memory(wcsprm& w) {
 
 std::string tab_description(const wcsprm& w) {
   for (int i = 0; i < w.naxis; ++i) {
-    const std::string t = trim(w.ctype[i]);
+    const std::string t = without_trailing_blanks(w.ctype[i]);
     if (t.size() == 8 && t.compare(4, 4, "-TAB") == 0) {
       const char a = w.alt[0];
       return "CTYPE" + std::to_string(i + 1) +

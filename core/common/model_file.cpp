@@ -1,5 +1,4 @@
 #include "core/common/model_file.h"
-#include "fits_io/temp_path.h"
 
 #include <hdf5.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include <ctime>
 #include <filesystem>
 #include <mutex>
+#include <system_error>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -19,6 +19,7 @@
 #include "core/common/error.h"
 #include "core/common/hdf5_handle.h"
 #include "core/common/version.h"
+#include "fits_io/atomic_output.h"
 
 namespace gml {
 
@@ -242,39 +243,36 @@ void write_model_file(const std::string& path, ModelFile& model) {
   if (model.created.empty()) model.created = iso_now();
   model.checksum = model_checksum(model);
 
-  const std::string tmp = fits::temp_path_for(path);
+  fits::AtomicOutput output(path);
+  const std::string& tmp = output.temp_path();
   std::lock_guard<std::recursive_mutex> lock(hdf5_mutex());
   H5ErrorSilencer silence;
+  {
+    H5Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
+                  "'" + path + "' (cannot create " + tmp + ")", Status::Io);
+    write_string_attr(file.get(), "gml_family", model.family);
+    write_int_attr(file.get(), "gml_format_version", model.format_version);
+    write_string_attr(file.get(), "gml_library_version", model.library_version);
+    write_string_attr(file.get(), "config", model.config);
+    write_string_attr(file.get(), "checksum", model.checksum);
+    write_string_attr(file.get(), "created", model.created);
+    write_string_attr(file.get(), "provenance", model.provenance);
+    write_string_attr(file.get(), "metadata_checksum", metadata_checksum(model));
+    for (const char* g : kGroups) {
+      H5Handle group(H5Gcreate2(file.get(), g, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
+                     std::string("group ") + g, Status::Io);
+      for (const auto& [name, tensor] : group_map(model, g)) {
+        write_tensor(group.get(), name, tensor);
+      }
+    }
+    if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) {
+      fail(Status::Io, "model file: cannot flush " + tmp);
+    }
+  }
   try {
-    {
-      H5Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
-                    "'" + path + "' (cannot create " + tmp + ")", Status::Io);
-      write_string_attr(file.get(), "gml_family", model.family);
-      write_int_attr(file.get(), "gml_format_version", model.format_version);
-      write_string_attr(file.get(), "gml_library_version", model.library_version);
-      write_string_attr(file.get(), "config", model.config);
-      write_string_attr(file.get(), "checksum", model.checksum);
-      write_string_attr(file.get(), "created", model.created);
-      write_string_attr(file.get(), "provenance", model.provenance);
-      write_string_attr(file.get(), "metadata_checksum", metadata_checksum(model));
-      for (const char* g : kGroups) {
-        H5Handle group(H5Gcreate2(file.get(), g, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
-                       std::string("group ") + g, Status::Io);
-        for (const auto& [name, tensor] : group_map(model, g)) {
-          write_tensor(group.get(), name, tensor);
-        }
-      }
-      if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) {
-        fail(Status::Io, "model file: cannot flush " + tmp);
-      }
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-      fail(Status::Io,
-           "model file: cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
-    }
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
+    output.commit();
+  } catch (const std::system_error& e) {
+    fail(Status::Io, std::string("model file: ") + e.what());
   }
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
+#include "core/common/hdf5_extendible.h"
 #include "core/common/hdf5_handle.h"
 #include "core/common/progress.h"
 
@@ -111,28 +112,13 @@ int64_t rows_complete(hid_t file, const std::string& path, const TrainingSetInfo
   return rows;
 }
 
-hid_t create_dataset(hid_t file, const char* name, int64_t cols) {
-  const hsize_t dims[2] = {0, static_cast<hsize_t>(cols)};
-  const hsize_t maxdims[2] = {H5S_UNLIMITED, static_cast<hsize_t>(cols)};
-  H5Handle space(H5Screate_simple(2, dims, maxdims), H5Sclose, "dataspace");
-  H5Handle plist(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "property list");
-  const hsize_t chunk[2] = {4096, static_cast<hsize_t>(cols)};
-  H5Pset_chunk(plist.get(), 2, chunk);
-  H5Pset_deflate(plist.get(), 4);
-  return H5Dcreate2(file, name, H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, plist.get(), H5P_DEFAULT);
-}
-
-void append_rows(hid_t dset, int64_t first, int64_t n, int64_t cols, const double* data) {
-  const hsize_t new_dims[2] = {static_cast<hsize_t>(first + n), static_cast<hsize_t>(cols)};
-  if (H5Dset_extent(dset, new_dims) < 0) fail(Status::Io, "training set: cannot extend dataset");
-  H5Handle file_space(H5Dget_space(dset), H5Sclose, "dataspace");
-  const hsize_t start[2] = {static_cast<hsize_t>(first), 0};
-  const hsize_t count[2] = {static_cast<hsize_t>(n), static_cast<hsize_t>(cols)};
-  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
-  H5Handle mem(H5Screate_simple(2, count, nullptr), H5Sclose, "memory space");
-  if (H5Dwrite(dset, H5T_NATIVE_DOUBLE, mem.get(), file_space.get(), H5P_DEFAULT, data) < 0) {
-    fail(Status::Io, "training set: cannot write rows");
-  }
+H5ExtendibleDataset create_dataset(hid_t file, const char* name, int64_t cols,
+                                   const std::string& path) {
+  H5RowLayout layout;
+  layout.file_type = H5T_IEEE_F64LE;
+  layout.row_shape = {static_cast<hsize_t>(cols)};
+  layout.chunk_rows = 4096;
+  return H5ExtendibleDataset::create(file, name, layout, "training set " + path);
 }
 
 bool same_prior(const TrainingSetInfo& a, const TrainingSetInfo& b) {
@@ -143,10 +129,11 @@ bool same_prior(const TrainingSetInfo& a, const TrainingSetInfo& b) {
 }  // namespace
 
 struct TrainingSetWriter::Handles {
-  hid_t file = -1, theta = -1, x = -1;
+  hid_t file = -1;
+  H5ExtendibleDataset theta, x;
   ~Handles() {
-    if (x >= 0) H5Dclose(x);
-    if (theta >= 0) H5Dclose(theta);
+    x.close();
+    theta.close();
     if (file >= 0) H5Fclose(file);
   }
 };
@@ -170,16 +157,14 @@ TrainingSetWriter::TrainingSetWriter(const std::string& path, const TrainingSetI
                                         "batch size; resume needs the same ones");
     }
     rows_ = rows_complete(h_->file, path, old);
-    h_->theta = H5Dopen2(h_->file, "theta", H5P_DEFAULT);
-    h_->x = H5Dopen2(h_->file, "x", H5P_DEFAULT);
-    if (h_->theta < 0 || h_->x < 0) fail(Status::Format, path + ": missing /theta or /x");
+    h_->theta = H5ExtendibleDataset::open(h_->file, "theta", rows_, path);
+    h_->x = H5ExtendibleDataset::open(h_->file, "x", rows_, path);
     return;
   }
   h_->file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (h_->file < 0) fail(Status::Io, "cannot create training set " + path);
-  h_->theta = create_dataset(h_->file, "theta", info.theta_dim);
-  h_->x = create_dataset(h_->file, "x", info.x_dim);
-  if (h_->theta < 0 || h_->x < 0) fail(Status::Io, "cannot create datasets in " + path);
+  h_->theta = create_dataset(h_->file, "theta", info.theta_dim, path);
+  h_->x = create_dataset(h_->file, "x", info.x_dim, path);
   h5_write_string_attribute(h_->file, "gml_kind", kKind);
   write_int_attr(h_->file, "theta_dim", info.theta_dim);
   write_int_attr(h_->file, "x_dim", info.x_dim);
@@ -202,8 +187,8 @@ TrainingSetWriter::~TrainingSetWriter() {
 void TrainingSetWriter::append(const double* theta, const double* x, int64_t n) {
   if (n <= 0) return;
   Lock lock(hdf5_mutex());
-  append_rows(h_->theta, rows_, n, info_.theta_dim, theta);
-  append_rows(h_->x, rows_, n, info_.x_dim, x);
+  h_->theta.append(theta, H5T_NATIVE_DOUBLE, n);
+  h_->x.append(x, H5T_NATIVE_DOUBLE, n);
   // The row count moves only after both datasets hold the rows.
   write_int_attr(h_->file, "rows_complete", rows_ + n);
   if (H5Fflush(h_->file, H5F_SCOPE_GLOBAL) < 0) fail(Status::Io, "training set: flush failed");
