@@ -15,6 +15,7 @@
 
 #include "core/common/adadelta.h"
 #include "core/common/error.h"
+#include "core/common/family_file.h"
 #include "core/common/model_file.h"
 #include "core/common/module_io.h"
 #include "core/common/progress.h"
@@ -182,11 +183,8 @@ std::vector<at::Tensor> float_buffers(torch::nn::Module& m) {
 
 void write_checkpoint(const std::string& path, MergerNet& net, const Optimizer& opt,
                       const TensorMap& best, const MergerTrainReport& report, int64_t since_best) {
-  ModelFile f;
-  f.family = "merger";
-  f.config = net->config().to_json_text();
-  f.provenance = nlohmann::json{{"checkpoint", true}}.dump();
-  store_module(*net, f);
+  ModelFile f = network_model_file("merger", *net, net->config().to_json_text(),
+                                   nlohmann::json{{"checkpoint", true}}.dump());
   for (const auto& [k, v] : opt.state()) f.extra["optimizer." + k] = v.cpu();
   for (const auto& [k, v] : best) f.extra["best." + k] = v;
   f.extra["train_state"] =
