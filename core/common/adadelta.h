@@ -6,10 +6,9 @@
 
 #include <ATen/core/Tensor.h>
 
-#include <cstdint>
-#include <map>
-#include <string>
 #include <vector>
+
+#include "core/common/optimizer.h"
 
 namespace gml {
 
@@ -20,28 +19,19 @@ struct AdadeltaOptions {
   double weight_decay = 0.0;
 };
 
-class Adadelta {
+// Checkpoint state: keys sq.<i> (running mean of g^2), acc.<i> (of the
+// squared updates) and step.
+class Adadelta : public Optimizer {
  public:
   Adadelta(std::vector<at::Tensor> params, AdadeltaOptions options);
 
-  // One update from the parameters' .grad(); parameters without a gradient
-  // are skipped.
-  void step();
-  void zero_grad();
-
-  double lr() const { return options_.lr; }
-  void set_lr(double lr) { options_.lr = lr; }
-  int64_t steps() const { return step_; }
-
-  // Accumulators and step count, for checkpoints: keys sq.<i>, acc.<i>, step.
-  std::map<std::string, at::Tensor> state() const;
-  // Throws Error(Format) when the state does not fit the parameters.
-  void load_state(const std::map<std::string, at::Tensor>& state);
+  void step() override;
+  // Zeroes the gradients in place, as torch.optim.Adadelta did when the
+  // reference trajectories were recorded.
+  void zero_grad() override;
 
  private:
-  std::vector<at::Tensor> params_, square_avg_, acc_delta_;
   AdadeltaOptions options_;
-  int64_t step_ = 0;
 };
 
 }  // namespace gml

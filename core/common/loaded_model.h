@@ -30,4 +30,11 @@ struct ModelFamily {
   std::unique_ptr<LoadedModel> (*load)(const ModelFile& file);
 };
 
+// The `load` of a family entry from the family's own reader:
+// ModelFamily{LoadedFlow::kFamily, load_as<LoadedFlow, flow_from_model_file>}.
+template <typename Loaded, Loaded (*from_file)(const ModelFile&)>
+std::unique_ptr<LoadedModel> load_as(const ModelFile& file) {
+  return std::make_unique<Loaded>(from_file(file));
+}
+
 }  // namespace gml

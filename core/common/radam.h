@@ -5,12 +5,11 @@
 // applied once rho_t > 5, eps added to sqrt(v)).
 #pragma once
 
-#include <cstdint>
-#include <map>
-#include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+
+#include "core/common/optimizer.h"
 
 namespace gml {
 
@@ -25,27 +24,18 @@ struct RAdamOptions {
   bool rectified = true;
 };
 
-class RAdam {
+// Checkpoint state: keys m.<i> (first moment), v.<i> (second) and step.
+class RAdam : public Optimizer {
  public:
   RAdam(std::vector<at::Tensor> params, RAdamOptions options);
 
-  // One update from the parameters' .grad(); parameters without a gradient
-  // are skipped.
-  void step();
-  void zero_grad();
-
-  double lr() const { return options_.lr; }
-  void set_lr(double lr) { options_.lr = lr; }
-  int64_t steps() const { return step_; }
-
-  // Moments and step count, for checkpoints: keys m.<i>, v.<i>, step.
-  std::map<std::string, at::Tensor> state() const;
-  void load_state(const std::map<std::string, at::Tensor>& state);
+  void step() override;
+  // Drops the gradients (set_to_none), so a parameter the next backward
+  // does not reach is skipped rather than updated with a zero gradient.
+  void zero_grad() override;
 
  private:
-  std::vector<at::Tensor> params_, m_, v_;
   RAdamOptions options_;
-  int64_t step_ = 0;
 };
 
 }  // namespace gml

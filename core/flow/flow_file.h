@@ -7,8 +7,7 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "core/common/loaded_model.h"
-#include "core/common/model_file.h"
+#include "core/common/family_file.h"
 #include "core/flow/conditional_flow.h"
 
 namespace gml::flow {
@@ -23,14 +22,9 @@ struct FlowFileExtras {
 ModelFile flow_model_file(ConditionalFlow& flow, const FlowFileExtras& extras);
 void save_flow(const std::string& path, ConditionalFlow& flow, const FlowFileExtras& extras);
 
-struct LoadedFlow : LoadedModel {
+struct LoadedFlow : LoadedFlowModel<ConditionalFlow, FlowFileExtras> {
   static constexpr const char* kFamily = "flow";
-  ConditionalFlow flow{nullptr};
-  FlowFileExtras extras;
-  std::string checksum;
-
   const char* family() const override { return kFamily; }
-  void to_device(const c10::Device& device) override { flow->to(device); }
 };
 // Throws the model-file errors (Io/Format/Family/Version/Checksum).
 LoadedFlow load_flow(const std::string& path);

@@ -12,11 +12,8 @@ namespace gml::merger {
 
 std::string save_merger(const std::string& path, MergerNet& net, const std::string& provenance,
                         const MergerTrainReport* report) {
-  ModelFile f;
-  f.family = "merger";
-  f.config = net->config().to_json_text();
-  f.provenance = provenance;
-  store_module(*net, f);
+  ModelFile f =
+      network_model_file(LoadedMerger::kFamily, *net, net->config().to_json_text(), provenance);
   if (report) {
     f.extra["train_loss"] = at::tensor(report->train_loss, at::kDouble);
     f.extra["validation_loss"] = at::tensor(report->validation_loss, at::kDouble);
@@ -33,7 +30,7 @@ std::string save_merger(const std::string& path, MergerNet& net, const std::stri
 
 LoadedMerger merger_from_model_file(const ModelFile& file) {
   LoadedMerger m;
-  const MergerConfig config = MergerConfig::from_json_text(file.config);
+  const MergerConfig config = config_of<MergerConfig>(file);
   // The classifier holds at least one weight per class. The VAE's encoder
   // and last decoder layer hold vae_hidden weights per feature-map value
   // (at least one channel on a side of image_size / 32, the stride of every
@@ -55,7 +52,7 @@ LoadedMerger merger_from_model_file(const ModelFile& file) {
 }
 
 LoadedMerger load_merger(const std::string& path) {
-  return merger_from_model_file(read_model_file(path, "merger"));
+  return merger_from_model_file(read_model_file(path, LoadedMerger::kFamily));
 }
 
 void LoadedMerger::to_device(const c10::Device& device) {
@@ -63,9 +60,7 @@ void LoadedMerger::to_device(const c10::Device& device) {
   net->backbone().prepare_for_inference();
 }
 
-const ModelFamily kMergerFamily{LoadedMerger::kFamily, [](const ModelFile& file) {
-                                  return std::unique_ptr<LoadedModel>(
-                                      std::make_unique<LoadedMerger>(merger_from_model_file(file)));
-                                }};
+const ModelFamily kMergerFamily{LoadedMerger::kFamily,
+                                load_as<LoadedMerger, merger_from_model_file>};
 
 }  // namespace gml::merger

@@ -9,8 +9,7 @@
 
 #include <string>
 
-#include "core/common/loaded_model.h"
-#include "core/common/model_file.h"
+#include "core/common/family_file.h"
 #include "core/merger/merger_net.h"
 
 namespace gml::merger {

@@ -15,6 +15,7 @@
 
 #include "core/common/adadelta.h"
 #include "core/common/error.h"
+#include "core/common/family_file.h"
 #include "core/common/model_file.h"
 #include "core/common/module_io.h"
 #include "core/common/progress.h"
@@ -35,36 +36,21 @@ uint64_t mix(uint64_t a, uint64_t b) {
   return z ^ (z >> 31);
 }
 
-// The optimisers share one interface for the loop and checkpoints.
-struct Optimizer {
-  std::unique_ptr<RAdam> adam;
-  std::unique_ptr<Adadelta> adadelta;
-  void step() { adam ? adam->step() : adadelta->step(); }
-  void set_lr(double lr) { adam ? adam->set_lr(lr) : adadelta->set_lr(lr); }
-  std::map<std::string, at::Tensor> state() const {
-    return adam ? adam->state() : adadelta->state();
-  }
-  void load_state(const std::map<std::string, at::Tensor>& s) {
-    adam ? adam->load_state(s) : adadelta->load_state(s);
-  }
-};
-
-Optimizer make_optimizer(const std::vector<at::Tensor>& params, const MergerTrainOptions& o) {
-  Optimizer opt;
+std::unique_ptr<Optimizer> make_optimizer(const std::vector<at::Tensor>& params,
+                                          const MergerTrainOptions& o) {
   if (o.optimizer == "adam") {
     RAdamOptions ro;
     ro.lr = o.lr;
     ro.rectified = false;
-    opt.adam = std::make_unique<RAdam>(params, ro);
-  } else if (o.optimizer == "adadelta") {
+    return std::make_unique<RAdam>(params, ro);
+  }
+  if (o.optimizer == "adadelta") {
     AdadeltaOptions ao;
     ao.lr = o.lr;
-    opt.adadelta = std::make_unique<Adadelta>(params, ao);
-  } else {
-    fail(Status::InvalidArgument,
-         "merger training: unknown optimizer '" + o.optimizer + "' (adam or adadelta)");
+    return std::make_unique<Adadelta>(params, ao);
   }
-  return opt;
+  fail(Status::InvalidArgument,
+       "merger training: unknown optimizer '" + o.optimizer + "' (adam or adadelta)");
 }
 
 void check_options(const MergerTrainOptions& o) {
@@ -197,11 +183,8 @@ std::vector<at::Tensor> float_buffers(torch::nn::Module& m) {
 
 void write_checkpoint(const std::string& path, MergerNet& net, const Optimizer& opt,
                       const TensorMap& best, const MergerTrainReport& report, int64_t since_best) {
-  ModelFile f;
-  f.family = "merger";
-  f.config = net->config().to_json_text();
-  f.provenance = nlohmann::json{{"checkpoint", true}}.dump();
-  store_module(*net, f);
+  ModelFile f = network_model_file("merger", *net, net->config().to_json_text(),
+                                   nlohmann::json{{"checkpoint", true}}.dump());
   for (const auto& [k, v] : opt.state()) f.extra["optimizer." + k] = v.cpu();
   for (const auto& [k, v] : best) f.extra["best." + k] = v;
   f.extra["train_state"] =
@@ -354,7 +337,7 @@ MergerTrainReport train_merger(MergerNet& net, const MergerSamples& train,
   net->to(device);
   net->train();
   std::vector<at::Tensor> params = net->parameters();
-  Optimizer opt = make_optimizer(params, options);
+  const std::unique_ptr<Optimizer> opt = make_optimizer(params, options);
   MergerTrainReport report;
   report.train_images = train.size();
   report.validation_images = validation.size();
@@ -374,7 +357,7 @@ MergerTrainReport train_merger(MergerNet& net, const MergerSamples& train,
       if (k.rfind("optimizer.", 0) == 0) st[k.substr(10)] = v.to(device);
       if (k.rfind("best.", 0) == 0) best[k.substr(5)] = v;
     }
-    opt.load_state(st);
+    opt->load_state(st);
     auto ts = ck.extra.at("train_state");
     report.epochs = ts[0].item<int64_t>();
     report.steps = ts[1].item<int64_t>();
@@ -486,8 +469,8 @@ MergerTrainReport train_merger(MergerNet& net, const MergerSamples& train,
              "merger training stopped: " + std::to_string(static_cast<int>(extra[2])) +
                  " other rank(s) failed at step " + std::to_string(report.steps + 1));
       }
-      opt.set_lr(scheduled_lr(options, report.steps, total_steps));
-      opt.step();
+      opt->set_lr(scheduled_lr(options, report.steps, total_steps));
+      opt->step();
       ++report.steps;
       epoch_loss += extra[0];
       epoch_images += extra[1];
@@ -526,7 +509,7 @@ MergerTrainReport train_merger(MergerNet& net, const MergerSamples& train,
     if (!options.checkpoint_path.empty()) {
       dist::on_all_ranks(backend, "merger training: the checkpoint", [&] {
         if (rank == 0)
-          write_checkpoint(options.checkpoint_path, net, opt, best, report, since_best);
+          write_checkpoint(options.checkpoint_path, net, *opt, best, report, since_best);
       });
     }
   }

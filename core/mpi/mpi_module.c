@@ -55,22 +55,24 @@ static int32_t m_bcast(void* buf, int64_t bytes, int32_t root) {
   return 0;
 }
 
-static int32_t m_allreduce_f32(float* buf, int64_t n) {
+/* In-place sum of n elements of `type` (elem_size bytes each), in chunks. */
+static int32_t allreduce_sum(void* buf, int64_t n, size_t elem_size, MPI_Datatype type) {
+  char* p = (char*)buf;
   for (int64_t off = 0; off < n; off += GML_MPI_CHUNK) {
     int64_t k = n - off < GML_MPI_CHUNK ? n - off : GML_MPI_CHUNK;
-    int rc = MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    int rc = MPI_Allreduce(MPI_IN_PLACE, p + off * (int64_t)elem_size, (int)k, type, MPI_SUM,
+                           MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS) return rc;
   }
   return 0;
 }
 
+static int32_t m_allreduce_f32(float* buf, int64_t n) {
+  return allreduce_sum(buf, n, sizeof(float), MPI_FLOAT);
+}
+
 static int32_t m_allreduce_f64(double* buf, int64_t n) {
-  for (int64_t off = 0; off < n; off += GML_MPI_CHUNK) {
-    int64_t k = n - off < GML_MPI_CHUNK ? n - off : GML_MPI_CHUNK;
-    int rc = MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)k, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-    if (rc != MPI_SUCCESS) return rc;
-  }
-  return 0;
+  return allreduce_sum(buf, n, sizeof(double), MPI_DOUBLE);
 }
 
 static int32_t m_allgather_i64(int64_t value, int64_t* out) {

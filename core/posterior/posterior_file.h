@@ -8,8 +8,7 @@
 
 #include <string>
 
-#include "core/common/loaded_model.h"
-#include "core/common/model_file.h"
+#include "core/common/family_file.h"
 #include "core/posterior/posterior_flow.h"
 
 namespace gml::posterior {
@@ -27,14 +26,9 @@ ModelFile posterior_model_file(PosteriorFlow& flow, const PosteriorFileExtras& e
 void save_posterior(const std::string& path, PosteriorFlow& flow,
                     const PosteriorFileExtras& extras);
 
-struct LoadedPosterior : LoadedModel {
+struct LoadedPosterior : LoadedFlowModel<PosteriorFlow, PosteriorFileExtras> {
   static constexpr const char* kFamily = "posterior";
-  PosteriorFlow flow{nullptr};
-  PosteriorFileExtras extras;
-  std::string checksum;
-
   const char* family() const override { return kFamily; }
-  void to_device(const c10::Device& device) override { flow->to(device); }
 };
 LoadedPosterior posterior_from_model_file(const ModelFile& file);
 LoadedPosterior load_posterior(const std::string& path);
