@@ -22,9 +22,9 @@
 #include "core/merger/merger_images.h"
 #include "core/merger/merger_inference.h"
 #include "core/merger/merger_training.h"
-#include "core/merger/search_index.h"
-#include "core/merger/search_spectral.h"
-#include "core/merger/sim_merger.h"
+#include "core/merger/search/index.h"
+#include "core/merger/search/spectral.h"
+#include "core/merger/sim/simulator.h"
 #include "runs/merger/train_run.h"
 
 namespace {

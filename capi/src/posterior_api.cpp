@@ -19,9 +19,9 @@
 #include "core/posterior/posterior_file.h"
 #include "core/posterior/posterior_sampling.h"
 #include "core/posterior/posterior_training.h"
-#include "core/posterior/sed_observation.h"
-#include "core/posterior/sed_parameters.h"
-#include "core/posterior/sed_simulator.h"
+#include "core/posterior/sed/observation.h"
+#include "core/posterior/sed/parameters.h"
+#include "core/posterior/sed/simulator.h"
 #include "core/posterior/training_set.h"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "core/posterior/posterior_file.h"
-#include "core/posterior/sed_observation.h"
+#include "core/posterior/sed/observation.h"
 
 namespace gml {
 class RunControl;
