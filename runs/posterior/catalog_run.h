@@ -9,13 +9,7 @@
 
 #include "core/posterior/posterior_file.h"
 #include "core/posterior/sed/observation.h"
-
-namespace gml {
-class RunControl;
-}
-namespace gml::dist {
-class Backend;
-}
+#include "runs/fwd.h"
 
 namespace gml::runs {
 

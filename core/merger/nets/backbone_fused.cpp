@@ -46,6 +46,19 @@ const std::optional<c10::OperatorHandle>& binary_op() {
   return op;
 }
 
+// Both operators take the convolution's arguments in this order (padding
+// before stride, unlike at::conv2d), after their input tensors.
+void push_convolution(torch::jit::Stack& stack, const at::Tensor& w, const at::Tensor& b,
+                      c10::IntArrayRef stride, c10::IntArrayRef padding, c10::IntArrayRef dilation,
+                      int64_t groups) {
+  stack.emplace_back(w);
+  stack.emplace_back(b);
+  stack.emplace_back(padding);
+  stack.emplace_back(stride);
+  stack.emplace_back(dilation);
+  stack.emplace_back(groups);
+}
+
 // Boxed calls: they go through the kernel's own boxing wrapper, so nothing
 // here depends on the exact C++ signature of a private operator.
 at::Tensor call_unary(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
@@ -54,12 +67,7 @@ at::Tensor call_unary(const at::Tensor& x, const at::Tensor& w, const at::Tensor
   torch::jit::Stack stack;
   stack.reserve(10);
   stack.emplace_back(x);
-  stack.emplace_back(w);
-  stack.emplace_back(b);
-  stack.emplace_back(padding);
-  stack.emplace_back(stride);
-  stack.emplace_back(dilation);
-  stack.emplace_back(groups);
+  push_convolution(stack, w, b, stride, padding, dilation, groups);
   stack.emplace_back(std::string(onednn_attr(act)));
   stack.emplace_back(c10::List<std::optional<at::Scalar>>());
   stack.emplace_back(c10::IValue());
@@ -74,12 +82,7 @@ at::Tensor call_binary(const at::Tensor& x, const at::Tensor& other, const at::T
   stack.reserve(13);
   stack.emplace_back(x);
   stack.emplace_back(other);
-  stack.emplace_back(w);
-  stack.emplace_back(b);
-  stack.emplace_back(padding);
-  stack.emplace_back(stride);
-  stack.emplace_back(dilation);
-  stack.emplace_back(groups);
+  push_convolution(stack, w, b, stride, padding, dilation, groups);
   stack.emplace_back(std::string("add"));
   stack.emplace_back(at::Scalar(1.0));
   if (after == Activation::kNone) {

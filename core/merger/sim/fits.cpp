@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/common/error.h"
-#include "fits_io/errors.h"
+#include "core/common/fits_errors.h"
 #include "fits_io/fits_file.h"
 #include "fits_io/header.h"
 #include "fits_io/image.h"
@@ -86,7 +86,7 @@ void write_merger_fits(const std::string& path, const MergerImageSet& set,
   validate(config);
   set.check_consistent();
   require(set.n >= 1, "cannot write an empty merger image set to '" + path + "'");
-  try {
+  with_fits_errors("writing merger image set '" + path + "'", Status::Io, Status::Io, [&] {
     fits::FitsFile f = fits::FitsFile::create(path);
     fits::write_image(f, {set.width, set.height, set.channels, set.n}, set.pixels.data());
     write_config_keys(f, config, set);
@@ -117,11 +117,7 @@ void write_merger_fits(const std::string& path, const MergerImageSet& set,
     fits::write_comment(f, "One row per image of the primary cube, in cube order.");
     f.write_checksum();
     f.commit();
-  } catch (const fits::FitsError& e) {
-    fail(Status::Io, "writing merger image set '" + path + "': " + e.what());
-  } catch (const std::invalid_argument& e) {
-    fail(Status::Io, "writing merger image set '" + path + "': " + e.what());
-  }
+  });
 }
 
 MergerImageSet read_merger_fits(const std::string& path) {
@@ -133,7 +129,7 @@ MergerImageSet read_merger_fits(const std::string& path) {
     fail(Status::Format, "'" + path + "' is not a galaxyml merger image set: " + why);
   };
   MergerImageSet set;
-  try {
+  with_fits_errors("reading merger image set '" + path + "'", Status::Format, Status::Format, [&] {
     fits::FitsFile f = fits::FitsFile::open(path);
     f.move_to(1);
     if (f.hdu_type() != fits::HduType::Image) not_a_set("the primary HDU is not an image");
@@ -186,11 +182,7 @@ MergerImageSet read_merger_fits(const std::string& path) {
     read_float("SEPARATION", set.separation_kpc);
     read_float("MERGE_TIME", set.merge_time_myr);
     f.close();
-  } catch (const fits::FitsError& e) {
-    fail(Status::Format, "reading merger image set '" + path + "': " + e.what());
-  } catch (const std::invalid_argument& e) {
-    fail(Status::Format, "reading merger image set '" + path + "': " + e.what());
-  }
+  });
   return set;
 }
 

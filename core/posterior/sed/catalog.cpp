@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include "core/common/error.h"
-#include "fits_io/errors.h"
+#include "core/common/fits_errors.h"
 #include "fits_io/fits_file.h"
 #include "fits_io/table.h"
 
@@ -11,7 +11,7 @@ namespace gml::sed {
 
 CatalogPhotometry read_catalog_photometry(const std::string& path, const CatalogColumns& columns) {
   CatalogPhotometry c;
-  try {
+  with_fits_errors("reading catalog photometry '" + path + "'", Status::Fits, Status::Format, [&] {
     auto f = fits::FitsFile::open(path);
     int hdu = 2;
     while (hdu <= f.num_hdus() && f.move_to(hdu) == fits::HduType::Image) ++hdu;
@@ -34,11 +34,7 @@ CatalogPhotometry read_catalog_photometry(const std::string& path, const Catalog
     if (!columns.extinction.empty() && t.has_column(columns.extinction)) {
       read(columns.extinction, 5, c.extinction);
     }
-  } catch (const fits::FitsError& e) {
-    fail(Status::Fits, "reading catalog photometry '" + path + "': " + e.what());
-  } catch (const std::invalid_argument& e) {
-    fail(Status::Format, "reading catalog photometry '" + path + "': " + e.what());
-  }
+  });
   return c;
 }
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/common/error.h"
-#include "fits_io/errors.h"
+#include "core/common/fits_errors.h"
 #include "fits_io/fits_file.h"
 #include "fits_io/header.h"
 #include "fits_io/image.h"
@@ -47,7 +47,7 @@ Spectrum TemplateSet::spectrum(int i) const {
 
 TemplateSet TemplateSet::read_kcorrect(const std::string& path) {
   TemplateSet t;
-  try {
+  with_fits_errors("reading kcorrect templates '" + path + "'", Status::Fits, Status::Format, [&] {
     auto f = fits::FitsFile::open(path);
     f.move_to("FLUX");
     fits::Table table(f);
@@ -95,11 +95,7 @@ TemplateSet TemplateSet::read_kcorrect(const std::string& path) {
     t.mets = read_vector_hdu(f, "METS", n, path);
     t.m300 = read_vector_hdu(f, "M300", n, path);
     t.m1000 = read_vector_hdu(f, "M1000", n, path);
-  } catch (const fits::FitsError& e) {
-    fail(Status::Fits, "reading kcorrect templates '" + path + "': " + e.what());
-  } catch (const std::invalid_argument& e) {
-    fail(Status::Format, "reading kcorrect templates '" + path + "': " + e.what());
-  }
+  });
   for (int i = 0; i < t.n_templates(); ++i) {
     const size_t k = static_cast<size_t>(i);
     if (!(t.mremain[k] > 0.0 && t.mremain[k] <= t.intsfh[k])) {
@@ -114,7 +110,7 @@ TemplateSet TemplateSet::read_kcorrect(const std::string& path) {
 Spectrum read_spectrum_table(const std::string& path, const std::string& wave_column,
                              const std::string& flux_column) {
   Spectrum s;
-  try {
+  with_fits_errors("reading spectrum '" + path + "'", Status::Fits, Status::Format, [&] {
     auto f = fits::FitsFile::open(path);
     f.move_to(2);
     fits::Table table(f);
@@ -132,11 +128,7 @@ Spectrum read_spectrum_table(const std::string& path, const std::string& wave_co
     s.flam.resize(static_cast<size_t>(n));
     table.read_column(wave_column, 0, n, s.wave.data());
     table.read_column(flux_column, 0, n, s.flam.data());
-  } catch (const fits::FitsError& e) {
-    fail(Status::Fits, "reading spectrum '" + path + "': " + e.what());
-  } catch (const std::invalid_argument& e) {
-    fail(Status::Format, "reading spectrum '" + path + "': " + e.what());
-  }
+  });
   check_increasing(s.wave, "'" + path + "' column " + wave_column);
   for (size_t k = 0; k < s.flam.size(); ++k) {
     if (!std::isfinite(s.flam[k])) {
