@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "core/merger/backbone.h"
+#include "core/merger/nets/backbone.h"
 
 int main(int argc, char** argv) {
   if (argc < 6) {

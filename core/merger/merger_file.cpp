@@ -5,8 +5,8 @@
 #include <cmath>
 
 #include "core/common/module_io.h"
-#include "core/merger/backbone.h"
 #include "core/merger/merger_training.h"
+#include "core/merger/nets/backbone.h"
 
 namespace gml::merger {
 

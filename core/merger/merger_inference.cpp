@@ -5,9 +5,9 @@
 
 #include "core/common/error.h"
 #include "core/common/progress.h"
-#include "core/merger/backbone.h"
 #include "core/merger/merger_images.h"
 #include "core/merger/merger_training.h"
+#include "core/merger/nets/backbone.h"
 
 namespace gml::merger {
 
@@ -22,7 +22,7 @@ MergerPredictions predict_merger(MergerNet& net, const at::Tensor& raw,
   require(raw.defined() && raw.dim() == 4 && raw.size(0) >= 1,
           "merger inference: expected images (N, C, H, W) with N >= 1");
   net->eval();
-  // BatchNorm folded, channels_last, oneDNN post-ops (backbone.h); rebuilt
+  // BatchNorm folded, channels_last, oneDNN post-ops (nets/backbone.h); rebuilt
   // lazily by the backbone when the weights change.
   if (!net->backbone().prepared_for_inference()) net->backbone().prepare_for_inference();
   const c10::Device device = net->parameters().front().device();

@@ -3,7 +3,7 @@
 #include <torch/torch.h>
 
 #include "core/common/error.h"
-#include "core/merger/backbone.h"
+#include "core/merger/nets/backbone.h"
 
 namespace gml::merger {
 

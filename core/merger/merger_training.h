@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "core/merger/merger_net.h"
-#include "core/merger/sim_dataset.h"
+#include "core/merger/sim/dataset.h"
 
 namespace gml {
 class RunControl;

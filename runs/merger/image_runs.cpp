@@ -10,7 +10,7 @@
 #include "core/common/progress.h"
 #include "core/merger/merger_images.h"
 #include "core/merger/merger_inference.h"
-#include "core/merger/search_index.h"
+#include "core/merger/search/index.h"
 
 namespace gml::runs {
 

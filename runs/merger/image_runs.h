@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "core/merger/merger_file.h"
-#include "core/merger/search_index.h"
-#include "core/merger/search_spectral.h"
-#include "core/merger/sim_merger.h"
+#include "core/merger/search/index.h"
+#include "core/merger/search/spectral.h"
+#include "core/merger/sim/simulator.h"
 
 namespace gml {
 class RunControl;

@@ -12,7 +12,7 @@
 #include "core/distributed/rank_agreement.h"
 #include "core/merger/merger_config.h"
 #include "core/merger/merger_file.h"
-#include "core/merger/sim_fits.h"
+#include "core/merger/sim/fits.h"
 
 namespace gml::runs {
 

@@ -12,13 +12,7 @@
 #include <vector>
 
 #include "core/merger/merger_training.h"
-
-namespace gml {
-class RunControl;
-}
-namespace gml::dist {
-class Backend;
-}
+#include "runs/fwd.h"
 
 namespace gml::runs {
 

@@ -18,7 +18,7 @@
 #include "core/distributed/backend.h"
 #include "core/distributed/rank_agreement.h"
 #include "core/posterior/posterior_sampling.h"
-#include "core/posterior/sed_support.h"
+#include "core/posterior/sed/support.h"
 
 namespace gml::runs {
 namespace {
@@ -127,7 +127,7 @@ void observations(const post::PosteriorConfig& cfg, const post::LoadedPosterior&
     r.flags[static_cast<size_t>(i)] = flag;
   }
   // SED observations: also the nearest-neighbour support of the training
-  // simulations (sed_support.h), which catches colour combinations no
+  // simulations (sed/support.h), which catches colour combinations no
   // simulation produced even when every magnitude is within range.
   const at::Tensor& support = lp.extras.support_x;
   if (cfg.observation == "sed_ugriz" && support.defined() &&

@@ -8,14 +8,8 @@
 #include <string>
 
 #include "core/posterior/posterior_file.h"
-#include "core/posterior/sed_observation.h"
-
-namespace gml {
-class RunControl;
-}
-namespace gml::dist {
-class Backend;
-}
+#include "core/posterior/sed/observation.h"
+#include "runs/fwd.h"
 
 namespace gml::runs {
 

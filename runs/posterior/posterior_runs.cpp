@@ -9,8 +9,8 @@
 
 #include "core/common/error.h"
 #include "core/common/progress.h"
-#include "core/posterior/sed_observation.h"
-#include "core/posterior/sed_simulator.h"
+#include "core/posterior/sed/observation.h"
+#include "core/posterior/sed/simulator.h"
 
 namespace gml::runs {
 

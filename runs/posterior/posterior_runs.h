@@ -17,7 +17,7 @@
 #include "core/posterior/posterior_file.h"
 #include "core/posterior/posterior_sampling.h"
 #include "core/posterior/posterior_training.h"
-#include "core/posterior/sed_parameters.h"
+#include "core/posterior/sed/parameters.h"
 #include "core/posterior/training_set.h"
 #include "runs/posterior/catalog_run.h"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference values for the SED forward model (core/posterior/sed_*.cpp).
+"""Reference values for the SED forward model (core/posterior/sed/).
 
 Run from the repository root:
     .deps/venv/bin/python tests/golden/make_sed_golden.py

@@ -1,4 +1,4 @@
-"""Golden values for the merger CNN backbones (core/merger/backbone*.cpp),
+"""Golden values for the merger CNN backbones (core/merger/nets/),
 computed by torchvision's own ResNet and EfficientNet, for
 tests/merger/test_backbone_torchvision.cpp.
 

@@ -10,7 +10,7 @@ from an implementation independent of core/merger:
   plummer_*      / Plummer densities (not the closed forms the C++ uses)
   chandra_*      Chandrasekhar's G(X) with scipy.special.erf
   orbit_*        the relative orbit of two galaxy centres (mutual potential of
-                 sim_orbit.h) by scipy.integrate.solve_ivp (DOP853, rtol 1e-11),
+                 sim/orbit.h) by scipy.integrate.solve_ivp (DOP853, rtol 1e-11),
                  without and with dynamical friction as a continuous ODE
   cic_*          cloud-in-cell deposit with numpy.add.at
   blur_*         scipy.ndimage.gaussian_filter (mode constant, truncate 4)
@@ -31,7 +31,7 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden", "
 
 G = const.G.to(u.kpc**3 / (1e10 * u.Msun * u.Myr**2)).value
 
-# Default galaxy 1 of MergerSimConfig (sim_config.h).
+# Default galaxy 1 of MergerSimConfig (sim/config.h).
 HALO_M, HALO_A = 50.0, 12.0
 BULGE_M, BULGE_A = 1.0, 0.7
 SOFT = 0.2

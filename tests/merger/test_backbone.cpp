@@ -10,7 +10,7 @@
 
 #include "core/common/error.h"
 #include "core/common/runtime.h"
-#include "core/merger/backbone.h"
+#include "core/merger/nets/backbone.h"
 
 namespace {
 

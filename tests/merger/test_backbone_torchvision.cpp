@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "core/merger/backbone.h"
-#include "core/merger/backbone_fused.h"
+#include "core/merger/nets/backbone.h"
+#include "core/merger/nets/backbone_fused.h"
 
 namespace {
 

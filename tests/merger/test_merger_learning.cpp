@@ -32,8 +32,8 @@
 #include "core/distributed/backend.h"
 #include "core/merger/merger_inference.h"
 #include "core/merger/merger_training.h"
-#include "core/merger/search_knn.h"
-#include "core/merger/sim_merger.h"
+#include "core/merger/search/knn.h"
+#include "core/merger/sim/simulator.h"
 
 using namespace gml;
 using namespace gml::merger;

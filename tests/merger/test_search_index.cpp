@@ -21,9 +21,9 @@
 #include "core/common/error.h"
 #include "core/common/model_file.h"
 #include "core/merger/merger_images.h"
-#include "core/merger/search_index.h"
-#include "core/merger/search_knn.h"
-#include "core/merger/search_ssim.h"
+#include "core/merger/search/index.h"
+#include "core/merger/search/knn.h"
+#include "core/merger/search/ssim.h"
 
 using gml::Status;
 using namespace gml::merger;

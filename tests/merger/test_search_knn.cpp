@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/common/error.h"
-#include "core/merger/search_knn.h"
+#include "core/merger/search/knn.h"
 
 using gml::Status;
 using gml::merger::knn_search;

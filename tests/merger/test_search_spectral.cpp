@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/common/error.h"
-#include "core/merger/search_spectral.h"
+#include "core/merger/search/spectral.h"
 
 using gml::Status;
 using namespace gml::merger;

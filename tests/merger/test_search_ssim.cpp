@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/common/error.h"
-#include "core/merger/search_ssim.h"
+#include "core/merger/search/ssim.h"
 
 using gml::Status;
 using gml::merger::ssim;

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "core/common/error.h"
-#include "core/merger/sim_merger.h"
+#include "core/merger/sim/simulator.h"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/common/error.h"
-#include "core/merger/sim_merger.h"
+#include "core/merger/sim/simulator.h"
 
 namespace {
 

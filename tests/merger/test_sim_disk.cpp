@@ -7,10 +7,10 @@
 #include <cmath>
 #include <vector>
 
-#include "core/merger/sim_config.h"
-#include "core/merger/sim_particles.h"
-#include "core/merger/sim_potential.h"
-#include "core/merger/sim_random.h"
+#include "core/merger/sim/config.h"
+#include "core/merger/sim/particles.h"
+#include "core/merger/sim/potential.h"
+#include "core/merger/sim/random.h"
 
 namespace {
 

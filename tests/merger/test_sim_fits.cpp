@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/common/error.h"
-#include "core/merger/sim_merger.h"
+#include "core/merger/sim/simulator.h"
 #include "fits_io/fits_file.h"
 #include "fits_io/header.h"
 #include "fits_io/image.h"

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "core/common/error.h"
-#include "core/merger/sim_orbit.h"
-#include "core/merger/sim_run.h"
+#include "core/merger/sim/orbit.h"
+#include "core/merger/sim/run.h"
 #include "test_sim_golden.h"
 
 namespace {

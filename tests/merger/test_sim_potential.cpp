@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "core/common/error.h"
-#include "core/merger/sim_particles.h"
-#include "core/merger/sim_potential.h"
+#include "core/merger/sim/particles.h"
+#include "core/merger/sim/potential.h"
 #include "test_sim_golden.h"
 
 namespace {

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "core/common/error.h"
-#include "core/merger/sim_camera.h"
-#include "core/merger/sim_render.h"
-#include "core/merger/sim_run.h"
+#include "core/merger/sim/camera.h"
+#include "core/merger/sim/render.h"
+#include "core/merger/sim/run.h"
 #include "test_sim_golden.h"
 
 namespace {

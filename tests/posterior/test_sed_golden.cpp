@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
-#include "core/posterior/sed_cosmology.h"
-#include "core/posterior/sed_dust.h"
-#include "core/posterior/sed_model.h"
-#include "core/posterior/sed_photometry.h"
+#include "core/posterior/sed/cosmology.h"
+#include "core/posterior/sed/dust.h"
+#include "core/posterior/sed/model.h"
+#include "core/posterior/sed/photometry.h"
 
 namespace {
 

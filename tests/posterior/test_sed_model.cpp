@@ -1,4 +1,4 @@
-// Physics and bookkeeping of the SED forward model (core/posterior/sed_model.h).
+// Physics and bookkeeping of the SED forward model (core/posterior/sed/model.h).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -6,11 +6,11 @@
 #include <vector>
 
 #include "core/common/error.h"
-#include "core/posterior/sed_dust.h"
-#include "core/posterior/sed_filters.h"
-#include "core/posterior/sed_model.h"
-#include "core/posterior/sed_photometry.h"
-#include "core/posterior/sed_templates.h"
+#include "core/posterior/sed/dust.h"
+#include "core/posterior/sed/filters.h"
+#include "core/posterior/sed/model.h"
+#include "core/posterior/sed/photometry.h"
+#include "core/posterior/sed/templates.h"
 
 namespace {
 

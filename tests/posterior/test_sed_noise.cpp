@@ -1,5 +1,5 @@
 // The photometric noise model fitted on the SDSS catalog
-// (core/posterior/sed_noise.h).
+// (core/posterior/sed/noise.h).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "core/common/error.h"
-#include "core/posterior/sed_catalog.h"
-#include "core/posterior/sed_noise.h"
+#include "core/posterior/sed/catalog.h"
+#include "core/posterior/sed/noise.h"
 
 namespace {
 

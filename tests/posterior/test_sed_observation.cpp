@@ -1,5 +1,5 @@
 // Luptitudes, the observation vector and catalog-row flags
-// (core/posterior/sed_magnitudes.h, sed_observation.h).
+// (core/posterior/sed/magnitudes.h, sed_observation.h).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "core/common/error.h"
-#include "core/posterior/sed_catalog.h"
-#include "core/posterior/sed_magnitudes.h"
-#include "core/posterior/sed_observation.h"
+#include "core/posterior/sed/catalog.h"
+#include "core/posterior/sed/magnitudes.h"
+#include "core/posterior/sed/observation.h"
 
 namespace {
 

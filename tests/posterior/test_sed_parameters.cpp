@@ -1,5 +1,5 @@
 // theta layout, prior bounds and the stick-breaking Dirichlet transform
-// (core/posterior/sed_parameters.h).
+// (core/posterior/sed/parameters.h).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/common/error.h"
-#include "core/posterior/sed_parameters.h"
+#include "core/posterior/sed/parameters.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// The SED simulator: theta -> x (core/posterior/sed_simulator.h).
+// The SED simulator: theta -> x (core/posterior/sed/simulator.h).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "core/common/error.h"
-#include "core/posterior/sed_magnitudes.h"
-#include "core/posterior/sed_simulator.h"
+#include "core/posterior/sed/magnitudes.h"
+#include "core/posterior/sed/simulator.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // Training support: k-d tree nearest neighbours and the fraction of the
 // real SDSS sample inside a simulated training set
-// (core/posterior/sed_kdtree.h, sed_support.h).
+// (core/posterior/sed/kdtree.h, sed_support.h).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "core/common/error.h"
-#include "core/posterior/sed_catalog.h"
-#include "core/posterior/sed_kdtree.h"
-#include "core/posterior/sed_simulator.h"
-#include "core/posterior/sed_support.h"
+#include "core/posterior/sed/catalog.h"
+#include "core/posterior/sed/kdtree.h"
+#include "core/posterior/sed/simulator.h"
+#include "core/posterior/sed/support.h"
 
 namespace {
 

@@ -12,8 +12,8 @@
 #include "core/common/error.h"
 #include "core/distributed/backend.h"
 #include "core/merger/merger_file.h"
-#include "core/merger/sim_dataset.h"
-#include "core/merger/sim_fits.h"
+#include "core/merger/sim/dataset.h"
+#include "core/merger/sim/fits.h"
 #include "runs/merger/train_run.h"
 
 namespace {
