@@ -6,7 +6,7 @@
 #   bench/threads/run.sh [build-dir] [before-dir] [scale]
 # before-dir holds bin/ and lib/ of another build (e.g. copied from a build
 # of an earlier commit). scale multiplies the work (default 1: a minute or
-# two per build on 2 cores).
+# two per build on 2 cores, several where the old build meets a busy CPU).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${1:-$root/build}"
@@ -22,9 +22,9 @@ start_busy() { bash -c 'while :; do :; done' & busy_pid=$!; sleep 0.5; }
 stop_busy() { [ -n "$busy_pid" ] && kill "$busy_pid" 2>/dev/null && wait "$busy_pid" 2>/dev/null || true; busy_pid=""; }
 trap stop_busy EXIT
 
-batches=$((40000 * scale))
-steps=$((100 * scale))
-samples=$((1000000 * scale))
+rows=$((10000 * scale))
+steps=$((30 * scale))
+samples=$((300000 * scale))
 
 # Inputs, made once with this build.
 bin="$build/bin"
@@ -41,11 +41,11 @@ run() {  # dir threads workload
   [ "$threads" = default ] && env=(env LD_LIBRARY_PATH="$dir/lib")
   t0=$(now)
   case $what in
-    posterior_train)  # the demo's settings; one epoch of 90% of the rows
+    posterior_train)  # the demo's settings; one epoch over 90% of the rows
       "${env[@]}" "$dir/bin/gml-posterior" train -q --overwrite --sims "$tmp/sims.h5" \
-        --out "$tmp/p.h5" --seed 1 --blocks 8 --hidden 128 --batch 256 --max-epochs "$scale" \
-        --patience 100 >/dev/null
-      units=$((36000 * scale / 256)) ;;
+        --out "$tmp/p.h5" --seed 1 --blocks 8 --hidden 128 --batch 256 --max-epochs 1 \
+        --max-rows "$rows" --patience 100 >/dev/null
+      units=$((rows * 9 / 10 / 256)) ;;
     flow_train)
       "${env[@]}" "$dir/bin/gml-flow" train -q --overwrite --stars "$tmp/stars.h5" --out "$tmp/f.h5" \
         --seed 7 --steps "$steps" --batch 512 --eval-every 100000 --validation-galaxies 3 \
