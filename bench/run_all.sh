@@ -5,7 +5,8 @@
 #   bench/run_all.sh [build-dir] [quick]
 # "quick" runs smaller sizes (minutes, not an hour): a check that every
 # benchmark still runs, not figures to publish. GML_BENCH_ONLY="flow merger"
-# runs a subset.
+# runs a subset. GML_BENCH_BEFORE=DIR (bin/ and lib/ of an earlier build)
+# adds the "before" rows of the threads benchmark.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build}"
@@ -21,12 +22,14 @@ if [ "$quick" = quick ]; then
   add flow "bench/flow/run.sh $build 2 65536 1"
   add posterior "bench/posterior/run.sh $build 2 100 1000 1 2 1"
   add merger "GML_BENCH_SIZE=64 GML_BENCH_TRAIN_STEPS=3 bench/merger/run.sh $build 2 32 1 1"
+  add threads "bench/threads/run.sh $build '${GML_BENCH_BEFORE:-}' 1"
 else
   add catalog "bench/catalog/run.sh $build 1000000 10"
   add cutout "bench/cutout/run.sh $build"
   add flow "bench/flow/run.sh $build 2 1000000 1"
   add posterior "bench/posterior/run.sh $build 2 1000 1000 3 10 5"
   add merger "bench/merger/run.sh $build 2 32 5 3"
+  add threads "bench/threads/run.sh $build '${GML_BENCH_BEFORE:-}' 1"
 fi
 
 status=0
