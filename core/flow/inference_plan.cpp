@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <string>
 
@@ -141,14 +140,9 @@ void InferencePlan::apply_half(const Half& half, float* rows, int64_t m, float* 
 
 void InferencePlan::run_tiles(float* rows, int64_t n, float* logdet, bool to_latent) const {
   const int64_t tiles = (n + kTileRows - 1) / kTileRows;
-  // Each worker takes the next tile when it is free, rather than a fixed
-  // share: on a node shared with other processes one worker may be
-  // descheduled, and a fixed half would make the others wait for it.
-  const int64_t workers = std::min<int64_t>(tiles, at::get_num_threads());
-  std::atomic<int64_t> next_tile{0};
-  at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
+  at::parallel_for(0, tiles, 1, [&](int64_t first, int64_t last) {
     Scratch s(*this);
-    for (int64_t t = next_tile++; t < tiles; t = next_tile++) {
+    for (int64_t t = first; t < last; ++t) {
       const int64_t r0 = t * kTileRows;
       const int64_t m = std::min(kTileRows, n - r0);
       float* x = rows + r0 * dim_;
