@@ -18,6 +18,7 @@
 #include "core/common/progress.h"
 #include "core/distributed/rank_agreement.h"
 #include "runs/posterior/catalog_run.h"
+#include "tests/runs/tiny_posterior.h"
 
 namespace {
 
@@ -33,16 +34,7 @@ bool exists(const std::string& path) {
 }
 
 post::LoadedPosterior tiny_model() {
-  post::PosteriorConfig cfg;
-  cfg.theta_dim = 2;
-  cfg.x_dim = 2;
-  cfg.num_blocks = 2;
-  cfg.hidden_width = 8;
-  cfg.made_blocks = 1;
-  cfg.theta_names = {"mass", "age"};
-  post::LoadedPosterior m;
-  m.flow = post::PosteriorFlow(cfg, 3);
-  m.flow->eval();
+  post::LoadedPosterior m = tiny_posterior();
   // x outside [-3, 3] was never simulated: rows there are flagged, but sampled.
   m.extras.x_train_min = at::full({2}, -3.0, at::kDouble);
   m.extras.x_train_max = at::full({2}, 3.0, at::kDouble);

@@ -14,6 +14,7 @@
 
 #include "core/common/error.h"
 #include "runs/posterior/posterior_runs.h"
+#include "tests/runs/tiny_posterior.h"
 
 namespace {
 
@@ -25,17 +26,7 @@ std::string work_path(const std::string& name) {
 }
 
 post::LoadedPosterior tiny_model() {
-  post::PosteriorConfig cfg;
-  cfg.theta_dim = 2;
-  cfg.x_dim = 2;
-  cfg.num_blocks = 2;
-  cfg.hidden_width = 8;
-  cfg.made_blocks = 1;
-  cfg.theta_names = {"mass", "age"};
-  post::LoadedPosterior m;
-  m.flow = post::PosteriorFlow(cfg, 3);
-  m.flow->eval();
-  return m;
+  return tiny_posterior();
 }
 
 at::Tensor observations(int64_t n) {
