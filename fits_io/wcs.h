@@ -79,6 +79,14 @@ class Wcs {
   /// extension the file lacks, a malformed table).
   static Wcs from_file(FitsFile& f, char alt = ' ');
 
+  /// WCS `alt` of the HDU `hdu` of `f`: an EXTNAME, or a 0-based HDU index
+  /// written in digits. Empty: the current HDU, or, when that is an empty
+  /// primary without a WCS, the first extension that has one (survey MEFs
+  /// keep image and WCS behind an empty primary). Leaves `f` at the HDU
+  /// read. Throws std::invalid_argument for an index beyond any file,
+  /// FitsError for an HDU the file lacks, WcsError as from_file().
+  static Wcs from_hdu(FitsFile& f, const std::string& hdu, char alt = ' ');
+
   /// The WCS this object holds: ' ' (primary) or 'A'..'Z'.
   char alternate() const noexcept { return alt_; }
 

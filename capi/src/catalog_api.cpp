@@ -202,9 +202,7 @@ GML_API gml_status gml_catalog_stream(gml_context* ctx, gml_catalog* cat, const 
 }
 
 GML_API void gml_table_writer_options_default(gml_table_writer_options* opts) {
-  if (!opts) return;
-  *opts = gml_table_writer_options{};
-  opts->struct_size = sizeof(gml_table_writer_options);
+  if (!gml::capi::start_defaults(opts)) return;
   opts->extname = "RESULTS";
   opts->checksum = 1;
 }

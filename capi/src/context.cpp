@@ -45,12 +45,19 @@ using gml::capi::guard;
 
 static_assert(GML_MAX_THREADS == gml::kMaxThreads, "header and runtime thread bounds differ");
 
+// gml_progress is gml::ProgressReport field for field.
+// clang-format off
+#define GML_PROGRESS_FIELDS(X) \
+  X(stage, stage) X(done, done) X(total, total) X(unit, unit) \
+  X(elapsed_s, elapsed_s) X(rate, rate) X(eta_s, eta_s) X(metric, metric) \
+  X(metric_name, metric_name) X(detail, detail)
+// clang-format on
+static constexpr auto kProgressFields = GML_FIELD_LINKS(GML_PROGRESS_FIELDS);
+
 extern "C" {
 
 GML_API void gml_init_options_default(gml_init_options* opts) {
-  if (!opts) return;
-  std::memset(opts, 0, sizeof *opts);
-  opts->struct_size = sizeof *opts;
+  if (!gml::capi::start_defaults(opts)) return;
   opts->num_threads = 0;
   opts->log_level = GML_LOG_WARNING;
   opts->log_fn = nullptr;
@@ -83,9 +90,7 @@ GML_API int32_t gml_num_threads(void) {
 }
 
 GML_API void gml_context_options_default(gml_context_options* opts) {
-  if (!opts) return;
-  std::memset(opts, 0, sizeof *opts);
-  opts->struct_size = sizeof *opts;
+  if (!gml::capi::start_defaults(opts)) return;
   opts->device = "auto";
   opts->seed = 0;
   opts->seed_from_init = 1;
@@ -138,18 +143,9 @@ GML_API gml_status gml_context_set_progress(gml_context* ctx, gml_progress_fn fn
       return;
     }
     c.control.set_sink([fn, user](const gml::ProgressReport& r) -> int {
-      gml_progress p;
+      gml_progress p{};
       p.struct_size = sizeof p;
-      p.stage = r.stage;
-      p.done = r.done;
-      p.total = r.total;
-      p.unit = r.unit;
-      p.elapsed_s = r.elapsed_s;
-      p.rate = r.rate;
-      p.eta_s = r.eta_s;
-      p.metric = r.metric;
-      p.metric_name = r.metric_name;
-      p.detail = r.detail;
+      gml::capi::publish_fields(kProgressFields, p, r);
       return fn(&p, user);
     });
   });

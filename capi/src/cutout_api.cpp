@@ -84,9 +84,7 @@ using gml::capi::guard;
 extern "C" {
 
 GML_API void gml_cutout_options_default(gml_cutout_options* opts) {
-  if (!opts) return;
-  std::memset(opts, 0, sizeof *opts);
-  opts->struct_size = sizeof *opts;
+  if (!gml::capi::start_defaults(opts)) return;
   opts->position_type = GML_CUTOUT_SKY;
   opts->width = 64;
   opts->height = 64;

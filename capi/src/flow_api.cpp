@@ -3,11 +3,21 @@
 
 #include "capi/src/arrays.h"
 #include "capi/src/model_call.h"
+#include "capi/src/options.h"
 #include "runs/flow/flow_runs.h"
 
 using gml::require;
 using gml::capi::guard;
 using gml::capi::model_call;
+
+// gml_flow_train_options fields that are gml::flow::TrainOptions fields.
+// clang-format off
+#define GML_FLOW_TRAIN_FIELDS(X) \
+  X(steps, steps) X(batch_size, batch_size) X(learning_rate, lr) \
+  X(validation_galaxies, validation_galaxies) X(eval_every, eval_every) \
+  X(checkpoint_every, checkpoint_every) X(resume, resume)
+// clang-format on
+static constexpr auto kFlowTrainFields = GML_FIELD_LINKS(GML_FLOW_TRAIN_FIELDS);
 
 extern "C" {
 
@@ -101,21 +111,8 @@ GML_API gml_status gml_flow_log_prob(gml_context* ctx, const gml_model* model, c
 }
 
 GML_API void gml_flow_train_options_default(gml_flow_train_options* opts) {
-  if (!opts) return;
-  std::memset(opts, 0, sizeof *opts);
-  gml::flow::TrainOptions d;
-  opts->struct_size = sizeof *opts;
-  opts->steps = d.steps;
-  opts->batch_size = d.batch_size;
-  opts->learning_rate = d.lr;
-  opts->validation_galaxies = 0;
-  opts->eval_every = d.eval_every;
-  opts->checkpoint_path = nullptr;
-  opts->checkpoint_every = d.checkpoint_every;
-  opts->resume = 0;
-  opts->config_json = nullptr;
-  opts->seed = 0;
-  opts->max_stars_per_galaxy = 0;
+  if (!gml::capi::start_defaults(opts)) return;
+  gml::capi::publish_fields(kFlowTrainFields, *opts, gml::flow::TrainOptions{});
 }
 
 GML_API gml_status gml_flow_train(gml_context* ctx, const char* stars_path,
@@ -130,14 +127,8 @@ GML_API gml_status gml_flow_train(gml_context* ctx, const char* stars_path,
     r.config_json = o.config_json ? o.config_json : "";
     r.command = "gml_flow_train";
     gml::flow::TrainOptions& t = r.train;
-    t.steps = o.steps;
-    t.batch_size = o.batch_size;
-    t.lr = o.learning_rate;
-    t.validation_galaxies = o.validation_galaxies;
-    t.eval_every = o.eval_every;
+    gml::capi::receive_fields(kFlowTrainFields, o, t);
     t.checkpoint_path = o.checkpoint_path ? o.checkpoint_path : "";
-    t.checkpoint_every = o.checkpoint_every;
-    t.resume = o.resume != 0;
     t.seed = gml::capi::seed_for(c, o.seed);
     gml::runs::run_flow_training(stars_path, r, model_path, &c.control, c.device);
   });

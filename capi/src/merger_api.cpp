@@ -6,6 +6,7 @@
 
 #include "capi/src/arrays.h"
 #include "capi/src/model_call.h"
+#include "capi/src/options.h"
 #include "runs/merger/merger_runs.h"
 
 namespace {
@@ -14,15 +15,44 @@ using gml::require;
 namespace mg = gml::merger;
 
 // The C flags are the core's ImageFlag bits, copied through unchanged.
-constexpr int flag_bit(int bit) {
-  return bit;
-}
-static_assert(flag_bit(GML_MERGER_FLAG_NAN_MASKED) == flag_bit(mg::kImageNanMasked) &&
-              flag_bit(GML_MERGER_FLAG_RESIZED) == flag_bit(mg::kImageResized) &&
-              flag_bit(GML_MERGER_FLAG_BLANK) == flag_bit(mg::kImageBlank) &&
-              flag_bit(GML_MERGER_FLAG_TIME_OUTSIDE) == flag_bit(mg::kImageTimeOutsideRange) &&
-              flag_bit(GML_MERGER_FLAG_OUT_OF_DISTRIBUTION) ==
-                  flag_bit(mg::kImageOutOfDistribution));
+static_assert(gml::capi::values_agree({GML_MERGER_FLAG_NAN_MASKED, GML_MERGER_FLAG_RESIZED,
+                                       GML_MERGER_FLAG_BLANK, GML_MERGER_FLAG_TIME_OUTSIDE,
+                                       GML_MERGER_FLAG_OUT_OF_DISTRIBUTION},
+                                      {mg::kImageNanMasked, mg::kImageResized, mg::kImageBlank,
+                                       mg::kImageTimeOutsideRange, mg::kImageOutOfDistribution}));
+
+// gml_merger_simulate_options fields that are MergerSimConfig fields.
+// clang-format off
+#define GML_MERGER_SIM_FIELDS(X) \
+  X(sims_per_ratio, sims_per_ratio) X(n_time_classes, n_time_classes) \
+  X(n_cameras, n_cameras) X(image_size, image_size) X(particles_per_disk, particles_per_disk) \
+  X(fov_kpc, fov_kpc) X(psf_fwhm_pix, psf_fwhm_pix) X(noise_sigma, noise_sigma) \
+  X(t_end_myr, t_end_myr) X(dt_myr, dt_myr)
+// clang-format on
+constexpr auto kMergerSimFields = GML_FIELD_LINKS(GML_MERGER_SIM_FIELDS);
+// gml_merger_train_options fields that are MergerTrainOptions fields.
+// clang-format off
+#define GML_MERGER_TRAIN_FIELDS(X) \
+  X(lr, lr) X(batch_size, batch_size) X(micro_batches, micro_batches) \
+  X(max_epochs, max_epochs) X(max_steps, max_steps) X(patience, patience) \
+  X(w_class, w_class) X(w_time, w_time) X(w_fcae, w_fcae) X(w_vae, w_vae) \
+  X(vae_beta, vae_beta) X(augment, augment) X(resume, resume)
+// clang-format on
+constexpr auto kMergerTrainFields = GML_FIELD_LINKS(GML_MERGER_TRAIN_FIELDS);
+// gml_merger_train_report fields from MergerTrainReport.
+// clang-format off
+#define GML_MERGER_TRAIN_REPORT_FIELDS(X) \
+  X(epochs, epochs) X(steps, steps) X(best_epoch, best_epoch) \
+  X(train_images, train_images) X(validation_images, validation_images) \
+  X(world_size, world_size) X(stopped_early, stopped_early) \
+  X(validation_loss, best_validation.loss) X(validation_accuracy, best_validation.accuracy) \
+  X(validation_within3, best_validation.within3) \
+  X(validation_time_mae_myr, best_validation.time_mae_myr) X(images_per_s, images_per_s) \
+  X(step_seconds, step_seconds) X(allreduce_seconds, allreduce_seconds) \
+  X(allreduce_calls, allreduce_calls) X(buckets_per_step, buckets_per_step) \
+  X(wait_seconds, wait_seconds)
+// clang-format on
+constexpr auto kMergerTrainReportFields = GML_FIELD_LINKS(GML_MERGER_TRAIN_REPORT_FIELDS);
 
 using gml::capi::kUnchecked;
 using gml::capi::require_capacity;
@@ -116,20 +146,8 @@ using gml::capi::model_call;
 extern "C" {
 
 GML_API void gml_merger_simulate_options_default(gml_merger_simulate_options* opts) {
-  if (!opts) return;
-  std::memset(opts, 0, sizeof *opts);
-  const mg::MergerSimConfig d;
-  opts->struct_size = sizeof *opts;
-  opts->sims_per_ratio = d.sims_per_ratio;
-  opts->n_time_classes = d.n_time_classes;
-  opts->n_cameras = d.n_cameras;
-  opts->image_size = d.image_size;
-  opts->particles_per_disk = d.particles_per_disk;
-  opts->fov_kpc = d.fov_kpc;
-  opts->psf_fwhm_pix = d.psf_fwhm_pix;
-  opts->noise_sigma = d.noise_sigma;
-  opts->t_end_myr = d.t_end_myr;
-  opts->dt_myr = d.dt_myr;
+  if (!gml::capi::start_defaults(opts)) return;
+  gml::capi::publish_fields(kMergerSimFields, *opts, mg::MergerSimConfig{});
   opts->profile = "hernquist";
 }
 
@@ -145,16 +163,7 @@ GML_API gml_status gml_merger_simulate(gml_context* ctx, const gml_merger_simula
               "opts->mass_ratios and opts->n_mass_ratios must be given together");
       cfg.mass_ratios.assign(o.mass_ratios, o.mass_ratios + o.n_mass_ratios);
     }
-    cfg.sims_per_ratio = o.sims_per_ratio;
-    cfg.n_time_classes = o.n_time_classes;
-    cfg.n_cameras = o.n_cameras;
-    cfg.image_size = o.image_size;
-    cfg.particles_per_disk = o.particles_per_disk;
-    cfg.fov_kpc = o.fov_kpc;
-    cfg.psf_fwhm_pix = o.psf_fwhm_pix;
-    cfg.noise_sigma = o.noise_sigma;
-    cfg.t_end_myr = o.t_end_myr;
-    cfg.dt_myr = o.dt_myr;
+    gml::capi::receive_fields(kMergerSimFields, o, cfg);
     cfg.profile = o.profile ? o.profile : "hernquist";
     cfg.seed = gml::capi::seed_for(c, o.seed);
     cfg.n_threads = o.n_threads > 0 ? o.n_threads : std::max(1, gml_num_threads());
@@ -164,29 +173,14 @@ GML_API gml_status gml_merger_simulate(gml_context* ctx, const gml_merger_simula
 }
 
 GML_API void gml_merger_train_options_default(gml_merger_train_options* opts) {
-  if (!opts) return;
-  std::memset(opts, 0, sizeof *opts);
-  const mg::MergerTrainOptions t;
-  const mg::MergerConfig m;
-  opts->struct_size = sizeof *opts;
+  if (!gml::capi::start_defaults(opts)) return;
+  gml::capi::publish_fields(kMergerTrainFields, *opts, mg::MergerTrainOptions{});
   opts->backbone = "resnet18";
-  opts->latent_dim = m.latent_dim;
+  opts->latent_dim = mg::MergerConfig{}.latent_dim;
   opts->regress_time = 1;
   opts->fcae = 1;
   opts->nan_policy = "reject";
   opts->optimizer = "adam";
-  opts->lr = t.lr;
-  opts->batch_size = t.batch_size;
-  opts->micro_batches = t.micro_batches;
-  opts->max_epochs = t.max_epochs;
-  opts->max_steps = 0;
-  opts->patience = t.patience;
-  opts->w_class = t.w_class;
-  opts->w_time = t.w_time;
-  opts->w_fcae = t.w_fcae;
-  opts->w_vae = t.w_vae;
-  opts->vae_beta = t.vae_beta;
-  opts->augment = 1;
   opts->bucket_mb = 25.0;
   opts->lr_schedule = "constant";
 }
@@ -215,21 +209,9 @@ GML_API gml_status gml_merger_train(gml_context* ctx, const char* data_path,
     ro.nan_policy = o.nan_policy ? o.nan_policy : "reject";
     mg::MergerTrainOptions& to = ro.train;
     to.optimizer = o.optimizer ? o.optimizer : "adam";
-    to.lr = o.lr;
+    gml::capi::receive_fields(kMergerTrainFields, o, to);
     to.lr_schedule = schedule;
-    to.batch_size = o.batch_size;
-    to.micro_batches = o.micro_batches;
-    to.max_epochs = o.max_epochs;
-    to.max_steps = o.max_steps;
-    to.patience = o.patience;
-    to.w_class = o.w_class;
-    to.w_time = o.w_time;
-    to.w_fcae = o.w_fcae;
-    to.w_vae = o.w_vae;
-    to.vae_beta = o.vae_beta;
-    to.augment = o.augment != 0;
     to.checkpoint_path = o.checkpoint_path ? o.checkpoint_path : "";
-    to.resume = o.resume != 0;
     to.seed = gml::capi::seed_for(c, o.seed);
     to.bucket_bytes = static_cast<size_t>(o.bucket_mb * 1024.0 * 1024.0);
     if (o.n_validation_cameras > 0) {
@@ -244,23 +226,7 @@ GML_API gml_status gml_merger_train(gml_context* ctx, const char* data_path,
     if (report) {
       gml_merger_train_report out{};
       out.struct_size = sizeof out;
-      out.epochs = r.epochs;
-      out.steps = r.steps;
-      out.best_epoch = r.best_epoch;
-      out.train_images = r.train_images;
-      out.validation_images = r.validation_images;
-      out.world_size = static_cast<int32_t>(r.world_size);
-      out.stopped_early = r.stopped_early ? 1 : 0;
-      out.validation_loss = r.best_validation.loss;
-      out.validation_accuracy = r.best_validation.accuracy;
-      out.validation_within3 = r.best_validation.within3;
-      out.validation_time_mae_myr = r.best_validation.time_mae_myr;
-      out.images_per_s = r.images_per_s;
-      out.step_seconds = r.step_seconds;
-      out.allreduce_seconds = r.allreduce_seconds;
-      out.allreduce_calls = r.allreduce_calls;
-      out.buckets_per_step = r.buckets_per_step;
-      out.wait_seconds = r.wait_seconds;
+      gml::capi::publish_fields(kMergerTrainReportFields, out, r);
       gml::capi::write_result(report, out);
     }
   });

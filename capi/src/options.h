@@ -22,7 +22,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/common/error.h"
@@ -153,6 +155,56 @@ inline void require_capacity(const void* array, size_t capacity, int64_t needed,
     fail(Status::Capacity, std::string(name) + " holds " + std::to_string(capacity) + " " + unit +
                                "; " + std::to_string(needed) + " needed");
   }
+}
+
+// Starts a *_default() function: zeroes the caller's struct and sets its
+// struct_size. False for NULL, which the *_default() functions ignore.
+template <class T>
+bool start_defaults(T* opts) {
+  if (!opts) return false;
+  std::memset(static_cast<void*>(opts), 0, sizeof *opts);
+  opts->struct_size = sizeof *opts;
+  return true;
+}
+
+// The numeric fields an options struct shares with a core struct, listed once
+// per pair as an X-macro of (C name, C++ name) entries, e.g.
+//   #define GML_FLOW_TRAIN_FIELDS(X) X(steps, steps) X(learning_rate, lr)
+//   constexpr auto kFlowTrainFields = GML_FIELD_LINKS(GML_FLOW_TRAIN_FIELDS);
+// The one list serves both directions: the *_default() function publishes
+// the core's defaults through it and the call reads the caller's values back,
+// so a field added to one side and not the other cannot drift, and no
+// default is written twice. Fields that need a conversion (names of enums,
+// strings, seeds) stay hand-written beside it.
+#define GML_VISIT_FIELD(c_name, core_name) visit(c.c_name, core.core_name);
+#define GML_FIELD_LINKS(LIST) [](auto& c, auto& core, auto&& visit) { LIST(GML_VISIT_FIELD) }
+
+// The core's values out to the C struct (a *_default() function).
+template <class Links, class C, class Core>
+void publish_fields(const Links& links, C& c, const Core& core) {
+  links(c, core, [](auto& to, const auto& from) {
+    to = static_cast<std::remove_reference_t<decltype(to)>>(from);
+  });
+}
+
+// The caller's values in to the core struct.
+template <class Links, class C, class Core>
+void receive_fields(const Links& links, const C& c, Core& core) {
+  links(c, core, [](const auto& from, auto& to) {
+    to = static_cast<std::remove_reference_t<decltype(to)>>(from);
+  });
+}
+
+// Whether the values the header publishes (flag bits, column indices) are
+// the core's, pairwise: static_assert(values_agree({GML_A, GML_B}, {kA, kB})).
+constexpr bool values_agree(std::initializer_list<int64_t> published,
+                            std::initializer_list<int64_t> core) {
+  if (published.size() != core.size()) return false;
+  const int64_t* c = core.begin();
+  for (const int64_t p : published) {
+    if (p != *c++) return false;
+  }
+  return true;
 }
 
 // A comma-separated list option ("a,b,c"); NULL or empty: no entries.

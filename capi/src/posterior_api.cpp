@@ -6,6 +6,7 @@
 
 #include "capi/src/arrays.h"
 #include "capi/src/model_call.h"
+#include "capi/src/options.h"
 #include "runs/posterior/posterior_runs.h"
 
 namespace {
@@ -30,12 +31,26 @@ std::string default_data_dir(const char* data_dir) {
 using gml::capi::guard;
 using gml::capi::model_call;
 
+// gml_posterior_train_options fields that are PosteriorConfig fields ...
+// clang-format off
+#define GML_POSTERIOR_CONFIG_FIELDS(X) \
+  X(num_blocks, num_blocks) X(hidden_width, hidden_width) \
+  X(made_blocks, made_blocks) X(num_bins, num_bins)
+// clang-format on
+static constexpr auto kPosteriorConfigFields = GML_FIELD_LINKS(GML_POSTERIOR_CONFIG_FIELDS);
+// ... and PosteriorTrainOptions fields.
+// clang-format off
+#define GML_POSTERIOR_TRAIN_FIELDS(X) \
+  X(batch_size, batch_size) X(learning_rate, lr) X(max_epochs, max_epochs) \
+  X(patience, patience) X(validation_fraction, validation_fraction) X(resume, resume) \
+  X(seed, seed) X(lr_plateau, lr_plateau) X(lr_factor, lr_factor)
+// clang-format on
+static constexpr auto kPosteriorTrainFields = GML_FIELD_LINKS(GML_POSTERIOR_TRAIN_FIELDS);
+
 extern "C" {
 
 GML_API void gml_posterior_simulate_options_default(gml_posterior_simulate_options* opts) {
-  if (!opts) return;
-  std::memset(opts, 0, sizeof *opts);
-  opts->struct_size = sizeof *opts;
+  if (!gml::capi::start_defaults(opts)) return;
   opts->batch_size = 10000;
 }
 
@@ -105,26 +120,13 @@ GML_API gml_status gml_posterior_training_set_info(const char* path, int64_t* th
 }
 
 GML_API void gml_posterior_train_options_default(gml_posterior_train_options* opts) {
-  if (!opts) return;
-  std::memset(opts, 0, sizeof *opts);
+  if (!gml::capi::start_defaults(opts)) return;
   // The core structs hold the defaults (SEDflow's); only the names are here.
   const post::PosteriorConfig c;
-  const post::PosteriorTrainOptions t;
-  opts->struct_size = sizeof *opts;
-  opts->estimator = c.estimator == post::Estimator::Maf ? "maf" : "nsf";
-  opts->num_blocks = c.num_blocks;
-  opts->hidden_width = c.hidden_width;
-  opts->made_blocks = c.made_blocks;
+  gml::capi::publish_fields(kPosteriorConfigFields, *opts, c);
+  gml::capi::publish_fields(kPosteriorTrainFields, *opts, post::PosteriorTrainOptions{});
+  opts->estimator = post::estimator_name(c.estimator);
   opts->activation = c.activation == post::Activation::Tanh ? "tanh" : "relu";
-  opts->num_bins = c.num_bins;
-  opts->batch_size = t.batch_size;
-  opts->learning_rate = t.lr;
-  opts->max_epochs = t.max_epochs;
-  opts->patience = t.patience;
-  opts->validation_fraction = t.validation_fraction;
-  opts->lr_plateau = t.lr_plateau;
-  opts->lr_factor = t.lr_factor;
-  opts->seed = t.seed;
 }
 
 GML_API gml_status gml_posterior_train(gml_context* ctx, const char* training_set_path,
@@ -148,21 +150,10 @@ GML_API gml_status gml_posterior_train(gml_context* ctx, const char* training_se
     const std::string act = o.activation ? o.activation : "tanh";
     require(act == "tanh" || act == "relu", "opts->activation must be \"tanh\" or \"relu\"");
     cfg.activation = act == "tanh" ? post::Activation::Tanh : post::Activation::Relu;
-    cfg.num_blocks = o.num_blocks;
-    cfg.hidden_width = o.hidden_width;
-    cfg.made_blocks = o.made_blocks;
-    cfg.num_bins = o.num_bins;
+    gml::capi::receive_fields(kPosteriorConfigFields, o, cfg);
     post::PosteriorTrainOptions& to = r.train;
-    to.batch_size = o.batch_size;
-    to.lr = o.learning_rate;
-    to.max_epochs = o.max_epochs;
-    to.patience = o.patience;
-    to.validation_fraction = o.validation_fraction;
+    gml::capi::receive_fields(kPosteriorTrainFields, o, to);
     to.checkpoint_path = o.checkpoint_path ? o.checkpoint_path : "";
-    to.resume = o.resume != 0;
-    to.seed = o.seed;
-    to.lr_plateau = o.lr_plateau;
-    to.lr_factor = o.lr_factor;
     gml::runs::run_posterior_training(training_set_path, r, model_path, &c.control, c.device);
   });
 }

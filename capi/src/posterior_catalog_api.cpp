@@ -10,20 +10,23 @@ namespace {
 namespace runs = gml::runs;
 namespace post = gml::posterior;
 
-constexpr int flag_bit(int bit) {
-  return bit;
-}
 // The published flags and summary columns are the run's and the core's.
-static_assert(flag_bit(GML_POSTERIOR_FLAG_MISSING) == flag_bit(runs::kRowMissing) &&
-              flag_bit(GML_POSTERIOR_FLAG_BAD_IVAR) == flag_bit(runs::kRowBadIvar) &&
-              flag_bit(GML_POSTERIOR_FLAG_Z_OUTSIDE_PRIOR) == flag_bit(runs::kRowZOutsidePrior) &&
-              flag_bit(GML_POSTERIOR_FLAG_OUTSIDE_TRAINING) == flag_bit(runs::kRowOutsideTraining));
-static_assert(flag_bit(GML_SUMMARY_MEDIAN) == flag_bit(post::kMedian) &&
-              flag_bit(GML_SUMMARY_P16) == flag_bit(post::kP16) &&
-              flag_bit(GML_SUMMARY_P84) == flag_bit(post::kP84) &&
-              flag_bit(GML_SUMMARY_MEAN) == flag_bit(post::kMean) &&
-              flag_bit(GML_SUMMARY_STD) == flag_bit(post::kStd) &&
-              flag_bit(GML_SUMMARY_COLUMNS) == flag_bit(post::kSummaryColumns));
+static_assert(gml::capi::values_agree(
+    {GML_POSTERIOR_FLAG_MISSING, GML_POSTERIOR_FLAG_BAD_IVAR, GML_POSTERIOR_FLAG_Z_OUTSIDE_PRIOR,
+     GML_POSTERIOR_FLAG_OUTSIDE_TRAINING},
+    {runs::kRowMissing, runs::kRowBadIvar, runs::kRowZOutsidePrior, runs::kRowOutsideTraining}));
+static_assert(gml::capi::values_agree({GML_SUMMARY_MEDIAN, GML_SUMMARY_P16, GML_SUMMARY_P84,
+                                       GML_SUMMARY_MEAN, GML_SUMMARY_STD, GML_SUMMARY_COLUMNS},
+                                      {post::kMedian, post::kP16, post::kP84, post::kMean,
+                                       post::kStd, post::kSummaryColumns}));
+
+// gml_posterior_run_options fields that are CatalogRunOptions fields.
+// clang-format off
+#define GML_CATALOG_RUN_FIELDS(X) \
+  X(n_samples, n_samples) X(chunk_rows, chunk_rows) \
+  X(first_row, first_row) X(max_rows, max_rows)
+// clang-format on
+constexpr auto kCatalogRunFields = GML_FIELD_LINKS(GML_CATALOG_RUN_FIELDS);
 
 }  // namespace
 
@@ -33,15 +36,10 @@ using gml::capi::model_call;
 extern "C" {
 
 GML_API void gml_posterior_run_options_default(gml_posterior_run_options* opts) {
-  if (!opts) return;
+  if (!gml::capi::start_defaults(opts)) return;
   const runs::CatalogRunOptions d;
-  std::memset(opts, 0, sizeof *opts);
-  opts->struct_size = sizeof *opts;
-  opts->n_samples = d.n_samples;
+  gml::capi::publish_fields(kCatalogRunFields, *opts, d);
   opts->seed = d.seed;
-  opts->chunk_rows = d.chunk_rows;
-  opts->first_row = d.first_row;
-  opts->max_rows = d.max_rows;
 }
 
 GML_API gml_status gml_posterior_run_catalog(gml_context* ctx, const gml_model* model,
@@ -59,13 +57,10 @@ GML_API gml_status gml_posterior_run_catalog(gml_context* ctx, const gml_model* 
         require(o.first_row >= 0 && o.max_rows >= 0 && o.chunk_rows >= 0,
                 "opts->first_row, max_rows and chunk_rows must be >= 0");
         runs::CatalogRunOptions r;
-        r.n_samples = o.n_samples;
+        gml::capi::receive_fields(kCatalogRunFields, o, r);
         r.seed = gml::capi::seed_for(c, o.seed);
         r.hdu = o.hdu ? o.hdu : "";
         r.samples_path = o.samples_path ? o.samples_path : "";
-        r.chunk_rows = o.chunk_rows;
-        r.first_row = o.first_row;
-        r.max_rows = o.max_rows;
         r.model_checksum = m.checksum;
         runs::run_posterior_catalog(gml::capi::loaded_as<post::LoadedPosterior>(m), catalog_path,
                                     mapping, r, out_path, c.backend.get(), &c.control);

@@ -1,6 +1,5 @@
 // C entry points of the WCS section: a parsed celestial WCS and batched
 // pixel <-> sky transforms with per-point status.
-#include <cctype>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,7 +10,6 @@
 #include "core/common/runtime.h"
 #include "fits_io/fits_file.h"
 #include "fits_io/header.h"
-#include "fits_io/image.h"
 #include "fits_io/wcs.h"
 
 // WCSLIB keeps scratch memory inside a wcsprm, so transforms on one handle
@@ -26,34 +24,6 @@ namespace {
 
 using gml::fits::FitsFile;
 using gml::fits::Wcs;
-
-bool is_index(const std::string& s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
-
-// Survey MEFs keep image and WCS in an extension behind an empty primary.
-Wcs wcs_of_default_hdu(FitsFile& f, char alt) {
-  try {
-    return Wcs::from_file(f, alt);
-  } catch (const gml::fits::WcsError&) {
-    const bool primary_empty = f.current_hdu() == 1 && (f.hdu_type() != gml::fits::HduType::Image ||
-                                                        gml::fits::image_info(f).naxes.empty());
-    if (!primary_empty) throw;
-    for (int h = 2; h <= f.num_hdus(); ++h) {
-      f.move_to(h);
-      try {
-        return Wcs::from_file(f, alt);
-      } catch (const gml::fits::WcsError&) {
-      }
-    }
-    f.move_to(1);
-    throw;
-  }
-}
 
 gml_wcs& require_wcs(const gml_wcs* wcs) {
   gml::capi::require_live_handle(wcs, gml::capi::HandleKind::Wcs, "wcs");
@@ -104,19 +74,7 @@ gml_status open_file(const char* function, const char* path, const char* hdu, ch
     gml::require(alt == ' ' || (alt >= 'A' && alt <= 'Z'),
                  "alt must be ' ' or '\\0' (the primary WCS) or a letter A-Z");
     FitsFile f = FitsFile::open(path);
-    std::unique_ptr<gml_wcs> w;
-    if (hdu == nullptr) {
-      w = std::make_unique<gml_wcs>(wcs_of_default_hdu(f, alt));
-    } else {
-      const std::string h = hdu;
-      if (is_index(h)) {
-        gml::require(h.size() < 7, "hdu index out of range: " + h);
-        f.move_to(std::stoi(h) + 1);
-      } else {
-        f.move_to(h);
-      }
-      w = std::make_unique<gml_wcs>(Wcs::from_file(f, alt));
-    }
+    auto w = std::make_unique<gml_wcs>(Wcs::from_hdu(f, hdu ? hdu : "", alt));
     log_repairs(w->wcs, "'" + std::string(path) + "'");
     *out = gml::capi::publish(std::move(w), gml::capi::HandleKind::Wcs);
   });

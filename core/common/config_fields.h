@@ -29,6 +29,43 @@
 
 namespace gml {
 
+// The names an enum is known by in files and options, each value once.
+template <typename E>
+using EnumNames = std::vector<std::pair<const char*, E>>;
+
+// "a or b or c", for messages.
+template <typename E>
+std::string enum_options(const EnumNames<E>& names) {
+  std::string options;
+  for (const auto& entry : names)
+    options += (options.empty() ? "" : " or ") + std::string(entry.first);
+  return options;
+}
+
+template <typename E>
+const char* name_of(const EnumNames<E>& names, E value) {
+  for (const auto& [text, v] : names)
+    if (v == value) return text;
+  fail(Status::Internal, "enum value without a name");
+}
+
+// The value named `text`; nullopt when no value has that name.
+template <typename E>
+std::optional<E> find_named(const EnumNames<E>& names, const std::string& text) {
+  for (const auto& [option, value] : names)
+    if (text == option) return value;
+  return std::nullopt;
+}
+
+// The value named `text`, or Error(InvalidArgument) "unknown <what> ..."
+// listing the names.
+template <typename E>
+E value_named(const EnumNames<E>& names, const std::string& text, const char* what) {
+  if (const std::optional<E> v = find_named(names, text)) return *v;
+  fail(Status::InvalidArgument,
+       "unknown " + std::string(what) + " '" + text + "' (" + enum_options(names) + ")");
+}
+
 // Bounds of a real field. Every comparison fails for NaN, so NaN is always
 // out of bounds; an open infinite end refuses infinity too.
 struct Interval {
@@ -99,14 +136,12 @@ class ConfigFields {
   // files written before it meaning the old behaviour).
   // (common_type_t: E is deduced from the member alone.)
   template <typename E>
-  void choice(const char* key, E Config::*member,
-              std::vector<std::pair<const char*, std::common_type_t<E>>> names,
+  void choice(const char* key, E Config::*member, EnumNames<std::common_type_t<E>> names,
               std::optional<std::common_type_t<E>> absent = std::nullopt) {
     Field f;
     f.key = key;
     f.write = [member, names](const Config& c, nlohmann::json& j, const char* k) {
-      for (const auto& [text, value] : names)
-        if (value == c.*member) j[k] = text;
+      j[k] = name_of(names, c.*member);
     };
     f.read = [name = name_, member, names, absent](const nlohmann::json& j, Config& c,
                                                    const char* k) {
@@ -115,15 +150,10 @@ class ConfigFields {
         return;
       }
       const std::string text = j.at(k).get<std::string>();
-      std::string options;
-      for (const auto& [option, value] : names) {
-        if (text == option) {
-          c.*member = value;
-          return;
-        }
-        options += (options.empty() ? "" : " or ") + std::string(option);
-      }
-      fail(Status::Format, name + ": " + k + " '" + text + "' is not " + options);
+      const std::optional<E> value = find_named(names, text);
+      if (!value)
+        fail(Status::Format, name + ": " + k + " '" + text + "' is not " + enum_options(names));
+      c.*member = *value;
     };
     fields_.push_back(std::move(f));
   }

@@ -19,10 +19,13 @@ namespace gml {
 ModelFile network_model_file(const char* family, const torch::nn::Module& network,
                              const std::string& config, const std::string& provenance);
 
-// The family's config of `file`; a config that does not parse or validate
-// is a damaged file, Error(Format).
+// The family's config of `file`; a file of another family is
+// Error(InvalidArgument), a config that does not parse or validate a damaged
+// file, Error(Format).
 template <typename Config>
-Config config_of(const ModelFile& file) {
+Config config_of(const ModelFile& file, const char* family) {
+  if (file.family != family)
+    fail(Status::InvalidArgument, "not a " + std::string(family) + " model file");
   try {
     return Config::from_json_text(file.config);
   } catch (const Error& e) {
@@ -71,7 +74,9 @@ ModelFile flow_family_file(const char* family, Flow& flow, TrainingRangeKeys key
                            const at::Tensor& min, const at::Tensor& max,
                            const std::string& training, const std::string& provenance) {
   ModelFile file = network_model_file(family, *flow, flow->config().to_json_text(), provenance);
-  for (const auto& [name, t] : flow->normalization_tensors()) file.normalization[name] = t;
+  // CPU copies, like the parameters: the flow may stay on its device.
+  for (const auto& [name, t] : flow->normalization_tensors())
+    file.normalization[name] = t.to(at::kCPU);
   store_training_range(file, keys.min, keys.max, min, max);
   file.extra["training"] = text_tensor(training);
   return file;

@@ -44,6 +44,10 @@ struct ModelFile {
 // Throws Error(InvalidArgument) for a bad family/name/dtype, Error(Io) when
 // the directory is not writable or the rename fails.
 void write_model_file(const std::string& path, ModelFile& model);
+// The same for a file made only to be written.
+inline void write_model_file(const std::string& path, ModelFile&& model) {
+  write_model_file(path, model);
+}
 
 // Reads and verifies a model file. expected_family empty accepts any family.
 // Throws Error(Io) missing/unreadable, Error(Format) not HDF5 / truncated /

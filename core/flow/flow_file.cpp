@@ -18,13 +18,11 @@ ModelFile flow_model_file(ConditionalFlow& flow, const FlowFileExtras& extras) {
 }
 
 void save_flow(const std::string& path, ConditionalFlow& flow, const FlowFileExtras& extras) {
-  ModelFile file = flow_model_file(flow, extras);
-  write_model_file(path, file);
+  write_model_file(path, flow_model_file(flow, extras));
 }
 
 LoadedFlow flow_from_model_file(const ModelFile& file) {
-  require(file.family == LoadedFlow::kFamily, "not a flow model file");
-  const FlowConfig config = config_of<FlowConfig>(file);
+  const FlowConfig config = config_of<FlowConfig>(file, LoadedFlow::kFamily);
   // Every block's conditioner holds an MLP of hidden_layers layers of width
   // hidden_width: at least (hidden_layers - 1) W x W matrices and W weights.
   const double w = static_cast<double>(config.hidden_width);

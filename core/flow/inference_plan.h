@@ -62,6 +62,7 @@ class InferencePlan {
   struct Scratch;
 
   void run_tiles(float* rows, int64_t n, float* logdet, bool to_latent) const;
+  void run_tile(float* x, int64_t m, float* logdet, bool to_latent, Scratch& s) const;
   void apply_half(const Half& half, float* rows, int64_t m, float* logdet, bool inverse,
                   Scratch& s) const;
   void apply_linear(const at::Tensor& weight_t, float* rows, int64_t m, Scratch& s) const;

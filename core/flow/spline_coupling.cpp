@@ -41,24 +41,31 @@ std::pair<at::Tensor, at::Tensor> SplineCouplingImpl::transform(Conditioner& net
 
 std::pair<at::Tensor, at::Tensor> SplineCouplingImpl::forward(const at::Tensor& x,
                                                               const at::Tensor& condition) {
-  require(x.dim() == 2 && x.size(1) == first_dim_ + second_dim_,
-          "SplineCoupling: input must be (N, D)");
-  const at::Tensor x1 = x.narrow(1, 0, first_dim_);
-  const at::Tensor x2 = x.narrow(1, first_dim_, second_dim_);
-  auto [y2, ld2] = transform(second_, x2, x1, condition, false);
-  auto [y1, ld1] = transform(first_, x1, y2, condition, false);
-  return {at::cat({y1, y2}, 1), ld1 + ld2};
+  return couple(x, condition, false);
 }
 
 std::pair<at::Tensor, at::Tensor> SplineCouplingImpl::inverse(const at::Tensor& y,
                                                               const at::Tensor& condition) {
-  require(y.dim() == 2 && y.size(1) == first_dim_ + second_dim_,
+  return couple(y, condition, true);
+}
+
+std::pair<at::Tensor, at::Tensor> SplineCouplingImpl::couple(const at::Tensor& v,
+                                                             const at::Tensor& condition,
+                                                             bool inverse) {
+  require(v.dim() == 2 && v.size(1) == first_dim_ + second_dim_,
           "SplineCoupling: input must be (N, D)");
-  const at::Tensor y1 = y.narrow(1, 0, first_dim_);
-  const at::Tensor y2 = y.narrow(1, first_dim_, second_dim_);
-  auto [x1, ld1] = transform(first_, y1, y2, condition, true);
-  auto [x2, ld2] = transform(second_, y2, x1, condition, true);
-  return {at::cat({x1, x2}, 1), ld1 + ld2};
+  at::Tensor halves[2] = {v.narrow(1, 0, first_dim_), v.narrow(1, first_dim_, second_dim_)};
+  Conditioner* nets[2] = {&first_, &second_};
+  // Forward transforms the second half given the first, then the first given
+  // the new second; the inverse undoes the two in the opposite order.
+  const int order[2] = {inverse ? 0 : 1, inverse ? 1 : 0};
+  at::Tensor logdet;
+  for (const int k : order) {
+    auto [out, ld] = transform(*nets[k], halves[k], halves[1 - k], condition, inverse);
+    halves[k] = out;
+    logdet = logdet.defined() ? logdet + ld : ld;
+  }
+  return {at::cat({halves[0], halves[1]}, 1), logdet};
 }
 
 }  // namespace gml::flow

@@ -29,6 +29,8 @@ class SplineCouplingImpl : public torch::nn::Module {
 
  private:
   // Spline of `half` with parameters from `net`; returns (out, log|det|).
+  std::pair<at::Tensor, at::Tensor> couple(const at::Tensor& v, const at::Tensor& condition,
+                                           bool inverse);
   std::pair<at::Tensor, at::Tensor> transform(Conditioner& net, const at::Tensor& half,
                                               const at::Tensor& given, const at::Tensor& condition,
                                               bool inverse);

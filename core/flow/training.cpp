@@ -97,6 +97,15 @@ double scheduled_lr(const TrainOptions& o, int64_t step) {
   return lr * std::pow(o.lr_decay, static_cast<double>(slow));
 }
 
+std::string training_record(const TrainReport& report) {
+  return nlohmann::json{{"steps", report.steps},
+                        {"train_loss", report.train_loss},
+                        {"validation_loss", report.validation_loss},
+                        {"validation_history", report.validation_history},
+                        {"validation_galaxies", report.validation_galaxy_ids}}
+      .dump();
+}
+
 TrainReport train_flow(ConditionalFlow& flow, const StarSet& set, const TrainOptions& options,
                        RunControl* control, const c10::Device& device) {
   require(set.data.dim() == 2 && set.conditions.dim() == 2 && set.galaxy.dim() == 1,

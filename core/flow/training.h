@@ -58,6 +58,9 @@ struct TrainReport {
 // The learning rate after `step` optimiser steps under the GalacticFlow schedule.
 double scheduled_lr(const TrainOptions& options, int64_t step);
 
+// The record a model file keeps of its training (JSON text).
+std::string training_record(const TrainReport& report);
+
 // Trains `flow` (normalisation fitted on the training galaxies) on `device`.
 // Progress ("train", steps, loss, detail with lr, stars/s and validation
 // loss) and cancellation go through `control` (may be null).

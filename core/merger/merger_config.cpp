@@ -6,6 +6,9 @@
 namespace gml::merger {
 namespace {
 
+const EnumNames<NanPolicy> kNanPolicies{{"reject", NanPolicy::Reject}, {"mask", NanPolicy::Mask}};
+const EnumNames<TimeHead> kTimeHeads{{"linear", TimeHead::Linear}, {"bounded", TimeHead::Bounded}};
+
 const ConfigFields<MergerConfig>& fields() {
   using C = MergerConfig;
   static const ConfigFields<C> table = [] {
@@ -17,14 +20,12 @@ const ConfigFields<MergerConfig>& fields() {
     f.real("time_max_myr", &C::time_max_myr, Interval::at_least(0));
     f.plain("regress_time", &C::regress_time);
     // Absent in files written before the bounded head: they keep the linear one.
-    f.choice("time_head", &C::time_head,
-             {{"linear", TimeHead::Linear}, {"bounded", TimeHead::Bounded}}, TimeHead::Linear);
+    f.choice("time_head", &C::time_head, kTimeHeads, TimeHead::Linear);
     f.plain("fcae", &C::fcae);
     f.integer("latent_dim", &C::latent_dim, 0, 1024);
     f.integer("vae_hidden", &C::vae_hidden, 1, 65536);
     f.real("dropout", &C::dropout, Interval::half_open(0, 1));
-    f.choice("nan_policy", &C::nan_policy,
-             {{"reject", NanPolicy::Reject}, {"mask", NanPolicy::Mask}});
+    f.choice("nan_policy", &C::nan_policy, kNanPolicies);
     return f;
   }();
   return table;
@@ -33,17 +34,15 @@ const ConfigFields<MergerConfig>& fields() {
 }  // namespace
 
 const char* nan_policy_name(NanPolicy p) {
-  return p == NanPolicy::Reject ? "reject" : "mask";
+  return name_of(kNanPolicies, p);
 }
 
 const char* time_head_name(TimeHead h) {
-  return h == TimeHead::Linear ? "linear" : "bounded";
+  return name_of(kTimeHeads, h);
 }
 
 NanPolicy nan_policy_from_name(const std::string& name) {
-  if (name == "reject") return NanPolicy::Reject;
-  if (name == "mask") return NanPolicy::Mask;
-  fail(Status::InvalidArgument, "unknown NaN policy '" + name + "' (reject or mask)");
+  return value_named(kNanPolicies, name, "NaN policy");
 }
 
 void MergerConfig::validate() const {

@@ -30,7 +30,7 @@ std::string save_merger(const std::string& path, MergerNet& net, const std::stri
 
 LoadedMerger merger_from_model_file(const ModelFile& file) {
   LoadedMerger m;
-  const MergerConfig config = config_of<MergerConfig>(file);
+  const MergerConfig config = config_of<MergerConfig>(file, LoadedMerger::kFamily);
   // The classifier holds at least one weight per class. The VAE's encoder
   // and last decoder layer hold vae_hidden weights per feature-map value
   // (at least one channel on a side of image_size / 32, the stride of every

@@ -9,13 +9,15 @@
 namespace gml::posterior {
 namespace {
 
+const EnumNames<Estimator> kEstimators{{"maf", Estimator::Maf}, {"nsf", Estimator::Nsf}};
+
 // Upper bounds far above any useful estimator: a damaged or hand-edited
 // config must fail before the network it describes is allocated.
 const ConfigFields<PosteriorConfig>& fields() {
   using C = PosteriorConfig;
   static const ConfigFields<C> table = [] {
     ConfigFields<C> f("PosteriorConfig");
-    f.choice("estimator", &C::estimator, {{"maf", Estimator::Maf}, {"nsf", Estimator::Nsf}});
+    f.choice("estimator", &C::estimator, kEstimators);
     f.integer("theta_dim", &C::theta_dim, 1, 1024);
     f.integer("x_dim", &C::x_dim, 1, 16384);
     f.integer("num_blocks", &C::num_blocks, 1, 256);
@@ -38,13 +40,11 @@ const ConfigFields<PosteriorConfig>& fields() {
 }  // namespace
 
 const char* estimator_name(Estimator e) {
-  return e == Estimator::Maf ? "maf" : "nsf";
+  return name_of(kEstimators, e);
 }
 
 Estimator estimator_from_name(const std::string& name) {
-  if (name == "maf") return Estimator::Maf;
-  if (name == "nsf") return Estimator::Nsf;
-  fail(Status::InvalidArgument, "unknown posterior estimator '" + name + "' (maf or nsf)");
+  return value_named(kEstimators, name, "posterior estimator");
 }
 
 int64_t PosteriorConfig::made_multiplier() const {

@@ -23,13 +23,11 @@ ModelFile posterior_model_file(PosteriorFlow& flow, const PosteriorFileExtras& e
 
 void save_posterior(const std::string& path, PosteriorFlow& flow,
                     const PosteriorFileExtras& extras) {
-  ModelFile file = posterior_model_file(flow, extras);
-  write_model_file(path, file);
+  write_model_file(path, posterior_model_file(flow, extras));
 }
 
 LoadedPosterior posterior_from_model_file(const ModelFile& file) {
-  require(file.family == LoadedPosterior::kFamily, "not a posterior model file");
-  const PosteriorConfig config = config_of<PosteriorConfig>(file);
+  const PosteriorConfig config = config_of<PosteriorConfig>(file, LoadedPosterior::kFamily);
   // Every MADE holds made_blocks hidden_width x hidden_width layers.
   const double w = static_cast<double>(config.hidden_width);
   require_config_fits_tensors(file,

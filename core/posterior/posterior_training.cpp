@@ -37,19 +37,36 @@ at::Tensor epoch_order(uint64_t seed, int64_t epoch, int64_t n) {
   return at::randperm(n, gen, at::TensorOptions().dtype(at::kLong));
 }
 
+nlohmann::json training_json(const PosteriorTrainReport& r, const PosteriorTrainOptions& options) {
+  return {{"epochs", r.epochs},
+          {"best_epoch", r.best_epoch},
+          {"best_validation_loss", r.best_validation_loss},
+          {"stopped_early", r.stopped_early},
+          {"train_rows", r.train_rows},
+          {"validation_rows", r.validation_rows},
+          {"dropped_rows", r.dropped_rows},
+          {"batch_size", options.batch_size},
+          {"learning_rate", options.lr},
+          {"patience", options.patience},
+          {"seed", options.seed},
+          {"train_history", r.train_history},
+          {"validation_history", r.validation_history}};
+}
+
+// The checkpoint's record adds what a resumed run needs to go on as if it
+// had not stopped: the epochs since the best one and the learning rate,
+// which the plateau schedule may have lowered.
 void write_checkpoint(const std::string& path, PosteriorFlow& flow, const RAdam& opt,
                       const std::vector<at::Tensor>& best, const PosteriorTrainReport& report,
-                      int64_t since_best) {
+                      const PosteriorTrainOptions& options, int64_t since_best) {
   PosteriorFileExtras extras;
   extras.x_train_min = report.x_min;
   extras.x_train_max = report.x_max;
-  extras.training = nlohmann::json{
-      {"checkpoint", true},
-      {"epochs", report.epochs},
-      {"best_epoch", report.best_epoch},
-      {"best_validation_loss", report.best_validation_loss},
-      {"since_best",
-       since_best}}.dump();
+  nlohmann::json record = training_json(report, options);
+  record["checkpoint"] = true;
+  record["since_best"] = since_best;
+  record["lr"] = opt.lr();
+  extras.training = record.dump();
   ModelFile file = posterior_model_file(flow, extras);
   for (const auto& [k, v] : opt.state()) file.extra["optimizer." + k] = v;
   for (size_t i = 0; i < best.size(); ++i) file.extra["best." + std::to_string(i)] = best[i];
@@ -60,6 +77,11 @@ void write_checkpoint(const std::string& path, PosteriorFlow& flow, const RAdam&
 }
 
 }  // namespace
+
+std::string training_record(const PosteriorTrainReport& report,
+                            const PosteriorTrainOptions& options) {
+  return training_json(report, options).dump();
+}
 
 double mean_negative_log_prob(PosteriorFlow& flow, const at::Tensor& theta, const at::Tensor& x) {
   at::NoGradGuard no_grad;
@@ -214,7 +236,7 @@ PosteriorTrainReport train_posterior(PosteriorFlow& flow, const at::Tensor& thet
                   static_cast<long long>(options.patience));
     progress.set_detail(detail);
     if (!options.checkpoint_path.empty()) {
-      write_checkpoint(options.checkpoint_path, flow, opt, best, report, since_best);
+      write_checkpoint(options.checkpoint_path, flow, opt, best, report, options, since_best);
     }
   }
   report.stopped_early = since_best >= options.patience;

@@ -49,6 +49,11 @@ struct PosteriorTrainReport {
   at::Tensor x_min, x_max;   // (C) float64 range of x over the training rows
 };
 
+// The record a model file keeps of its training (JSON text): the report's
+// figures and the options that shaped them.
+std::string training_record(const PosteriorTrainReport& report,
+                            const PosteriorTrainOptions& options);
+
 // Trains `flow` in place (normalisation fitted on the training rows unless
 // resumed) on `device`. theta (N, D), x (N, C). Progress ("train", batches)
 // and cancellation go through `control` (may be null); a cancelled run

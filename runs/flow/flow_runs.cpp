@@ -253,13 +253,7 @@ flow::TrainReport run_flow_training(const std::string& stars_path,
       {"steps", t.steps},
       {"batch_size", t.batch_size},
       {"seed", t.seed}}.dump();
-  extras.training = nlohmann::json{{"steps", report.steps},
-                                   {"train_loss", report.train_loss},
-                                   {"validation_loss", report.validation_loss},
-                                   {"validation_history", report.validation_history},
-                                   {"validation_galaxies", report.validation_galaxy_ids}}
-                        .dump();
-  f->to(at::kCPU);
+  extras.training = flow::training_record(report);
   flow::save_flow(model_path, f, extras);
   return report;
 }

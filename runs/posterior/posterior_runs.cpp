@@ -185,21 +185,7 @@ post::PosteriorTrainReport run_posterior_training(const std::string& training_se
   extras.support_x = set.x.narrow(0, 0, std::min<int64_t>(set.x.size(0), kSupportRows)).clone();
   extras.provenance =
       nlohmann::json{{"training_set", training_set_path}, {"rows", set.theta.size(0)}}.dump();
-  extras.training = nlohmann::json{{"epochs", r.epochs},
-                                   {"best_epoch", r.best_epoch},
-                                   {"best_validation_loss", r.best_validation_loss},
-                                   {"stopped_early", r.stopped_early},
-                                   {"train_rows", r.train_rows},
-                                   {"validation_rows", r.validation_rows},
-                                   {"dropped_rows", r.dropped_rows},
-                                   {"batch_size", to.batch_size},
-                                   {"learning_rate", to.lr},
-                                   {"patience", to.patience},
-                                   {"seed", to.seed},
-                                   {"train_history", r.train_history},
-                                   {"validation_history", r.validation_history}}
-                        .dump();
-  flow->to(at::kCPU);
+  extras.training = post::training_record(r, to);
   post::save_posterior(model_path, flow, extras);
   return r;
 }

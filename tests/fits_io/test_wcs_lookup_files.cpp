@@ -227,5 +227,33 @@ TEST(WcsTabFiles, MissingTableIsNamed) {
   }
 }
 
+// Which HDU's WCS a caller means (Wcs::from_hdu, behind gml_wcs_open).
+TEST(WcsFromHdu, DefaultSkipsAnEmptyPrimaryAndIndicesCountFromZero) {
+  test::ScratchDir dir;
+  const std::vector<std::string> cards = {
+      pad_card("CTYPE1  = 'RA---TAN'"), pad_card("CTYPE2  = 'DEC--TAN'"),
+      pad_card("CRVAL1  = 150.0"),      pad_card("CRVAL2  = 2.0"),
+      pad_card("CRPIX1  = 1.0"),        pad_card("CRPIX2  = 1.0"),
+      pad_card("CDELT1  = -0.001"),     pad_card("CDELT2  = 0.001")};
+  const std::string path = write(dir, "mef.fits", cards, {});
+
+  FitsFile f = FitsFile::open(path);
+  Wcs by_default = Wcs::from_hdu(f, "");
+  EXPECT_EQ(f.current_hdu(), 2);  // the first extension, behind the empty primary
+  FitsFile g = FitsFile::open(path);
+  Wcs by_index = Wcs::from_hdu(g, "1");
+  EXPECT_EQ(by_default.crval(), by_index.crval());
+  EXPECT_EQ(by_default.pix2sky(10.0, 20.0), by_index.pix2sky(10.0, 20.0));
+  EXPECT_THROW(Wcs::from_hdu(g, "0"), WcsError);  // the empty primary itself
+  EXPECT_THROW(Wcs::from_hdu(g, "1234567"), std::invalid_argument);
+  EXPECT_THROW(Wcs::from_hdu(g, "NO_SUCH_HDU"), FitsError);
+
+  // A catalog: an empty primary and a table, no WCS anywhere. The search
+  // reports the primary's failure and leaves the file where it started.
+  FitsFile c = FitsFile::open(test::data_path("sdss/gst_tests_small.fits"));
+  EXPECT_THROW(Wcs::from_hdu(c, ""), WcsError);
+  EXPECT_EQ(c.current_hdu(), 1);
+}
+
 }  // namespace
 }  // namespace gml::fits

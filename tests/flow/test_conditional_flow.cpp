@@ -428,6 +428,15 @@ TEST(ConditionalFlow, SingleConditionInferencePlanEqualsDifferentiablePath) {
   EXPECT_EQ(finite.sum().item<int64_t>(), n - 1);
   EXPECT_TRUE(at::equal(finite, at::isfinite(planned)));
   EXPECT_LE(max_abs_diff(planned.index({finite}), reference.index({finite})), 3e-5);
+  {
+    // Threads take whole tiles and each runs its tile on one thread, so the
+    // rows come out bit for bit the same whatever the thread count.
+    const int previous = at::get_num_threads();
+    at::set_num_threads(3);
+    const at::Tensor threaded = flow->evaluate_log_prob(x, c, 1000);
+    at::set_num_threads(previous);
+    EXPECT_TRUE(at::equal(threaded.index({finite}), planned.index({finite})));
+  }
 
   at::Tensor s = flow->sample(c, n, at::detail::createCPUGenerator(32), 1000);
   auto noise = at::detail::createCPUGenerator(32);

@@ -2,7 +2,10 @@
 // theta ~ N(mu0, S0) in 5-D, x = A theta + N(0, s^2 I). The posterior is
 // Gaussian with S = (S0^-1 + A^T A / s^2)^-1, m = S (S0^-1 mu0 + A^T x / s^2).
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
+#include <iostream>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <filesystem>
@@ -160,8 +163,10 @@ TEST(PosteriorTraining, CheckpointResumeEqualsUninterruptedRunAndFileRoundTrips)
   cfg.num_blocks = 2;
   cfg.hidden_width = 16;
   PosteriorTrainOptions o = task_options();
-  o.max_epochs = 4;
+  o.max_epochs = 10;
   o.patience = 100;
+  o.lr = 3e-2;      // large enough that some epoch does not improve ...
+  o.lr_plateau = 1;  // ... and halves the rate
   const std::string dir = testing::TempDir();
   o.checkpoint_path = dir + "/gml_posterior_ck.h5";
   std::filesystem::remove(o.checkpoint_path);
@@ -170,15 +175,23 @@ TEST(PosteriorTraining, CheckpointResumeEqualsUninterruptedRunAndFileRoundTrips)
   const PosteriorTrainReport rf = train_posterior(full, theta, x, o, nullptr);
 
   PosteriorTrainOptions first = o;
-  first.max_epochs = 2;
+  first.max_epochs = 8;  // epoch 8 does not improve
   PosteriorFlow part(cfg, 11);
   std::filesystem::remove(o.checkpoint_path);
   train_posterior(part, theta, x, first, nullptr);
+  {
+    // The checkpoint keeps the learning rate the plateau schedule lowered;
+    // a resumed run that restarted from options.lr would drift from `full`.
+    const LoadedPosterior ck = load_posterior(o.checkpoint_path);
+    const auto record = nlohmann::json::parse(ck.extras.training);
+    std::cout << "[ checkpoint ] lr " << record.at("lr").get<double>() << "\n";
+    EXPECT_LT(record.at("lr").get<double>(), o.lr);
+  }
   PosteriorFlow resumed(cfg, 999);  // different init: everything must come from the file
   PosteriorTrainOptions second = o;
   second.resume = true;
   const PosteriorTrainReport rr = train_posterior(resumed, theta, x, second, nullptr);
-  EXPECT_EQ(rr.epochs, 4);
+  EXPECT_EQ(rr.epochs, 10);
   ASSERT_EQ(rr.validation_history.size(), rf.validation_history.size());
   for (size_t i = 0; i < rf.validation_history.size(); ++i) {
     EXPECT_EQ(rr.validation_history[i], rf.validation_history[i]) << "epoch " << i;
