@@ -1,0 +1,130 @@
+// Noise schedules and samplers against diffusers 0.42.1
+// (tests/golden/make_scheduler_golden.py): alphas_cumprod, timesteps,
+// sigmas, and every step of full loops for stored model outputs and noise.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/common/error.h"
+#include "core/diffusion/noise_schedule.h"
+#include "core/diffusion/scheduler.h"
+
+namespace gml::diffusion {
+namespace {
+
+const nlohmann::json& golden() {
+  static const nlohmann::json j = [] {
+    std::ifstream in(std::string(GML_GOLDEN_DIR) + "/diffusion/schedulers.json");
+    return nlohmann::json::parse(in);
+  }();
+  return j;
+}
+
+NoiseScheduleConfig config_of(const nlohmann::json& c) {
+  NoiseScheduleConfig cfg;
+  cfg.num_train_timesteps = c.at("num_train_timesteps");
+  cfg.beta_start = c.at("beta_start");
+  cfg.beta_end = c.at("beta_end");
+  const std::string beta = c.at("beta_schedule");
+  cfg.beta_schedule = beta == "linear"          ? BetaSchedule::Linear
+                      : beta == "scaled_linear" ? BetaSchedule::ScaledLinear
+                                                : BetaSchedule::SquaredCosCapV2;
+  const std::string spacing = c.at("timestep_spacing");
+  cfg.timestep_spacing = spacing == "linspace"  ? TimestepSpacing::Linspace
+                         : spacing == "leading" ? TimestepSpacing::Leading
+                                                : TimestepSpacing::Trailing;
+  cfg.steps_offset = c.at("steps_offset");
+  cfg.prediction =
+      c.at("prediction_type") == "epsilon" ? Prediction::Epsilon : Prediction::VPrediction;
+  cfg.clip_sample = c.value("clip_sample", false);
+  cfg.set_alpha_to_one = c.value("set_alpha_to_one", false);
+  return cfg;
+}
+
+at::Tensor tensor_of(const nlohmann::json& values, const std::vector<int64_t>& shape) {
+  return at::tensor(values.get<std::vector<double>>(), at::kDouble).reshape(shape).to(at::kFloat);
+}
+
+// max |a - b| relative to max(1, max |b|).
+double relative_error(const at::Tensor& a, const at::Tensor& b) {
+  const double scale = std::max(1.0, b.abs().max().item<double>());
+  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>() / scale;
+}
+
+TEST(Scheduler, EveryStepOfDiffusersLoopsForStoredOutputsAndNoise) {
+  const std::vector<int64_t> shape = golden().at("shape").get<std::vector<int64_t>>();
+  int cases = 0;
+  for (const auto& c : golden().at("cases")) {
+    const std::string name = c.at("scheduler");
+    SCOPED_TRACE(name + " " + c.at("config").dump());
+    const NoiseScheduleConfig cfg = config_of(c.at("config"));
+    auto s = Scheduler::create(sampler_from_name(name), cfg, c.value("eta", 0.0));
+    s->set_timesteps(c.at("steps"));
+
+    EXPECT_LE(relative_error(s->alphas_cumprod(), tensor_of(c.at("alphas_cumprod"), {-1})), 1e-6);
+    // Nine digits in the file: equal once both are float32, as diffusers keeps them.
+    const std::vector<double> want_t = c.at("timesteps").get<std::vector<double>>();
+    ASSERT_EQ(s->timesteps().size(), want_t.size());
+    for (size_t i = 0; i < want_t.size(); ++i)
+      EXPECT_EQ(static_cast<float>(s->timesteps()[i]), static_cast<float>(want_t[i])) << i;
+    if (c.contains("sigmas")) {
+      const std::vector<double> want = c.at("sigmas").get<std::vector<double>>();
+      ASSERT_EQ(s->sigmas().size(), want.size());
+      for (size_t i = 0; i < want.size(); ++i)
+        EXPECT_NEAR(s->sigmas()[i], want[i], 1e-6 * std::max(1.0, want[i])) << "sigma " << i;
+    }
+    EXPECT_NEAR(s->init_noise_sigma(), c.at("init_noise_sigma").get<double>(),
+                1e-6 * c.at("init_noise_sigma").get<double>());
+
+    at::Tensor x = tensor_of(c.at("initial"), shape);
+    double worst = 0;
+    for (int64_t i = 0; i < s->steps(); ++i) {
+      const auto k = static_cast<size_t>(i);
+      EXPECT_LE(
+          relative_error(s->scale_model_input(x, i), tensor_of(c.at("scaled_inputs")[k], shape)),
+          1e-6)
+          << "step " << i;
+      const at::Tensor noise = tensor_of(c.at("noises")[k], shape);
+      x = s->step(tensor_of(c.at("model_outputs")[k], shape), i, x,
+                  s->stochastic() ? noise : at::Tensor());
+      // Compared with diffusers' own sample at every step, then carried on
+      // from ours: errors would grow along the loop if a formula were off.
+      worst = std::max(worst, relative_error(x, tensor_of(c.at("samples")[k], shape)));
+    }
+    EXPECT_LE(worst, 1e-6);
+    ++cases;
+  }
+  EXPECT_EQ(cases, 7);
+}
+
+TEST(Scheduler, BadSettingsAreClearErrors) {
+  NoiseScheduleConfig cfg;
+  auto s = Scheduler::create(SamplerKind::EulerAncestral, cfg);
+  EXPECT_THROW(s->set_timesteps(0), Error);
+  EXPECT_THROW(s->set_timesteps(1001), Error);
+  const at::Tensor x = at::zeros({1, 4, 8, 8});
+  EXPECT_THROW(s->step(x, 0, x, x), Error);  // before set_timesteps
+  s->set_timesteps(10);
+  EXPECT_THROW(s->step(x, 10, x, x), Error);
+  EXPECT_THROW(s->step(x, 0, x, at::Tensor()), Error);  // ancestral needs noise
+  EXPECT_THROW(s->step(x, 0, at::zeros({1, 4, 8, 4}), x), Error);
+  EXPECT_THROW(Scheduler::create(SamplerKind::Ddim, cfg, 1.5), Error);
+  EXPECT_THROW(sampler_from_name("heun"), Error);
+  cfg.beta_end = 1.5;
+  EXPECT_THROW(Scheduler::create(SamplerKind::Euler, cfg), Error);
+  try {
+    sampler_from_name("dpm");
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("euler_a"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace gml::diffusion

@@ -1,0 +1,90 @@
+"""Golden values of diffusers' noise schedules and samplers, for
+tests/diffusion/test_scheduler.cpp: alphas_cumprod, timesteps, sigmas and
+every step of full sampling loops (Euler, Euler-ancestral, DDIM) for given
+model outputs and per-step noise.
+
+    pip install diffusers==0.42.1 torch
+    python tests/golden/make_scheduler_golden.py   # writes tests/golden/diffusion/schedulers.json
+
+The model outputs are random tensors fixed per step (not a network): the
+test is of the scheduler arithmetic alone, so every number the scheduler
+sees is stored.
+"""
+import inspect
+import json
+import pathlib
+
+import torch
+from diffusers import DDIMScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler
+
+SHAPE = (1, 4, 4, 4)
+# Stable Diffusion 1.5's scheduler config, then variations of each option.
+SD15 = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012,
+            beta_schedule="scaled_linear", timestep_spacing="leading", steps_offset=1,
+            prediction_type="epsilon", clip_sample=False)
+CASES = [
+    ("euler_a", SD15, 40, {}),
+    ("euler_a", dict(SD15, timestep_spacing="trailing", steps_offset=0,
+                     prediction_type="v_prediction"), 12, {}),
+    ("euler", dict(SD15, beta_schedule="linear", beta_start=0.0001, beta_end=0.02,
+                   timestep_spacing="linspace", steps_offset=0), 15, {}),
+    ("euler", dict(SD15, prediction_type="v_prediction"), 10, {}),
+    ("ddim", dict(SD15, set_alpha_to_one=False), 20, {"eta": 0.0}),
+    ("ddim", dict(SD15, beta_schedule="squaredcos_cap_v2", timestep_spacing="trailing",
+                  steps_offset=0, set_alpha_to_one=True, clip_sample=True), 10, {"eta": 0.5}),
+    ("ddim", dict(SD15, timestep_spacing="linspace", steps_offset=0,
+                  prediction_type="v_prediction", set_alpha_to_one=False), 8, {"eta": 1.0}),
+]
+CLASSES = {"euler_a": EulerAncestralDiscreteScheduler, "euler": EulerDiscreteScheduler,
+           "ddim": DDIMScheduler}
+
+
+def flat(t):
+    # Nine significant digits hold a float32 exactly.
+    return [float(f"{float(v):.9g}") for v in t.detach().to(torch.float64).reshape(-1)]
+
+
+def run(kind, config, steps, step_args, seed):
+    cls = CLASSES[kind]
+    accepted = inspect.signature(cls.__init__).parameters
+    config = {k: v for k, v in config.items() if k in accepted}
+    assert len(config) >= 7, config
+    s = cls(**config)
+    s.set_timesteps(steps)
+    g = torch.Generator().manual_seed(seed)
+    latents = torch.randn(SHAPE, generator=g) * s.init_noise_sigma
+    out = {"scheduler": kind, "config": config, "steps": steps, **step_args,
+           "alphas_cumprod": flat(s.alphas_cumprod), "timesteps": flat(s.timesteps),
+           "init_noise_sigma": float(s.init_noise_sigma), "initial": flat(latents),
+           "scaled_inputs": [], "model_outputs": [], "noises": [], "samples": []}
+    if hasattr(s, "sigmas"):
+        out["sigmas"] = flat(s.sigmas)
+    for t in s.timesteps:
+        out["scaled_inputs"].append(flat(s.scale_model_input(latents, t)))
+        model_output = torch.randn(SHAPE, generator=g)
+        state = g.get_state()
+        noise = torch.randn(SHAPE, generator=g)  # what the step draws next
+        g.set_state(state)
+        if kind == "ddim":
+            latents = s.step(model_output, t, latents, variance_noise=noise if step_args["eta"] > 0
+                             else None, **step_args).prev_sample
+            g.set_state(state)
+            torch.randn(SHAPE, generator=g)
+        else:
+            latents = s.step(model_output, t, latents, generator=g).prev_sample
+        out["model_outputs"].append(flat(model_output))
+        out["noises"].append(flat(noise))
+        out["samples"].append(flat(latents))
+    return out
+
+
+def main():
+    cases = [run(kind, cfg, steps, args, seed=100 + i)
+             for i, (kind, cfg, steps, args) in enumerate(CASES)]
+    path = pathlib.Path(__file__).parent / "diffusion" / "schedulers.json"
+    path.write_text(json.dumps({"shape": list(SHAPE), "cases": cases}, separators=(",", ":")))
+    print(f"wrote {path} ({path.stat().st_size} bytes, {len(cases)} cases)")
+
+
+if __name__ == "__main__":
+    main()
