@@ -29,6 +29,7 @@ struct NoiseScheduleConfig {
   bool clip_sample = false;        // DDIM: clamp the predicted x0 ...
   double clip_sample_range = 1.0;  // ... to [-range, range]
   bool set_alpha_to_one = false;   // DDIM: alpha_cumprod before t = 0 is 1 (else alphas_cumprod[0])
+  bool use_karras_sigmas = false;  // DPM-Solver++: Karras et al. 2022 noise levels (rho 7)
 
   // Throws Error(InvalidArgument) naming the field at fault.
   void validate() const;

@@ -13,7 +13,27 @@ namespace {
 
 const EnumNames<SamplerKind> kSamplers{{"euler", SamplerKind::Euler},
                                        {"euler_a", SamplerKind::EulerAncestral},
-                                       {"ddim", SamplerKind::Ddim}};
+                                       {"ddim", SamplerKind::Ddim},
+                                       {"dpmpp_2m", SamplerKind::DpmSolverPP2M}};
+
+// sigma_t = sqrt((1 - abar_t) / abar_t) at each timestep, as diffusers
+// computes it: float32 sigmas, numpy.interp in float64, back to float32.
+std::vector<float> interpolated_sigmas(const at::Tensor& alphas_cumprod,
+                                       const std::vector<double>& timesteps) {
+  const at::Tensor full = ((1 - alphas_cumprod) / alphas_cumprod).sqrt().contiguous();
+  const float* f = full.data_ptr<float>();
+  const int64_t last = full.numel() - 1;
+  std::vector<float> out;
+  for (const double t : timesteps) {
+    const auto j = std::min<int64_t>(static_cast<int64_t>(std::floor(t)), last);
+    double v = f[j];
+    if (j < last && t > static_cast<double>(j)) {
+      v += (static_cast<double>(f[j + 1]) - f[j]) * (t - static_cast<double>(j));
+    }
+    out.push_back(static_cast<float>(v));
+  }
+  return out;
+}
 
 // Samplers in sigma space (Karras et al. 2022): x_sigma = x0 + sigma eps,
 // sigma_t = sqrt((1 - abar_t) / abar_t), interpolated at the timesteps.
@@ -33,20 +53,9 @@ class SigmaScheduler : public Scheduler {
   }
 
  protected:
-  void on_timesteps() override {
-    // diffusers: float32 sigmas, numpy.interp in float64, back to float32.
-    const at::Tensor full = ((1 - alphas_cumprod_) / alphas_cumprod_).sqrt().contiguous();
-    const float* f = full.data_ptr<float>();
-    const int64_t last = full.numel() - 1;
-    sigmas_.clear();
-    for (const double t : timesteps_) {
-      const auto j = std::min<int64_t>(static_cast<int64_t>(std::floor(t)), last);
-      double v = f[j];
-      if (j < last && t > static_cast<double>(j)) {
-        v += (static_cast<double>(f[j + 1]) - f[j]) * (t - static_cast<double>(j));
-      }
-      sigmas_.push_back(static_cast<float>(v));
-    }
+  void on_timesteps(int64_t steps) override {
+    timesteps_ = spaced_timesteps(config_, steps, false);
+    sigmas_ = interpolated_sigmas(alphas_cumprod_, timesteps_);
     sigmas_.push_back(0.0f);
   }
 
@@ -64,7 +73,7 @@ class EulerScheduler final : public SigmaScheduler {
   using SigmaScheduler::SigmaScheduler;
   bool stochastic() const override { return false; }
   at::Tensor step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
-                  const at::Tensor& noise) const override {
+                  const at::Tensor& noise) override {
     check_step(model_output, i, sample, noise);
     const float sigma = sigmas_[static_cast<size_t>(i)];
     const at::Tensor derivative = (sample - predicted_x0(model_output, sample, sigma)) / sigma;
@@ -79,7 +88,7 @@ class EulerAncestralScheduler final : public SigmaScheduler {
   using SigmaScheduler::SigmaScheduler;
   bool stochastic() const override { return true; }
   at::Tensor step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
-                  const at::Tensor& noise) const override {
+                  const at::Tensor& noise) override {
     check_step(model_output, i, sample, noise);
     const float from = sigmas_[static_cast<size_t>(i)];
     const float to = sigmas_[static_cast<size_t>(i) + 1];
@@ -101,8 +110,12 @@ class DdimScheduler final : public Scheduler {
   at::Tensor scale_model_input(const at::Tensor& sample, int64_t) const override { return sample; }
   bool stochastic() const override { return eta_ > 0; }
 
+ protected:
+  void on_timesteps(int64_t steps) override { timesteps_ = spaced_timesteps(config_, steps, true); }
+
+ public:
   at::Tensor step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
-                  const at::Tensor& noise) const override {
+                  const at::Tensor& noise) override {
     check_step(model_output, i, sample, noise);
     const auto t = static_cast<int64_t>(timesteps_[static_cast<size_t>(i)]);
     // diffusers steps back by T / steps whatever the spacing.
@@ -137,6 +150,118 @@ class DdimScheduler final : public Scheduler {
   double eta_;
 };
 
+// DPM-Solver++(2M), Lu et al. 2022, Algorithm 2 with the midpoint rule: a
+// second-order multistep solver in lambda = log(alpha / sigma) on the x0
+// predictions, first order for the first step and the last (final sigma 0).
+class DpmSolverScheduler final : public Scheduler {
+ public:
+  using Scheduler::Scheduler;
+  double init_noise_sigma() const override { return 1.0; }
+  at::Tensor scale_model_input(const at::Tensor& sample, int64_t) const override { return sample; }
+  bool stochastic() const override { return false; }
+
+  at::Tensor step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
+                  const at::Tensor& noise) override {
+    check_step(model_output, i, sample, noise);
+    require(i == next_step_, "DPM-Solver++: steps must run in order from 0");
+    ++next_step_;
+    const auto k = static_cast<size_t>(i);
+    const Levels s0 = levels(sigmas_[k]);
+    const Levels t = levels(sigmas_[k + 1]);
+    // The network's prediction as x0.
+    const at::Tensor x0 = config_.prediction == Prediction::Epsilon
+                              ? (sample - s0.sigma * model_output) / s0.alpha
+                              : s0.alpha * sample - s0.sigma * model_output;
+    const float h = t.lambda - s0.lambda;
+    const float decay = std::exp(-h) - 1.0f;
+    // diffusers: first order at the start and always at the final step
+    // (its sigma is 0); second order needs one earlier prediction.
+    const bool first_order = !previous_.defined() || i == steps() - 1;
+    at::Tensor out;
+    if (first_order) {
+      out = (t.sigma / s0.sigma) * sample - (t.alpha * decay) * x0;
+    } else {
+      const Levels s1 = levels(sigmas_[k - 1]);
+      const float r0 = (s0.lambda - s1.lambda) / h;
+      const at::Tensor d1 = (1.0f / r0) * (x0 - previous_);
+      out = (t.sigma / s0.sigma) * sample - (t.alpha * decay) * x0 - 0.5f * (t.alpha * decay) * d1;
+    }
+    previous_ = x0;
+    return out;
+  }
+
+ protected:
+  void on_timesteps(int64_t n) override {
+    const int64_t n_train = config_.num_train_timesteps;
+    // Its own spacing: n + 1 points with the last (t = 0) dropped, except
+    // trailing.
+    if (config_.timestep_spacing == TimestepSpacing::Trailing) {
+      timesteps_ = spaced_timesteps(config_, n, true);
+    } else {
+      require(n + 1 <= n_train, "steps must be below num_train_timesteps");
+      timesteps_ = spaced_timesteps(config_, n + 1, true);
+      timesteps_.pop_back();
+    }
+    if (!config_.use_karras_sigmas) {
+      sigmas_ = interpolated_sigmas(alphas_cumprod_, timesteps_);
+    } else {
+      karras_levels(n);
+    }
+    sigmas_.push_back(0.0f);
+    previous_ = at::Tensor();
+    next_step_ = 0;
+  }
+
+ private:
+  struct Levels {
+    float alpha, sigma, lambda;
+  };
+  static Levels levels(float s) {
+    const float alpha = 1.0f / std::sqrt(s * s + 1.0f);
+    const float sigma = s * alpha;
+    return {alpha, sigma, std::log(alpha) - std::log(sigma)};
+  }
+
+  // sigma_i = (smax^(1/rho) + i/(n-1) (smin^(1/rho) - smax^(1/rho)))^rho,
+  // rho = 7, between the schedule's extreme sigmas; each timestep is where
+  // the schedule's log sigma crosses it, rounded (except for the cosine
+  // schedule, whose timesteps stay fractional).
+  void karras_levels(int64_t n) {
+    const at::Tensor full = ((1 - alphas_cumprod_) / alphas_cumprod_).sqrt().contiguous();
+    const float* f = full.data_ptr<float>();
+    const int64_t m = full.numel();
+    std::vector<float> log_sigmas(static_cast<size_t>(m));
+    for (int64_t j = 0; j < m; ++j) log_sigmas[static_cast<size_t>(j)] = std::log(f[j]);
+    const double smin = f[0], smax = f[m - 1], rho = 7.0;
+    const double lo = std::pow(smin, 1 / rho), hi = std::pow(smax, 1 / rho);
+    std::vector<double> sig;
+    for (int64_t i = 0; i < n; ++i) {
+      const double ramp = n > 1 ? static_cast<double>(i) / static_cast<double>(n - 1) : 0.0;
+      sig.push_back(std::pow(hi + ramp * (lo - hi), rho));
+    }
+    timesteps_.clear();
+    sigmas_.clear();
+    for (const double s : sig) {
+      const double ls = std::log(std::max(s, 1e-10));
+      int64_t low = 0;
+      for (int64_t j = 0; j < m; ++j) {
+        if (ls - static_cast<double>(log_sigmas[static_cast<size_t>(j)]) >= 0) low = j;
+      }
+      low = std::min(low, m - 2);
+      const double a = log_sigmas[static_cast<size_t>(low)];
+      const double b = log_sigmas[static_cast<size_t>(low + 1)];
+      const double w = std::clamp((a - ls) / (a - b), 0.0, 1.0);
+      const double t = (1 - w) * static_cast<double>(low) + w * static_cast<double>(low + 1);
+      timesteps_.push_back(
+          config_.beta_schedule == BetaSchedule::SquaredCosCapV2 ? t : std::nearbyint(t));
+      sigmas_.push_back(static_cast<float>(s));
+    }
+  }
+
+  int64_t next_step_ = 0;
+  at::Tensor previous_;  // the last step's x0 prediction
+};
+
 }  // namespace
 
 SamplerKind sampler_from_name(const std::string& name) {
@@ -154,6 +279,8 @@ std::unique_ptr<Scheduler> Scheduler::create(SamplerKind kind, const NoiseSchedu
     case SamplerKind::EulerAncestral:
       return std::unique_ptr<Scheduler>(new EulerAncestralScheduler(config));
     case SamplerKind::Ddim: return std::unique_ptr<Scheduler>(new DdimScheduler(config, eta));
+    case SamplerKind::DpmSolverPP2M:
+      return std::unique_ptr<Scheduler>(new DpmSolverScheduler(config));
   }
   fail(Status::Internal, "unknown sampler");
 }
@@ -162,8 +289,9 @@ Scheduler::Scheduler(const NoiseScheduleConfig& config)
     : config_(config), alphas_cumprod_(gml::diffusion::alphas_cumprod(config)) {}
 
 void Scheduler::set_timesteps(int64_t steps) {
-  timesteps_ = spaced_timesteps(config_, steps, dynamic_cast<DdimScheduler*>(this) != nullptr);
-  on_timesteps();
+  timesteps_.clear();
+  sigmas_.clear();
+  on_timesteps(steps);
 }
 
 void Scheduler::check_step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,

@@ -1,7 +1,9 @@
 // Samplers that turn a network's predictions into a denoising trajectory:
-// Euler, Euler-ancestral (GalaxySD's, 40 steps) and DDIM, step for step as
-// diffusers' EulerDiscreteScheduler, EulerAncestralDiscreteScheduler and
-// DDIMScheduler compute them (tests/golden/make_scheduler_golden.py).
+// Euler, Euler-ancestral (GalaxySD's, 40 steps), DDIM and DPM-Solver++(2M),
+// step for step as diffusers' EulerDiscreteScheduler,
+// EulerAncestralDiscreteScheduler, DDIMScheduler and
+// DPMSolverMultistepScheduler compute them
+// (tests/golden/make_scheduler_golden.py).
 //
 // A loop:
 //   s->set_timesteps(40);
@@ -25,9 +27,10 @@
 
 namespace gml::diffusion {
 
-enum class SamplerKind { Euler, EulerAncestral, Ddim };
+enum class SamplerKind { Euler, EulerAncestral, Ddim, DpmSolverPP2M };
 
-// "euler", "euler_a", "ddim"; Error(InvalidArgument) listing the names.
+// "euler", "euler_a", "ddim", "dpmpp_2m"; Error(InvalidArgument) listing the
+// names.
 SamplerKind sampler_from_name(const std::string& name);
 const char* sampler_name(SamplerKind kind);
 
@@ -40,8 +43,8 @@ class Scheduler {
                                            double eta = 0.0);
   virtual ~Scheduler() = default;
 
-  // Chooses the timesteps of a run of `steps` steps; must come before the
-  // rest. Error(InvalidArgument) for steps outside [1, num_train_timesteps].
+  // Chooses the timesteps of a run of `steps` steps and forgets the last
+  // run's history; must come before the rest. Error(InvalidArgument) for steps outside [1, num_train_timesteps].
   void set_timesteps(int64_t steps);
   int64_t steps() const { return static_cast<int64_t>(timesteps_.size()); }
   // High to low; what the network is told at step i.
@@ -60,12 +63,16 @@ class Scheduler {
   // the sample, standard normal).
   virtual bool stochastic() const = 0;
   // The sample after step i, from the network's prediction at step i.
+  // Steps go in order 0, 1, ...: multistep samplers keep earlier
+  // predictions.
   virtual at::Tensor step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
-                          const at::Tensor& noise) const = 0;
+                          const at::Tensor& noise) = 0;
 
  protected:
   explicit Scheduler(const NoiseScheduleConfig& config);
-  virtual void on_timesteps() {}
+  // Sets timesteps_ (and sigmas_) for a run of `steps` steps and resets any
+  // history.
+  virtual void on_timesteps(int64_t steps) = 0;
   void check_step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
                   const at::Tensor& noise) const;
 

@@ -45,6 +45,7 @@ NoiseScheduleConfig config_of(const nlohmann::json& c) {
       c.at("prediction_type") == "epsilon" ? Prediction::Epsilon : Prediction::VPrediction;
   cfg.clip_sample = c.value("clip_sample", false);
   cfg.set_alpha_to_one = c.value("set_alpha_to_one", false);
+  cfg.use_karras_sigmas = c.value("use_karras_sigmas", false);
   return cfg;
 }
 
@@ -101,7 +102,7 @@ TEST(Scheduler, EveryStepOfDiffusersLoopsForStoredOutputsAndNoise) {
     EXPECT_LE(worst, 1e-6);
     ++cases;
   }
-  EXPECT_EQ(cases, 7);
+  EXPECT_EQ(cases, 12);
 }
 
 TEST(Scheduler, BadSettingsAreClearErrors) {

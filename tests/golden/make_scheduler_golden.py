@@ -1,7 +1,7 @@
 """Golden values of diffusers' noise schedules and samplers, for
 tests/diffusion/test_scheduler.cpp: alphas_cumprod, timesteps, sigmas and
 every step of full sampling loops (Euler, Euler-ancestral, DDIM) for given
-model outputs and per-step noise.
+model outputs and per-step noise, and DPM-Solver++(2M).
 
     pip install diffusers==0.42.1 torch
     python tests/golden/make_scheduler_golden.py   # writes tests/golden/diffusion/schedulers.json
@@ -15,7 +15,8 @@ import json
 import pathlib
 
 import torch
-from diffusers import DDIMScheduler, EulerAncestralDiscreteScheduler, EulerDiscreteScheduler
+from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler,
+                       EulerAncestralDiscreteScheduler, EulerDiscreteScheduler)
 
 SHAPE = (1, 4, 4, 4)
 # Stable Diffusion 1.5's scheduler config, then variations of each option.
@@ -34,9 +35,16 @@ CASES = [
                   steps_offset=0, set_alpha_to_one=True, clip_sample=True), 10, {"eta": 0.5}),
     ("ddim", dict(SD15, timestep_spacing="linspace", steps_offset=0,
                   prediction_type="v_prediction", set_alpha_to_one=False), 8, {"eta": 1.0}),
+    ("dpmpp_2m", SD15, 20, {}),
+    ("dpmpp_2m", dict(SD15, use_karras_sigmas=True), 25, {}),
+    ("dpmpp_2m", dict(SD15, timestep_spacing="trailing", steps_offset=0,
+                      prediction_type="v_prediction"), 10, {}),
+    ("dpmpp_2m", dict(SD15, beta_schedule="linear", beta_start=0.0001, beta_end=0.02,
+                      timestep_spacing="linspace", steps_offset=0, use_karras_sigmas=True), 8, {}),
+    ("dpmpp_2m", dict(SD15, beta_schedule="squaredcos_cap_v2"), 12, {}),
 ]
 CLASSES = {"euler_a": EulerAncestralDiscreteScheduler, "euler": EulerDiscreteScheduler,
-           "ddim": DDIMScheduler}
+           "ddim": DDIMScheduler, "dpmpp_2m": DPMSolverMultistepScheduler}
 
 
 def flat(t):
