@@ -11,10 +11,10 @@
 namespace gml::diffusion {
 namespace {
 
-const EnumNames<SamplerKind> kSamplers{{"euler", SamplerKind::Euler},
-                                       {"euler_a", SamplerKind::EulerAncestral},
-                                       {"ddim", SamplerKind::Ddim},
-                                       {"dpmpp_2m", SamplerKind::DpmSolverPP2M}};
+const EnumNames<SamplerKind> kSamplers{
+    {"euler", SamplerKind::Euler}, {"euler_a", SamplerKind::EulerAncestral},
+    {"ddim", SamplerKind::Ddim},   {"dpmpp_2m", SamplerKind::DpmSolverPP2M},
+    {"ddpm", SamplerKind::Ddpm},   {"pndm", SamplerKind::Pndm}};
 
 // sigma_t = sqrt((1 - abar_t) / abar_t) at each timestep, as diffusers
 // computes it: float32 sigmas, numpy.interp in float64, back to float32.
@@ -262,6 +262,127 @@ class DpmSolverScheduler final : public Scheduler {
   at::Tensor previous_;  // the last step's x0 prediction
 };
 
+// Ho et al. 2020 ancestral sampling on the visited timesteps, with the
+// posterior variance beta~_t ("fixed_small"): x_prev ~ N(mu~(x_t, x0), beta~).
+class DdpmScheduler final : public Scheduler {
+ public:
+  using Scheduler::Scheduler;
+  double init_noise_sigma() const override { return 1.0; }
+  at::Tensor scale_model_input(const at::Tensor& sample, int64_t) const override { return sample; }
+  bool stochastic() const override { return true; }
+
+  at::Tensor step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
+                  const at::Tensor& noise) override {
+    check_step(model_output, i, sample, noise);
+    const auto k = static_cast<size_t>(i);
+    const auto t = static_cast<int64_t>(timesteps_[k]);
+    const int64_t prev = k + 1 < timesteps_.size() ? static_cast<int64_t>(timesteps_[k + 1]) : -1;
+    const float* ac = alphas_cumprod_.data_ptr<float>();
+    const float a_t = ac[t];
+    const float a_prev = prev >= 0 ? ac[prev] : 1.0f;
+    const float b_t = 1 - a_t;
+    const float b_prev = 1 - a_prev;
+    const float alpha = a_t / a_prev;
+    const float beta = 1 - alpha;
+    at::Tensor x0 = config_.prediction == Prediction::Epsilon
+                        ? (sample - std::sqrt(b_t) * model_output) / std::sqrt(a_t)
+                        : std::sqrt(a_t) * sample - std::sqrt(b_t) * model_output;
+    if (config_.clip_sample) {
+      const auto r = static_cast<float>(config_.clip_sample_range);
+      x0 = x0.clamp(-r, r);
+    }
+    at::Tensor out =
+        (std::sqrt(a_prev) * beta / b_t) * x0 + (std::sqrt(alpha) * b_prev / b_t) * sample;
+    if (t > 0) out = out + std::sqrt(std::max(b_prev / b_t * beta, 1e-20f)) * noise;
+    return out;
+  }
+
+ protected:
+  void on_timesteps(int64_t steps) override { timesteps_ = spaced_timesteps(config_, steps, true); }
+};
+
+// PNDM's pseudo linear multistep (Liu et al. 2022) as Stable Diffusion runs
+// it (skip_prk_steps): the second timestep is visited twice, the first
+// step's update corrected by the second prediction (Heun); after it, Adams-
+// Bashforth combinations of up to four earlier noise predictions.
+class PndmScheduler final : public Scheduler {
+ public:
+  using Scheduler::Scheduler;
+  double init_noise_sigma() const override { return 1.0; }
+  at::Tensor scale_model_input(const at::Tensor& sample, int64_t) const override { return sample; }
+  bool stochastic() const override { return false; }
+
+  at::Tensor step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
+                  const at::Tensor& noise) override {
+    check_step(model_output, i, sample, noise);
+    require(i == counter_, "PNDM: steps must run in order from 0");
+    auto t = static_cast<int64_t>(timesteps_[static_cast<size_t>(i)]);
+    int64_t prev = t - config_.num_train_timesteps / inference_steps_;
+    if (counter_ == 1) {
+      prev = t;
+      t += config_.num_train_timesteps / inference_steps_;
+    } else {
+      if (ets_.size() == 4) ets_.erase(ets_.begin());
+      ets_.push_back(model_output);
+    }
+    at::Tensor eps;
+    at::Tensor x = sample;
+    const size_t n = ets_.size();
+    if (n == 1 && counter_ == 0) {
+      eps = model_output;
+      first_sample_ = sample;
+    } else if (n == 1 && counter_ == 1) {
+      eps = (model_output + ets_.back()) / 2;
+      x = first_sample_;
+      first_sample_ = at::Tensor();
+    } else if (n == 2) {
+      eps = (3 * ets_[1] - ets_[0]) / 2;
+    } else if (n == 3) {
+      eps = (23 * ets_[2] - 16 * ets_[1] + 5 * ets_[0]) / 12;
+    } else {
+      eps = (1.0 / 24) * (55 * ets_[3] - 59 * ets_[2] + 37 * ets_[1] - 9 * ets_[0]);
+    }
+    ++counter_;
+    return previous_sample(x, t, prev, eps);
+  }
+
+ protected:
+  void on_timesteps(int64_t steps) override {
+    // Ascending as PNDM builds them, then [t_n-1, t_n-2, t_n-2, ..., t_0].
+    std::vector<double> up = spaced_timesteps(config_, steps, true);
+    std::reverse(up.begin(), up.end());
+    timesteps_.clear();
+    for (size_t j = up.size(); j-- > 0;) {
+      timesteps_.push_back(up[j]);
+      if (j + 2 == up.size()) timesteps_.push_back(up[j]);
+    }
+    inference_steps_ = steps;
+    ets_.clear();
+    first_sample_ = at::Tensor();
+    counter_ = 0;
+  }
+
+ private:
+  // Eq. 9 of Liu et al. (their phi), from x_t to x_prev along eps.
+  at::Tensor previous_sample(const at::Tensor& x, int64_t t, int64_t prev, at::Tensor eps) const {
+    const float* ac = alphas_cumprod_.data_ptr<float>();
+    const float a_t = ac[t];
+    const float a_prev = prev >= 0 ? ac[prev] : (config_.set_alpha_to_one ? 1.0f : ac[0]);
+    const float b_t = 1 - a_t;
+    const float b_prev = 1 - a_prev;
+    if (config_.prediction == Prediction::VPrediction) {
+      eps = std::sqrt(a_t) * eps + std::sqrt(b_t) * x;
+    }
+    const float denom = a_t * std::sqrt(b_prev) + std::sqrt(a_t * b_t * a_prev);
+    return std::sqrt(a_prev / a_t) * x - (a_prev - a_t) * eps / denom;
+  }
+
+  int64_t inference_steps_ = 0;
+  int64_t counter_ = 0;
+  std::vector<at::Tensor> ets_;  // the last four noise predictions
+  at::Tensor first_sample_;
+};
+
 }  // namespace
 
 SamplerKind sampler_from_name(const std::string& name) {
@@ -281,6 +402,8 @@ std::unique_ptr<Scheduler> Scheduler::create(SamplerKind kind, const NoiseSchedu
     case SamplerKind::Ddim: return std::unique_ptr<Scheduler>(new DdimScheduler(config, eta));
     case SamplerKind::DpmSolverPP2M:
       return std::unique_ptr<Scheduler>(new DpmSolverScheduler(config));
+    case SamplerKind::Ddpm: return std::unique_ptr<Scheduler>(new DdpmScheduler(config));
+    case SamplerKind::Pndm: return std::unique_ptr<Scheduler>(new PndmScheduler(config));
   }
   fail(Status::Internal, "unknown sampler");
 }

@@ -1,8 +1,9 @@
 // Samplers that turn a network's predictions into a denoising trajectory:
-// Euler, Euler-ancestral (GalaxySD's, 40 steps), DDIM and DPM-Solver++(2M),
-// step for step as diffusers' EulerDiscreteScheduler,
-// EulerAncestralDiscreteScheduler, DDIMScheduler and
-// DPMSolverMultistepScheduler compute them
+// Euler, Euler-ancestral (GalaxySD's, 40 steps), DDIM, DPM-Solver++(2M),
+// DDPM and PNDM (Stable Diffusion 1.5's default), step for step as
+// diffusers' EulerDiscreteScheduler, EulerAncestralDiscreteScheduler,
+// DDIMScheduler, DPMSolverMultistepScheduler, DDPMScheduler and
+// PNDMScheduler (skip_prk_steps) compute them
 // (tests/golden/make_scheduler_golden.py).
 //
 // A loop:
@@ -27,10 +28,10 @@
 
 namespace gml::diffusion {
 
-enum class SamplerKind { Euler, EulerAncestral, Ddim, DpmSolverPP2M };
+enum class SamplerKind { Euler, EulerAncestral, Ddim, DpmSolverPP2M, Ddpm, Pndm };
 
-// "euler", "euler_a", "ddim", "dpmpp_2m"; Error(InvalidArgument) listing the
-// names.
+// "euler", "euler_a", "ddim", "dpmpp_2m", "ddpm", "pndm";
+// Error(InvalidArgument) listing the names.
 SamplerKind sampler_from_name(const std::string& name);
 const char* sampler_name(SamplerKind kind);
 
@@ -44,7 +45,8 @@ class Scheduler {
   virtual ~Scheduler() = default;
 
   // Chooses the timesteps of a run of `steps` steps and forgets the last
-  // run's history; must come before the rest. Error(InvalidArgument) for steps outside [1, num_train_timesteps].
+  // run's history; must come before the rest. Error(InvalidArgument) for steps outside [1,
+  // num_train_timesteps].
   void set_timesteps(int64_t steps);
   int64_t steps() const { return static_cast<int64_t>(timesteps_.size()); }
   // High to low; what the network is told at step i.

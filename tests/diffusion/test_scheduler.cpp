@@ -102,7 +102,7 @@ TEST(Scheduler, EveryStepOfDiffusersLoopsForStoredOutputsAndNoise) {
     EXPECT_LE(worst, 1e-6);
     ++cases;
   }
-  EXPECT_EQ(cases, 12);
+  EXPECT_EQ(cases, 18);
 }
 
 TEST(Scheduler, BadSettingsAreClearErrors) {

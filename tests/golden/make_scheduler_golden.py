@@ -1,7 +1,7 @@
 """Golden values of diffusers' noise schedules and samplers, for
 tests/diffusion/test_scheduler.cpp: alphas_cumprod, timesteps, sigmas and
 every step of full sampling loops (Euler, Euler-ancestral, DDIM) for given
-model outputs and per-step noise, and DPM-Solver++(2M).
+model outputs and per-step noise, DPM-Solver++(2M), DDPM and PNDM.
 
     pip install diffusers==0.42.1 torch
     python tests/golden/make_scheduler_golden.py   # writes tests/golden/diffusion/schedulers.json
@@ -15,7 +15,7 @@ import json
 import pathlib
 
 import torch
-from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler,
+from diffusers import (DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, PNDMScheduler,
                        EulerAncestralDiscreteScheduler, EulerDiscreteScheduler)
 
 SHAPE = (1, 4, 4, 4)
@@ -42,9 +42,20 @@ CASES = [
     ("dpmpp_2m", dict(SD15, beta_schedule="linear", beta_start=0.0001, beta_end=0.02,
                       timestep_spacing="linspace", steps_offset=0, use_karras_sigmas=True), 8, {}),
     ("dpmpp_2m", dict(SD15, beta_schedule="squaredcos_cap_v2"), 12, {}),
+    ("ddpm", SD15, 15, {}),
+    ("ddpm", dict(SD15, beta_schedule="linear", beta_start=0.0001, beta_end=0.02,
+                  timestep_spacing="trailing", steps_offset=0, prediction_type="v_prediction",
+                  clip_sample=True), 10, {}),
+    ("pndm", dict(SD15, skip_prk_steps=True), 20, {}),
+    ("pndm", dict(SD15, skip_prk_steps=True, timestep_spacing="trailing", steps_offset=0,
+                  prediction_type="v_prediction", set_alpha_to_one=True), 7, {}),
+    ("pndm", dict(SD15, skip_prk_steps=True, beta_schedule="linear", beta_start=0.0001,
+                  beta_end=0.02, timestep_spacing="linspace", steps_offset=0), 4, {}),
+    ("pndm", dict(SD15, skip_prk_steps=True), 1, {}),
 ]
 CLASSES = {"euler_a": EulerAncestralDiscreteScheduler, "euler": EulerDiscreteScheduler,
-           "ddim": DDIMScheduler, "dpmpp_2m": DPMSolverMultistepScheduler}
+           "ddim": DDIMScheduler, "dpmpp_2m": DPMSolverMultistepScheduler, "ddpm": DDPMScheduler,
+           "pndm": PNDMScheduler}
 
 
 def flat(t):
@@ -73,9 +84,12 @@ def run(kind, config, steps, step_args, seed):
         state = g.get_state()
         noise = torch.randn(SHAPE, generator=g)  # what the step draws next
         g.set_state(state)
-        if kind == "ddim":
-            latents = s.step(model_output, t, latents, variance_noise=noise if step_args["eta"] > 0
-                             else None, **step_args).prev_sample
+        if kind in ("ddim", "pndm"):
+            if kind == "ddim":
+                latents = s.step(model_output, t, latents, variance_noise=noise
+                                 if step_args["eta"] > 0 else None, **step_args).prev_sample
+            else:
+                latents = s.step(model_output, t, latents).prev_sample
             g.set_state(state)
             torch.randn(SHAPE, generator=g)
         else:
