@@ -15,6 +15,7 @@
 #include "core/common/error.h"
 #include "core/diffusion/noise_schedule.h"
 #include "core/diffusion/scheduler.h"
+#include "core/diffusion/scheduler_config.h"
 
 namespace gml::diffusion {
 namespace {
@@ -125,6 +126,83 @@ TEST(Scheduler, BadSettingsAreClearErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("euler_a"), std::string::npos) << e.what();
   }
+}
+
+// Each sampler reads a checkpoint's scheduler_config.json as diffusers'
+// from_config does: the stored keys it knows over its own defaults.
+TEST(SchedulerConfig, EachSamplerReadsStoredConfigsAsFromConfigDoes) {
+  int cases = 0;
+  for (const auto& c : golden().at("from_config")) {
+    const std::string name = c.at("scheduler");
+    SCOPED_TRACE(name + " from " + c.at("stored").get<std::string>());
+    const std::string stored = c.at("stored");
+    const SamplerKind kind = sampler_from_name(name);
+    const NoiseScheduleConfig got = noise_schedule_for(kind, stored, "scheduler_config.json");
+    const NoiseScheduleConfig want = config_of(c.at("config"));
+    EXPECT_EQ(got.num_train_timesteps, want.num_train_timesteps);
+    EXPECT_EQ(got.beta_start, want.beta_start);
+    EXPECT_EQ(got.beta_end, want.beta_end);
+    EXPECT_EQ(got.beta_schedule, want.beta_schedule);
+    EXPECT_EQ(got.timestep_spacing, want.timestep_spacing);
+    EXPECT_EQ(got.steps_offset, want.steps_offset);
+    EXPECT_EQ(got.prediction, want.prediction);
+    if (kind == SamplerKind::Ddim || kind == SamplerKind::Ddpm) {
+      EXPECT_EQ(got.clip_sample, want.clip_sample);
+    }
+    if (kind == SamplerKind::Ddim || kind == SamplerKind::Pndm) {
+      EXPECT_EQ(got.set_alpha_to_one, want.set_alpha_to_one);
+    }
+    auto s = Scheduler::create(kind, got);
+    s->set_timesteps(40);
+    const std::vector<double> want_t = c.at("timesteps").get<std::vector<double>>();
+    ASSERT_EQ(s->timesteps().size(), want_t.size());
+    for (size_t i = 0; i < want_t.size(); ++i)
+      EXPECT_EQ(static_cast<float>(s->timesteps()[i]), static_cast<float>(want_t[i])) << i;
+    ++cases;
+  }
+  EXPECT_EQ(cases, 12);
+  const std::string sd15 = golden().at("from_config")[0].at("stored");
+  EXPECT_EQ(sampler_of_config(sd15, "sd15"), SamplerKind::Pndm);
+}
+
+TEST(SchedulerConfig, WhatTheEngineDoesNotImplementIsRefusedByKey) {
+  auto refused = [](SamplerKind kind, const std::string& json, const std::string& part) {
+    try {
+      noise_schedule_for(kind, json, "model/scheduler/scheduler_config.json");
+      ADD_FAILURE() << json << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), Status::Format);
+      const std::string what = e.what();
+      EXPECT_NE(what.find("model/scheduler/scheduler_config.json"), std::string::npos) << what;
+      EXPECT_NE(what.find(part), std::string::npos) << what;
+    }
+  };
+  using K = SamplerKind;
+  refused(K::Euler, "[1, 2]", "not a JSON object");
+  refused(K::Euler, R"({"trained_betas": [0.1, 0.2]})", "trained_betas");
+  refused(K::Ddim, R"({"rescale_betas_zero_snr": true})", "rescale_betas_zero_snr");
+  refused(K::Ddim, R"({"thresholding": true})", "thresholding");
+  refused(K::Ddim, R"({"prediction_type": "sample"})", "prediction_type");
+  refused(K::Euler, R"({"beta_schedule": "sigmoid"})", "beta_schedule");
+  refused(K::Euler, R"({"timestep_spacing": "karras"})", "timestep_spacing");
+  refused(K::Euler, R"({"use_karras_sigmas": true})", "use_karras_sigmas");
+  refused(K::Pndm, R"({"skip_prk_steps": false})", "skip_prk_steps");
+  refused(K::Pndm, R"({})", "skip_prk_steps");
+  refused(K::DpmSolverPP2M, R"({"algorithm_type": "sde-dpmsolver++"})", "algorithm_type");
+  refused(K::DpmSolverPP2M, R"({"solver_order": 3})", "solver_order");
+  refused(K::Ddpm, R"({"variance_type": "learned_range"})", "variance_type");
+  refused(K::Euler, R"({"beta_start": "small"})", "wrong type");
+  refused(K::Euler, R"({"beta_end": 2.0})", "beta");
+  // Keys another sampler would read do not matter to this one.
+  EXPECT_NO_THROW(noise_schedule_for(K::EulerAncestral, R"({"skip_prk_steps": false})", "x"));
+  try {
+    sampler_of_config(R"({"_class_name": "LMSDiscreteScheduler"})", "x");
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("LMSDiscreteScheduler is not implemented"),
+              std::string::npos);
+  }
+  EXPECT_THROW(sampler_of_config("{}", "x"), Error);
 }
 
 }  // namespace

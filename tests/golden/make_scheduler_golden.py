@@ -1,7 +1,8 @@
 """Golden values of diffusers' noise schedules and samplers, for
 tests/diffusion/test_scheduler.cpp: alphas_cumprod, timesteps, sigmas and
 every step of full sampling loops (Euler, Euler-ancestral, DDIM) for given
-model outputs and per-step noise, DPM-Solver++(2M), DDPM and PNDM.
+model outputs and per-step noise, DPM-Solver++(2M), DDPM and PNDM; and
+what each sampler makes of checkpoints' scheduler_config.json (from_config).
 
     pip install diffusers==0.42.1 torch
     python tests/golden/make_scheduler_golden.py   # writes tests/golden/diffusion/schedulers.json
@@ -100,11 +101,42 @@ def run(kind, config, steps, step_args, seed):
     return out
 
 
+# scheduler_config.json files as checkpoints ship them (Stable Diffusion 1.5,
+# and a v-prediction DDIM config in the style of SD 2.x), read by each
+# sampler with from_config.
+STORED = [
+    {"_class_name": "PNDMScheduler", "_diffusers_version": "0.6.0", "beta_end": 0.012,
+     "beta_schedule": "scaled_linear", "beta_start": 0.00085, "num_train_timesteps": 1000,
+     "set_alpha_to_one": False, "skip_prk_steps": True, "steps_offset": 1,
+     "trained_betas": None, "clip_sample": False},
+    {"_class_name": "DDIMScheduler", "_diffusers_version": "0.8.0", "beta_end": 0.012,
+     "beta_schedule": "scaled_linear", "beta_start": 0.00085, "clip_sample": False,
+     "num_train_timesteps": 1000, "prediction_type": "v_prediction", "set_alpha_to_one": False,
+     "skip_prk_steps": True, "steps_offset": 1, "trained_betas": None,
+     "timestep_spacing": "trailing"},
+]
+FIELDS = ["num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "timestep_spacing",
+          "steps_offset", "prediction_type", "clip_sample", "set_alpha_to_one"]
+
+
+def from_config_cases():
+    out = []
+    for stored in STORED:
+        for kind, cls in CLASSES.items():
+            s = cls.from_config(stored)
+            s.set_timesteps(40)
+            out.append({"stored": json.dumps(stored), "scheduler": kind,
+                        "config": {k: s.config[k] for k in FIELDS if k in s.config},
+                        "timesteps": flat(s.timesteps)})
+    return out
+
+
 def main():
     cases = [run(kind, cfg, steps, args, seed=100 + i)
              for i, (kind, cfg, steps, args) in enumerate(CASES)]
     path = pathlib.Path(__file__).parent / "diffusion" / "schedulers.json"
-    path.write_text(json.dumps({"shape": list(SHAPE), "cases": cases}, separators=(",", ":")))
+    path.write_text(json.dumps({"shape": list(SHAPE), "cases": cases,
+                                "from_config": from_config_cases()}, separators=(",", ":")))
     print(f"wrote {path} ({path.stat().st_size} bytes, {len(cases)} cases)")
 
 
