@@ -35,6 +35,13 @@ std::vector<float> interpolated_sigmas(const at::Tensor& alphas_cumprod,
   return out;
 }
 
+// x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, at integer timestep t.
+at::Tensor noised_at(const at::Tensor& alphas_cumprod, const at::Tensor& x0,
+                     const at::Tensor& noise, double timestep) {
+  const float a = alphas_cumprod.data_ptr<float>()[static_cast<int64_t>(timestep)];
+  return std::sqrt(a) * x0 + std::sqrt(1 - a) * noise;
+}
+
 // Samplers in sigma space (Karras et al. 2022): x_sigma = x0 + sigma eps,
 // sigma_t = sqrt((1 - abar_t) / abar_t), interpolated at the timesteps.
 class SigmaScheduler : public Scheduler {
@@ -50,6 +57,10 @@ class SigmaScheduler : public Scheduler {
   at::Tensor scale_model_input(const at::Tensor& sample, int64_t i) const override {
     const float s = sigmas_.at(static_cast<size_t>(i));
     return sample / std::sqrt(s * s + 1.0f);
+  }
+
+  at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, int64_t i) const override {
+    return x0 + noise * sigmas_.at(static_cast<size_t>(i));
   }
 
  protected:
@@ -108,6 +119,9 @@ class DdimScheduler final : public Scheduler {
   }
   double init_noise_sigma() const override { return 1.0; }
   at::Tensor scale_model_input(const at::Tensor& sample, int64_t) const override { return sample; }
+  at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, int64_t i) const override {
+    return noised_at(alphas_cumprod_, x0, noise, timesteps_.at(static_cast<size_t>(i)));
+  }
   bool stochastic() const override { return eta_ > 0; }
 
  protected:
@@ -119,7 +133,7 @@ class DdimScheduler final : public Scheduler {
     check_step(model_output, i, sample, noise);
     const auto t = static_cast<int64_t>(timesteps_[static_cast<size_t>(i)]);
     // diffusers steps back by T / steps whatever the spacing.
-    const int64_t prev = t - config_.num_train_timesteps / steps();
+    const int64_t prev = t - config_.num_train_timesteps / inference_steps();
     const float* ac = alphas_cumprod_.data_ptr<float>();
     const float a_t = ac[t];
     const float a_prev = prev >= 0 ? ac[prev] : (config_.set_alpha_to_one ? 1.0f : ac[0]);
@@ -158,13 +172,17 @@ class DpmSolverScheduler final : public Scheduler {
   using Scheduler::Scheduler;
   double init_noise_sigma() const override { return 1.0; }
   at::Tensor scale_model_input(const at::Tensor& sample, int64_t) const override { return sample; }
+  at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, int64_t i) const override {
+    const Levels l = levels(sigmas_.at(static_cast<size_t>(i)));
+    return l.alpha * x0 + l.sigma * noise;
+  }
   bool stochastic() const override { return false; }
 
   at::Tensor step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
                   const at::Tensor& noise) override {
     check_step(model_output, i, sample, noise);
-    require(i == next_step_, "DPM-Solver++: steps must run in order from 0");
-    ++next_step_;
+    require(next_step_ < 0 || i == next_step_, "DPM-Solver++: steps must run in order");
+    next_step_ = i + 1;
     const auto k = static_cast<size_t>(i);
     const Levels s0 = levels(sigmas_[k]);
     const Levels t = levels(sigmas_[k + 1]);
@@ -209,7 +227,7 @@ class DpmSolverScheduler final : public Scheduler {
     }
     sigmas_.push_back(0.0f);
     previous_ = at::Tensor();
-    next_step_ = 0;
+    next_step_ = -1;
   }
 
  private:
@@ -258,8 +276,8 @@ class DpmSolverScheduler final : public Scheduler {
     }
   }
 
-  int64_t next_step_ = 0;
-  at::Tensor previous_;  // the last step's x0 prediction
+  int64_t next_step_ = -1;  // -1: the first step may be any (img2img)
+  at::Tensor previous_;     // the last step's x0 prediction
 };
 
 // Ho et al. 2020 ancestral sampling on the visited timesteps, with the
@@ -269,6 +287,9 @@ class DdpmScheduler final : public Scheduler {
   using Scheduler::Scheduler;
   double init_noise_sigma() const override { return 1.0; }
   at::Tensor scale_model_input(const at::Tensor& sample, int64_t) const override { return sample; }
+  at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, int64_t i) const override {
+    return noised_at(alphas_cumprod_, x0, noise, timesteps_.at(static_cast<size_t>(i)));
+  }
   bool stochastic() const override { return true; }
 
   at::Tensor step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
@@ -310,12 +331,16 @@ class PndmScheduler final : public Scheduler {
   using Scheduler::Scheduler;
   double init_noise_sigma() const override { return 1.0; }
   at::Tensor scale_model_input(const at::Tensor& sample, int64_t) const override { return sample; }
+  at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, int64_t i) const override {
+    return noised_at(alphas_cumprod_, x0, noise, timesteps_.at(static_cast<size_t>(i)));
+  }
   bool stochastic() const override { return false; }
 
   at::Tensor step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
                   const at::Tensor& noise) override {
     check_step(model_output, i, sample, noise);
-    require(i == counter_, "PNDM: steps must run in order from 0");
+    if (counter_ == 0) begin_ = i;
+    require(i == begin_ + counter_, "PNDM: steps must run in order");
     auto t = static_cast<int64_t>(timesteps_[static_cast<size_t>(i)]);
     int64_t prev = t - config_.num_train_timesteps / inference_steps_;
     if (counter_ == 1) {
@@ -356,7 +381,6 @@ class PndmScheduler final : public Scheduler {
       timesteps_.push_back(up[j]);
       if (j + 2 == up.size()) timesteps_.push_back(up[j]);
     }
-    inference_steps_ = steps;
     ets_.clear();
     first_sample_ = at::Tensor();
     counter_ = 0;
@@ -377,8 +401,8 @@ class PndmScheduler final : public Scheduler {
     return std::sqrt(a_prev / a_t) * x - (a_prev - a_t) * eps / denom;
   }
 
-  int64_t inference_steps_ = 0;
-  int64_t counter_ = 0;
+  int64_t begin_ = 0;            // the first step run
+  int64_t counter_ = 0;          // steps run since
   std::vector<at::Tensor> ets_;  // the last four noise predictions
   at::Tensor first_sample_;
 };
@@ -412,9 +436,22 @@ Scheduler::Scheduler(const NoiseScheduleConfig& config)
     : config_(config), alphas_cumprod_(gml::diffusion::alphas_cumprod(config)) {}
 
 void Scheduler::set_timesteps(int64_t steps) {
+  inference_steps_ = steps;
   timesteps_.clear();
   sigmas_.clear();
   on_timesteps(steps);
+}
+
+int64_t Scheduler::first_step_for_strength(double strength) const {
+  require(!timesteps_.empty(), "scheduler: set_timesteps() must come first");
+  require(strength >= 0 && strength <= 1, "strength must be in [0, 1]");
+  // diffusers counts in inference steps, which PNDM's repeated timestep
+  // does not change: the run keeps the last int(steps * strength) of them.
+  const int64_t steps = inference_steps();
+  const auto kept = std::min(static_cast<int64_t>(static_cast<double>(steps) * strength), steps);
+  require(kept > 0, "strength " + std::to_string(strength) + " leaves no step of " +
+                        std::to_string(steps) + " (int(steps * strength) = 0)");
+  return steps - kept;
 }
 
 void Scheduler::check_step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,

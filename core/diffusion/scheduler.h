@@ -48,7 +48,10 @@ class Scheduler {
   // run's history; must come before the rest. Error(InvalidArgument) for steps outside [1,
   // num_train_timesteps].
   void set_timesteps(int64_t steps);
+  // Network evaluations of a run: the steps asked for, one more for PNDM.
   int64_t steps() const { return static_cast<int64_t>(timesteps_.size()); }
+  // The steps asked for in set_timesteps().
+  int64_t inference_steps() const { return inference_steps_; }
   // High to low; what the network is told at step i.
   const std::vector<double>& timesteps() const { return timesteps_; }
   const at::Tensor& alphas_cumprod() const { return alphas_cumprod_; }
@@ -56,6 +59,14 @@ class Scheduler {
   // samplers in sigma space; empty for DDIM.
   const std::vector<float>& sigmas() const { return sigmas_; }
   const NoiseScheduleConfig& config() const { return config_; }
+
+  // img2img as diffusers defines `strength`: the run starts at step
+  // steps - int(steps * strength) from the reference noised to that level.
+  // Error(InvalidArgument) for strength outside [0, 1] or one that leaves
+  // no step (int(steps * strength) = 0).
+  int64_t first_step_for_strength(double strength) const;
+  // x0 noised to the level the sampler expects at the start of step i.
+  virtual at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, int64_t i) const = 0;
 
   // The standard deviation of the starting noise.
   virtual double init_noise_sigma() const = 0;
@@ -65,8 +76,8 @@ class Scheduler {
   // the sample, standard normal).
   virtual bool stochastic() const = 0;
   // The sample after step i, from the network's prediction at step i.
-  // Steps go in order 0, 1, ...: multistep samplers keep earlier
-  // predictions.
+  // Steps go in order from the first one run (0, or the img2img start):
+  // multistep samplers keep earlier predictions.
   virtual at::Tensor step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
                           const at::Tensor& noise) = 0;
 
@@ -82,6 +93,7 @@ class Scheduler {
   at::Tensor alphas_cumprod_;  // (T) float32
   std::vector<double> timesteps_;
   std::vector<float> sigmas_;
+  int64_t inference_steps_ = 0;
 };
 
 }  // namespace gml::diffusion

@@ -66,8 +66,11 @@ TEST(Scheduler, EveryStepOfDiffusersLoopsForStoredOutputsAndNoise) {
   for (const auto& c : golden().at("cases")) {
     const std::string name = c.at("scheduler");
     SCOPED_TRACE(name + " " + c.at("config").dump());
-    const NoiseScheduleConfig cfg = config_of(c.at("config"));
-    auto s = Scheduler::create(sampler_from_name(name), cfg, c.value("eta", 0.0));
+    // Keys the case leaves out take the sampler's diffusers defaults, as
+    // the constructor there gave them.
+    const SamplerKind kind = sampler_from_name(name);
+    const NoiseScheduleConfig cfg = noise_schedule_for(kind, c.at("config").dump(), "case");
+    auto s = Scheduler::create(kind, cfg, c.value("eta", 0.0));
     s->set_timesteps(c.at("steps"));
 
     EXPECT_LE(relative_error(s->alphas_cumprod(), tensor_of(c.at("alphas_cumprod"), {-1})), 1e-6);
@@ -86,9 +89,18 @@ TEST(Scheduler, EveryStepOfDiffusersLoopsForStoredOutputsAndNoise) {
                 1e-6 * c.at("init_noise_sigma").get<double>());
 
     at::Tensor x = tensor_of(c.at("initial"), shape);
+    int64_t begin = 0;
+    if (c.contains("strength")) {
+      // img2img: the start and the noised reference as diffusers makes them.
+      begin = s->first_step_for_strength(c.at("strength"));
+      EXPECT_EQ(begin, c.at("begin").get<int64_t>());
+      const at::Tensor noised =
+          s->add_noise(tensor_of(c.at("x0"), shape), tensor_of(c.at("noise0"), shape), begin);
+      EXPECT_LE(relative_error(noised, x), 1e-6);
+    }
     double worst = 0;
-    for (int64_t i = 0; i < s->steps(); ++i) {
-      const auto k = static_cast<size_t>(i);
+    for (int64_t i = begin; i < s->steps(); ++i) {
+      const auto k = static_cast<size_t>(i - begin);
       EXPECT_LE(
           relative_error(s->scale_model_input(x, i), tensor_of(c.at("scaled_inputs")[k], shape)),
           1e-6)
@@ -103,7 +115,7 @@ TEST(Scheduler, EveryStepOfDiffusersLoopsForStoredOutputsAndNoise) {
     EXPECT_LE(worst, 1e-6);
     ++cases;
   }
-  EXPECT_EQ(cases, 18);
+  EXPECT_EQ(cases, 24);
 }
 
 TEST(Scheduler, BadSettingsAreClearErrors) {
@@ -117,6 +129,11 @@ TEST(Scheduler, BadSettingsAreClearErrors) {
   EXPECT_THROW(s->step(x, 10, x, x), Error);
   EXPECT_THROW(s->step(x, 0, x, at::Tensor()), Error);  // ancestral needs noise
   EXPECT_THROW(s->step(x, 0, at::zeros({1, 4, 8, 4}), x), Error);
+  EXPECT_THROW(s->first_step_for_strength(1.5), Error);
+  EXPECT_THROW(s->first_step_for_strength(-0.1), Error);
+  EXPECT_THROW(s->first_step_for_strength(0.05), Error);  // int(10 * 0.05) = 0 steps
+  EXPECT_EQ(s->first_step_for_strength(1.0), 0);
+  EXPECT_EQ(s->first_step_for_strength(0.3), 7);
   EXPECT_THROW(Scheduler::create(SamplerKind::Ddim, cfg, 1.5), Error);
   EXPECT_THROW(sampler_from_name("heun"), Error);
   cfg.beta_end = 1.5;

@@ -2,7 +2,8 @@
 tests/diffusion/test_scheduler.cpp: alphas_cumprod, timesteps, sigmas and
 every step of full sampling loops (Euler, Euler-ancestral, DDIM) for given
 model outputs and per-step noise, DPM-Solver++(2M), DDPM and PNDM; and
-what each sampler makes of checkpoints' scheduler_config.json (from_config).
+what each sampler makes of checkpoints' scheduler_config.json (from_config);
+and img2img runs that start part-way from a noised reference.
 
     pip install diffusers==0.42.1 torch
     python tests/golden/make_scheduler_golden.py   # writes tests/golden/diffusion/schedulers.json
@@ -19,7 +20,7 @@ import torch
 from diffusers import (DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, PNDMScheduler,
                        EulerAncestralDiscreteScheduler, EulerDiscreteScheduler)
 
-SHAPE = (1, 4, 4, 4)
+SHAPE = (1, 4, 2, 2)  # elementwise arithmetic: a few values per channel suffice
 # Stable Diffusion 1.5's scheduler config, then variations of each option.
 SD15 = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012,
             beta_schedule="scaled_linear", timestep_spacing="leading", steps_offset=1,
@@ -64,7 +65,7 @@ def flat(t):
     return [float(f"{float(v):.9g}") for v in t.detach().to(torch.float64).reshape(-1)]
 
 
-def run(kind, config, steps, step_args, seed):
+def run(kind, config, steps, step_args, seed, strength=None):
     cls = CLASSES[kind]
     accepted = inspect.signature(cls.__init__).parameters
     config = {k: v for k, v in config.items() if k in accepted}
@@ -72,14 +73,28 @@ def run(kind, config, steps, step_args, seed):
     s = cls(**config)
     s.set_timesteps(steps)
     g = torch.Generator().manual_seed(seed)
-    latents = torch.randn(SHAPE, generator=g) * s.init_noise_sigma
-    out = {"scheduler": kind, "config": config, "steps": steps, **step_args,
+    timesteps = s.timesteps
+    extra = {}
+    if strength is None:
+        latents = torch.randn(SHAPE, generator=g) * s.init_noise_sigma
+    else:
+        # StableDiffusionImg2ImgPipeline.get_timesteps and prepare_latents.
+        init_timestep = min(int(steps * strength), steps)
+        begin = max(steps - init_timestep, 0) * s.order
+        timesteps = s.timesteps[begin:]
+        if hasattr(s, "set_begin_index"):
+            s.set_begin_index(begin)
+        x0 = torch.randn(SHAPE, generator=g)
+        noise0 = torch.randn(SHAPE, generator=g)
+        latents = s.add_noise(x0, noise0, timesteps[:1])
+        extra = {"strength": strength, "begin": begin, "x0": flat(x0), "noise0": flat(noise0)}
+    out = {"scheduler": kind, "config": config, "steps": steps, **step_args, **extra,
            "alphas_cumprod": flat(s.alphas_cumprod), "timesteps": flat(s.timesteps),
            "init_noise_sigma": float(s.init_noise_sigma), "initial": flat(latents),
            "scaled_inputs": [], "model_outputs": [], "noises": [], "samples": []}
     if hasattr(s, "sigmas"):
         out["sigmas"] = flat(s.sigmas)
-    for t in s.timesteps:
+    for t in timesteps:
         out["scaled_inputs"].append(flat(s.scale_model_input(latents, t)))
         model_output = torch.randn(SHAPE, generator=g)
         state = g.get_state()
@@ -131,9 +146,19 @@ def from_config_cases():
     return out
 
 
+# img2img (GalaxySD's way of fixing over-bright outputs): each sampler from a
+# reference noised to the level `strength` asks for.
+IMG2IMG = [(kind, dict(SD15, skip_prk_steps=True), steps, args, strength)
+           for kind, steps, args, strength in [
+               ("euler_a", 40, {}, 0.6), ("euler", 20, {}, 0.75), ("ddim", 20, {"eta": 0.0}, 0.5),
+               ("dpmpp_2m", 25, {}, 0.6), ("ddpm", 10, {}, 0.35), ("pndm", 20, {}, 0.6)]]
+
+
 def main():
     cases = [run(kind, cfg, steps, args, seed=100 + i)
              for i, (kind, cfg, steps, args) in enumerate(CASES)]
+    cases += [run(kind, cfg, steps, args, seed=200 + i, strength=strength)
+              for i, (kind, cfg, steps, args, strength) in enumerate(IMG2IMG)]
     path = pathlib.Path(__file__).parent / "diffusion" / "schedulers.json"
     path.write_text(json.dumps({"shape": list(SHAPE), "cases": cases,
                                 "from_config": from_config_cases()}, separators=(",", ":")))
