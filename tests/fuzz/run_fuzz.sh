@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs each libFuzzer target (the fits_io readers and the model-file reader)
-# for SECONDS on a scratch copy of its seed corpus (the repository is never
-# modified). Exits non-zero if a target finds a crash, leak, timeout or
+# Runs each libFuzzer target (the fits_io readers, the model-file reader and
+# the safetensors reader) for SECONDS on a scratch copy of its seed corpus
+# (the repository is never modified). Exits non-zero if a target finds a crash, leak, timeout or
 # sanitizer report.
 #   tests/fuzz/run_fuzz.sh BUILD_DIR SECONDS
 set -euo pipefail
@@ -26,7 +26,8 @@ mkdir -p "$work/tmp"
 export TMPDIR="$work/tmp"
 
 status=0
-for pair in fuzz_fits_table:table fuzz_fits_wcs:wcs fuzz_model_file:model; do
+for pair in fuzz_fits_table:table fuzz_fits_wcs:wcs fuzz_model_file:model \
+    fuzz_safetensors:safetensors; do
   target=${pair%%:*}
   corpus=${pair##*:}
   bin=$(find "$build_dir" -type f -name "$target" -perm -u+x | head -n 1)
