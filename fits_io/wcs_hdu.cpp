@@ -1,4 +1,5 @@
 // Choosing the HDU whose WCS a caller means.
+#include <algorithm>
 #include <cctype>
 #include <stdexcept>
 #include <string>
@@ -10,14 +11,6 @@
 
 namespace gml::fits {
 namespace {
-
-bool is_index(const std::string& s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
 
 Wcs from_default_hdu(FitsFile& f, char alt) {
   try {
@@ -42,7 +35,9 @@ Wcs from_default_hdu(FitsFile& f, char alt) {
 
 Wcs Wcs::from_hdu(FitsFile& f, const std::string& hdu, char alt) {
   if (hdu.empty()) return from_default_hdu(f, alt);
-  if (is_index(hdu)) {
+  const bool index =
+      std::all_of(hdu.begin(), hdu.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+  if (index) {
     // CFITSIO numbers HDUs from 1 in an int; seven digits are beyond any file.
     if (hdu.size() >= 7) throw std::invalid_argument("hdu index out of range: " + hdu);
     f.move_to(std::stoi(hdu) + 1);

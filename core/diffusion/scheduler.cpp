@@ -110,24 +110,36 @@ class EulerAncestralScheduler final : public SigmaScheduler {
   }
 };
 
-// Song et al. 2021, Eq. 12: x_prev = sqrt(abar_prev) x0 +
-// sqrt(1 - abar_prev - s^2) eps + s z, s = eta sqrt(var_t).
-class DdimScheduler final : public Scheduler {
+// Samplers whose network input is the sample itself, starting from unit
+// noise.
+class UnitScaleScheduler : public Scheduler {
  public:
-  DdimScheduler(const NoiseScheduleConfig& config, double eta) : Scheduler(config), eta_(eta) {
-    if (!(eta >= 0 && eta <= 1)) fail(Status::InvalidArgument, "DDIM eta must be in [0, 1]");
-  }
+  using Scheduler::Scheduler;
   double init_noise_sigma() const override { return 1.0; }
   at::Tensor scale_model_input(const at::Tensor& sample, int64_t) const override { return sample; }
+};
+
+// Samplers in alpha space at integer timesteps (DDIM, DDPM, PNDM).
+class AlphaScheduler : public UnitScaleScheduler {
+ public:
+  using UnitScaleScheduler::UnitScaleScheduler;
   at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, int64_t i) const override {
     return noised_at(alphas_cumprod_, x0, noise, timesteps_.at(static_cast<size_t>(i)));
   }
-  bool stochastic() const override { return eta_ > 0; }
 
  protected:
   void on_timesteps(int64_t steps) override { timesteps_ = spaced_timesteps(config_, steps, true); }
+};
 
+// Song et al. 2021, Eq. 12: x_prev = sqrt(abar_prev) x0 +
+// sqrt(1 - abar_prev - s^2) eps + s z, s = eta sqrt(var_t).
+class DdimScheduler final : public AlphaScheduler {
  public:
+  DdimScheduler(const NoiseScheduleConfig& config, double eta) : AlphaScheduler(config), eta_(eta) {
+    if (!(eta >= 0 && eta <= 1)) fail(Status::InvalidArgument, "DDIM eta must be in [0, 1]");
+  }
+  bool stochastic() const override { return eta_ > 0; }
+
   at::Tensor step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
                   const at::Tensor& noise) override {
     check_step(model_output, i, sample, noise);
@@ -167,11 +179,9 @@ class DdimScheduler final : public Scheduler {
 // DPM-Solver++(2M), Lu et al. 2022, Algorithm 2 with the midpoint rule: a
 // second-order multistep solver in lambda = log(alpha / sigma) on the x0
 // predictions, first order for the first step and the last (final sigma 0).
-class DpmSolverScheduler final : public Scheduler {
+class DpmSolverScheduler final : public UnitScaleScheduler {
  public:
-  using Scheduler::Scheduler;
-  double init_noise_sigma() const override { return 1.0; }
-  at::Tensor scale_model_input(const at::Tensor& sample, int64_t) const override { return sample; }
+  using UnitScaleScheduler::UnitScaleScheduler;
   at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, int64_t i) const override {
     const Levels l = levels(sigmas_.at(static_cast<size_t>(i)));
     return l.alpha * x0 + l.sigma * noise;
@@ -282,14 +292,9 @@ class DpmSolverScheduler final : public Scheduler {
 
 // Ho et al. 2020 ancestral sampling on the visited timesteps, with the
 // posterior variance beta~_t ("fixed_small"): x_prev ~ N(mu~(x_t, x0), beta~).
-class DdpmScheduler final : public Scheduler {
+class DdpmScheduler final : public AlphaScheduler {
  public:
-  using Scheduler::Scheduler;
-  double init_noise_sigma() const override { return 1.0; }
-  at::Tensor scale_model_input(const at::Tensor& sample, int64_t) const override { return sample; }
-  at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, int64_t i) const override {
-    return noised_at(alphas_cumprod_, x0, noise, timesteps_.at(static_cast<size_t>(i)));
-  }
+  using AlphaScheduler::AlphaScheduler;
   bool stochastic() const override { return true; }
 
   at::Tensor step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
@@ -317,23 +322,15 @@ class DdpmScheduler final : public Scheduler {
     if (t > 0) out = out + std::sqrt(std::max(b_prev / b_t * beta, 1e-20f)) * noise;
     return out;
   }
-
- protected:
-  void on_timesteps(int64_t steps) override { timesteps_ = spaced_timesteps(config_, steps, true); }
 };
 
 // PNDM's pseudo linear multistep (Liu et al. 2022) as Stable Diffusion runs
 // it (skip_prk_steps): the second timestep is visited twice, the first
 // step's update corrected by the second prediction (Heun); after it, Adams-
 // Bashforth combinations of up to four earlier noise predictions.
-class PndmScheduler final : public Scheduler {
+class PndmScheduler final : public AlphaScheduler {
  public:
-  using Scheduler::Scheduler;
-  double init_noise_sigma() const override { return 1.0; }
-  at::Tensor scale_model_input(const at::Tensor& sample, int64_t) const override { return sample; }
-  at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, int64_t i) const override {
-    return noised_at(alphas_cumprod_, x0, noise, timesteps_.at(static_cast<size_t>(i)));
-  }
+  using AlphaScheduler::AlphaScheduler;
   bool stochastic() const override { return false; }
 
   at::Tensor step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
