@@ -95,6 +95,13 @@ std::vector<double> spaced_timesteps(const NoiseScheduleConfig& config, int64_t 
       break;
     }
   }
+  // steps_offset can push leading timesteps past the schedule.
+  for (const double v : t) {
+    if (v < 0 || v > static_cast<double>(n_train - 1))
+      fail(Status::InvalidArgument, "timestep " + std::to_string(static_cast<int64_t>(v)) +
+                                        " (steps_offset " + std::to_string(config.steps_offset) +
+                                        ") lies outside [0, " + std::to_string(n_train - 1) + "]");
+  }
   return t;
 }
 

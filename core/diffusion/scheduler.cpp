@@ -49,18 +49,19 @@ class SigmaScheduler : public Scheduler {
   using Scheduler::Scheduler;
 
   double init_noise_sigma() const override {
+    require(!sigmas_.empty(), "scheduler: set_timesteps() must come first");
     const float top = *std::max_element(sigmas_.begin(), sigmas_.end());
     if (config_.timestep_spacing != TimestepSpacing::Leading) return top;
     return std::sqrt(top * top + 1.0f);
   }
 
   at::Tensor scale_model_input(const at::Tensor& sample, int64_t i) const override {
-    const float s = sigmas_.at(static_cast<size_t>(i));
+    const float s = sigmas_[checked_index(i)];
     return sample / std::sqrt(s * s + 1.0f);
   }
 
   at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, int64_t i) const override {
-    return x0 + noise * sigmas_.at(static_cast<size_t>(i));
+    return x0 + noise * sigmas_[checked_index(i)];
   }
 
  protected:
@@ -124,7 +125,7 @@ class AlphaScheduler : public UnitScaleScheduler {
  public:
   using UnitScaleScheduler::UnitScaleScheduler;
   at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, int64_t i) const override {
-    return noised_at(alphas_cumprod_, x0, noise, timesteps_.at(static_cast<size_t>(i)));
+    return noised_at(alphas_cumprod_, x0, noise, timesteps_[checked_index(i)]);
   }
 
  protected:
@@ -183,7 +184,7 @@ class DpmSolverScheduler final : public UnitScaleScheduler {
  public:
   using UnitScaleScheduler::UnitScaleScheduler;
   at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise, int64_t i) const override {
-    const Levels l = levels(sigmas_.at(static_cast<size_t>(i)));
+    const Levels l = levels(sigmas_[checked_index(i)]);
     return l.alpha * x0 + l.sigma * noise;
   }
   bool stochastic() const override { return false; }
@@ -451,10 +452,16 @@ int64_t Scheduler::first_step_for_strength(double strength) const {
   return steps - kept;
 }
 
+size_t Scheduler::checked_index(int64_t i) const {
+  require(!timesteps_.empty(), "scheduler: set_timesteps() must come first");
+  require(i >= 0 && i < steps(), "scheduler: step index " + std::to_string(i) + " outside [0, " +
+                                     std::to_string(steps()) + ")");
+  return static_cast<size_t>(i);
+}
+
 void Scheduler::check_step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
                            const at::Tensor& noise) const {
-  require(!timesteps_.empty(), "scheduler: set_timesteps() must come first");
-  require(i >= 0 && i < steps(), "scheduler: step index out of range");
+  checked_index(i);
   require(model_output.defined() && sample.defined() && model_output.sizes() == sample.sizes(),
           "scheduler: model output and sample must have the same shape");
   require(!stochastic() || (noise.defined() && noise.sizes() == sample.sizes()),

@@ -86,6 +86,9 @@ class Scheduler {
   // Sets timesteps_ (and sigmas_) for a run of `steps` steps and resets any
   // history.
   virtual void on_timesteps(int64_t steps) = 0;
+  // i as an index of timesteps_; Error(InvalidArgument) before
+  // set_timesteps() or outside [0, steps()).
+  size_t checked_index(int64_t i) const;
   void check_step(const at::Tensor& model_output, int64_t i, const at::Tensor& sample,
                   const at::Tensor& noise) const;
 

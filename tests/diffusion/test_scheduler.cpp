@@ -125,8 +125,13 @@ TEST(Scheduler, BadSettingsAreClearErrors) {
   EXPECT_THROW(s->set_timesteps(1001), Error);
   const at::Tensor x = at::zeros({1, 4, 8, 8});
   EXPECT_THROW(s->step(x, 0, x, x), Error);  // before set_timesteps
+  EXPECT_THROW(s->init_noise_sigma(), Error);
+  EXPECT_THROW(s->scale_model_input(x, 0), Error);
+  EXPECT_THROW(s->add_noise(x, x, 0), Error);
   s->set_timesteps(10);
   EXPECT_THROW(s->step(x, 10, x, x), Error);
+  EXPECT_THROW(s->add_noise(x, x, -1), Error);
+  EXPECT_THROW(s->scale_model_input(x, 10), Error);
   EXPECT_THROW(s->step(x, 0, x, at::Tensor()), Error);  // ancestral needs noise
   EXPECT_THROW(s->step(x, 0, at::zeros({1, 4, 8, 4}), x), Error);
   EXPECT_THROW(s->first_step_for_strength(1.5), Error);
@@ -136,6 +141,12 @@ TEST(Scheduler, BadSettingsAreClearErrors) {
   EXPECT_EQ(s->first_step_for_strength(0.3), 7);
   EXPECT_THROW(Scheduler::create(SamplerKind::Ddim, cfg, 1.5), Error);
   EXPECT_THROW(sampler_from_name("heun"), Error);
+  {
+    NoiseScheduleConfig shifted;
+    shifted.steps_offset = 600;  // leading, 2 steps: 500 + 600 is past 999
+    EXPECT_THROW(spaced_timesteps(shifted, 2, true), Error);
+    EXPECT_NO_THROW(spaced_timesteps(shifted, 1, true));
+  }
   cfg.beta_end = 1.5;
   EXPECT_THROW(Scheduler::create(SamplerKind::Euler, cfg), Error);
   try {
