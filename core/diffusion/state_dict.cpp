@@ -1,0 +1,81 @@
+#include "core/diffusion/state_dict.h"
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <vector>
+
+#include "core/common/error.h"
+#include "core/common/safetensors.h"
+
+namespace gml::diffusion {
+namespace {
+
+// Both sources reduce to: the names they hold, a shape per name without
+// reading data, and a reader.
+struct TensorSource {
+  std::string where;
+  std::vector<std::string> names;
+  std::function<bool(const std::string&)> contains;
+  std::function<std::vector<int64_t>(const std::string&)> shape;
+  std::function<at::Tensor(const std::string&)> read;
+};
+
+void load_from(torch::nn::Module& module, const TensorSource& source, const IgnoredKeys& ignored) {
+  at::NoGradGuard no_grad;
+  std::set<std::string> expected;
+  auto assign = [&](const std::string& name, at::Tensor& target) {
+    expected.insert(name);
+    if (!source.contains(name)) {
+      fail(Status::Format, source.where + ": missing tensor '" + name + "'");
+    }
+    const std::vector<int64_t> shape = source.shape(name);
+    if (at::IntArrayRef(shape) != target.sizes()) {
+      fail(Status::Format, source.where + ": tensor '" + name + "' has shape " +
+                               c10::str(at::IntArrayRef(shape)) + ", the configuration expects " +
+                               c10::str(target.sizes()));
+    }
+    at::Tensor stored = source.read(name);
+    if (target.is_floating_point() && !stored.is_floating_point()) {
+      fail(Status::Format, source.where + ": tensor '" + name + "' is stored as " +
+                               std::string(c10::toString(stored.scalar_type())) +
+                               ", a floating-point type is needed");
+    }
+    target.copy_(stored.to(target.dtype()));
+  };
+  for (auto& p : module.named_parameters(true)) assign(p.key(), p.value());
+  for (auto& b : module.named_buffers(true)) assign(b.key(), b.value());
+  for (const std::string& name : source.names) {
+    if (!expected.count(name) && !ignored.count(name)) {
+      fail(Status::Format, source.where + ": tensor '" + name +
+                               "' is not part of the configured architecture (a checkpoint "
+                               "written for another configuration?)");
+    }
+  }
+}
+
+}  // namespace
+
+void load_state_dict(torch::nn::Module& module, const SafetensorsFile& file,
+                     const IgnoredKeys& ignored) {
+  TensorSource source;
+  source.where = file.path();
+  source.names = file.names();
+  source.contains = [&](const std::string& n) { return file.contains(n); };
+  source.shape = [&](const std::string& n) { return file.entry(n).shape; };
+  source.read = [&](const std::string& n) { return file.read(n); };
+  load_from(module, source, ignored);
+}
+
+void load_state_dict(torch::nn::Module& module, const std::map<std::string, at::Tensor>& tensors,
+                     const std::string& where, const IgnoredKeys& ignored) {
+  TensorSource source;
+  source.where = where;
+  for (const auto& entry : tensors) source.names.push_back(entry.first);
+  source.contains = [&](const std::string& n) { return tensors.count(n) != 0; };
+  source.shape = [&](const std::string& n) { return tensors.at(n).sizes().vec(); };
+  source.read = [&](const std::string& n) { return tensors.at(n); };
+  load_from(module, source, ignored);
+}
+
+}  // namespace gml::diffusion
