@@ -226,6 +226,9 @@ def main():
                                      truncation=True, return_tensors="pt").input_ids
                 args["negative_prompt_embeds"] = pipe.text_encoder(neg)[0]
             entry["input_ids"], entry["token_weights"] = ids, weights
+            # The same prompt in galaxyml's syntax.
+            entry["prompt"] = "".join(t if w == 1.0 else "{%s:%g}" % (t, w)
+                                      for t, w in run["segments"])
         else:
             args["prompt"] = run["prompt"]
             args["negative_prompt"] = run["negative"] or None
