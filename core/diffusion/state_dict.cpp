@@ -41,6 +41,12 @@ void load_from(torch::nn::Module& module, const TensorSource& source, const Igno
                                std::string(c10::toString(stored.scalar_type())) +
                                ", a floating-point type is needed");
     }
+    // An index buffer filled from floats would be truncated silently.
+    if (!target.is_floating_point() && (stored.is_floating_point() || stored.is_complex())) {
+      fail(Status::Format, source.where + ": tensor '" + name + "' is stored as " +
+                               std::string(c10::toString(stored.scalar_type())) +
+                               ", an integer type is needed");
+    }
     target.copy_(stored.to(target.dtype()));
   };
   for (auto& p : module.named_parameters(true)) assign(p.key(), p.value());

@@ -33,7 +33,8 @@ using IgnoredKeys = std::set<std::string>;
 // Copies the tensors of `file` into `module` (no autograd).
 // Error(Format) naming the file and the key for a missing key, a key the
 // module lacks, a shape mismatch, or a stored dtype that is not floating
-// point where the module holds floating point.
+// point where the module holds floating point (or floating point where it
+// holds integers).
 void load_state_dict(torch::nn::Module& module, const SafetensorsFile& file,
                      const IgnoredKeys& ignored = {});
 
