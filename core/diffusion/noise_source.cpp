@@ -3,8 +3,6 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
-#include <mutex>
-
 #include "core/common/error.h"
 
 namespace gml::diffusion {
@@ -22,9 +20,8 @@ at::Tensor SeededNoise::images(int64_t first, int64_t count, at::IntArrayRef per
   std::vector<at::Tensor> draws;
   draws.reserve(static_cast<size_t>(count));
   for (int64_t i = first; i < first + count; ++i) {
-    at::Generator& gen = generator_of(i);
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    draws.push_back(at::randn(one, gen, at::TensorOptions().dtype(at::kFloat)));
+    // at::randn locks the generator itself.
+    draws.push_back(at::randn(one, generator_of(i), at::TensorOptions().dtype(at::kFloat)));
   }
   return at::cat(draws, 0);
 }
@@ -32,7 +29,6 @@ at::Tensor SeededNoise::images(int64_t first, int64_t count, at::IntArrayRef per
 at::Tensor SeededNoise::reference(at::IntArrayRef shape) {
   // Its own stream, so the reference's draw moves no image's sequence.
   at::Generator gen = at::detail::createCPUGenerator(seed_ ^ 0x9E3779B97F4A7C15ULL);
-  std::lock_guard<std::mutex> lock(gen.mutex());
   return at::randn(shape, gen, at::TensorOptions().dtype(at::kFloat));
 }
 

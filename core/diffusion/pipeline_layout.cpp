@@ -2,14 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <vector>
 
 #include <sys/stat.h>
 
 #include "core/common/error.h"
+#include "core/diffusion/diffusers_config.h"
 
 namespace gml::diffusion {
 namespace {
@@ -65,15 +64,6 @@ std::string existing_dir(const std::string& root, const std::string& part) {
 }
 
 }  // namespace
-
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(Status::Io, path + ": cannot be read");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) fail(Status::Io, path + ": read failed");
-  return text.str();
-}
 
 PipelineLayout read_pipeline_layout(const std::string& dir) {
   PipelineLayout layout;

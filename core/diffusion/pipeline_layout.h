@@ -33,7 +33,4 @@ PipelineLayout read_pipeline_layout(const std::string& dir);
 std::string part_weights(const std::string& part_dir, const std::string& stem,
                          const std::string& variant = "");
 
-// The whole text of a small file (configs). Error(Io) naming it.
-std::string read_text_file(const std::string& path);
-
 }  // namespace gml::diffusion

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/common/error.h"
+#include "core/diffusion/diffusers_config.h"
 #include "core/diffusion/pipeline_layout.h"
 
 namespace gml::diffusion {

@@ -1,0 +1,106 @@
+// A Stable Diffusion 1.x checkpoint and what it generates: text-to-image
+// with classifier-free guidance and a negative prompt, and img2img from a
+// reference noised to `strength`, as diffusers' StableDiffusionPipeline and
+// StableDiffusionImg2ImgPipeline compute them
+// (tests/golden/make_sd_pipeline_golden.py), plus GalaxySD's weighted
+// prompts. Images are made in batches, so memory is bounded by the batch
+// whatever the number asked for.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/diffusion/scheduler.h"
+
+namespace gml {
+class RunControl;
+}
+
+namespace gml::diffusion {
+
+class ClipTokenizer;
+class ClipTextModelImpl;
+class UnetImpl;
+class AutoencoderKlImpl;
+class NoiseSource;
+
+class StableDiffusion {
+ public:
+  // Reads a diffusers pipeline folder (model_index.json, unet/, vae/,
+  // text_encoder/, tokenizer/, scheduler/). Errors name the file and key
+  // (see pipeline_layout.h and each part's loader).
+  static std::shared_ptr<StableDiffusion> load_diffusers(const std::string& dir);
+
+  StableDiffusion(std::shared_ptr<ClipTokenizer> tokenizer,
+                  std::shared_ptr<ClipTextModelImpl> text_encoder, std::shared_ptr<UnetImpl> unet,
+                  std::shared_ptr<AutoencoderKlImpl> vae, std::string scheduler_config,
+                  std::string source);
+
+  const ClipTokenizer& tokenizer() const { return *tokenizer_; }
+  ClipTextModelImpl& text_encoder() const { return *text_encoder_; }
+  UnetImpl& unet() const { return *unet_; }
+  AutoencoderKlImpl& vae() const { return *vae_; }
+  // The checkpoint's scheduler_config.json text.
+  const std::string& scheduler_config() const { return scheduler_config_; }
+  const std::string& source() const { return source_; }
+  // Image pixels per latent pixel (8 for SD-1.x).
+  int64_t vae_scale_factor() const;
+  int64_t latent_channels() const;
+  int64_t image_channels() const;
+
+ private:
+  std::shared_ptr<ClipTokenizer> tokenizer_;
+  std::shared_ptr<ClipTextModelImpl> text_encoder_;
+  std::shared_ptr<UnetImpl> unet_;
+  std::shared_ptr<AutoencoderKlImpl> vae_;
+  std::string scheduler_config_;
+  std::string source_;
+};
+
+struct GenerationRequest {
+  // Each prompt gives images_per_prompt images, in prompt order. "{tag:w}"
+  // weights tags (prompt_weights.h); weights apply to the negative prompt too.
+  std::vector<std::string> prompts;
+  std::string negative_prompt;  // "" is the unconditional prompt, as diffusers
+  int64_t images_per_prompt = 1;
+  int64_t height = 512;  // multiples of vae_scale_factor()
+  int64_t width = 512;
+  int64_t steps = 40;
+  SamplerKind sampler = SamplerKind::EulerAncestral;
+  double eta = 0.0;       // DDIM only
+  double guidance = 7.5;  // <= 1 runs the conditional branch alone, as diffusers
+  // Eq. 4 scales a tag's embeddings by its weight; restore_mean then
+  // rescales the whole embedding to its unweighted mean (as common web UIs).
+  bool restore_mean = false;
+  uint64_t seed = 0;
+  int64_t batch_size = 1;  // images per network batch
+  // img2img: [1 or N, C, H, W] in [0, 1]; undefined runs text-to-image.
+  at::Tensor reference;
+  double strength = 0.8;
+  // Where the noise comes from; null draws SeededNoise(seed).
+  NoiseSource* noise = nullptr;
+  // Progress in denoising steps over all batches, and cancellation
+  // (Error(Cancelled)); null for neither.
+  RunControl* control = nullptr;
+};
+
+// The number of images a request makes.
+int64_t image_count(const GenerationRequest& request);
+
+// The images, [N, C, H, W] float32 in [0, 1], written into `out` (CPU,
+// contiguous, that shape). Error(InvalidArgument) for a bad request: no
+// prompt, a prompt the weight parser refuses, sizes that are not multiples
+// of vae_scale_factor(), steps < 1, strength that leaves no step, a
+// reference of the wrong shape or holding NaN, a wrong `out`.
+void generate(const StableDiffusion& model, const GenerationRequest& request, at::Tensor out);
+
+// The conditioning a prompt gives the UNet, [1, 77, D]: for inspection and
+// for tests of Eq. 4.
+at::Tensor encode_prompt(const StableDiffusion& model, const std::string& prompt,
+                         bool restore_mean);
+
+}  // namespace gml::diffusion
