@@ -45,7 +45,7 @@ CROSS = "CrossAttnDownBlock2D"
 UP_CROSS = "CrossAttnUpBlock2D"
 # (name, constructor arguments, stored dtype, sample shape, timestep)
 UNET_CASES = [
-    ("sd_like", dict(block_out_channels=(16, 32), layers_per_block=1, norm_num_groups=8,
+    ("sd_like", dict(block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4,
                      cross_attention_dim=16, attention_head_dim=2, in_channels=4, out_channels=4,
                      down_block_types=(CROSS, "DownBlock2D"),
                      up_block_types=("UpBlock2D", UP_CROSS)),
