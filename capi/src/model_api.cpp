@@ -42,20 +42,29 @@ GML_API gml_status gml_model_load(gml_context* ctx, const char* path, const char
     gml_context& c = gml::capi::require_context(ctx);
     gml::require(path != nullptr, "path must not be NULL");
     gml::require(out != nullptr, "out must not be NULL");
-    gml::ModelFile file =
-        gml::read_model_file(path, expected_family ? expected_family : std::string_view{});
-    const gml::ModelFamily* family = gml::capi::find_model_family(file.family);
-    if (!family) {
-      gml::fail(gml::Status::Family, "'" + std::string(path) + "' holds a '" + file.family +
-                                         "' model, which this version of galaxyml cannot run (it "
-                                         "runs " +
-                                         gml::capi::model_family_names() + ")");
-    }
     auto model = std::make_unique<gml_model>();
     model->path = path;
-    model->checksum = file.checksum;
     model->device = c.device;
-    model->loaded = family->load(file);
+    if (const gml::ModelFamily* folder_family = gml::capi::find_folder_family(path)) {
+      if (expected_family && std::string(expected_family) != folder_family->name) {
+        gml::fail(gml::Status::Family, "'" + std::string(path) + "' holds a '" +
+                                           folder_family->name + "' model, not a '" +
+                                           expected_family + "' model");
+      }
+      model->loaded = folder_family->load_folder(path, model->checksum);
+    } else {
+      gml::ModelFile file =
+          gml::read_model_file(path, expected_family ? expected_family : std::string_view{});
+      const gml::ModelFamily* family = gml::capi::find_model_family(file.family);
+      if (!family) {
+        gml::fail(gml::Status::Family, "'" + std::string(path) + "' holds a '" + file.family +
+                                           "' model, which this version of galaxyml cannot run "
+                                           "(it runs " +
+                                           gml::capi::model_family_names() + ")");
+      }
+      model->checksum = file.checksum;
+      model->loaded = family->load(file);
+    }
     model->loaded->to_device(c.device);
     *out = gml::capi::publish(std::move(model), gml::capi::HandleKind::Model);
   });

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "capi/src/model_impl.h"
+#include "core/diffusion/diffusion_file.h"
 #include "core/flow/flow_file.h"
 #include "core/merger/merger_file.h"
 #include "core/posterior/posterior_file.h"
@@ -19,6 +20,7 @@ const ModelFamily* const kFamilies[] = {
     &flow::kFlowFamily,
     &posterior::kPosteriorFamily,
     &merger::kMergerFamily,
+    &diffusion::kDiffusionFamily,
 };
 
 }  // namespace
@@ -26,6 +28,13 @@ const ModelFamily* const kFamilies[] = {
 const ModelFamily* find_model_family(const std::string& name) {
   for (const ModelFamily* f : kFamilies) {
     if (name == f->name) return f;
+  }
+  return nullptr;
+}
+
+const ModelFamily* find_folder_family(const std::string& path) {
+  for (const ModelFamily* f : kFamilies) {
+    if (f->is_folder && f->is_folder(path)) return f;
   }
   return nullptr;
 }

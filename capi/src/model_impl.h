@@ -27,6 +27,9 @@ namespace gml::capi {
 // The families this library runs (capi/src/model_families.cpp); nullptr for
 // a family it does not know.
 const ModelFamily* find_model_family(const std::string& name);
+// The family that reads `path` as a folder of its own layout (a diffusers
+// pipeline); nullptr when none does.
+const ModelFamily* find_folder_family(const std::string& path);
 // "flow, posterior, merger": for messages.
 std::string model_family_names();
 

@@ -81,6 +81,7 @@ GML_STRUCT_ABI_KIND(gml_posterior_diagnose_request, sizeof(gml_posterior_diagnos
                     StructKind::Request);
 GML_STRUCT_ABI_KIND(gml_posterior_diagnose_result, sizeof(gml_posterior_diagnose_result),
                     StructKind::Request);
+GML_STRUCT_ABI(gml_diffusion_options, sizeof(gml_diffusion_options));
 
 #undef GML_STRUCT_ABI
 #undef GML_STRUCT_ABI_KIND

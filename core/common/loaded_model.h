@@ -8,6 +8,7 @@
 #include <c10/core/Device.h>
 
 #include <memory>
+#include <string>
 
 namespace gml {
 
@@ -28,6 +29,13 @@ struct ModelFamily {
   // Builds the model from a file whose family, version and checksum
   // read_model_file() has verified; throws gml::Error for a bad config.
   std::unique_ptr<LoadedModel> (*load)(const ModelFile& file);
+  // A family that also reads a folder in another ecosystem's layout (a
+  // diffusers pipeline): whether `path` is such a folder, and its loader,
+  // which returns the checksum the converted model file would carry.
+  // Null for families of model files only.
+  bool (*is_folder)(const std::string& path) = nullptr;
+  std::unique_ptr<LoadedModel> (*load_folder)(const std::string& dir,
+                                              std::string& checksum) = nullptr;
 };
 
 // The `load` of a family entry from the family's own reader:

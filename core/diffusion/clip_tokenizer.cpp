@@ -326,12 +326,16 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-nlohmann::json parse_json(const std::string& path) {
+nlohmann::json parse_json(const std::string& text, const std::string& path) {
   try {
-    return nlohmann::json::parse(read_file(path));
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     fail(Status::Format, path + ": not valid JSON (" + e.what() + ")");
   }
+}
+
+std::string optional_file(const std::string& path) {
+  return std::ifstream(path) ? read_file(path) : std::string();
 }
 
 // A special token as tokenizer_config.json or special_tokens_map.json
@@ -482,9 +486,15 @@ void ClipTokenizer::Impl::encode_segment(const std::u32string& text,
 
 ClipTokenizer::ClipTokenizer(const std::string& vocab_path, const std::string& merges_path,
                              ClipTokenizerOptions options)
+    : ClipTokenizer(read_file(vocab_path), vocab_path, read_file(merges_path), merges_path,
+                    std::move(options)) {}
+
+ClipTokenizer::ClipTokenizer(const std::string& vocab_text, const std::string& vocab_path,
+                             const std::string& merges_text, const std::string& merges_path,
+                             ClipTokenizerOptions options)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
-  const nlohmann::json vocab = parse_json(vocab_path);
+  const nlohmann::json vocab = parse_json(vocab_text, vocab_path);
   if (!vocab.is_object() || vocab.empty())
     fail(Status::Format, vocab_path + ": expected a JSON object of token -> id");
   for (const auto& [token, id] : vocab.items()) {
@@ -497,7 +507,7 @@ ClipTokenizer::ClipTokenizer(const std::string& vocab_path, const std::string& m
     if (!m.vocab.count(sym) || !m.vocab.count(sym + "</w>"))
       fail(Status::Format, vocab_path + ": lacks byte symbol \"" + sym + "\" (or with </w>)");
 
-  std::istringstream merges(read_file(merges_path));
+  std::istringstream merges(merges_text);
   std::string line;
   int line_no = 0;
   int rank = 0;
@@ -548,8 +558,20 @@ ClipTokenizer::ClipTokenizer(const std::string& vocab_path, const std::string& m
   m.model_max_length = options.model_max_length;
 }
 
-ClipTokenizer ClipTokenizer::from_directory(const std::string& dir) {
+ClipTokenizerTexts ClipTokenizerTexts::read_directory(const std::string& dir) {
   const std::string root = dir.empty() || dir.back() == '/' ? dir : dir + "/";
+  return {read_file(root + "vocab.json"), read_file(root + "merges.txt"),
+          optional_file(root + "tokenizer_config.json"),
+          optional_file(root + "special_tokens_map.json")};
+}
+
+ClipTokenizer ClipTokenizer::from_directory(const std::string& dir) {
+  return from_texts(ClipTokenizerTexts::read_directory(dir), dir);
+}
+
+ClipTokenizer ClipTokenizer::from_texts(const ClipTokenizerTexts& texts,
+                                        const std::string& source) {
+  const std::string root = source.empty() || source.back() == '/' ? source : source + "/";
   // Declarations of each special token: special_tokens_map.json over
   // tokenizer_config.json over CLIPTokenizer's defaults.
   std::array<std::string, 4> keys = {"bos_token", "eos_token", "unk_token", "pad_token"};
@@ -557,10 +579,13 @@ ClipTokenizer ClipTokenizer::from_directory(const std::string& dir) {
       ClipSpecialToken{"<|startoftext|>"}, ClipSpecialToken{"<|endoftext|>"},
       ClipSpecialToken{"<|endoftext|>"}, ClipSpecialToken{"<|endoftext|>"}};
   ClipTokenizerOptions options;
-  for (const char* name : {"tokenizer_config.json", "special_tokens_map.json"}) {
+  const std::pair<const char*, const std::string*> configs[] = {
+      {"tokenizer_config.json", &texts.tokenizer_config},
+      {"special_tokens_map.json", &texts.special_tokens_map}};
+  for (const auto& [name, text] : configs) {
+    if (text->empty()) continue;  // optional files
     const std::string path = root + name;
-    if (!std::ifstream(path)) continue;  // optional files
-    const nlohmann::json j = parse_json(path);
+    const nlohmann::json j = parse_json(*text, path);
     if (!j.is_object()) fail(Status::Format, path + ": expected a JSON object");
     for (size_t k = 0; k < keys.size(); ++k)
       if (j.contains(keys[k]) && !j.at(keys[k]).is_null())
@@ -587,7 +612,8 @@ ClipTokenizer ClipTokenizer::from_directory(const std::string& dir) {
   options.eos = settled(eos.content);
   options.unk = settled(unk.content);
   options.pad = settled(pad.content);
-  return ClipTokenizer(root + "vocab.json", root + "merges.txt", options);
+  return ClipTokenizer(texts.vocab, root + "vocab.json", texts.merges, root + "merges.txt",
+                       options);
 }
 
 ClipTokenizer::~ClipTokenizer() = default;

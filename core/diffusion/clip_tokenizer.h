@@ -36,6 +36,18 @@ struct ClipTokenizerOptions {
   int64_t model_max_length = 77;
 };
 
+// The files of a tokenizer directory as text, as a galaxyml model file
+// keeps them; an absent optional file is "".
+struct ClipTokenizerTexts {
+  std::string vocab;               // vocab.json
+  std::string merges;              // merges.txt
+  std::string tokenizer_config;    // tokenizer_config.json, optional
+  std::string special_tokens_map;  // special_tokens_map.json, optional
+
+  // Error(Io) for a missing vocab.json or merges.txt.
+  static ClipTokenizerTexts read_directory(const std::string& dir);
+};
+
 class ClipTokenizer {
  public:
   // A tokenizer directory as diffusers checkpoints ship it: vocab.json,
@@ -44,10 +56,17 @@ class ClipTokenizer {
   // Error(Io) for a missing vocab.json or merges.txt, Error(Format) naming
   // the file (and line) for malformed contents.
   static ClipTokenizer from_directory(const std::string& dir);
+  // The same from the files' texts; `source` stands for the directory in
+  // messages.
+  static ClipTokenizer from_texts(const ClipTokenizerTexts& texts, const std::string& source);
 
   // Throws as from_directory.
   ClipTokenizer(const std::string& vocab_path, const std::string& merges_path,
                 ClipTokenizerOptions options = {});
+  // The same from the files' texts; the paths name them in messages.
+  ClipTokenizer(const std::string& vocab_text, const std::string& vocab_path,
+                const std::string& merges_text, const std::string& merges_path,
+                ClipTokenizerOptions options);
   ~ClipTokenizer();
   ClipTokenizer(ClipTokenizer&&) noexcept;
   ClipTokenizer& operator=(ClipTokenizer&&) noexcept;

@@ -20,42 +20,14 @@
 namespace gml::diffusion {
 namespace {
 
-// Token ids and per-token weights of a weighted prompt: each span
-// tokenized alone (so a weight covers whole words), bos first, cut to leave
-// room for eos, padded to the encoder's length.
-struct WeightedTokens {
-  std::vector<int64_t> ids;
-  std::vector<float> weights;
-};
-
-WeightedTokens tokenize_weighted(const ClipTokenizer& tokenizer, const std::string& prompt) {
-  const int64_t length = tokenizer.model_max_length();
-  WeightedTokens t;
-  t.ids.push_back(tokenizer.bos_id());
-  t.weights.push_back(1.0f);
-  for (const PromptSpan& span : parse_weighted_prompt(prompt)) {
-    for (int64_t id : tokenizer.encode(span.text)) {
-      t.ids.push_back(id);
-      t.weights.push_back(static_cast<float>(span.weight));
-    }
-  }
-  if (static_cast<int64_t>(t.ids.size()) > length - 1) {
-    t.ids.resize(static_cast<size_t>(length - 1));
-    t.weights.resize(static_cast<size_t>(length - 1));
-  }
-  t.ids.push_back(tokenizer.eos_id());
-  t.weights.push_back(1.0f);
-  t.ids.resize(static_cast<size_t>(length), tokenizer.pad_id());
-  t.weights.resize(static_cast<size_t>(length), 1.0f);
-  return t;
-}
-
 void check_request(const StableDiffusion& model, const GenerationRequest& r,
                    const at::Tensor& out) {
   require(!r.prompts.empty(), "no prompt given");
   require(r.images_per_prompt >= 1, "images per prompt must be at least 1");
   require(r.steps >= 1, "steps must be at least 1, got " + std::to_string(r.steps));
   require(r.batch_size >= 1, "batch size must be at least 1");
+  require(!r.karras_sigmas || r.sampler == SamplerKind::DpmSolverPP2M,
+          "Karras noise levels are implemented for DPM-Solver++(2M) only");
   require(std::isfinite(r.guidance) && r.guidance >= 0.0, "guidance must be a finite number >= 0");
   const int64_t f = model.vae_scale_factor();
   require(r.height >= f && r.width >= f && r.height % f == 0 && r.width % f == 0,
@@ -89,6 +61,31 @@ at::Tensor encode_reference(const StableDiffusion& model, const at::Tensor& refe
 }
 
 }  // namespace
+
+// Token ids and per-token weights of a weighted prompt: each span
+// tokenized alone (so a weight covers whole words), bos first, cut to leave
+// room for eos, padded to the encoder's length.
+WeightedTokens tokenize_weighted(const ClipTokenizer& tokenizer, const std::string& prompt) {
+  const int64_t length = tokenizer.model_max_length();
+  WeightedTokens t;
+  t.ids.push_back(tokenizer.bos_id());
+  t.weights.push_back(1.0f);
+  for (const PromptSpan& span : parse_weighted_prompt(prompt)) {
+    for (int64_t id : tokenizer.encode(span.text)) {
+      t.ids.push_back(id);
+      t.weights.push_back(static_cast<float>(span.weight));
+    }
+  }
+  if (static_cast<int64_t>(t.ids.size()) > length - 1) {
+    t.ids.resize(static_cast<size_t>(length - 1));
+    t.weights.resize(static_cast<size_t>(length - 1));
+  }
+  t.ids.push_back(tokenizer.eos_id());
+  t.weights.push_back(1.0f);
+  t.ids.resize(static_cast<size_t>(length), tokenizer.pad_id());
+  t.weights.resize(static_cast<size_t>(length), 1.0f);
+  return t;
+}
 
 StableDiffusion::StableDiffusion(std::shared_ptr<ClipTokenizer> tokenizer,
                                  std::shared_ptr<ClipTextModelImpl> text_encoder,
@@ -127,6 +124,9 @@ std::shared_ptr<StableDiffusion> StableDiffusion::load_diffusers(const std::stri
 int64_t StableDiffusion::vae_scale_factor() const {
   return int64_t{1} << (vae_->config().block_out_channels.size() - 1);
 }
+int64_t StableDiffusion::native_size() const {
+  return unet_->config().sample_size * vae_scale_factor();
+}
 int64_t StableDiffusion::latent_channels() const {
   return unet_->config().in_channels;
 }
@@ -156,8 +156,9 @@ void generate(const StableDiffusion& model, const GenerationRequest& r, at::Tens
   const int64_t n = image_count(r);
   const int64_t f = model.vae_scale_factor();
   const std::vector<int64_t> latent_shape = {model.latent_channels(), r.height / f, r.width / f};
-  const NoiseScheduleConfig schedule =
+  NoiseScheduleConfig schedule =
       noise_schedule_for(r.sampler, model.scheduler_config(), model.source() + " scheduler");
+  if (r.karras_sigmas) schedule.use_karras_sigmas = true;
   std::unique_ptr<Scheduler> scheduler = Scheduler::create(r.sampler, schedule, r.eta);
   scheduler->set_timesteps(r.steps);
   const bool img2img = r.reference.defined();

@@ -50,6 +50,9 @@ class StableDiffusion {
   // Image pixels per latent pixel (8 for SD-1.x).
   int64_t vae_scale_factor() const;
   int64_t latent_channels() const;
+  // The image size the checkpoint was trained at (512 for SD-1.5): the
+  // UNet's sample_size in pixels.
+  int64_t native_size() const;
   int64_t image_channels() const;
 
  private:
@@ -71,6 +74,10 @@ struct GenerationRequest {
   int64_t width = 512;
   int64_t steps = 40;
   SamplerKind sampler = SamplerKind::EulerAncestral;
+  // DPM-Solver++(2M) with Karras et al.'s noise levels, whatever the
+  // checkpoint's scheduler config says (a config asking for them gets them
+  // anyway); DPM-Solver++ only.
+  bool karras_sigmas = false;
   double eta = 0.0;       // DDIM only
   double guidance = 7.5;  // <= 1 runs the conditional branch alone, as diffusers
   // Eq. 4 scales a tag's embeddings by its weight; restore_mean then
@@ -97,6 +104,16 @@ int64_t image_count(const GenerationRequest& request);
 // of vae_scale_factor(), steps < 1, strength that leaves no step, a
 // reference of the wrong shape or holding NaN, a wrong `out`.
 void generate(const StableDiffusion& model, const GenerationRequest& request, at::Tensor out);
+
+// What the text encoder reads for a prompt: bos, the tokens of each
+// weighted span with its weight, eos and padding to the tokenizer's
+// model_max_length (the span tokens truncated to fit). Error(InvalidArgument)
+// for a prompt the parser or the tokenizer refuses.
+struct WeightedTokens {
+  std::vector<int64_t> ids;
+  std::vector<float> weights;
+};
+WeightedTokens tokenize_weighted(const ClipTokenizer& tokenizer, const std::string& prompt);
 
 // The conditioning a prompt gives the UNet, [1, 77, D]: for inspection and
 // for tests of Eq. 4.

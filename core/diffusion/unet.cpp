@@ -204,6 +204,8 @@ UnetConfig UnetConfig::from_json(const std::string& json_text, const std::string
 
   UnetConfig cfg;
   cfg.in_channels = c.integer("in_channels", 4);
+  cfg.sample_size = c.integer("sample_size", 64);
+  if (cfg.sample_size < 1) c.refuse("sample_size", "must be a positive integer");
   cfg.out_channels = c.integer("out_channels", 4);
   cfg.center_input_sample = c.boolean("center_input_sample", false);
   cfg.flip_sin_to_cos = c.boolean("flip_sin_to_cos", true);

@@ -26,6 +26,8 @@ enum class UnetBlockKind { Plain, CrossAttention };
 
 struct UnetConfig {
   int64_t in_channels = 4;
+  // The latent size trained on (64 for SD-1.5): only the default image size.
+  int64_t sample_size = 64;
   int64_t out_channels = 4;
   bool center_input_sample = false;
   bool flip_sin_to_cos = true;

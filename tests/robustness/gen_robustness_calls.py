@@ -33,7 +33,7 @@ import sys
 import tempfile
 import textwrap
 
-HEADERS = ["galaxyml.h", "flow.h", "posterior.h", "merger.h"]
+HEADERS = ["galaxyml.h", "flow.h", "posterior.h", "merger.h", "diffusion.h"]
 
 HANDLES = ["gml_context", "gml_model", "gml_wcs", "gml_catalog", "gml_table_writer"]
 
@@ -47,7 +47,7 @@ WRONG_TYPE = {
     "gml_table_writer": ("fx->catalog", "a gml_catalog"),
 }
 
-FAMILIES = ["flow", "posterior", "merger"]
+FAMILIES = ["flow", "posterior", "merger", "diffusion"]
 
 CALLBACKS = {
     "gml_progress_fn": "robustness_progress",
@@ -73,7 +73,7 @@ OVERFLOW = {"int64_t": "INT64_MAX", "int32_t": "INT32_MAX"}
 
 # Integer parameters that are ids or switches rather than sizes.
 IDS = {"galaxy_id"}
-FLAGS = {"resize"}
+FLAGS = {"resize", "restore_mean"}
 ENUMS = {"origin", "type", "status", "alt"}
 
 STRUCT_SUFFIXES = ("_options", "_info", "_report", "_request", "_result")
@@ -526,6 +526,51 @@ FUNCTIONS = {
     },
     "gml_merger_classify_batch": {},
     "gml_merger_search_batch": {},
+    # diffusion.h
+    "gml_diffusion_options_default": {},
+    "gml_diffusion_image_shape": {
+        "args": {"n_prompts": "1"},
+        "minimum": {"n_prompts": 1},
+        "nullable": {"opts": "ok"},
+    },
+    "gml_diffusion_txt2img": {
+        "args": {"prompts": "fx->diffusion_prompts", "n_prompts": "1"},
+        "minimum": {"n_prompts": 1},
+        # NULL options: the defaults, 40 steps at the tiny model's size.
+        "nullable": {"opts": "ok"},
+    },
+    "gml_diffusion_img2img": {
+        "args": {
+            "prompts": "fx->diffusion_prompts",
+            "n_prompts": "1",
+            "reference": "fx->diffusion_reference",
+            "n_reference": "1",
+            "channels": "3",
+            "height": "ROBUSTNESS_DIFFUSION_SIZE",
+            "width": "ROBUSTNESS_DIFFUSION_SIZE",
+        },
+        "minimum": {"n_prompts": 1, "n_reference": 1, "channels": 1, "height": 1, "width": 1},
+        "nullable": {"opts": "cancel"},
+        "nan": {"reference": INVALID},
+    },
+    "gml_diffusion_tokenize": {
+        "args": {"prompt": '"a {barred:1.2} spiral galaxy"'},
+        "nullable": {"ids": "ok", "weights": "ok"},
+        "extra": [
+            ("prompt", "unclosed brace", 'prompt = "a {barred spiral";', INVALID),
+        ],
+    },
+    "gml_diffusion_encode_prompt": {
+        "args": {"prompt": '"a {barred:1.2} spiral galaxy"', "restore_mean": "1"},
+        "nullable": {"embedding": "ok", "n_tokens": "ok", "width": "ok"},
+    },
+    "gml_diffusion_convert": {
+        "args": {"diffusers_dir": "fx->diffusion_dir", "out_path": "fx->out_model"},
+        "extra": [
+            ("diffusers_dir", "a part folder", 'diffusers_dir = fx->data_dir;', "GML_ERR_NOT_FOUND"),
+        ],
+    },
+    "gml_diffusion_describe": {},
 }
 
 EXPECT_CODES = {

@@ -16,6 +16,8 @@
    read back is the largest), so that only a mutated argument can make a call
    run out of room. */
 #define ROBUSTNESS_ELEMENTS 65536
+/* Pixels per side of the images the diffusion calls make. */
+#define ROBUSTNESS_DIFFUSION_SIZE 16
 /* Output buffers per element type: no baseline call has more outputs of one
    type than this, so outputs never alias each other. */
 #define ROBUSTNESS_BUFFERS 6
@@ -68,6 +70,7 @@ struct robustness_fixture {
   gml_model* flow;
   gml_model* posterior;
   gml_model* merger;
+  gml_model* diffusion;
   gml_wcs* wcs;
   gml_catalog* catalog;
 
@@ -83,6 +86,7 @@ struct robustness_fixture {
   char image_path[ROBUSTNESS_PATH_MAX]; /* a 192 x 192 image with a TAN WCS */
   char catalog_path[ROBUSTNESS_PATH_MAX];
   char data_dir[ROBUSTNESS_PATH_MAX];
+  char diffusion_dir[ROBUSTNESS_PATH_MAX]; /* the tiny diffusers pipeline (tests/golden) */
   /* One band, then a NULL: a band count beyond the one band (INT32_MAX
      bands fit in the address space, so no size check can refuse them)
      meets the NULL and is refused, instead of reading past the array. */
@@ -108,6 +112,8 @@ struct robustness_fixture {
   double sky_ra[2], sky_dec[2];  /* the same positions on the sky */
   char* wcs_header;              /* the image's WCS as header cards */
   size_t wcs_header_length;
+  const char* diffusion_prompts[1];
+  float diffusion_reference[3 * ROBUSTNESS_DIFFUSION_SIZE * ROBUSTNESS_DIFFUSION_SIZE];
   const void* writer_data[1]; /* one float column for gml_table_writer_append */
   const void* writer_null_data[1];
 
@@ -133,6 +139,7 @@ struct robustness_fixture {
   gml_merger_train_report merger_train_report;
   gml_merger_classify_request merger_classify_request;
   gml_merger_classify_result merger_classify_result;
+  gml_diffusion_options diffusion_options;
   gml_merger_search_request merger_search_request;
   gml_merger_search_result merger_search_result;
 

@@ -1049,8 +1049,9 @@ static gml_status call_gml_flow_dims(struct robustness_fixture* fx, int mutation
     case 2: model = (const gml_model*)fx->ctx; break;
     case 3: model = fx->posterior; break;
     case 4: model = fx->merger; break;
-    case 5: data_dim = NULL; break;
-    case 6: condition_dim = NULL; break;
+    case 5: model = fx->diffusion; break;
+    case 6: data_dim = NULL; break;
+    case 7: condition_dim = NULL; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -1069,12 +1070,13 @@ static gml_status call_gml_flow_describe(struct robustness_fixture* fx, int muta
     case 2: model = (const gml_model*)fx->ctx; break;
     case 3: model = fx->posterior; break;
     case 4: model = fx->merger; break;
-    case 5: buf = NULL; break;
-    case 6: capacity = 0; break;
-    case 7: capacity = SIZE_MAX / 2; break;
-    case 8: capacity = SIZE_MAX; break;
-    case 9: length = NULL; break;
-    case 10:
+    case 5: model = fx->diffusion; break;
+    case 6: buf = NULL; break;
+    case 7: capacity = 0; break;
+    case 8: capacity = SIZE_MAX / 2; break;
+    case 9: capacity = SIZE_MAX; break;
+    case 10: length = NULL; break;
+    case 11:
       buf = NULL;
       capacity = 0;
       break;
@@ -1104,19 +1106,20 @@ static gml_status call_gml_flow_sample(struct robustness_fixture* fx, int mutati
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->posterior; break;
     case 6: model = fx->merger; break;
-    case 7: conditions = NULL; break;
-    case 8: conditions = fx->nan_f64; break;
-    case 9: n_galaxies = 0; break;
-    case 10: n_galaxies = -1; break;
-    case 11: n_galaxies = INT64_MAX; break;
-    case 12: n_per_galaxy = 0; break;
-    case 13: n_per_galaxy = -1; break;
-    case 14: n_per_galaxy = INT64_MAX; break;
-    case 15: stars = NULL; break;
-    case 16: capacity = 0; break;
-    case 17: capacity = SIZE_MAX / 2; break;
-    case 18: capacity = SIZE_MAX; break;
-    case 19: outside = NULL; break;
+    case 7: model = fx->diffusion; break;
+    case 8: conditions = NULL; break;
+    case 9: conditions = fx->nan_f64; break;
+    case 10: n_galaxies = 0; break;
+    case 11: n_galaxies = -1; break;
+    case 12: n_galaxies = INT64_MAX; break;
+    case 13: n_per_galaxy = 0; break;
+    case 14: n_per_galaxy = -1; break;
+    case 15: n_per_galaxy = INT64_MAX; break;
+    case 16: stars = NULL; break;
+    case 17: capacity = 0; break;
+    case 18: capacity = SIZE_MAX / 2; break;
+    case 19: capacity = SIZE_MAX; break;
+    case 20: outside = NULL; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -1141,16 +1144,17 @@ static gml_status call_gml_flow_sample_to_file(struct robustness_fixture* fx, in
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->posterior; break;
     case 6: model = fx->merger; break;
-    case 7: conditions = NULL; break;
-    case 8: conditions = fx->nan_f64; break;
-    case 9: n_galaxies = 0; break;
-    case 10: n_galaxies = -1; break;
-    case 11: n_galaxies = INT64_MAX; break;
-    case 12: n_per_galaxy = 0; break;
-    case 13: n_per_galaxy = -1; break;
-    case 14: n_per_galaxy = INT64_MAX; break;
-    case 15: path = NULL; break;
-    case 16: path = ""; break;
+    case 7: model = fx->diffusion; break;
+    case 8: conditions = NULL; break;
+    case 9: conditions = fx->nan_f64; break;
+    case 10: n_galaxies = 0; break;
+    case 11: n_galaxies = -1; break;
+    case 12: n_galaxies = INT64_MAX; break;
+    case 13: n_per_galaxy = 0; break;
+    case 14: n_per_galaxy = -1; break;
+    case 15: n_per_galaxy = INT64_MAX; break;
+    case 16: path = NULL; break;
+    case 17: path = ""; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -1174,17 +1178,18 @@ static gml_status call_gml_flow_log_prob(struct robustness_fixture* fx, int muta
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->posterior; break;
     case 6: model = fx->merger; break;
-    case 7: stars = NULL; break;
-    case 8: stars = fx->nan_f32; break;
-    case 9: n = 0; break;
-    case 10: n = -1; break;
-    case 11: n = INT64_MAX; break;
-    case 12: conditions = NULL; break;
-    case 13: conditions = fx->nan_f64; break;
-    case 14: n_conditions = 0; break;
-    case 15: n_conditions = -1; break;
-    case 16: n_conditions = INT64_MAX; break;
-    case 17: log_prob = NULL; break;
+    case 7: model = fx->diffusion; break;
+    case 8: stars = NULL; break;
+    case 9: stars = fx->nan_f32; break;
+    case 10: n = 0; break;
+    case 11: n = -1; break;
+    case 12: n = INT64_MAX; break;
+    case 13: conditions = NULL; break;
+    case 14: conditions = fx->nan_f64; break;
+    case 15: n_conditions = 0; break;
+    case 16: n_conditions = -1; break;
+    case 17: n_conditions = INT64_MAX; break;
+    case 18: log_prob = NULL; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -1287,21 +1292,22 @@ static gml_status call_gml_flow_evaluate(struct robustness_fixture* fx, int muta
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->posterior; break;
     case 6: model = fx->merger; break;
-    case 7: stars_path = NULL; break;
-    case 8: stars_path = ""; break;
-    case 9: galaxy_id = -1; break;
-    case 10: galaxy_id = INT64_MAX; break;
-    case 11: n_samples = 0; break;
-    case 12: n_samples = -1; break;
-    case 13: n_samples = INT64_MAX; break;
-    case 14: galaxy_ids = NULL; break;
-    case 15: delta_log_mass = NULL; break;
-    case 16: mmd = NULL; break;
-    case 17: capacity = 0; break;
-    case 18: capacity = SIZE_MAX / 2; break;
-    case 19: capacity = SIZE_MAX; break;
-    case 20: n_galaxies = NULL; break;
-    case 21:
+    case 7: model = fx->diffusion; break;
+    case 8: stars_path = NULL; break;
+    case 9: stars_path = ""; break;
+    case 10: galaxy_id = -1; break;
+    case 11: galaxy_id = INT64_MAX; break;
+    case 12: n_samples = 0; break;
+    case 13: n_samples = -1; break;
+    case 14: n_samples = INT64_MAX; break;
+    case 15: galaxy_ids = NULL; break;
+    case 16: delta_log_mass = NULL; break;
+    case 17: mmd = NULL; break;
+    case 18: capacity = 0; break;
+    case 19: capacity = SIZE_MAX / 2; break;
+    case 20: capacity = SIZE_MAX; break;
+    case 21: n_galaxies = NULL; break;
+    case 22:
       galaxy_ids = NULL;
       delta_log_mass = NULL;
       mmd = NULL;
@@ -1493,8 +1499,9 @@ static gml_status call_gml_posterior_dims(struct robustness_fixture* fx, int mut
     case 2: model = (const gml_model*)fx->ctx; break;
     case 3: model = fx->flow; break;
     case 4: model = fx->merger; break;
-    case 5: theta_dim = NULL; break;
-    case 6: x_dim = NULL; break;
+    case 5: model = fx->diffusion; break;
+    case 6: theta_dim = NULL; break;
+    case 7: x_dim = NULL; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -1513,12 +1520,13 @@ static gml_status call_gml_posterior_describe(struct robustness_fixture* fx, int
     case 2: model = (const gml_model*)fx->ctx; break;
     case 3: model = fx->flow; break;
     case 4: model = fx->merger; break;
-    case 5: buf = NULL; break;
-    case 6: capacity = 0; break;
-    case 7: capacity = SIZE_MAX / 2; break;
-    case 8: capacity = SIZE_MAX; break;
-    case 9: length = NULL; break;
-    case 10:
+    case 5: model = fx->diffusion; break;
+    case 6: buf = NULL; break;
+    case 7: capacity = 0; break;
+    case 8: capacity = SIZE_MAX / 2; break;
+    case 9: capacity = SIZE_MAX; break;
+    case 10: length = NULL; break;
+    case 11:
       buf = NULL;
       capacity = 0;
       break;
@@ -1548,19 +1556,20 @@ static gml_status call_gml_posterior_sample(struct robustness_fixture* fx, int m
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->flow; break;
     case 6: model = fx->merger; break;
-    case 7: x = NULL; break;
-    case 8: x = fx->nan_f64; break;
-    case 9: n_obs = 0; break;
-    case 10: n_obs = -1; break;
-    case 11: n_obs = INT64_MAX; break;
-    case 12: n_samples = 0; break;
-    case 13: n_samples = -1; break;
-    case 14: n_samples = INT64_MAX; break;
-    case 15: theta = NULL; break;
-    case 16: capacity = 0; break;
-    case 17: capacity = SIZE_MAX / 2; break;
-    case 18: capacity = SIZE_MAX; break;
-    case 19: n_outside = NULL; break;
+    case 7: model = fx->diffusion; break;
+    case 8: x = NULL; break;
+    case 9: x = fx->nan_f64; break;
+    case 10: n_obs = 0; break;
+    case 11: n_obs = -1; break;
+    case 12: n_obs = INT64_MAX; break;
+    case 13: n_samples = 0; break;
+    case 14: n_samples = -1; break;
+    case 15: n_samples = INT64_MAX; break;
+    case 16: theta = NULL; break;
+    case 17: capacity = 0; break;
+    case 18: capacity = SIZE_MAX / 2; break;
+    case 19: capacity = SIZE_MAX; break;
+    case 20: n_outside = NULL; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -1584,17 +1593,18 @@ static gml_status call_gml_posterior_log_prob(struct robustness_fixture* fx, int
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->flow; break;
     case 6: model = fx->merger; break;
-    case 7: theta = NULL; break;
-    case 8: theta = fx->nan_f64; break;
-    case 9: n = 0; break;
-    case 10: n = -1; break;
-    case 11: n = INT64_MAX; break;
-    case 12: x = NULL; break;
-    case 13: x = fx->nan_f64; break;
-    case 14: n_x = 0; break;
-    case 15: n_x = -1; break;
-    case 16: n_x = INT64_MAX; break;
-    case 17: log_prob = NULL; break;
+    case 7: model = fx->diffusion; break;
+    case 8: theta = NULL; break;
+    case 9: theta = fx->nan_f64; break;
+    case 10: n = 0; break;
+    case 11: n = -1; break;
+    case 12: n = INT64_MAX; break;
+    case 13: x = NULL; break;
+    case 14: x = fx->nan_f64; break;
+    case 15: n_x = 0; break;
+    case 16: n_x = -1; break;
+    case 17: n_x = INT64_MAX; break;
+    case 18: log_prob = NULL; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -1621,19 +1631,20 @@ static gml_status call_gml_posterior_summarize(struct robustness_fixture* fx, in
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->flow; break;
     case 6: model = fx->merger; break;
-    case 7: x = NULL; break;
-    case 8: x = fx->nan_f64; break;
-    case 9: n_obs = 0; break;
-    case 10: n_obs = -1; break;
-    case 11: n_obs = INT64_MAX; break;
-    case 12: n_samples = 0; break;
-    case 13: n_samples = -1; break;
-    case 14: n_samples = INT64_MAX; break;
-    case 15: summary = NULL; break;
-    case 16: capacity = 0; break;
-    case 17: capacity = SIZE_MAX / 2; break;
-    case 18: capacity = SIZE_MAX; break;
-    case 19: n_outside = NULL; break;
+    case 7: model = fx->diffusion; break;
+    case 8: x = NULL; break;
+    case 9: x = fx->nan_f64; break;
+    case 10: n_obs = 0; break;
+    case 11: n_obs = -1; break;
+    case 12: n_obs = INT64_MAX; break;
+    case 13: n_samples = 0; break;
+    case 14: n_samples = -1; break;
+    case 15: n_samples = INT64_MAX; break;
+    case 16: summary = NULL; break;
+    case 17: capacity = 0; break;
+    case 18: capacity = SIZE_MAX / 2; break;
+    case 19: capacity = SIZE_MAX; break;
+    case 20: n_outside = NULL; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -1673,13 +1684,14 @@ static gml_status call_gml_posterior_run_catalog(struct robustness_fixture* fx, 
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->flow; break;
     case 6: model = fx->merger; break;
-    case 7: catalog_path = NULL; break;
-    case 8: catalog_path = ""; break;
-    case 9: mapping = NULL; break;
-    case 10: opts = NULL; break;
-    case 11: opts_value.struct_size = 0; break;
-    case 12: out_path = NULL; break;
-    case 13: out_path = ""; break;
+    case 7: model = fx->diffusion; break;
+    case 8: catalog_path = NULL; break;
+    case 9: catalog_path = ""; break;
+    case 10: mapping = NULL; break;
+    case 11: opts = NULL; break;
+    case 12: opts_value.struct_size = 0; break;
+    case 13: out_path = NULL; break;
+    case 14: out_path = ""; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -1711,25 +1723,26 @@ static gml_status call_gml_posterior_diagnose(struct robustness_fixture* fx, int
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->flow; break;
     case 6: model = fx->merger; break;
-    case 7: simulations_path = NULL; break;
-    case 8: simulations_path = ""; break;
-    case 9: first_row = 0; break;
-    case 10: first_row = -1; break;
-    case 11: first_row = INT64_MAX; break;
-    case 12: n_sims = 0; break;
-    case 13: n_sims = -1; break;
-    case 14: n_sims = INT64_MAX; break;
-    case 15: n_samples = 0; break;
-    case 16: n_samples = -1; break;
-    case 17: n_samples = INT64_MAX; break;
-    case 18: levels = 0; break;
-    case 19: levels = -1; break;
-    case 20: levels = INT64_MAX; break;
-    case 21: ranks = NULL; break;
-    case 22: sbc_pvalue = NULL; break;
-    case 23: coverage = NULL; break;
-    case 24: tarp_ecp = NULL; break;
-    case 25: tarp_summary = NULL; break;
+    case 7: model = fx->diffusion; break;
+    case 8: simulations_path = NULL; break;
+    case 9: simulations_path = ""; break;
+    case 10: first_row = 0; break;
+    case 11: first_row = -1; break;
+    case 12: first_row = INT64_MAX; break;
+    case 13: n_sims = 0; break;
+    case 14: n_sims = -1; break;
+    case 15: n_sims = INT64_MAX; break;
+    case 16: n_samples = 0; break;
+    case 17: n_samples = -1; break;
+    case 18: n_samples = INT64_MAX; break;
+    case 19: levels = 0; break;
+    case 20: levels = -1; break;
+    case 21: levels = INT64_MAX; break;
+    case 22: ranks = NULL; break;
+    case 23: sbc_pvalue = NULL; break;
+    case 24: coverage = NULL; break;
+    case 25: tarp_ecp = NULL; break;
+    case 26: tarp_summary = NULL; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -1753,10 +1766,11 @@ static gml_status call_gml_posterior_diagnose_batch(struct robustness_fixture* f
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->flow; break;
     case 6: model = fx->merger; break;
-    case 7: request = NULL; break;
-    case 8: request_value.struct_size = 0; break;
-    case 9: result = NULL; break;
-    case 10: result_value.struct_size = 0; break;
+    case 7: model = fx->diffusion; break;
+    case 8: request = NULL; break;
+    case 9: request_value.struct_size = 0; break;
+    case 10: result = NULL; break;
+    case 11: result_value.struct_size = 0; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -1853,10 +1867,11 @@ static gml_status call_gml_merger_dims(struct robustness_fixture* fx, int mutati
     case 2: model = (const gml_model*)fx->ctx; break;
     case 3: model = fx->flow; break;
     case 4: model = fx->posterior; break;
-    case 5: in_channels = NULL; break;
-    case 6: image_size = NULL; break;
-    case 7: n_classes = NULL; break;
-    case 8: latent_dim = NULL; break;
+    case 5: model = fx->diffusion; break;
+    case 6: in_channels = NULL; break;
+    case 7: image_size = NULL; break;
+    case 8: n_classes = NULL; break;
+    case 9: latent_dim = NULL; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -1887,25 +1902,26 @@ static gml_status call_gml_merger_classify(struct robustness_fixture* fx, int mu
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->flow; break;
     case 6: model = fx->posterior; break;
-    case 7: images = NULL; break;
-    case 8: images = fx->nan_f32; break;
-    case 9: n = 0; break;
-    case 10: n = -1; break;
-    case 11: n = INT64_MAX; break;
-    case 12: channels = 0; break;
-    case 13: channels = -1; break;
-    case 14: channels = INT64_MAX; break;
-    case 15: height = 0; break;
-    case 16: height = -1; break;
-    case 17: height = INT64_MAX; break;
-    case 18: width = 0; break;
-    case 19: width = -1; break;
-    case 20: width = INT64_MAX; break;
-    case 21: probs = NULL; break;
-    case 22: classes = NULL; break;
-    case 23: time_myr = NULL; break;
-    case 24: latent = NULL; break;
-    case 25: flags = NULL; break;
+    case 7: model = fx->diffusion; break;
+    case 8: images = NULL; break;
+    case 9: images = fx->nan_f32; break;
+    case 10: n = 0; break;
+    case 11: n = -1; break;
+    case 12: n = INT64_MAX; break;
+    case 13: channels = 0; break;
+    case 14: channels = -1; break;
+    case 15: channels = INT64_MAX; break;
+    case 16: height = 0; break;
+    case 17: height = -1; break;
+    case 18: height = INT64_MAX; break;
+    case 19: width = 0; break;
+    case 20: width = -1; break;
+    case 21: width = INT64_MAX; break;
+    case 22: probs = NULL; break;
+    case 23: classes = NULL; break;
+    case 24: time_myr = NULL; break;
+    case 25: latent = NULL; break;
+    case 26: flags = NULL; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -1934,22 +1950,23 @@ static gml_status call_gml_merger_encode(struct robustness_fixture* fx, int muta
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->flow; break;
     case 6: model = fx->posterior; break;
-    case 7: images = NULL; break;
-    case 8: images = fx->nan_f32; break;
-    case 9: n = 0; break;
-    case 10: n = -1; break;
-    case 11: n = INT64_MAX; break;
-    case 12: channels = 0; break;
-    case 13: channels = -1; break;
-    case 14: channels = INT64_MAX; break;
-    case 15: height = 0; break;
-    case 16: height = -1; break;
-    case 17: height = INT64_MAX; break;
-    case 18: width = 0; break;
-    case 19: width = -1; break;
-    case 20: width = INT64_MAX; break;
-    case 21: latent = NULL; break;
-    case 22: flags = NULL; break;
+    case 7: model = fx->diffusion; break;
+    case 8: images = NULL; break;
+    case 9: images = fx->nan_f32; break;
+    case 10: n = 0; break;
+    case 11: n = -1; break;
+    case 12: n = INT64_MAX; break;
+    case 13: channels = 0; break;
+    case 14: channels = -1; break;
+    case 15: channels = INT64_MAX; break;
+    case 16: height = 0; break;
+    case 17: height = -1; break;
+    case 18: height = INT64_MAX; break;
+    case 19: width = 0; break;
+    case 20: width = -1; break;
+    case 21: width = INT64_MAX; break;
+    case 22: latent = NULL; break;
+    case 23: flags = NULL; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -1972,11 +1989,12 @@ static gml_status call_gml_merger_index_build(struct robustness_fixture* fx, int
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->flow; break;
     case 6: model = fx->posterior; break;
-    case 7: images_path = NULL; break;
-    case 8: images_path = ""; break;
-    case 9: index_path = NULL; break;
-    case 10: index_path = ""; break;
-    case 11: n_indexed = NULL; break;
+    case 7: model = fx->diffusion; break;
+    case 8: images_path = NULL; break;
+    case 9: images_path = ""; break;
+    case 10: index_path = NULL; break;
+    case 11: index_path = ""; break;
+    case 12: n_indexed = NULL; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -2028,31 +2046,32 @@ static gml_status call_gml_merger_search(struct robustness_fixture* fx, int muta
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->flow; break;
     case 6: model = fx->posterior; break;
-    case 7: index_path = NULL; break;
-    case 8: index_path = ""; break;
-    case 9: images = NULL; break;
-    case 10: images = fx->nan_f32; break;
-    case 11: n = 0; break;
-    case 12: n = -1; break;
-    case 13: n = INT64_MAX; break;
-    case 14: channels = 0; break;
-    case 15: channels = -1; break;
-    case 16: channels = INT64_MAX; break;
-    case 17: height = 0; break;
-    case 18: height = -1; break;
-    case 19: height = INT64_MAX; break;
-    case 20: width = 0; break;
-    case 21: width = -1; break;
-    case 22: width = INT64_MAX; break;
-    case 23: k = 0; break;
-    case 24: k = -1; break;
-    case 25: k = INT64_MAX; break;
-    case 26: rows = NULL; break;
-    case 27: ids = NULL; break;
-    case 28: distances = NULL; break;
-    case 29: ssim = NULL; break;
-    case 30: sim_id = NULL; break;
-    case 31: time_class = NULL; break;
+    case 7: model = fx->diffusion; break;
+    case 8: index_path = NULL; break;
+    case 9: index_path = ""; break;
+    case 10: images = NULL; break;
+    case 11: images = fx->nan_f32; break;
+    case 12: n = 0; break;
+    case 13: n = -1; break;
+    case 14: n = INT64_MAX; break;
+    case 15: channels = 0; break;
+    case 16: channels = -1; break;
+    case 17: channels = INT64_MAX; break;
+    case 18: height = 0; break;
+    case 19: height = -1; break;
+    case 20: height = INT64_MAX; break;
+    case 21: width = 0; break;
+    case 22: width = -1; break;
+    case 23: width = INT64_MAX; break;
+    case 24: k = 0; break;
+    case 25: k = -1; break;
+    case 26: k = INT64_MAX; break;
+    case 27: rows = NULL; break;
+    case 28: ids = NULL; break;
+    case 29: distances = NULL; break;
+    case 30: ssim = NULL; break;
+    case 31: sim_id = NULL; break;
+    case 32: time_class = NULL; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -2109,10 +2128,11 @@ static gml_status call_gml_merger_classify_batch(struct robustness_fixture* fx, 
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->flow; break;
     case 6: model = fx->posterior; break;
-    case 7: request = NULL; break;
-    case 8: request_value.struct_size = 0; break;
-    case 9: result = NULL; break;
-    case 10: result_value.struct_size = 0; break;
+    case 7: model = fx->diffusion; break;
+    case 8: request = NULL; break;
+    case 9: request_value.struct_size = 0; break;
+    case 10: result = NULL; break;
+    case 11: result_value.struct_size = 0; break;
     default: break;
   }
   robustness_before_call(fx);
@@ -2135,14 +2155,255 @@ static gml_status call_gml_merger_search_batch(struct robustness_fixture* fx, in
     case 4: model = (const gml_model*)fx->ctx; break;
     case 5: model = fx->flow; break;
     case 6: model = fx->posterior; break;
-    case 7: request = NULL; break;
-    case 8: request_value.struct_size = 0; break;
-    case 9: result = NULL; break;
-    case 10: result_value.struct_size = 0; break;
+    case 7: model = fx->diffusion; break;
+    case 8: request = NULL; break;
+    case 9: request_value.struct_size = 0; break;
+    case 10: result = NULL; break;
+    case 11: result_value.struct_size = 0; break;
     default: break;
   }
   robustness_before_call(fx);
   return gml_merger_search_batch(ctx, model, request, result);
+}
+
+/* void gml_diffusion_options_default(gml_diffusion_options* opts) */
+static gml_status call_gml_diffusion_options_default(struct robustness_fixture* fx, int mutation) {
+  gml_diffusion_options opts_value = fx->diffusion_options;
+  gml_diffusion_options* opts = &opts_value;
+  switch (mutation) {
+    case 1: opts = NULL; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  gml_diffusion_options_default(opts);
+  return GML_OK;
+}
+
+/* gml_status gml_diffusion_image_shape(const gml_model* model, const gml_diffusion_options*
+   opts, int64_t n_prompts, int64_t* shape) */
+static gml_status call_gml_diffusion_image_shape(struct robustness_fixture* fx, int mutation) {
+  const gml_model* model = fx->diffusion;
+  gml_diffusion_options opts_value = fx->diffusion_options;
+  const gml_diffusion_options* opts = &opts_value;
+  int64_t n_prompts = 1;
+  int64_t* shape = fx->i64[0];
+  switch (mutation) {
+    case 1: model = NULL; break;
+    case 2: model = (const gml_model*)fx->ctx; break;
+    case 3: model = fx->flow; break;
+    case 4: model = fx->posterior; break;
+    case 5: model = fx->merger; break;
+    case 6: opts = NULL; break;
+    case 7: opts_value.struct_size = 0; break;
+    case 8: n_prompts = 0; break;
+    case 9: n_prompts = -1; break;
+    case 10: n_prompts = INT64_MAX; break;
+    case 11: shape = NULL; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  return gml_diffusion_image_shape(model, opts, n_prompts, shape);
+}
+
+/* gml_status gml_diffusion_txt2img(gml_context* ctx, const gml_model* model, const char*
+   const* prompts, int64_t n_prompts, const gml_diffusion_options* opts, float* images, size_t
+   capacity) */
+static gml_status call_gml_diffusion_txt2img(struct robustness_fixture* fx, int mutation) {
+  gml_context* ctx = fx->ctx;
+  const gml_model* model = fx->diffusion;
+  const char* const* prompts = fx->diffusion_prompts;
+  int64_t n_prompts = 1;
+  gml_diffusion_options opts_value = fx->diffusion_options;
+  const gml_diffusion_options* opts = &opts_value;
+  float* images = fx->f32[0];
+  size_t capacity = ROBUSTNESS_ELEMENTS;
+  switch (mutation) {
+    case 1: ctx = NULL; break;
+    case 2: ctx = (gml_context*)fx->wcs; break;
+    case 3: model = NULL; break;
+    case 4: model = (const gml_model*)fx->ctx; break;
+    case 5: model = fx->flow; break;
+    case 6: model = fx->posterior; break;
+    case 7: model = fx->merger; break;
+    case 8: prompts = NULL; break;
+    case 9: prompts = fx->null_image_paths; break;
+    case 10: n_prompts = 0; break;
+    case 11: n_prompts = -1; break;
+    case 12: n_prompts = INT64_MAX; break;
+    case 13: opts = NULL; break;
+    case 14: opts_value.struct_size = 0; break;
+    case 15: images = NULL; break;
+    case 16: capacity = 0; break;
+    case 17: capacity = SIZE_MAX / 2; break;
+    case 18: capacity = SIZE_MAX; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  return gml_diffusion_txt2img(ctx, model, prompts, n_prompts, opts, images, capacity);
+}
+
+/* gml_status gml_diffusion_img2img(gml_context* ctx, const gml_model* model, const char*
+   const* prompts, int64_t n_prompts, const float* reference, int64_t n_reference, int64_t
+   channels, int64_t height, int64_t width, const gml_diffusion_options* opts, float* images,
+   size_t capacity) */
+static gml_status call_gml_diffusion_img2img(struct robustness_fixture* fx, int mutation) {
+  gml_context* ctx = fx->ctx;
+  const gml_model* model = fx->diffusion;
+  const char* const* prompts = fx->diffusion_prompts;
+  int64_t n_prompts = 1;
+  const float* reference = fx->diffusion_reference;
+  int64_t n_reference = 1;
+  int64_t channels = 3;
+  int64_t height = ROBUSTNESS_DIFFUSION_SIZE;
+  int64_t width = ROBUSTNESS_DIFFUSION_SIZE;
+  gml_diffusion_options opts_value = fx->diffusion_options;
+  const gml_diffusion_options* opts = &opts_value;
+  float* images = fx->f32[0];
+  size_t capacity = ROBUSTNESS_ELEMENTS;
+  switch (mutation) {
+    case 1: ctx = NULL; break;
+    case 2: ctx = (gml_context*)fx->wcs; break;
+    case 3: model = NULL; break;
+    case 4: model = (const gml_model*)fx->ctx; break;
+    case 5: model = fx->flow; break;
+    case 6: model = fx->posterior; break;
+    case 7: model = fx->merger; break;
+    case 8: prompts = NULL; break;
+    case 9: prompts = fx->null_image_paths; break;
+    case 10: n_prompts = 0; break;
+    case 11: n_prompts = -1; break;
+    case 12: n_prompts = INT64_MAX; break;
+    case 13: reference = NULL; break;
+    case 14: reference = fx->nan_f32; break;
+    case 15: n_reference = 0; break;
+    case 16: n_reference = -1; break;
+    case 17: n_reference = INT64_MAX; break;
+    case 18: channels = 0; break;
+    case 19: channels = -1; break;
+    case 20: channels = INT64_MAX; break;
+    case 21: height = 0; break;
+    case 22: height = -1; break;
+    case 23: height = INT64_MAX; break;
+    case 24: width = 0; break;
+    case 25: width = -1; break;
+    case 26: width = INT64_MAX; break;
+    case 27: opts = NULL; break;
+    case 28: opts_value.struct_size = 0; break;
+    case 29: images = NULL; break;
+    case 30: capacity = 0; break;
+    case 31: capacity = SIZE_MAX / 2; break;
+    case 32: capacity = SIZE_MAX; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  return gml_diffusion_img2img(ctx, model, prompts, n_prompts, reference, n_reference, channels,
+                               height, width, opts, images, capacity);
+}
+
+/* gml_status gml_diffusion_tokenize(const gml_model* model, const char* prompt, int64_t* ids,
+   float* weights, size_t capacity, size_t* length) */
+static gml_status call_gml_diffusion_tokenize(struct robustness_fixture* fx, int mutation) {
+  const gml_model* model = fx->diffusion;
+  const char* prompt = "a {barred:1.2} spiral galaxy";
+  int64_t* ids = fx->i64[0];
+  float* weights = fx->f32[0];
+  size_t capacity = ROBUSTNESS_ELEMENTS;
+  size_t* length = fx->sz[0];
+  switch (mutation) {
+    case 1: model = NULL; break;
+    case 2: model = (const gml_model*)fx->ctx; break;
+    case 3: model = fx->flow; break;
+    case 4: model = fx->posterior; break;
+    case 5: model = fx->merger; break;
+    case 6: prompt = NULL; break;
+    case 7: ids = NULL; break;
+    case 8: weights = NULL; break;
+    case 9: capacity = 0; break;
+    case 10: capacity = SIZE_MAX / 2; break;
+    case 11: capacity = SIZE_MAX; break;
+    case 12: length = NULL; break;
+    case 13: prompt = "a {barred spiral"; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  return gml_diffusion_tokenize(model, prompt, ids, weights, capacity, length);
+}
+
+/* gml_status gml_diffusion_encode_prompt(gml_context* ctx, const gml_model* model, const
+   char* prompt, int32_t restore_mean, float* embedding, size_t capacity, int64_t* n_tokens,
+   int64_t* width) */
+static gml_status call_gml_diffusion_encode_prompt(struct robustness_fixture* fx, int mutation) {
+  gml_context* ctx = fx->ctx;
+  const gml_model* model = fx->diffusion;
+  const char* prompt = "a {barred:1.2} spiral galaxy";
+  int32_t restore_mean = 1;
+  float* embedding = fx->f32[0];
+  size_t capacity = ROBUSTNESS_ELEMENTS;
+  int64_t* n_tokens = fx->i64[0];
+  int64_t* width = fx->i64[1];
+  switch (mutation) {
+    case 1: ctx = NULL; break;
+    case 2: ctx = (gml_context*)fx->wcs; break;
+    case 3: model = NULL; break;
+    case 4: model = (const gml_model*)fx->ctx; break;
+    case 5: model = fx->flow; break;
+    case 6: model = fx->posterior; break;
+    case 7: model = fx->merger; break;
+    case 8: prompt = NULL; break;
+    case 9: embedding = NULL; break;
+    case 10: capacity = 0; break;
+    case 11: capacity = SIZE_MAX / 2; break;
+    case 12: capacity = SIZE_MAX; break;
+    case 13: n_tokens = NULL; break;
+    case 14: width = NULL; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  return gml_diffusion_encode_prompt(ctx, model, prompt, restore_mean, embedding, capacity,
+                                     n_tokens, width);
+}
+
+/* gml_status gml_diffusion_convert(const char* diffusers_dir, const char* out_path) */
+static gml_status call_gml_diffusion_convert(struct robustness_fixture* fx, int mutation) {
+  const char* diffusers_dir = fx->diffusion_dir;
+  const char* out_path = fx->out_model;
+  switch (mutation) {
+    case 1: diffusers_dir = NULL; break;
+    case 2: out_path = NULL; break;
+    case 3: out_path = ""; break;
+    case 4: diffusers_dir = fx->data_dir; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  return gml_diffusion_convert(diffusers_dir, out_path);
+}
+
+/* gml_status gml_diffusion_describe(const gml_model* model, char* buf, size_t capacity,
+   size_t* length) */
+static gml_status call_gml_diffusion_describe(struct robustness_fixture* fx, int mutation) {
+  const gml_model* model = fx->diffusion;
+  char* buf = fx->text;
+  size_t capacity = ROBUSTNESS_ELEMENTS;
+  size_t* length = fx->sz[0];
+  switch (mutation) {
+    case 1: model = NULL; break;
+    case 2: model = (const gml_model*)fx->ctx; break;
+    case 3: model = fx->flow; break;
+    case 4: model = fx->posterior; break;
+    case 5: model = fx->merger; break;
+    case 6: buf = NULL; break;
+    case 7: capacity = 0; break;
+    case 8: capacity = SIZE_MAX / 2; break;
+    case 9: capacity = SIZE_MAX; break;
+    case 10: length = NULL; break;
+    case 11:
+      buf = NULL;
+      capacity = 0;
+      break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  return gml_diffusion_describe(model, buf, capacity, length);
 }
 
 const struct robustness_case robustness_cases[] = {
@@ -2875,9 +3136,11 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_flow_dims", "model", "the merger model", call_gml_flow_dims, 4, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_flow_dims", "data_dim", "NULL", call_gml_flow_dims, 5, ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0,
+    {"gml_flow_dims", "model", "the diffusion model", call_gml_flow_dims, 5,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_flow_dims", "data_dim", "NULL", call_gml_flow_dims, 6, ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0,
      NULL},
-    {"gml_flow_dims", "condition_dim", "NULL", call_gml_flow_dims, 6, ROBUSTNESS_EXPECT_OK, GML_OK,
+    {"gml_flow_dims", "condition_dim", "NULL", call_gml_flow_dims, 7, ROBUSTNESS_EXPECT_OK, GML_OK,
      0, 0, NULL},
     {"gml_flow_describe", NULL, "valid arguments", call_gml_flow_describe, 0, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
@@ -2889,17 +3152,19 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_flow_describe", "model", "the merger model", call_gml_flow_describe, 4,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_flow_describe", "buf", "NULL", call_gml_flow_describe, 5, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_describe", "model", "the diffusion model", call_gml_flow_describe, 5,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_flow_describe", "buf", "NULL", call_gml_flow_describe, 6, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_describe", "capacity", "0", call_gml_flow_describe, 6, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_describe", "capacity", "0", call_gml_flow_describe, 7, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_CAPACITY, 0, 0, NULL},
-    {"gml_flow_describe", "capacity", "SIZE_MAX / 2", call_gml_flow_describe, 7,
+    {"gml_flow_describe", "capacity", "SIZE_MAX / 2", call_gml_flow_describe, 8,
      ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_flow_describe", "capacity", "SIZE_MAX", call_gml_flow_describe, 8, ROBUSTNESS_EXPECT_OK,
+    {"gml_flow_describe", "capacity", "SIZE_MAX", call_gml_flow_describe, 9, ROBUSTNESS_EXPECT_OK,
      GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_flow_describe", "length", "NULL", call_gml_flow_describe, 9, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_describe", "length", "NULL", call_gml_flow_describe, 10, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_describe", "buf", "NULL, capacity 0 (query)", call_gml_flow_describe, 10,
+    {"gml_flow_describe", "buf", "NULL, capacity 0 (query)", call_gml_flow_describe, 11,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
     {"gml_flow_sample", NULL, "valid arguments", call_gml_flow_sample, 0, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
@@ -2915,31 +3180,33 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_flow_sample", "model", "the merger model", call_gml_flow_sample, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_flow_sample", "conditions", "NULL", call_gml_flow_sample, 7, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_sample", "model", "the diffusion model", call_gml_flow_sample, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_flow_sample", "conditions", "NULL", call_gml_flow_sample, 8, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_sample", "conditions", "all NaN", call_gml_flow_sample, 8, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_sample", "conditions", "all NaN", call_gml_flow_sample, 9, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_sample", "n_galaxies", "0", call_gml_flow_sample, 9, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_sample", "n_galaxies", "0", call_gml_flow_sample, 10, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_sample", "n_galaxies", "-1", call_gml_flow_sample, 10, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_sample", "n_galaxies", "-1", call_gml_flow_sample, 11, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_sample", "n_galaxies", "INT64_MAX", call_gml_flow_sample, 11,
+    {"gml_flow_sample", "n_galaxies", "INT64_MAX", call_gml_flow_sample, 12,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_flow_sample", "n_per_galaxy", "0", call_gml_flow_sample, 12, ROBUSTNESS_EXPECT_CLEAN,
+    {"gml_flow_sample", "n_per_galaxy", "0", call_gml_flow_sample, 13, ROBUSTNESS_EXPECT_CLEAN,
      GML_OK, 0, 0, NULL},
-    {"gml_flow_sample", "n_per_galaxy", "-1", call_gml_flow_sample, 13, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_sample", "n_per_galaxy", "-1", call_gml_flow_sample, 14, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_sample", "n_per_galaxy", "INT64_MAX", call_gml_flow_sample, 14,
+    {"gml_flow_sample", "n_per_galaxy", "INT64_MAX", call_gml_flow_sample, 15,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_flow_sample", "stars", "NULL", call_gml_flow_sample, 15, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_sample", "stars", "NULL", call_gml_flow_sample, 16, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_sample", "capacity", "0", call_gml_flow_sample, 16, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_sample", "capacity", "0", call_gml_flow_sample, 17, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_CAPACITY, 0, 0, NULL},
-    {"gml_flow_sample", "capacity", "SIZE_MAX / 2", call_gml_flow_sample, 17, ROBUSTNESS_EXPECT_OK,
+    {"gml_flow_sample", "capacity", "SIZE_MAX / 2", call_gml_flow_sample, 18, ROBUSTNESS_EXPECT_OK,
      GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_flow_sample", "capacity", "SIZE_MAX", call_gml_flow_sample, 18, ROBUSTNESS_EXPECT_OK,
+    {"gml_flow_sample", "capacity", "SIZE_MAX", call_gml_flow_sample, 19, ROBUSTNESS_EXPECT_OK,
      GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_flow_sample", "outside", "NULL", call_gml_flow_sample, 19, ROBUSTNESS_EXPECT_OK, GML_OK,
+    {"gml_flow_sample", "outside", "NULL", call_gml_flow_sample, 20, ROBUSTNESS_EXPECT_OK, GML_OK,
      0, 0, NULL},
     {"gml_flow_sample_to_file", NULL, "valid arguments", call_gml_flow_sample_to_file, 0,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
@@ -2955,25 +3222,27 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_flow_sample_to_file", "model", "the merger model", call_gml_flow_sample_to_file, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_flow_sample_to_file", "conditions", "NULL", call_gml_flow_sample_to_file, 7,
+    {"gml_flow_sample_to_file", "model", "the diffusion model", call_gml_flow_sample_to_file, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_flow_sample_to_file", "conditions", "NULL", call_gml_flow_sample_to_file, 8,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_sample_to_file", "conditions", "all NaN", call_gml_flow_sample_to_file, 8,
+    {"gml_flow_sample_to_file", "conditions", "all NaN", call_gml_flow_sample_to_file, 9,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_sample_to_file", "n_galaxies", "0", call_gml_flow_sample_to_file, 9,
+    {"gml_flow_sample_to_file", "n_galaxies", "0", call_gml_flow_sample_to_file, 10,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_sample_to_file", "n_galaxies", "-1", call_gml_flow_sample_to_file, 10,
+    {"gml_flow_sample_to_file", "n_galaxies", "-1", call_gml_flow_sample_to_file, 11,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_sample_to_file", "n_galaxies", "INT64_MAX", call_gml_flow_sample_to_file, 11,
+    {"gml_flow_sample_to_file", "n_galaxies", "INT64_MAX", call_gml_flow_sample_to_file, 12,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_flow_sample_to_file", "n_per_galaxy", "0", call_gml_flow_sample_to_file, 12,
+    {"gml_flow_sample_to_file", "n_per_galaxy", "0", call_gml_flow_sample_to_file, 13,
      ROBUSTNESS_EXPECT_CLEAN, GML_OK, 0, 0, NULL},
-    {"gml_flow_sample_to_file", "n_per_galaxy", "-1", call_gml_flow_sample_to_file, 13,
+    {"gml_flow_sample_to_file", "n_per_galaxy", "-1", call_gml_flow_sample_to_file, 14,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_sample_to_file", "n_per_galaxy", "INT64_MAX", call_gml_flow_sample_to_file, 14,
+    {"gml_flow_sample_to_file", "n_per_galaxy", "INT64_MAX", call_gml_flow_sample_to_file, 15,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_flow_sample_to_file", "path", "NULL", call_gml_flow_sample_to_file, 15,
+    {"gml_flow_sample_to_file", "path", "NULL", call_gml_flow_sample_to_file, 16,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_sample_to_file", "path", "\"\"", call_gml_flow_sample_to_file, 16,
+    {"gml_flow_sample_to_file", "path", "\"\"", call_gml_flow_sample_to_file, 17,
      ROBUSTNESS_EXPECT_FAIL, GML_OK, 0, 0, NULL},
     {"gml_flow_log_prob", NULL, "valid arguments", call_gml_flow_log_prob, 0, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
@@ -2989,27 +3258,29 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_flow_log_prob", "model", "the merger model", call_gml_flow_log_prob, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_flow_log_prob", "stars", "NULL", call_gml_flow_log_prob, 7, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_log_prob", "model", "the diffusion model", call_gml_flow_log_prob, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_flow_log_prob", "stars", "NULL", call_gml_flow_log_prob, 8, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_log_prob", "stars", "all NaN", call_gml_flow_log_prob, 8, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_log_prob", "stars", "all NaN", call_gml_flow_log_prob, 9, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_log_prob", "n", "0", call_gml_flow_log_prob, 9, ROBUSTNESS_EXPECT_CLEAN, GML_OK, 0,
+    {"gml_flow_log_prob", "n", "0", call_gml_flow_log_prob, 10, ROBUSTNESS_EXPECT_CLEAN, GML_OK, 0,
      0, NULL},
-    {"gml_flow_log_prob", "n", "-1", call_gml_flow_log_prob, 10, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_log_prob", "n", "-1", call_gml_flow_log_prob, 11, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_log_prob", "n", "INT64_MAX", call_gml_flow_log_prob, 11, ROBUSTNESS_EXPECT_REJECT,
+    {"gml_flow_log_prob", "n", "INT64_MAX", call_gml_flow_log_prob, 12, ROBUSTNESS_EXPECT_REJECT,
      GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_flow_log_prob", "conditions", "NULL", call_gml_flow_log_prob, 12,
+    {"gml_flow_log_prob", "conditions", "NULL", call_gml_flow_log_prob, 13,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_log_prob", "conditions", "all NaN", call_gml_flow_log_prob, 13,
+    {"gml_flow_log_prob", "conditions", "all NaN", call_gml_flow_log_prob, 14,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_log_prob", "n_conditions", "0", call_gml_flow_log_prob, 14, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_log_prob", "n_conditions", "0", call_gml_flow_log_prob, 15, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_log_prob", "n_conditions", "-1", call_gml_flow_log_prob, 15,
+    {"gml_flow_log_prob", "n_conditions", "-1", call_gml_flow_log_prob, 16,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_log_prob", "n_conditions", "INT64_MAX", call_gml_flow_log_prob, 16,
+    {"gml_flow_log_prob", "n_conditions", "INT64_MAX", call_gml_flow_log_prob, 17,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_flow_log_prob", "log_prob", "NULL", call_gml_flow_log_prob, 17, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_log_prob", "log_prob", "NULL", call_gml_flow_log_prob, 18, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
     {"gml_flow_train_options_default", NULL, "valid arguments", call_gml_flow_train_options_default,
      0, ROBUSTNESS_EXPECT_RETURN, GML_OK, 0, 0, NULL},
@@ -3079,36 +3350,38 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_flow_evaluate", "model", "the merger model", call_gml_flow_evaluate, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_flow_evaluate", "stars_path", "NULL", call_gml_flow_evaluate, 7, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_evaluate", "model", "the diffusion model", call_gml_flow_evaluate, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_flow_evaluate", "stars_path", "NULL", call_gml_flow_evaluate, 8, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_evaluate", "stars_path", "\"\"", call_gml_flow_evaluate, 8, ROBUSTNESS_EXPECT_FAIL,
+    {"gml_flow_evaluate", "stars_path", "\"\"", call_gml_flow_evaluate, 9, ROBUSTNESS_EXPECT_FAIL,
      GML_OK, 0, 0, NULL},
-    {"gml_flow_evaluate", "galaxy_id", "-1", call_gml_flow_evaluate, 9, ROBUSTNESS_EXPECT_FAIL,
+    {"gml_flow_evaluate", "galaxy_id", "-1", call_gml_flow_evaluate, 10, ROBUSTNESS_EXPECT_FAIL,
      GML_OK, 0, 0, NULL},
-    {"gml_flow_evaluate", "galaxy_id", "INT64_MAX", call_gml_flow_evaluate, 10,
+    {"gml_flow_evaluate", "galaxy_id", "INT64_MAX", call_gml_flow_evaluate, 11,
      ROBUSTNESS_EXPECT_FAIL, GML_OK, 0, 0, NULL},
-    {"gml_flow_evaluate", "n_samples", "0", call_gml_flow_evaluate, 11, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_evaluate", "n_samples", "0", call_gml_flow_evaluate, 12, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_evaluate", "n_samples", "-1", call_gml_flow_evaluate, 12, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_evaluate", "n_samples", "-1", call_gml_flow_evaluate, 13, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_evaluate", "n_samples", "INT64_MAX", call_gml_flow_evaluate, 13,
+    {"gml_flow_evaluate", "n_samples", "INT64_MAX", call_gml_flow_evaluate, 14,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_flow_evaluate", "galaxy_ids", "NULL", call_gml_flow_evaluate, 14,
+    {"gml_flow_evaluate", "galaxy_ids", "NULL", call_gml_flow_evaluate, 15,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_evaluate", "delta_log_mass", "NULL", call_gml_flow_evaluate, 15,
+    {"gml_flow_evaluate", "delta_log_mass", "NULL", call_gml_flow_evaluate, 16,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_evaluate", "mmd", "NULL", call_gml_flow_evaluate, 16, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_evaluate", "mmd", "NULL", call_gml_flow_evaluate, 17, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_flow_evaluate", "capacity", "0", call_gml_flow_evaluate, 17, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_flow_evaluate", "capacity", "0", call_gml_flow_evaluate, 18, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_CAPACITY, 0, 0, NULL},
-    {"gml_flow_evaluate", "capacity", "SIZE_MAX / 2", call_gml_flow_evaluate, 18,
+    {"gml_flow_evaluate", "capacity", "SIZE_MAX / 2", call_gml_flow_evaluate, 19,
      ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_flow_evaluate", "capacity", "SIZE_MAX", call_gml_flow_evaluate, 19, ROBUSTNESS_EXPECT_OK,
+    {"gml_flow_evaluate", "capacity", "SIZE_MAX", call_gml_flow_evaluate, 20, ROBUSTNESS_EXPECT_OK,
      GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_flow_evaluate", "n_galaxies", "NULL", call_gml_flow_evaluate, 20, ROBUSTNESS_EXPECT_OK,
+    {"gml_flow_evaluate", "n_galaxies", "NULL", call_gml_flow_evaluate, 21, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
     {"gml_flow_evaluate", "galaxy_ids", "NULL, NULL, NULL, capacity 0 (query)",
-     call_gml_flow_evaluate, 21, ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+     call_gml_flow_evaluate, 22, ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
     {"gml_flow_simulate", NULL, "valid arguments", call_gml_flow_simulate, 0, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
     {"gml_flow_simulate", "ctx", "NULL", call_gml_flow_simulate, 1, ROBUSTNESS_EXPECT_STATUS,
@@ -3249,9 +3522,11 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_posterior_dims", "model", "the merger model", call_gml_posterior_dims, 4,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_posterior_dims", "theta_dim", "NULL", call_gml_posterior_dims, 5, ROBUSTNESS_EXPECT_OK,
+    {"gml_posterior_dims", "model", "the diffusion model", call_gml_posterior_dims, 5,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_dims", "theta_dim", "NULL", call_gml_posterior_dims, 6, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
-    {"gml_posterior_dims", "x_dim", "NULL", call_gml_posterior_dims, 6, ROBUSTNESS_EXPECT_OK,
+    {"gml_posterior_dims", "x_dim", "NULL", call_gml_posterior_dims, 7, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
     {"gml_posterior_describe", NULL, "valid arguments", call_gml_posterior_describe, 0,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
@@ -3263,17 +3538,19 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_posterior_describe", "model", "the merger model", call_gml_posterior_describe, 4,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_posterior_describe", "buf", "NULL", call_gml_posterior_describe, 5,
+    {"gml_posterior_describe", "model", "the diffusion model", call_gml_posterior_describe, 5,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_describe", "buf", "NULL", call_gml_posterior_describe, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_describe", "capacity", "0", call_gml_posterior_describe, 6,
+    {"gml_posterior_describe", "capacity", "0", call_gml_posterior_describe, 7,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_CAPACITY, 0, 0, NULL},
-    {"gml_posterior_describe", "capacity", "SIZE_MAX / 2", call_gml_posterior_describe, 7,
+    {"gml_posterior_describe", "capacity", "SIZE_MAX / 2", call_gml_posterior_describe, 8,
      ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_describe", "capacity", "SIZE_MAX", call_gml_posterior_describe, 8,
+    {"gml_posterior_describe", "capacity", "SIZE_MAX", call_gml_posterior_describe, 9,
      ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_describe", "length", "NULL", call_gml_posterior_describe, 9,
+    {"gml_posterior_describe", "length", "NULL", call_gml_posterior_describe, 10,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_describe", "buf", "NULL, capacity 0 (query)", call_gml_posterior_describe, 10,
+    {"gml_posterior_describe", "buf", "NULL, capacity 0 (query)", call_gml_posterior_describe, 11,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
     {"gml_posterior_sample", NULL, "valid arguments", call_gml_posterior_sample, 0,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
@@ -3289,31 +3566,33 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_posterior_sample", "model", "the merger model", call_gml_posterior_sample, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_posterior_sample", "x", "NULL", call_gml_posterior_sample, 7, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_posterior_sample", "model", "the diffusion model", call_gml_posterior_sample, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_sample", "x", "NULL", call_gml_posterior_sample, 8, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_sample", "x", "all NaN", call_gml_posterior_sample, 8, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_posterior_sample", "x", "all NaN", call_gml_posterior_sample, 9, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_sample", "n_obs", "0", call_gml_posterior_sample, 9, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_posterior_sample", "n_obs", "0", call_gml_posterior_sample, 10, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_sample", "n_obs", "-1", call_gml_posterior_sample, 10, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_posterior_sample", "n_obs", "-1", call_gml_posterior_sample, 11, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_sample", "n_obs", "INT64_MAX", call_gml_posterior_sample, 11,
+    {"gml_posterior_sample", "n_obs", "INT64_MAX", call_gml_posterior_sample, 12,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_sample", "n_samples", "0", call_gml_posterior_sample, 12,
+    {"gml_posterior_sample", "n_samples", "0", call_gml_posterior_sample, 13,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_sample", "n_samples", "-1", call_gml_posterior_sample, 13,
+    {"gml_posterior_sample", "n_samples", "-1", call_gml_posterior_sample, 14,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_sample", "n_samples", "INT64_MAX", call_gml_posterior_sample, 14,
+    {"gml_posterior_sample", "n_samples", "INT64_MAX", call_gml_posterior_sample, 15,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_sample", "theta", "NULL", call_gml_posterior_sample, 15,
+    {"gml_posterior_sample", "theta", "NULL", call_gml_posterior_sample, 16,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_sample", "capacity", "0", call_gml_posterior_sample, 16,
+    {"gml_posterior_sample", "capacity", "0", call_gml_posterior_sample, 17,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_CAPACITY, 0, 0, NULL},
-    {"gml_posterior_sample", "capacity", "SIZE_MAX / 2", call_gml_posterior_sample, 17,
+    {"gml_posterior_sample", "capacity", "SIZE_MAX / 2", call_gml_posterior_sample, 18,
      ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_sample", "capacity", "SIZE_MAX", call_gml_posterior_sample, 18,
+    {"gml_posterior_sample", "capacity", "SIZE_MAX", call_gml_posterior_sample, 19,
      ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_sample", "n_outside", "NULL", call_gml_posterior_sample, 19,
+    {"gml_posterior_sample", "n_outside", "NULL", call_gml_posterior_sample, 20,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
     {"gml_posterior_log_prob", NULL, "valid arguments", call_gml_posterior_log_prob, 0,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
@@ -3329,27 +3608,29 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_posterior_log_prob", "model", "the merger model", call_gml_posterior_log_prob, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_posterior_log_prob", "theta", "NULL", call_gml_posterior_log_prob, 7,
+    {"gml_posterior_log_prob", "model", "the diffusion model", call_gml_posterior_log_prob, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_log_prob", "theta", "NULL", call_gml_posterior_log_prob, 8,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_log_prob", "theta", "all NaN", call_gml_posterior_log_prob, 8,
+    {"gml_posterior_log_prob", "theta", "all NaN", call_gml_posterior_log_prob, 9,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_log_prob", "n", "0", call_gml_posterior_log_prob, 9, ROBUSTNESS_EXPECT_CLEAN,
+    {"gml_posterior_log_prob", "n", "0", call_gml_posterior_log_prob, 10, ROBUSTNESS_EXPECT_CLEAN,
      GML_OK, 0, 0, NULL},
-    {"gml_posterior_log_prob", "n", "-1", call_gml_posterior_log_prob, 10, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_posterior_log_prob", "n", "-1", call_gml_posterior_log_prob, 11, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_log_prob", "n", "INT64_MAX", call_gml_posterior_log_prob, 11,
+    {"gml_posterior_log_prob", "n", "INT64_MAX", call_gml_posterior_log_prob, 12,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_log_prob", "x", "NULL", call_gml_posterior_log_prob, 12,
+    {"gml_posterior_log_prob", "x", "NULL", call_gml_posterior_log_prob, 13,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_log_prob", "x", "all NaN", call_gml_posterior_log_prob, 13,
+    {"gml_posterior_log_prob", "x", "all NaN", call_gml_posterior_log_prob, 14,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_log_prob", "n_x", "0", call_gml_posterior_log_prob, 14,
+    {"gml_posterior_log_prob", "n_x", "0", call_gml_posterior_log_prob, 15,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_log_prob", "n_x", "-1", call_gml_posterior_log_prob, 15,
+    {"gml_posterior_log_prob", "n_x", "-1", call_gml_posterior_log_prob, 16,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_log_prob", "n_x", "INT64_MAX", call_gml_posterior_log_prob, 16,
+    {"gml_posterior_log_prob", "n_x", "INT64_MAX", call_gml_posterior_log_prob, 17,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_log_prob", "log_prob", "NULL", call_gml_posterior_log_prob, 17,
+    {"gml_posterior_log_prob", "log_prob", "NULL", call_gml_posterior_log_prob, 18,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
     {"gml_posterior_summarize", NULL, "valid arguments", call_gml_posterior_summarize, 0,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
@@ -3365,31 +3646,33 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_posterior_summarize", "model", "the merger model", call_gml_posterior_summarize, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_posterior_summarize", "x", "NULL", call_gml_posterior_summarize, 7,
+    {"gml_posterior_summarize", "model", "the diffusion model", call_gml_posterior_summarize, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_summarize", "x", "NULL", call_gml_posterior_summarize, 8,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_summarize", "x", "all NaN", call_gml_posterior_summarize, 8,
+    {"gml_posterior_summarize", "x", "all NaN", call_gml_posterior_summarize, 9,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_summarize", "n_obs", "0", call_gml_posterior_summarize, 9,
+    {"gml_posterior_summarize", "n_obs", "0", call_gml_posterior_summarize, 10,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_summarize", "n_obs", "-1", call_gml_posterior_summarize, 10,
+    {"gml_posterior_summarize", "n_obs", "-1", call_gml_posterior_summarize, 11,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_summarize", "n_obs", "INT64_MAX", call_gml_posterior_summarize, 11,
+    {"gml_posterior_summarize", "n_obs", "INT64_MAX", call_gml_posterior_summarize, 12,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_summarize", "n_samples", "0", call_gml_posterior_summarize, 12,
+    {"gml_posterior_summarize", "n_samples", "0", call_gml_posterior_summarize, 13,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_summarize", "n_samples", "-1", call_gml_posterior_summarize, 13,
+    {"gml_posterior_summarize", "n_samples", "-1", call_gml_posterior_summarize, 14,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_summarize", "n_samples", "INT64_MAX", call_gml_posterior_summarize, 14,
+    {"gml_posterior_summarize", "n_samples", "INT64_MAX", call_gml_posterior_summarize, 15,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_summarize", "summary", "NULL", call_gml_posterior_summarize, 15,
+    {"gml_posterior_summarize", "summary", "NULL", call_gml_posterior_summarize, 16,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_summarize", "capacity", "0", call_gml_posterior_summarize, 16,
+    {"gml_posterior_summarize", "capacity", "0", call_gml_posterior_summarize, 17,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_CAPACITY, 0, 0, NULL},
-    {"gml_posterior_summarize", "capacity", "SIZE_MAX / 2", call_gml_posterior_summarize, 17,
+    {"gml_posterior_summarize", "capacity", "SIZE_MAX / 2", call_gml_posterior_summarize, 18,
      ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_summarize", "capacity", "SIZE_MAX", call_gml_posterior_summarize, 18,
+    {"gml_posterior_summarize", "capacity", "SIZE_MAX", call_gml_posterior_summarize, 19,
      ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_summarize", "n_outside", "NULL", call_gml_posterior_summarize, 19,
+    {"gml_posterior_summarize", "n_outside", "NULL", call_gml_posterior_summarize, 20,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
     {"gml_posterior_run_options_default", NULL, "valid arguments",
      call_gml_posterior_run_options_default, 0, ROBUSTNESS_EXPECT_RETURN, GML_OK, 0, 0, NULL},
@@ -3409,19 +3692,21 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_posterior_run_catalog", "model", "the merger model", call_gml_posterior_run_catalog, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_posterior_run_catalog", "catalog_path", "NULL", call_gml_posterior_run_catalog, 7,
+    {"gml_posterior_run_catalog", "model", "the diffusion model", call_gml_posterior_run_catalog, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_run_catalog", "catalog_path", "NULL", call_gml_posterior_run_catalog, 8,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_run_catalog", "catalog_path", "\"\"", call_gml_posterior_run_catalog, 8,
+    {"gml_posterior_run_catalog", "catalog_path", "\"\"", call_gml_posterior_run_catalog, 9,
      ROBUSTNESS_EXPECT_FAIL, GML_OK, 0, 0, NULL},
-    {"gml_posterior_run_catalog", "mapping", "NULL", call_gml_posterior_run_catalog, 9,
+    {"gml_posterior_run_catalog", "mapping", "NULL", call_gml_posterior_run_catalog, 10,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_run_catalog", "opts", "NULL", call_gml_posterior_run_catalog, 10,
+    {"gml_posterior_run_catalog", "opts", "NULL", call_gml_posterior_run_catalog, 11,
      ROBUSTNESS_EXPECT_CLEAN, GML_OK, ROBUSTNESS_CANCEL_FIRST, 0, NULL},
-    {"gml_posterior_run_catalog", "opts", "struct_size 0", call_gml_posterior_run_catalog, 11,
+    {"gml_posterior_run_catalog", "opts", "struct_size 0", call_gml_posterior_run_catalog, 12,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_run_catalog", "out_path", "NULL", call_gml_posterior_run_catalog, 12,
+    {"gml_posterior_run_catalog", "out_path", "NULL", call_gml_posterior_run_catalog, 13,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_run_catalog", "out_path", "\"\"", call_gml_posterior_run_catalog, 13,
+    {"gml_posterior_run_catalog", "out_path", "\"\"", call_gml_posterior_run_catalog, 14,
      ROBUSTNESS_EXPECT_FAIL, GML_OK, 0, 0, NULL},
     {"gml_posterior_diagnose", NULL, "valid arguments", call_gml_posterior_diagnose, 0,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
@@ -3437,43 +3722,45 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_posterior_diagnose", "model", "the merger model", call_gml_posterior_diagnose, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_posterior_diagnose", "simulations_path", "NULL", call_gml_posterior_diagnose, 7,
+    {"gml_posterior_diagnose", "model", "the diffusion model", call_gml_posterior_diagnose, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_diagnose", "simulations_path", "NULL", call_gml_posterior_diagnose, 8,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_diagnose", "simulations_path", "\"\"", call_gml_posterior_diagnose, 8,
+    {"gml_posterior_diagnose", "simulations_path", "\"\"", call_gml_posterior_diagnose, 9,
      ROBUSTNESS_EXPECT_FAIL, GML_OK, 0, 0, NULL},
-    {"gml_posterior_diagnose", "first_row", "0", call_gml_posterior_diagnose, 9,
+    {"gml_posterior_diagnose", "first_row", "0", call_gml_posterior_diagnose, 10,
      ROBUSTNESS_EXPECT_CLEAN, GML_OK, 0, 0, NULL},
-    {"gml_posterior_diagnose", "first_row", "-1", call_gml_posterior_diagnose, 10,
+    {"gml_posterior_diagnose", "first_row", "-1", call_gml_posterior_diagnose, 11,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_diagnose", "first_row", "INT64_MAX", call_gml_posterior_diagnose, 11,
+    {"gml_posterior_diagnose", "first_row", "INT64_MAX", call_gml_posterior_diagnose, 12,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_diagnose", "n_sims", "0", call_gml_posterior_diagnose, 12,
+    {"gml_posterior_diagnose", "n_sims", "0", call_gml_posterior_diagnose, 13,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_diagnose", "n_sims", "-1", call_gml_posterior_diagnose, 13,
+    {"gml_posterior_diagnose", "n_sims", "-1", call_gml_posterior_diagnose, 14,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_diagnose", "n_sims", "INT64_MAX", call_gml_posterior_diagnose, 14,
+    {"gml_posterior_diagnose", "n_sims", "INT64_MAX", call_gml_posterior_diagnose, 15,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_diagnose", "n_samples", "0", call_gml_posterior_diagnose, 15,
+    {"gml_posterior_diagnose", "n_samples", "0", call_gml_posterior_diagnose, 16,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_diagnose", "n_samples", "-1", call_gml_posterior_diagnose, 16,
+    {"gml_posterior_diagnose", "n_samples", "-1", call_gml_posterior_diagnose, 17,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_diagnose", "n_samples", "INT64_MAX", call_gml_posterior_diagnose, 17,
+    {"gml_posterior_diagnose", "n_samples", "INT64_MAX", call_gml_posterior_diagnose, 18,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_diagnose", "levels", "0", call_gml_posterior_diagnose, 18,
+    {"gml_posterior_diagnose", "levels", "0", call_gml_posterior_diagnose, 19,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_diagnose", "levels", "-1", call_gml_posterior_diagnose, 19,
+    {"gml_posterior_diagnose", "levels", "-1", call_gml_posterior_diagnose, 20,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_diagnose", "levels", "INT64_MAX", call_gml_posterior_diagnose, 20,
+    {"gml_posterior_diagnose", "levels", "INT64_MAX", call_gml_posterior_diagnose, 21,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_posterior_diagnose", "ranks", "NULL", call_gml_posterior_diagnose, 21,
+    {"gml_posterior_diagnose", "ranks", "NULL", call_gml_posterior_diagnose, 22,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
-    {"gml_posterior_diagnose", "sbc_pvalue", "NULL", call_gml_posterior_diagnose, 22,
+    {"gml_posterior_diagnose", "sbc_pvalue", "NULL", call_gml_posterior_diagnose, 23,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_diagnose", "coverage", "NULL", call_gml_posterior_diagnose, 23,
+    {"gml_posterior_diagnose", "coverage", "NULL", call_gml_posterior_diagnose, 24,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
-    {"gml_posterior_diagnose", "tarp_ecp", "NULL", call_gml_posterior_diagnose, 24,
+    {"gml_posterior_diagnose", "tarp_ecp", "NULL", call_gml_posterior_diagnose, 25,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
-    {"gml_posterior_diagnose", "tarp_summary", "NULL", call_gml_posterior_diagnose, 25,
+    {"gml_posterior_diagnose", "tarp_summary", "NULL", call_gml_posterior_diagnose, 26,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
     {"gml_posterior_diagnose_batch", NULL, "valid arguments", call_gml_posterior_diagnose_batch, 0,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
@@ -3489,14 +3776,16 @@ const struct robustness_case robustness_cases[] = {
      5, ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_posterior_diagnose_batch", "model", "the merger model", call_gml_posterior_diagnose_batch,
      6, ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_posterior_diagnose_batch", "request", "NULL", call_gml_posterior_diagnose_batch, 7,
+    {"gml_posterior_diagnose_batch", "model", "the diffusion model",
+     call_gml_posterior_diagnose_batch, 7, ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_diagnose_batch", "request", "NULL", call_gml_posterior_diagnose_batch, 8,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
     {"gml_posterior_diagnose_batch", "request", "struct_size 0", call_gml_posterior_diagnose_batch,
-     8, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_posterior_diagnose_batch", "result", "NULL", call_gml_posterior_diagnose_batch, 9,
+     9, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_diagnose_batch", "result", "NULL", call_gml_posterior_diagnose_batch, 10,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
     {"gml_posterior_diagnose_batch", "result", "struct_size 0", call_gml_posterior_diagnose_batch,
-     10, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+     11, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
     {"gml_merger_simulate_options_default", NULL, "valid arguments",
      call_gml_merger_simulate_options_default, 0, ROBUSTNESS_EXPECT_RETURN, GML_OK, 0, 0, NULL},
     {"gml_merger_simulate_options_default", "opts", "NULL",
@@ -3553,13 +3842,15 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_merger_dims", "model", "the posterior model", call_gml_merger_dims, 4,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_merger_dims", "in_channels", "NULL", call_gml_merger_dims, 5, ROBUSTNESS_EXPECT_OK,
+    {"gml_merger_dims", "model", "the diffusion model", call_gml_merger_dims, 5,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_merger_dims", "in_channels", "NULL", call_gml_merger_dims, 6, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
-    {"gml_merger_dims", "image_size", "NULL", call_gml_merger_dims, 6, ROBUSTNESS_EXPECT_OK, GML_OK,
+    {"gml_merger_dims", "image_size", "NULL", call_gml_merger_dims, 7, ROBUSTNESS_EXPECT_OK, GML_OK,
      0, 0, NULL},
-    {"gml_merger_dims", "n_classes", "NULL", call_gml_merger_dims, 7, ROBUSTNESS_EXPECT_OK, GML_OK,
+    {"gml_merger_dims", "n_classes", "NULL", call_gml_merger_dims, 8, ROBUSTNESS_EXPECT_OK, GML_OK,
      0, 0, NULL},
-    {"gml_merger_dims", "latent_dim", "NULL", call_gml_merger_dims, 8, ROBUSTNESS_EXPECT_OK, GML_OK,
+    {"gml_merger_dims", "latent_dim", "NULL", call_gml_merger_dims, 9, ROBUSTNESS_EXPECT_OK, GML_OK,
      0, 0, NULL},
     {"gml_merger_classify", NULL, "valid arguments", call_gml_merger_classify, 0,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
@@ -3575,43 +3866,45 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_merger_classify", "model", "the posterior model", call_gml_merger_classify, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_merger_classify", "images", "NULL", call_gml_merger_classify, 7, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_classify", "model", "the diffusion model", call_gml_merger_classify, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_merger_classify", "images", "NULL", call_gml_merger_classify, 8, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_classify", "images", "all NaN", call_gml_merger_classify, 8,
+    {"gml_merger_classify", "images", "all NaN", call_gml_merger_classify, 9,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_classify", "n", "0", call_gml_merger_classify, 9, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_classify", "n", "0", call_gml_merger_classify, 10, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_classify", "n", "-1", call_gml_merger_classify, 10, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_classify", "n", "-1", call_gml_merger_classify, 11, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_classify", "n", "INT64_MAX", call_gml_merger_classify, 11,
+    {"gml_merger_classify", "n", "INT64_MAX", call_gml_merger_classify, 12,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_merger_classify", "channels", "0", call_gml_merger_classify, 12, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_classify", "channels", "0", call_gml_merger_classify, 13, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_classify", "channels", "-1", call_gml_merger_classify, 13,
+    {"gml_merger_classify", "channels", "-1", call_gml_merger_classify, 14,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_classify", "channels", "INT64_MAX", call_gml_merger_classify, 14,
+    {"gml_merger_classify", "channels", "INT64_MAX", call_gml_merger_classify, 15,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_merger_classify", "height", "0", call_gml_merger_classify, 15, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_classify", "height", "0", call_gml_merger_classify, 16, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_classify", "height", "-1", call_gml_merger_classify, 16, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_classify", "height", "-1", call_gml_merger_classify, 17, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_classify", "height", "INT64_MAX", call_gml_merger_classify, 17,
+    {"gml_merger_classify", "height", "INT64_MAX", call_gml_merger_classify, 18,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_merger_classify", "width", "0", call_gml_merger_classify, 18, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_classify", "width", "0", call_gml_merger_classify, 19, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_classify", "width", "-1", call_gml_merger_classify, 19, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_classify", "width", "-1", call_gml_merger_classify, 20, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_classify", "width", "INT64_MAX", call_gml_merger_classify, 20,
+    {"gml_merger_classify", "width", "INT64_MAX", call_gml_merger_classify, 21,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_merger_classify", "probs", "NULL", call_gml_merger_classify, 21, ROBUSTNESS_EXPECT_OK,
+    {"gml_merger_classify", "probs", "NULL", call_gml_merger_classify, 22, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
-    {"gml_merger_classify", "classes", "NULL", call_gml_merger_classify, 22, ROBUSTNESS_EXPECT_OK,
+    {"gml_merger_classify", "classes", "NULL", call_gml_merger_classify, 23, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
-    {"gml_merger_classify", "time_myr", "NULL", call_gml_merger_classify, 23, ROBUSTNESS_EXPECT_OK,
+    {"gml_merger_classify", "time_myr", "NULL", call_gml_merger_classify, 24, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
-    {"gml_merger_classify", "latent", "NULL", call_gml_merger_classify, 24, ROBUSTNESS_EXPECT_OK,
+    {"gml_merger_classify", "latent", "NULL", call_gml_merger_classify, 25, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
-    {"gml_merger_classify", "flags", "NULL", call_gml_merger_classify, 25, ROBUSTNESS_EXPECT_OK,
+    {"gml_merger_classify", "flags", "NULL", call_gml_merger_classify, 26, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
     {"gml_merger_encode", NULL, "valid arguments", call_gml_merger_encode, 0, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
@@ -3627,37 +3920,39 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_merger_encode", "model", "the posterior model", call_gml_merger_encode, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_merger_encode", "images", "NULL", call_gml_merger_encode, 7, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_encode", "model", "the diffusion model", call_gml_merger_encode, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_merger_encode", "images", "NULL", call_gml_merger_encode, 8, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_encode", "images", "all NaN", call_gml_merger_encode, 8, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_encode", "images", "all NaN", call_gml_merger_encode, 9, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_encode", "n", "0", call_gml_merger_encode, 9, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_encode", "n", "0", call_gml_merger_encode, 10, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_encode", "n", "-1", call_gml_merger_encode, 10, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_encode", "n", "-1", call_gml_merger_encode, 11, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_encode", "n", "INT64_MAX", call_gml_merger_encode, 11, ROBUSTNESS_EXPECT_REJECT,
+    {"gml_merger_encode", "n", "INT64_MAX", call_gml_merger_encode, 12, ROBUSTNESS_EXPECT_REJECT,
      GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_merger_encode", "channels", "0", call_gml_merger_encode, 12, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_encode", "channels", "0", call_gml_merger_encode, 13, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_encode", "channels", "-1", call_gml_merger_encode, 13, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_encode", "channels", "-1", call_gml_merger_encode, 14, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_encode", "channels", "INT64_MAX", call_gml_merger_encode, 14,
+    {"gml_merger_encode", "channels", "INT64_MAX", call_gml_merger_encode, 15,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_merger_encode", "height", "0", call_gml_merger_encode, 15, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_encode", "height", "0", call_gml_merger_encode, 16, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_encode", "height", "-1", call_gml_merger_encode, 16, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_encode", "height", "-1", call_gml_merger_encode, 17, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_encode", "height", "INT64_MAX", call_gml_merger_encode, 17,
+    {"gml_merger_encode", "height", "INT64_MAX", call_gml_merger_encode, 18,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_merger_encode", "width", "0", call_gml_merger_encode, 18, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_encode", "width", "0", call_gml_merger_encode, 19, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_encode", "width", "-1", call_gml_merger_encode, 19, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_encode", "width", "-1", call_gml_merger_encode, 20, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_encode", "width", "INT64_MAX", call_gml_merger_encode, 20,
+    {"gml_merger_encode", "width", "INT64_MAX", call_gml_merger_encode, 21,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_merger_encode", "latent", "NULL", call_gml_merger_encode, 21, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_encode", "latent", "NULL", call_gml_merger_encode, 22, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_encode", "flags", "NULL", call_gml_merger_encode, 22, ROBUSTNESS_EXPECT_OK, GML_OK,
+    {"gml_merger_encode", "flags", "NULL", call_gml_merger_encode, 23, ROBUSTNESS_EXPECT_OK, GML_OK,
      0, 0, NULL},
     {"gml_merger_index_build", NULL, "valid arguments", call_gml_merger_index_build, 0,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
@@ -3673,15 +3968,17 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_merger_index_build", "model", "the posterior model", call_gml_merger_index_build, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_merger_index_build", "images_path", "NULL", call_gml_merger_index_build, 7,
+    {"gml_merger_index_build", "model", "the diffusion model", call_gml_merger_index_build, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_merger_index_build", "images_path", "NULL", call_gml_merger_index_build, 8,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_index_build", "images_path", "\"\"", call_gml_merger_index_build, 8,
+    {"gml_merger_index_build", "images_path", "\"\"", call_gml_merger_index_build, 9,
      ROBUSTNESS_EXPECT_FAIL, GML_OK, 0, 0, NULL},
-    {"gml_merger_index_build", "index_path", "NULL", call_gml_merger_index_build, 9,
+    {"gml_merger_index_build", "index_path", "NULL", call_gml_merger_index_build, 10,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_index_build", "index_path", "\"\"", call_gml_merger_index_build, 10,
+    {"gml_merger_index_build", "index_path", "\"\"", call_gml_merger_index_build, 11,
      ROBUSTNESS_EXPECT_FAIL, GML_OK, 0, 0, NULL},
-    {"gml_merger_index_build", "n_indexed", "NULL", call_gml_merger_index_build, 11,
+    {"gml_merger_index_build", "n_indexed", "NULL", call_gml_merger_index_build, 12,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
     {"gml_merger_index_info", NULL, "valid arguments", call_gml_merger_index_info, 0,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
@@ -3707,55 +4004,57 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_merger_search", "model", "the posterior model", call_gml_merger_search, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_merger_search", "index_path", "NULL", call_gml_merger_search, 7, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_search", "model", "the diffusion model", call_gml_merger_search, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_merger_search", "index_path", "NULL", call_gml_merger_search, 8, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search", "index_path", "\"\"", call_gml_merger_search, 8, ROBUSTNESS_EXPECT_FAIL,
+    {"gml_merger_search", "index_path", "\"\"", call_gml_merger_search, 9, ROBUSTNESS_EXPECT_FAIL,
      GML_OK, 0, 0, NULL},
-    {"gml_merger_search", "images", "NULL", call_gml_merger_search, 9, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_search", "images", "NULL", call_gml_merger_search, 10, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search", "images", "all NaN", call_gml_merger_search, 10, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_search", "images", "all NaN", call_gml_merger_search, 11, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search", "n", "0", call_gml_merger_search, 11, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_search", "n", "0", call_gml_merger_search, 12, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search", "n", "-1", call_gml_merger_search, 12, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_search", "n", "-1", call_gml_merger_search, 13, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search", "n", "INT64_MAX", call_gml_merger_search, 13, ROBUSTNESS_EXPECT_REJECT,
+    {"gml_merger_search", "n", "INT64_MAX", call_gml_merger_search, 14, ROBUSTNESS_EXPECT_REJECT,
      GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_merger_search", "channels", "0", call_gml_merger_search, 14, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_search", "channels", "0", call_gml_merger_search, 15, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search", "channels", "-1", call_gml_merger_search, 15, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_search", "channels", "-1", call_gml_merger_search, 16, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search", "channels", "INT64_MAX", call_gml_merger_search, 16,
+    {"gml_merger_search", "channels", "INT64_MAX", call_gml_merger_search, 17,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_merger_search", "height", "0", call_gml_merger_search, 17, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_search", "height", "0", call_gml_merger_search, 18, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search", "height", "-1", call_gml_merger_search, 18, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_search", "height", "-1", call_gml_merger_search, 19, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search", "height", "INT64_MAX", call_gml_merger_search, 19,
+    {"gml_merger_search", "height", "INT64_MAX", call_gml_merger_search, 20,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_merger_search", "width", "0", call_gml_merger_search, 20, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_search", "width", "0", call_gml_merger_search, 21, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search", "width", "-1", call_gml_merger_search, 21, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_search", "width", "-1", call_gml_merger_search, 22, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search", "width", "INT64_MAX", call_gml_merger_search, 22,
+    {"gml_merger_search", "width", "INT64_MAX", call_gml_merger_search, 23,
      ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_merger_search", "k", "0", call_gml_merger_search, 23, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_search", "k", "0", call_gml_merger_search, 24, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search", "k", "-1", call_gml_merger_search, 24, ROBUSTNESS_EXPECT_STATUS,
+    {"gml_merger_search", "k", "-1", call_gml_merger_search, 25, ROBUSTNESS_EXPECT_STATUS,
      GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search", "k", "INT64_MAX", call_gml_merger_search, 25, ROBUSTNESS_EXPECT_REJECT,
+    {"gml_merger_search", "k", "INT64_MAX", call_gml_merger_search, 26, ROBUSTNESS_EXPECT_REJECT,
      GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
-    {"gml_merger_search", "rows", "NULL", call_gml_merger_search, 26, ROBUSTNESS_EXPECT_OK, GML_OK,
+    {"gml_merger_search", "rows", "NULL", call_gml_merger_search, 27, ROBUSTNESS_EXPECT_OK, GML_OK,
      0, 0, NULL},
-    {"gml_merger_search", "ids", "NULL", call_gml_merger_search, 27, ROBUSTNESS_EXPECT_OK, GML_OK,
+    {"gml_merger_search", "ids", "NULL", call_gml_merger_search, 28, ROBUSTNESS_EXPECT_OK, GML_OK,
      0, 0, NULL},
-    {"gml_merger_search", "distances", "NULL", call_gml_merger_search, 28, ROBUSTNESS_EXPECT_OK,
+    {"gml_merger_search", "distances", "NULL", call_gml_merger_search, 29, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
-    {"gml_merger_search", "ssim", "NULL", call_gml_merger_search, 29, ROBUSTNESS_EXPECT_OK, GML_OK,
+    {"gml_merger_search", "ssim", "NULL", call_gml_merger_search, 30, ROBUSTNESS_EXPECT_OK, GML_OK,
      0, 0, NULL},
-    {"gml_merger_search", "sim_id", "NULL", call_gml_merger_search, 30, ROBUSTNESS_EXPECT_OK,
+    {"gml_merger_search", "sim_id", "NULL", call_gml_merger_search, 31, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
-    {"gml_merger_search", "time_class", "NULL", call_gml_merger_search, 31, ROBUSTNESS_EXPECT_OK,
+    {"gml_merger_search", "time_class", "NULL", call_gml_merger_search, 32, ROBUSTNESS_EXPECT_OK,
      GML_OK, 0, 0, NULL},
     {"gml_merger_cluster", NULL, "valid arguments", call_gml_merger_cluster, 0,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
@@ -3803,13 +4102,15 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_merger_classify_batch", "model", "the posterior model", call_gml_merger_classify_batch, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_merger_classify_batch", "request", "NULL", call_gml_merger_classify_batch, 7,
+    {"gml_merger_classify_batch", "model", "the diffusion model", call_gml_merger_classify_batch, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_merger_classify_batch", "request", "NULL", call_gml_merger_classify_batch, 8,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_classify_batch", "request", "struct_size 0", call_gml_merger_classify_batch, 8,
+    {"gml_merger_classify_batch", "request", "struct_size 0", call_gml_merger_classify_batch, 9,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_classify_batch", "result", "NULL", call_gml_merger_classify_batch, 9,
+    {"gml_merger_classify_batch", "result", "NULL", call_gml_merger_classify_batch, 10,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_classify_batch", "result", "struct_size 0", call_gml_merger_classify_batch, 10,
+    {"gml_merger_classify_batch", "result", "struct_size 0", call_gml_merger_classify_batch, 11,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
     {"gml_merger_search_batch", NULL, "valid arguments", call_gml_merger_search_batch, 0,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
@@ -3825,14 +4126,240 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
     {"gml_merger_search_batch", "model", "the posterior model", call_gml_merger_search_batch, 6,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
-    {"gml_merger_search_batch", "request", "NULL", call_gml_merger_search_batch, 7,
+    {"gml_merger_search_batch", "model", "the diffusion model", call_gml_merger_search_batch, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_merger_search_batch", "request", "NULL", call_gml_merger_search_batch, 8,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search_batch", "request", "struct_size 0", call_gml_merger_search_batch, 8,
+    {"gml_merger_search_batch", "request", "struct_size 0", call_gml_merger_search_batch, 9,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search_batch", "result", "NULL", call_gml_merger_search_batch, 9,
+    {"gml_merger_search_batch", "result", "NULL", call_gml_merger_search_batch, 10,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
-    {"gml_merger_search_batch", "result", "struct_size 0", call_gml_merger_search_batch, 10,
+    {"gml_merger_search_batch", "result", "struct_size 0", call_gml_merger_search_batch, 11,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_options_default", NULL, "valid arguments", call_gml_diffusion_options_default,
+     0, ROBUSTNESS_EXPECT_RETURN, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_options_default", "opts", "NULL", call_gml_diffusion_options_default, 1,
+     ROBUSTNESS_EXPECT_RETURN, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_image_shape", NULL, "valid arguments", call_gml_diffusion_image_shape, 0,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_image_shape", "model", "NULL", call_gml_diffusion_image_shape, 1,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_image_shape", "model", "a gml_context", call_gml_diffusion_image_shape, 2,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_image_shape", "model", "the flow model", call_gml_diffusion_image_shape, 3,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_image_shape", "model", "the posterior model", call_gml_diffusion_image_shape, 4,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_image_shape", "model", "the merger model", call_gml_diffusion_image_shape, 5,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_image_shape", "opts", "NULL", call_gml_diffusion_image_shape, 6,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_image_shape", "opts", "struct_size 0", call_gml_diffusion_image_shape, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_image_shape", "n_prompts", "0", call_gml_diffusion_image_shape, 8,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_image_shape", "n_prompts", "-1", call_gml_diffusion_image_shape, 9,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_image_shape", "n_prompts", "INT64_MAX", call_gml_diffusion_image_shape, 10,
+     ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_image_shape", "shape", "NULL", call_gml_diffusion_image_shape, 11,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_txt2img", NULL, "valid arguments", call_gml_diffusion_txt2img, 0,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "ctx", "NULL", call_gml_diffusion_txt2img, 1,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "ctx", "a gml_wcs", call_gml_diffusion_txt2img, 2,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "model", "NULL", call_gml_diffusion_txt2img, 3,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "model", "a gml_context", call_gml_diffusion_txt2img, 4,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "model", "the flow model", call_gml_diffusion_txt2img, 5,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "model", "the posterior model", call_gml_diffusion_txt2img, 6,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "model", "the merger model", call_gml_diffusion_txt2img, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "prompts", "NULL", call_gml_diffusion_txt2img, 8,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "prompts", "{NULL}", call_gml_diffusion_txt2img, 9,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "n_prompts", "0", call_gml_diffusion_txt2img, 10,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "n_prompts", "-1", call_gml_diffusion_txt2img, 11,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "n_prompts", "INT64_MAX", call_gml_diffusion_txt2img, 12,
+     ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_txt2img", "opts", "NULL", call_gml_diffusion_txt2img, 13, ROBUSTNESS_EXPECT_OK,
+     GML_OK, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "opts", "struct_size 0", call_gml_diffusion_txt2img, 14,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "images", "NULL", call_gml_diffusion_txt2img, 15,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "capacity", "0", call_gml_diffusion_txt2img, 16,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_CAPACITY, 0, 0, NULL},
+    {"gml_diffusion_txt2img", "capacity", "SIZE_MAX / 2", call_gml_diffusion_txt2img, 17,
+     ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_txt2img", "capacity", "SIZE_MAX", call_gml_diffusion_txt2img, 18,
+     ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_img2img", NULL, "valid arguments", call_gml_diffusion_img2img, 0,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_img2img", "ctx", "NULL", call_gml_diffusion_img2img, 1,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "ctx", "a gml_wcs", call_gml_diffusion_img2img, 2,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "model", "NULL", call_gml_diffusion_img2img, 3,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "model", "a gml_context", call_gml_diffusion_img2img, 4,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "model", "the flow model", call_gml_diffusion_img2img, 5,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_img2img", "model", "the posterior model", call_gml_diffusion_img2img, 6,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_img2img", "model", "the merger model", call_gml_diffusion_img2img, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_img2img", "prompts", "NULL", call_gml_diffusion_img2img, 8,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "prompts", "{NULL}", call_gml_diffusion_img2img, 9,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "n_prompts", "0", call_gml_diffusion_img2img, 10,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "n_prompts", "-1", call_gml_diffusion_img2img, 11,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "n_prompts", "INT64_MAX", call_gml_diffusion_img2img, 12,
+     ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_img2img", "reference", "NULL", call_gml_diffusion_img2img, 13,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "reference", "all NaN", call_gml_diffusion_img2img, 14,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "n_reference", "0", call_gml_diffusion_img2img, 15,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "n_reference", "-1", call_gml_diffusion_img2img, 16,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "n_reference", "INT64_MAX", call_gml_diffusion_img2img, 17,
+     ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_img2img", "channels", "0", call_gml_diffusion_img2img, 18,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "channels", "-1", call_gml_diffusion_img2img, 19,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "channels", "INT64_MAX", call_gml_diffusion_img2img, 20,
+     ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_img2img", "height", "0", call_gml_diffusion_img2img, 21,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "height", "-1", call_gml_diffusion_img2img, 22,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "height", "INT64_MAX", call_gml_diffusion_img2img, 23,
+     ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_img2img", "width", "0", call_gml_diffusion_img2img, 24,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "width", "-1", call_gml_diffusion_img2img, 25,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "width", "INT64_MAX", call_gml_diffusion_img2img, 26,
+     ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_img2img", "opts", "NULL", call_gml_diffusion_img2img, 27,
+     ROBUSTNESS_EXPECT_CLEAN, GML_OK, ROBUSTNESS_CANCEL_FIRST, 0, NULL},
+    {"gml_diffusion_img2img", "opts", "struct_size 0", call_gml_diffusion_img2img, 28,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "images", "NULL", call_gml_diffusion_img2img, 29,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_img2img", "capacity", "0", call_gml_diffusion_img2img, 30,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_CAPACITY, 0, 0, NULL},
+    {"gml_diffusion_img2img", "capacity", "SIZE_MAX / 2", call_gml_diffusion_img2img, 31,
+     ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_img2img", "capacity", "SIZE_MAX", call_gml_diffusion_img2img, 32,
+     ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_tokenize", NULL, "valid arguments", call_gml_diffusion_tokenize, 0,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_tokenize", "model", "NULL", call_gml_diffusion_tokenize, 1,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_tokenize", "model", "a gml_context", call_gml_diffusion_tokenize, 2,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_tokenize", "model", "the flow model", call_gml_diffusion_tokenize, 3,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_tokenize", "model", "the posterior model", call_gml_diffusion_tokenize, 4,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_tokenize", "model", "the merger model", call_gml_diffusion_tokenize, 5,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_tokenize", "prompt", "NULL", call_gml_diffusion_tokenize, 6,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_tokenize", "ids", "NULL", call_gml_diffusion_tokenize, 7, ROBUSTNESS_EXPECT_OK,
+     GML_OK, 0, 0, NULL},
+    {"gml_diffusion_tokenize", "weights", "NULL", call_gml_diffusion_tokenize, 8,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_tokenize", "capacity", "0", call_gml_diffusion_tokenize, 9,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_CAPACITY, 0, 0, NULL},
+    {"gml_diffusion_tokenize", "capacity", "SIZE_MAX / 2", call_gml_diffusion_tokenize, 10,
+     ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_tokenize", "capacity", "SIZE_MAX", call_gml_diffusion_tokenize, 11,
+     ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_tokenize", "length", "NULL", call_gml_diffusion_tokenize, 12,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_tokenize", "prompt", "unclosed brace", call_gml_diffusion_tokenize, 13,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_encode_prompt", NULL, "valid arguments", call_gml_diffusion_encode_prompt, 0,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_encode_prompt", "ctx", "NULL", call_gml_diffusion_encode_prompt, 1,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_encode_prompt", "ctx", "a gml_wcs", call_gml_diffusion_encode_prompt, 2,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_encode_prompt", "model", "NULL", call_gml_diffusion_encode_prompt, 3,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_encode_prompt", "model", "a gml_context", call_gml_diffusion_encode_prompt, 4,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_encode_prompt", "model", "the flow model", call_gml_diffusion_encode_prompt, 5,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_encode_prompt", "model", "the posterior model",
+     call_gml_diffusion_encode_prompt, 6, ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_encode_prompt", "model", "the merger model", call_gml_diffusion_encode_prompt,
+     7, ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_encode_prompt", "prompt", "NULL", call_gml_diffusion_encode_prompt, 8,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_encode_prompt", "embedding", "NULL", call_gml_diffusion_encode_prompt, 9,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_encode_prompt", "capacity", "0", call_gml_diffusion_encode_prompt, 10,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_CAPACITY, 0, 0, NULL},
+    {"gml_diffusion_encode_prompt", "capacity", "SIZE_MAX / 2", call_gml_diffusion_encode_prompt,
+     11, ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_encode_prompt", "capacity", "SIZE_MAX", call_gml_diffusion_encode_prompt, 12,
+     ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_encode_prompt", "n_tokens", "NULL", call_gml_diffusion_encode_prompt, 13,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_encode_prompt", "width", "NULL", call_gml_diffusion_encode_prompt, 14,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_convert", NULL, "valid arguments", call_gml_diffusion_convert, 0,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_convert", "diffusers_dir", "NULL", call_gml_diffusion_convert, 1,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_convert", "out_path", "NULL", call_gml_diffusion_convert, 2,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_convert", "out_path", "\"\"", call_gml_diffusion_convert, 3,
+     ROBUSTNESS_EXPECT_FAIL, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_convert", "diffusers_dir", "a part folder", call_gml_diffusion_convert, 4,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_NOT_FOUND, 0, 0, NULL},
+    {"gml_diffusion_describe", NULL, "valid arguments", call_gml_diffusion_describe, 0,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_describe", "model", "NULL", call_gml_diffusion_describe, 1,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_describe", "model", "a gml_context", call_gml_diffusion_describe, 2,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_describe", "model", "the flow model", call_gml_diffusion_describe, 3,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_describe", "model", "the posterior model", call_gml_diffusion_describe, 4,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_describe", "model", "the merger model", call_gml_diffusion_describe, 5,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_diffusion_describe", "buf", "NULL", call_gml_diffusion_describe, 6,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_describe", "capacity", "0", call_gml_diffusion_describe, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_CAPACITY, 0, 0, NULL},
+    {"gml_diffusion_describe", "capacity", "SIZE_MAX / 2", call_gml_diffusion_describe, 8,
+     ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_describe", "capacity", "SIZE_MAX", call_gml_diffusion_describe, 9,
+     ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_describe", "length", "NULL", call_gml_diffusion_describe, 10,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_describe", "buf", "NULL, capacity 0 (query)", call_gml_diffusion_describe, 11,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
 };
 
 const size_t robustness_n_cases = sizeof robustness_cases / sizeof robustness_cases[0];

@@ -448,8 +448,25 @@ static void prepare_images(struct robustness_fixture* fx, const char* data_dir) 
   check(gml_catalog_open(fx->catalog_path, NULL, &fx->catalog), "gml_catalog_open");
 }
 
+/* The tiny random Stable Diffusion pipeline of the golden tests, loaded
+   from its diffusers folder; calls make one 16 x 16 image in two steps. */
+static void prepare_diffusion(struct robustness_fixture* fx, const char* diffusion_dir) {
+  size_t i;
+  snprintf(fx->diffusion_dir, sizeof fx->diffusion_dir, "%s", diffusion_dir);
+  check(gml_model_load(fx->ctx, fx->diffusion_dir, "diffusion", &fx->diffusion),
+        "gml_model_load diffusion");
+  gml_diffusion_options_default(&fx->diffusion_options);
+  fx->diffusion_options.steps = 2;
+  fx->diffusion_options.height = ROBUSTNESS_DIFFUSION_SIZE;
+  fx->diffusion_options.width = ROBUSTNESS_DIFFUSION_SIZE;
+  fx->diffusion_options.strength = 0.5;
+  fx->diffusion_prompts[0] = "a {barred:1.2} spiral galaxy";
+  for (i = 0; i < sizeof fx->diffusion_reference / sizeof(float); ++i)
+    fx->diffusion_reference[i] = (float)(i % 17) / 16.0f;
+}
+
 static void prepare_fixture(struct robustness_fixture* fx, const char* fixtures_dir,
-                            const char* data_dir, const char* work_dir) {
+                            const char* data_dir, const char* work_dir, const char* diffusion_dir) {
   char inputs[ROBUSTNESS_PATH_MAX];
   double t0 = now_s();
   memset(fx, 0, sizeof *fx);
@@ -476,6 +493,7 @@ static void prepare_fixture(struct robustness_fixture* fx, const char* fixtures_
   prepare_flow(fx, inputs);
   prepare_posterior(fx, inputs);
   prepare_merger(fx, inputs);
+  prepare_diffusion(fx, diffusion_dir);
   empty_directory(fx->out_dir);
   printf("robustness: fixture ready in %.1f s\n", now_s() - t0);
 }
@@ -747,14 +765,14 @@ int main(int argc, char** argv) {
   unsigned timeout = 20;
   size_t i, n_run = 0, n_failed = 0, n_known = 0;
   double t0 = now_s();
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s FIXTURES_DIR DATA_DIR WORK_DIR\n", argv[0]);
+  if (argc != 5) {
+    fprintf(stderr, "usage: %s FIXTURES_DIR DATA_DIR WORK_DIR DIFFUSION_DIR\n", argv[0]);
     return 2;
   }
   verbose = getenv("ROBUSTNESS_VERBOSE") != NULL;
   if (timeout_text != NULL && atoi(timeout_text) > 0) timeout = (unsigned)atoi(timeout_text);
   setvbuf(stdout, NULL, _IOLBF, 0);
-  prepare_fixture(&fx, argv[1], argv[2], argv[3]);
+  prepare_fixture(&fx, argv[1], argv[2], argv[3], argv[4]);
 
   for (i = 0; i < robustness_n_cases; ++i) {
     const struct robustness_case* c = &robustness_cases[i];

@@ -1166,6 +1166,7 @@ GML_API gml_status gml_cutouts_read(const char* path, float* out, size_t capacit
 #endif
 
 /* The families, each in its own header (each may also be included alone). */
+#include "galaxyml/diffusion.h"
 #include "galaxyml/flow.h"
 #include "galaxyml/merger.h"
 #include "galaxyml/posterior.h"
