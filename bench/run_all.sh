@@ -23,6 +23,7 @@ if [ "$quick" = quick ]; then
   add posterior "bench/posterior/run.sh $build 2 100 1000 1 2 1"
   add merger "GML_BENCH_SIZE=64 GML_BENCH_TRAIN_STEPS=3 bench/merger/run.sh $build 2 32 1 1"
   add threads "bench/threads/run.sh $build '${GML_BENCH_BEFORE:-}' 1"
+  add diffusion "bench/diffusion/run.sh $build galaxy64 64 2 1"
 else
   add catalog "bench/catalog/run.sh $build 1000000 10"
   add cutout "bench/cutout/run.sh $build"
@@ -30,6 +31,8 @@ else
   add posterior "bench/posterior/run.sh $build 2 1000 1000 3 10 5"
   add merger "bench/merger/run.sh $build 2 32 5 3"
   add threads "bench/threads/run.sh $build '${GML_BENCH_BEFORE:-}' 1"
+  add diffusion "bench/diffusion/run.sh $build galaxy64 64 2 3"
+  add diffusion_sd15 "bench/diffusion/run.sh $build sd15 '424 512' 2 3"
 fi
 
 status=0
