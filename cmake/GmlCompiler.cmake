@@ -51,3 +51,21 @@ function(gml_use_torch_pch target)
     endif()
   endif()
 endfunction()
+
+# Unity (jumbo) builds of the GoogleTest executables under tests/: their
+# sources are compiled in batches of GML_UNITY_TESTS_BATCH_SIZE files, so
+# the LibTorch PCH, the gtest headers and the inline code both instantiate
+# are loaded and compiled once per batch instead of once per file. Only test
+# executables use it (never the libraries, never the fuzz targets); each
+# test file keeps its own helpers under names no other file of its
+# executable uses. -DGML_UNITY_TESTS=OFF compiles every file alone again.
+set(GML_UNITY_TESTS_BATCH_SIZE 8 CACHE STRING "Test sources per unity batch")
+function(gml_unity_test target)
+  if(GML_UNITY_TESTS)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON
+                          UNITY_BUILD_BATCH_SIZE ${GML_UNITY_TESTS_BATCH_SIZE})
+    # GCC exempts types of the main file's anonymous namespace from this
+    # warning; in a batch every test file but the first is an included one.
+    target_compile_options(${target} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-Wno-subobject-linkage>)
+  endif()
+endfunction()

@@ -12,7 +12,7 @@
 namespace {
 
 // Each name below has a case in the test bodies.
-const char* const kCovered[] = {
+const char* const kCoveredCutout[] = {
     "gml_wcs_open",
     "gml_wcs_open_header",
     "gml_wcs_free",
@@ -32,7 +32,7 @@ const char* const kCovered[] = {
 
 const std::string kR = std::string(GML_TEST_DATA) + "/images/sdss_r.fits.gz";
 
-void expect_invalid(gml_status s, const char* what) {
+void cutout_expect_invalid(gml_status s, const char* what) {
   EXPECT_EQ(s, GML_ERR_INVALID_ARGUMENT) << what << ": " << gml_last_error();
   EXPECT_STRNE(gml_last_error(), "") << what;
 }
@@ -40,54 +40,59 @@ void expect_invalid(gml_status s, const char* what) {
 }  // namespace
 
 TEST(AbiArgumentsCutout, WcsEntryPointsRejectNullAndInvalidArguments) {
-  ASSERT_EQ(sizeof kCovered / sizeof kCovered[0], 15u);
+  ASSERT_EQ(sizeof kCoveredCutout / sizeof kCoveredCutout[0], 15u);
   gml_wcs_free(nullptr);
   gml_wcs* w = nullptr;
-  expect_invalid(gml_wcs_open(nullptr, nullptr, &w), "open path NULL");
-  expect_invalid(gml_wcs_open(kR.c_str(), nullptr, nullptr), "open out NULL");
-  expect_invalid(gml_wcs_open(kR.c_str(), "", &w), "open hdu empty");
+  cutout_expect_invalid(gml_wcs_open(nullptr, nullptr, &w), "open path NULL");
+  cutout_expect_invalid(gml_wcs_open(kR.c_str(), nullptr, nullptr), "open out NULL");
+  cutout_expect_invalid(gml_wcs_open(kR.c_str(), "", &w), "open hdu empty");
   EXPECT_EQ(w, nullptr);
   const char card[81] =
       "SIMPLE  =                    T                                                  ";
-  expect_invalid(gml_wcs_open_header(nullptr, 80, &w), "open_header NULL");
-  expect_invalid(gml_wcs_open_header(card, 80, nullptr), "open_header out NULL");
-  expect_invalid(gml_wcs_open_header(card, 79, &w), "open_header length");
-  expect_invalid(gml_wcs_open_header(card, 0, &w), "open_header length 0");
+  cutout_expect_invalid(gml_wcs_open_header(nullptr, 80, &w), "open_header NULL");
+  cutout_expect_invalid(gml_wcs_open_header(card, 80, nullptr), "open_header out NULL");
+  cutout_expect_invalid(gml_wcs_open_header(card, 79, &w), "open_header length");
+  cutout_expect_invalid(gml_wcs_open_header(card, 0, &w), "open_header length 0");
   EXPECT_EQ(gml_wcs_open_header(card, 80, &w), GML_ERR_WCS);
   EXPECT_EQ(w, nullptr);
-  expect_invalid(gml_wcs_open_alternate(nullptr, nullptr, 'A', &w), "open_alternate path NULL");
-  expect_invalid(gml_wcs_open_alternate(kR.c_str(), nullptr, 'A', nullptr),
-                 "open_alternate out NULL");
-  expect_invalid(gml_wcs_open_alternate(kR.c_str(), nullptr, 'a', &w), "open_alternate 'a'");
-  expect_invalid(gml_wcs_open_alternate(kR.c_str(), "", 'A', &w), "open_alternate hdu empty");
-  expect_invalid(gml_wcs_open_header_alternate(nullptr, 80, 'A', &w), "header_alternate NULL");
-  expect_invalid(gml_wcs_open_header_alternate(card, 80, '1', &w), "header_alternate '1'");
-  expect_invalid(gml_wcs_open_header_alternate(card, 81, 'A', &w), "header_alternate length");
-  expect_invalid(gml_wcs_open_header_alternate(card, 80, 'A', nullptr), "header_alternate out");
+  cutout_expect_invalid(gml_wcs_open_alternate(nullptr, nullptr, 'A', &w),
+                        "open_alternate path NULL");
+  cutout_expect_invalid(gml_wcs_open_alternate(kR.c_str(), nullptr, 'A', nullptr),
+                        "open_alternate out NULL");
+  cutout_expect_invalid(gml_wcs_open_alternate(kR.c_str(), nullptr, 'a', &w), "open_alternate 'a'");
+  cutout_expect_invalid(gml_wcs_open_alternate(kR.c_str(), "", 'A', &w),
+                        "open_alternate hdu empty");
+  cutout_expect_invalid(gml_wcs_open_header_alternate(nullptr, 80, 'A', &w),
+                        "header_alternate NULL");
+  cutout_expect_invalid(gml_wcs_open_header_alternate(card, 80, '1', &w), "header_alternate '1'");
+  cutout_expect_invalid(gml_wcs_open_header_alternate(card, 81, 'A', &w),
+                        "header_alternate length");
+  cutout_expect_invalid(gml_wcs_open_header_alternate(card, 80, 'A', nullptr),
+                        "header_alternate out");
   EXPECT_EQ(w, nullptr);
 
   double x = 1, y = 1, a = -7, b = -7, s = -7;
   int32_t st = -7;
-  expect_invalid(gml_wcs_pix2sky(nullptr, &x, &y, 1, 0, &a, &b, &st), "pix2sky wcs NULL");
-  expect_invalid(gml_wcs_sky2pix(nullptr, &x, &y, 1, 0, &a, &b, &st), "sky2pix wcs NULL");
-  expect_invalid(gml_wcs_pixel_scale(nullptr, &s), "pixel_scale wcs NULL");
+  cutout_expect_invalid(gml_wcs_pix2sky(nullptr, &x, &y, 1, 0, &a, &b, &st), "pix2sky wcs NULL");
+  cutout_expect_invalid(gml_wcs_sky2pix(nullptr, &x, &y, 1, 0, &a, &b, &st), "sky2pix wcs NULL");
+  cutout_expect_invalid(gml_wcs_pixel_scale(nullptr, &s), "pixel_scale wcs NULL");
   size_t len = 0;
-  expect_invalid(gml_wcs_header(nullptr, nullptr, 0, &len), "header wcs NULL");
+  cutout_expect_invalid(gml_wcs_header(nullptr, nullptr, 0, &len), "header wcs NULL");
 
   ASSERT_EQ(gml_wcs_open(kR.c_str(), nullptr, &w), GML_OK) << gml_last_error();
-  expect_invalid(gml_wcs_pix2sky(w, nullptr, &y, 1, 0, &a, &b, &st), "pix2sky x NULL");
-  expect_invalid(gml_wcs_pix2sky(w, &x, &y, 1, 0, nullptr, &b, &st), "pix2sky ra NULL");
-  expect_invalid(gml_wcs_pix2sky(w, &x, &y, -1, 0, &a, &b, &st), "pix2sky n < 0");
-  expect_invalid(gml_wcs_pix2sky(w, &x, &y, 1, 2, &a, &b, &st), "pix2sky origin 2");
-  expect_invalid(gml_wcs_sky2pix(w, &x, nullptr, 1, 1, &a, &b, &st), "sky2pix dec NULL");
-  expect_invalid(gml_wcs_sky2pix(w, &x, &y, 1, 1, &a, nullptr, &st), "sky2pix y NULL");
-  expect_invalid(gml_wcs_sky2pix(w, &x, &y, 1, -1, &a, &b, &st), "sky2pix origin -1");
+  cutout_expect_invalid(gml_wcs_pix2sky(w, nullptr, &y, 1, 0, &a, &b, &st), "pix2sky x NULL");
+  cutout_expect_invalid(gml_wcs_pix2sky(w, &x, &y, 1, 0, nullptr, &b, &st), "pix2sky ra NULL");
+  cutout_expect_invalid(gml_wcs_pix2sky(w, &x, &y, -1, 0, &a, &b, &st), "pix2sky n < 0");
+  cutout_expect_invalid(gml_wcs_pix2sky(w, &x, &y, 1, 2, &a, &b, &st), "pix2sky origin 2");
+  cutout_expect_invalid(gml_wcs_sky2pix(w, &x, nullptr, 1, 1, &a, &b, &st), "sky2pix dec NULL");
+  cutout_expect_invalid(gml_wcs_sky2pix(w, &x, &y, 1, 1, &a, nullptr, &st), "sky2pix y NULL");
+  cutout_expect_invalid(gml_wcs_sky2pix(w, &x, &y, 1, -1, &a, &b, &st), "sky2pix origin -1");
   EXPECT_EQ(a, -7);  // outputs untouched on error
   EXPECT_EQ(st, -7);
   EXPECT_EQ(gml_wcs_pix2sky(w, nullptr, nullptr, 0, 0, nullptr, nullptr, nullptr), GML_OK);
-  expect_invalid(gml_wcs_pixel_scale(w, nullptr), "pixel_scale out NULL");
-  expect_invalid(gml_wcs_header(w, nullptr, 0, nullptr), "header length NULL");
-  expect_invalid(gml_wcs_header(w, nullptr, 10, &len), "header buf NULL cap>0");
+  cutout_expect_invalid(gml_wcs_pixel_scale(w, nullptr), "pixel_scale out NULL");
+  cutout_expect_invalid(gml_wcs_header(w, nullptr, 0, nullptr), "header length NULL");
+  cutout_expect_invalid(gml_wcs_header(w, nullptr, 10, &len), "header buf NULL cap>0");
   char small[8];
   EXPECT_EQ(gml_wcs_header(w, small, sizeof small, &len), GML_ERR_CAPACITY);
   gml_wcs_free(w);
@@ -108,15 +113,15 @@ TEST(AbiArgumentsCutout, CutoutEntryPointsRejectNullAndInvalidArguments) {
   const char* paths[] = {kR.c_str()};
   const char* null_path[] = {nullptr};
   int64_t h = -1, wd = -1;
-  expect_invalid(gml_cutouts_shape(nullptr, 1, &o, &h, &wd), "shape paths NULL");
-  expect_invalid(gml_cutouts_shape(null_path, 1, &o, &h, &wd), "shape paths[0] NULL");
-  expect_invalid(gml_cutouts_shape(paths, 0, &o, &h, &wd), "shape n_bands 0");
-  expect_invalid(gml_cutouts_shape(paths, 1, &o, nullptr, &wd), "shape height NULL");
+  cutout_expect_invalid(gml_cutouts_shape(nullptr, 1, &o, &h, &wd), "shape paths NULL");
+  cutout_expect_invalid(gml_cutouts_shape(null_path, 1, &o, &h, &wd), "shape paths[0] NULL");
+  cutout_expect_invalid(gml_cutouts_shape(paths, 0, &o, &h, &wd), "shape n_bands 0");
+  cutout_expect_invalid(gml_cutouts_shape(paths, 1, &o, nullptr, &wd), "shape height NULL");
   auto bad = [&](void (*edit)(gml_cutout_options*), const char* what) {
     gml_cutout_options b;
     gml_cutout_options_default(&b);
     edit(&b);
-    expect_invalid(gml_cutouts_shape(paths, 1, &b, &h, &wd), what);
+    cutout_expect_invalid(gml_cutouts_shape(paths, 1, &b, &h, &wd), what);
   };
   bad([](gml_cutout_options* b) { b->struct_size = 4; }, "struct_size");
   bad([](gml_cutout_options* b) { b->width = 0; }, "width 0");
@@ -137,46 +142,47 @@ TEST(AbiArgumentsCutout, CutoutEntryPointsRejectNullAndInvalidArguments) {
   EXPECT_EQ(h, -1);
   const std::string sip = std::string(GML_TEST_DATA) + "/wcs/sipsample.fits";
   const char* two[] = {kR.c_str(), sip.c_str()};
-  expect_invalid(gml_cutouts_shape(two, 2, &o, &h, &wd), "bands of different shapes");
+  cutout_expect_invalid(gml_cutouts_shape(two, 2, &o, &h, &wd), "bands of different shapes");
 
   const double ra[] = {313.17}, dec[] = {-5.69};
   std::vector<float> buf(64 * 64, -7.0f);
   int32_t flag = -7;
-  expect_invalid(gml_cutouts_extract(nullptr, nullptr, 1, ra, dec, 1, &o, buf.data(), buf.size(),
-                                     nullptr, &flag),
-                 "extract paths NULL");
-  expect_invalid(gml_cutouts_extract(nullptr, paths, 1, nullptr, dec, 1, &o, buf.data(), buf.size(),
-                                     nullptr, &flag),
-                 "extract ra NULL");
-  expect_invalid(
+  cutout_expect_invalid(gml_cutouts_extract(nullptr, nullptr, 1, ra, dec, 1, &o, buf.data(),
+                                            buf.size(), nullptr, &flag),
+                        "extract paths NULL");
+  cutout_expect_invalid(gml_cutouts_extract(nullptr, paths, 1, nullptr, dec, 1, &o, buf.data(),
+                                            buf.size(), nullptr, &flag),
+                        "extract ra NULL");
+  cutout_expect_invalid(
       gml_cutouts_extract(nullptr, paths, 1, ra, dec, 1, &o, nullptr, buf.size(), nullptr, &flag),
       "extract stamps NULL");
-  expect_invalid(gml_cutouts_extract(nullptr, paths, 1, ra, dec, -1, &o, buf.data(), buf.size(),
-                                     nullptr, &flag),
-                 "extract n < 0");
+  cutout_expect_invalid(gml_cutouts_extract(nullptr, paths, 1, ra, dec, -1, &o, buf.data(),
+                                            buf.size(), nullptr, &flag),
+                        "extract n < 0");
   EXPECT_EQ(gml_cutouts_extract(nullptr, paths, 1, ra, dec, 1, &o, buf.data(), buf.size() - 1,
                                 nullptr, &flag),
             GML_ERR_CAPACITY);
   EXPECT_EQ(buf[0], -7.0f);
   EXPECT_EQ(flag, -7);
 
-  expect_invalid(gml_cutouts_write(nullptr, paths, 1, ra, dec, 1, &o, nullptr, &flag),
-                 "write output NULL");
-  expect_invalid(gml_cutouts_write(nullptr, paths, 1, ra, dec, 1, &o, "", &flag),
-                 "write output empty");
-  expect_invalid(gml_cutouts_write(nullptr, paths, 1, ra, dec, 0, &o, "/tmp/x.fits", &flag),
-                 "write n 0");
-  expect_invalid(gml_cutouts_write(nullptr, paths, 1, ra, nullptr, 1, &o, "/tmp/x.fits", &flag),
-                 "write dec NULL");
-  expect_invalid(gml_cutouts_write(nullptr, paths, 0, ra, dec, 1, &o, "/tmp/x.fits", &flag),
-                 "write n_bands 0");
+  cutout_expect_invalid(gml_cutouts_write(nullptr, paths, 1, ra, dec, 1, &o, nullptr, &flag),
+                        "write output NULL");
+  cutout_expect_invalid(gml_cutouts_write(nullptr, paths, 1, ra, dec, 1, &o, "", &flag),
+                        "write output empty");
+  cutout_expect_invalid(gml_cutouts_write(nullptr, paths, 1, ra, dec, 0, &o, "/tmp/x.fits", &flag),
+                        "write n 0");
+  cutout_expect_invalid(
+      gml_cutouts_write(nullptr, paths, 1, ra, nullptr, 1, &o, "/tmp/x.fits", &flag),
+      "write dec NULL");
+  cutout_expect_invalid(gml_cutouts_write(nullptr, paths, 0, ra, dec, 1, &o, "/tmp/x.fits", &flag),
+                        "write n_bands 0");
   EXPECT_EQ(flag, -7);
 
   int64_t shape[4] = {-1, -1, -1, -1};
-  expect_invalid(gml_cutouts_read_shape(nullptr, shape), "read_shape path NULL");
-  expect_invalid(gml_cutouts_read_shape(kR.c_str(), nullptr), "read_shape shape NULL");
-  expect_invalid(gml_cutouts_read(nullptr, buf.data(), buf.size()), "read path NULL");
-  expect_invalid(gml_cutouts_read(kR.c_str(), nullptr, 10), "read out NULL");
+  cutout_expect_invalid(gml_cutouts_read_shape(nullptr, shape), "read_shape path NULL");
+  cutout_expect_invalid(gml_cutouts_read_shape(kR.c_str(), nullptr), "read_shape shape NULL");
+  cutout_expect_invalid(gml_cutouts_read(nullptr, buf.data(), buf.size()), "read path NULL");
+  cutout_expect_invalid(gml_cutouts_read(kR.c_str(), nullptr, 10), "read out NULL");
   EXPECT_EQ(gml_cutouts_read(kR.c_str(), buf.data(), buf.size()), GML_ERR_CAPACITY);
   EXPECT_EQ(gml_cutouts_read_shape("/nonexistent.fits", shape), GML_ERR_FITS);
   EXPECT_EQ(shape[0], -1);

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kCovered[] = {
+const char* const kCoveredPosterior[] = {
     "gml_posterior_simulate_options_default",
     "gml_posterior_simulate",
     "gml_posterior_simulate_sed",
@@ -41,21 +41,21 @@ int identity_simulator(const double* theta, int64_t n, double* x, void*) {
   return 0;
 }
 
-void expect_status(gml_status got, gml_status want, const char* what) {
+void posterior_expect_status(gml_status got, gml_status want, const char* what) {
   EXPECT_EQ(got, want) << what << ": " << gml_status_name(got) << " " << gml_last_error();
   if (want != GML_OK) {
     EXPECT_STRNE(gml_last_error(), "") << what;
   }
 }
 
-void expect_invalid(gml_status s, const char* what) {
-  expect_status(s, GML_ERR_INVALID_ARGUMENT, what);
+void posterior_expect_invalid(gml_status s, const char* what) {
+  posterior_expect_status(s, GML_ERR_INVALID_ARGUMENT, what);
 }
 
 }  // namespace
 
 TEST(AbiArgumentsPosterior, EveryEntryPointRejectsBadArguments) {
-  ASSERT_EQ(sizeof kCovered / sizeof kCovered[0], 15u);
+  ASSERT_EQ(sizeof kCoveredPosterior / sizeof kCoveredPosterior[0], 15u);
   gml_posterior_simulate_options_default(nullptr);
   gml_posterior_train_options_default(nullptr);
   gml_posterior_run_options_default(nullptr);
@@ -71,63 +71,65 @@ TEST(AbiArgumentsPosterior, EveryEntryPointRejectsBadArguments) {
   const double lo[2] = {0, 0}, hi[2] = {1, 1}, bad_hi[2] = {1, -1};
   const double nan_hi[2] = {1, std::nan("")};
 
-  expect_invalid(gml_posterior_simulate(nullptr, identity_simulator, nullptr, 2, 2, lo, hi, 10,
-                                        nullptr, ts.c_str()),
-                 "ctx NULL");
-  expect_invalid(
+  posterior_expect_invalid(gml_posterior_simulate(nullptr, identity_simulator, nullptr, 2, 2, lo,
+                                                  hi, 10, nullptr, ts.c_str()),
+                           "ctx NULL");
+  posterior_expect_invalid(
       gml_posterior_simulate(ctx, nullptr, nullptr, 2, 2, lo, hi, 10, nullptr, ts.c_str()),
       "fn NULL");
-  expect_invalid(gml_posterior_simulate(ctx, identity_simulator, nullptr, 0, 2, lo, hi, 10, nullptr,
-                                        ts.c_str()),
-                 "theta_dim 0");
-  expect_invalid(gml_posterior_simulate(ctx, identity_simulator, nullptr, 2, 2, nullptr, hi, 10,
-                                        nullptr, ts.c_str()),
-                 "lower NULL");
-  expect_invalid(gml_posterior_simulate(ctx, identity_simulator, nullptr, 2, 2, lo, bad_hi, 10,
-                                        nullptr, ts.c_str()),
-                 "upper < lower");
-  expect_invalid(gml_posterior_simulate(ctx, identity_simulator, nullptr, 2, 2, lo, nan_hi, 10,
-                                        nullptr, ts.c_str()),
-                 "NaN bound");
-  expect_invalid(gml_posterior_simulate(ctx, identity_simulator, nullptr, 2, 2, lo, hi, 0, nullptr,
-                                        ts.c_str()),
-                 "n 0");
-  expect_invalid(
+  posterior_expect_invalid(gml_posterior_simulate(ctx, identity_simulator, nullptr, 0, 2, lo, hi,
+                                                  10, nullptr, ts.c_str()),
+                           "theta_dim 0");
+  posterior_expect_invalid(gml_posterior_simulate(ctx, identity_simulator, nullptr, 2, 2, nullptr,
+                                                  hi, 10, nullptr, ts.c_str()),
+                           "lower NULL");
+  posterior_expect_invalid(gml_posterior_simulate(ctx, identity_simulator, nullptr, 2, 2, lo,
+                                                  bad_hi, 10, nullptr, ts.c_str()),
+                           "upper < lower");
+  posterior_expect_invalid(gml_posterior_simulate(ctx, identity_simulator, nullptr, 2, 2, lo,
+                                                  nan_hi, 10, nullptr, ts.c_str()),
+                           "NaN bound");
+  posterior_expect_invalid(gml_posterior_simulate(ctx, identity_simulator, nullptr, 2, 2, lo, hi, 0,
+                                                  nullptr, ts.c_str()),
+                           "n 0");
+  posterior_expect_invalid(
       gml_posterior_simulate(ctx, identity_simulator, nullptr, 2, 2, lo, hi, 10, nullptr, nullptr),
       "path NULL");
   gml_posterior_simulate_options so;
   gml_posterior_simulate_options_default(&so);
   so.struct_size = 4;
-  expect_invalid(
+  posterior_expect_invalid(
       gml_posterior_simulate(ctx, identity_simulator, nullptr, 2, 2, lo, hi, 10, &so, ts.c_str()),
       "struct_size");
   so.struct_size = sizeof so;
   so.batch_size = 0;
-  expect_invalid(
+  posterior_expect_invalid(
       gml_posterior_simulate(ctx, identity_simulator, nullptr, 2, 2, lo, hi, 10, &so, ts.c_str()),
       "batch 0");
   so.theta_names = "only_one";
   so.batch_size = 5;
-  expect_invalid(
+  posterior_expect_invalid(
       gml_posterior_simulate(ctx, identity_simulator, nullptr, 2, 2, lo, hi, 10, &so, ts.c_str()),
       "names count");
   EXPECT_FALSE(fs::exists(ts));
 
-  expect_invalid(gml_posterior_simulate_sed(nullptr, nullptr, 10, nullptr, ts.c_str()), "ctx");
-  expect_invalid(gml_posterior_simulate_sed(ctx, nullptr, 0, nullptr, ts.c_str()), "n 0");
-  expect_invalid(gml_posterior_simulate_sed(ctx, nullptr, 10, nullptr, nullptr), "path");
+  posterior_expect_invalid(gml_posterior_simulate_sed(nullptr, nullptr, 10, nullptr, ts.c_str()),
+                           "ctx");
+  posterior_expect_invalid(gml_posterior_simulate_sed(ctx, nullptr, 0, nullptr, ts.c_str()), "n 0");
+  posterior_expect_invalid(gml_posterior_simulate_sed(ctx, nullptr, 10, nullptr, nullptr), "path");
   EXPECT_NE(gml_posterior_simulate_sed(ctx, (dir / "nowhere").c_str(), 10, nullptr, ts.c_str()),
             GML_OK);
 
   int64_t rows = -5;
-  expect_invalid(gml_posterior_training_set_info(nullptr, nullptr, nullptr, &rows), "path NULL");
+  posterior_expect_invalid(gml_posterior_training_set_info(nullptr, nullptr, nullptr, &rows),
+                           "path NULL");
   EXPECT_EQ(gml_posterior_training_set_info((dir / "missing.h5").c_str(), nullptr, nullptr, &rows),
             GML_ERR_IO);
   EXPECT_EQ(rows, -5);
 
-  expect_invalid(gml_posterior_train(nullptr, ts.c_str(), nullptr, "m.h5"), "ctx");
-  expect_invalid(gml_posterior_train(ctx, nullptr, nullptr, "m.h5"), "training set NULL");
-  expect_invalid(gml_posterior_train(ctx, ts.c_str(), nullptr, nullptr), "model NULL");
+  posterior_expect_invalid(gml_posterior_train(nullptr, ts.c_str(), nullptr, "m.h5"), "ctx");
+  posterior_expect_invalid(gml_posterior_train(ctx, nullptr, nullptr, "m.h5"), "training set NULL");
+  posterior_expect_invalid(gml_posterior_train(ctx, ts.c_str(), nullptr, nullptr), "model NULL");
   EXPECT_EQ(gml_posterior_train(ctx, ts.c_str(), nullptr, (dir / "m.h5").c_str()), GML_ERR_IO);
 
   // A real (tiny) training set and model for the model-level calls.
@@ -139,13 +141,16 @@ TEST(AbiArgumentsPosterior, EveryEntryPointRejectsBadArguments) {
   gml_posterior_train_options to;
   gml_posterior_train_options_default(&to);
   to.estimator = "gan";
-  expect_invalid(gml_posterior_train(ctx, ts.c_str(), &to, (dir / "m.h5").c_str()), "estimator");
+  posterior_expect_invalid(gml_posterior_train(ctx, ts.c_str(), &to, (dir / "m.h5").c_str()),
+                           "estimator");
   gml_posterior_train_options_default(&to);
   to.activation = "sigmoid";
-  expect_invalid(gml_posterior_train(ctx, ts.c_str(), &to, (dir / "m.h5").c_str()), "activation");
+  posterior_expect_invalid(gml_posterior_train(ctx, ts.c_str(), &to, (dir / "m.h5").c_str()),
+                           "activation");
   gml_posterior_train_options_default(&to);
   to.num_blocks = 0;
-  expect_invalid(gml_posterior_train(ctx, ts.c_str(), &to, (dir / "m.h5").c_str()), "blocks 0");
+  posterior_expect_invalid(gml_posterior_train(ctx, ts.c_str(), &to, (dir / "m.h5").c_str()),
+                           "blocks 0");
   EXPECT_FALSE(fs::exists(dir / "m.h5"));
   gml_posterior_train_options_default(&to);
   to.num_blocks = 1;
@@ -158,10 +163,10 @@ TEST(AbiArgumentsPosterior, EveryEntryPointRejectsBadArguments) {
   ASSERT_EQ(gml_model_load(ctx, model_path.c_str(), "posterior", &model), GML_OK);
 
   int64_t td = -1;
-  expect_invalid(gml_posterior_dims(nullptr, &td, nullptr), "model NULL");
+  posterior_expect_invalid(gml_posterior_dims(nullptr, &td, nullptr), "model NULL");
   EXPECT_EQ(td, -1);
   EXPECT_EQ(gml_posterior_dims(model, nullptr, nullptr), GML_OK);
-  expect_invalid(gml_posterior_describe(nullptr, nullptr, 0, nullptr), "describe NULL");
+  posterior_expect_invalid(gml_posterior_describe(nullptr, nullptr, 0, nullptr), "describe NULL");
   size_t len = 0;
   EXPECT_EQ(gml_posterior_describe(model, nullptr, 0, &len), GML_OK);  // a size query
   EXPECT_GT(len, 10u);
@@ -170,74 +175,86 @@ TEST(AbiArgumentsPosterior, EveryEntryPointRejectsBadArguments) {
   const double x_nan[2] = {0.5, std::nan("")};
   std::vector<double> out(40, -7.0);
   int64_t outside[2] = {-3, -3};
-  expect_invalid(gml_posterior_sample(nullptr, model, x, 2, 5, 0, out.data(), 40, outside), "ctx");
-  expect_invalid(gml_posterior_sample(ctx, nullptr, x, 2, 5, 0, out.data(), 40, outside), "model");
-  expect_invalid(gml_posterior_sample(ctx, model, nullptr, 2, 5, 0, out.data(), 40, outside), "x");
-  expect_invalid(gml_posterior_sample(ctx, model, x, 2, 5, 0, nullptr, 40, outside), "theta");
-  expect_invalid(gml_posterior_sample(ctx, model, x, 0, 5, 0, out.data(), 40, outside), "n_obs");
-  expect_invalid(gml_posterior_sample(ctx, model, x, 2, 0, 0, out.data(), 40, outside), "n 0");
-  expect_invalid(gml_posterior_sample(ctx, model, x_nan, 1, 5, 0, out.data(), 40, outside), "NaN");
+  posterior_expect_invalid(
+      gml_posterior_sample(nullptr, model, x, 2, 5, 0, out.data(), 40, outside), "ctx");
+  posterior_expect_invalid(gml_posterior_sample(ctx, nullptr, x, 2, 5, 0, out.data(), 40, outside),
+                           "model");
+  posterior_expect_invalid(
+      gml_posterior_sample(ctx, model, nullptr, 2, 5, 0, out.data(), 40, outside), "x");
+  posterior_expect_invalid(gml_posterior_sample(ctx, model, x, 2, 5, 0, nullptr, 40, outside),
+                           "theta");
+  posterior_expect_invalid(gml_posterior_sample(ctx, model, x, 0, 5, 0, out.data(), 40, outside),
+                           "n_obs");
+  posterior_expect_invalid(gml_posterior_sample(ctx, model, x, 2, 0, 0, out.data(), 40, outside),
+                           "n 0");
+  posterior_expect_invalid(
+      gml_posterior_sample(ctx, model, x_nan, 1, 5, 0, out.data(), 40, outside), "NaN");
   EXPECT_EQ(gml_posterior_sample(ctx, model, x, 2, 5, 0, out.data(), 19, outside),
             GML_ERR_CAPACITY);
   for (double v : out) EXPECT_EQ(v, -7.0);
   EXPECT_EQ(outside[0], -3);
 
   double lp[2] = {-7, -7};
-  expect_invalid(gml_posterior_log_prob(nullptr, model, x, 2, x, 1, lp), "ctx");
-  expect_invalid(gml_posterior_log_prob(ctx, nullptr, x, 2, x, 1, lp), "model");
-  expect_invalid(gml_posterior_log_prob(ctx, model, nullptr, 2, x, 1, lp), "theta");
-  expect_invalid(gml_posterior_log_prob(ctx, model, x, 2, nullptr, 1, lp), "x");
-  expect_invalid(gml_posterior_log_prob(ctx, model, x, 2, x, 3, lp), "n_x");
-  expect_invalid(gml_posterior_log_prob(ctx, model, x, 2, x, 1, nullptr), "out");
-  expect_invalid(gml_posterior_log_prob(ctx, model, x, -1, x, 1, lp), "n<0");
-  expect_invalid(gml_posterior_log_prob(ctx, model, x_nan, 1, x, 1, lp), "NaN theta");
+  posterior_expect_invalid(gml_posterior_log_prob(nullptr, model, x, 2, x, 1, lp), "ctx");
+  posterior_expect_invalid(gml_posterior_log_prob(ctx, nullptr, x, 2, x, 1, lp), "model");
+  posterior_expect_invalid(gml_posterior_log_prob(ctx, model, nullptr, 2, x, 1, lp), "theta");
+  posterior_expect_invalid(gml_posterior_log_prob(ctx, model, x, 2, nullptr, 1, lp), "x");
+  posterior_expect_invalid(gml_posterior_log_prob(ctx, model, x, 2, x, 3, lp), "n_x");
+  posterior_expect_invalid(gml_posterior_log_prob(ctx, model, x, 2, x, 1, nullptr), "out");
+  posterior_expect_invalid(gml_posterior_log_prob(ctx, model, x, -1, x, 1, lp), "n<0");
+  posterior_expect_invalid(gml_posterior_log_prob(ctx, model, x_nan, 1, x, 1, lp), "NaN theta");
   EXPECT_EQ(lp[0], -7);
 
-  expect_invalid(gml_posterior_summarize(nullptr, model, x, 2, 5, 0, out.data(), 40, outside),
-                 "ctx");
-  expect_invalid(gml_posterior_summarize(ctx, nullptr, x, 2, 5, 0, out.data(), 40, outside),
-                 "model");
-  expect_invalid(gml_posterior_summarize(ctx, model, nullptr, 2, 5, 0, out.data(), 40, outside),
-                 "x");
-  expect_invalid(gml_posterior_summarize(ctx, model, x, 2, 5, 0, nullptr, 40, outside), "out");
-  expect_invalid(gml_posterior_summarize(ctx, model, x, 2, 0, 0, out.data(), 40, outside), "n");
+  posterior_expect_invalid(
+      gml_posterior_summarize(nullptr, model, x, 2, 5, 0, out.data(), 40, outside), "ctx");
+  posterior_expect_invalid(
+      gml_posterior_summarize(ctx, nullptr, x, 2, 5, 0, out.data(), 40, outside), "model");
+  posterior_expect_invalid(
+      gml_posterior_summarize(ctx, model, nullptr, 2, 5, 0, out.data(), 40, outside), "x");
+  posterior_expect_invalid(gml_posterior_summarize(ctx, model, x, 2, 5, 0, nullptr, 40, outside),
+                           "out");
+  posterior_expect_invalid(gml_posterior_summarize(ctx, model, x, 2, 0, 0, out.data(), 40, outside),
+                           "n");
   EXPECT_EQ(gml_posterior_summarize(ctx, model, x, 2, 5, 0, out.data(), 19, outside),
             GML_ERR_CAPACITY);
   // n_obs * theta_dim * 5 overflowed to a small number that passed the
   // capacity check; sizes beyond the address space are argument errors.
   const int64_t huge = int64_t{1} << 61;
-  expect_invalid(gml_posterior_summarize(ctx, model, x, huge, 5, 0, out.data(), SIZE_MAX, outside),
-                 "summarize n_obs 2^61");
-  expect_invalid(gml_posterior_log_prob(ctx, model, x, huge, x, 1, lp), "log_prob n 2^61");
-  expect_invalid(gml_posterior_sample(ctx, model, x, huge, 5, 0, out.data(), SIZE_MAX, outside),
-                 "sample n_obs 2^61");
+  posterior_expect_invalid(
+      gml_posterior_summarize(ctx, model, x, huge, 5, 0, out.data(), SIZE_MAX, outside),
+      "summarize n_obs 2^61");
+  posterior_expect_invalid(gml_posterior_log_prob(ctx, model, x, huge, x, 1, lp),
+                           "log_prob n 2^61");
+  posterior_expect_invalid(
+      gml_posterior_sample(ctx, model, x, huge, 5, 0, out.data(), SIZE_MAX, outside),
+      "sample n_obs 2^61");
   for (double v : out) EXPECT_EQ(v, -7.0);
 
   // Catalog runs: NULLs, a mapping of the wrong arity, a missing column; no
   // output file in any case.
   const std::string cat = std::string(GML_TEST_DATA) + "/sdss/gst_tests_small.fits";
   const std::string out_path = (dir / "post.fits").string();
-  expect_invalid(
+  posterior_expect_invalid(
       gml_posterior_run_catalog(nullptr, model, cat.c_str(), "a=Z,b=Z", nullptr, out_path.c_str()),
       "run ctx");
-  expect_invalid(
+  posterior_expect_invalid(
       gml_posterior_run_catalog(ctx, nullptr, cat.c_str(), "a=Z,b=Z", nullptr, out_path.c_str()),
       "run model");
-  expect_invalid(
+  posterior_expect_invalid(
       gml_posterior_run_catalog(ctx, model, nullptr, "a=Z,b=Z", nullptr, out_path.c_str()),
       "run catalog");
-  expect_invalid(
+  posterior_expect_invalid(
       gml_posterior_run_catalog(ctx, model, cat.c_str(), nullptr, nullptr, out_path.c_str()),
       "run mapping");
-  expect_invalid(gml_posterior_run_catalog(ctx, model, cat.c_str(), "a=Z,b=Z", nullptr, nullptr),
-                 "run out");
-  expect_invalid(
+  posterior_expect_invalid(
+      gml_posterior_run_catalog(ctx, model, cat.c_str(), "a=Z,b=Z", nullptr, nullptr), "run out");
+  posterior_expect_invalid(
       gml_posterior_run_catalog(ctx, model, cat.c_str(), "a=Z", nullptr, out_path.c_str()),
       "run arity");
   gml_posterior_run_options ro;
   gml_posterior_run_options_default(&ro);
   ro.n_samples = 1;
-  expect_invalid(
+  posterior_expect_invalid(
       gml_posterior_run_catalog(ctx, model, cat.c_str(), "a=Z,b=Z", &ro, out_path.c_str()),
       "run n_samples");
   EXPECT_EQ(
@@ -247,21 +264,21 @@ TEST(AbiArgumentsPosterior, EveryEntryPointRejectsBadArguments) {
   EXPECT_FALSE(fs::exists(out_path));
 
   double pv[2] = {-1, -1};
-  expect_invalid(gml_posterior_diagnose(nullptr, model, ts.c_str(), 0, 10, 5, 4, 0, nullptr, pv,
-                                        nullptr, nullptr, nullptr),
-                 "diagnose ctx");
-  expect_invalid(gml_posterior_diagnose(ctx, model, nullptr, 0, 10, 5, 4, 0, nullptr, pv, nullptr,
-                                        nullptr, nullptr),
-                 "diagnose path");
-  expect_invalid(gml_posterior_diagnose(ctx, model, ts.c_str(), 0, 10, 5, 4, 0, nullptr, nullptr,
-                                        nullptr, nullptr, nullptr),
-                 "diagnose pvalue NULL");
-  expect_invalid(gml_posterior_diagnose(ctx, model, ts.c_str(), 0, 1, 5, 4, 0, nullptr, pv, nullptr,
-                                        nullptr, nullptr),
-                 "diagnose n_sims");
-  expect_invalid(gml_posterior_diagnose(ctx, model, ts.c_str(), 50, 20, 5, 4, 0, nullptr, pv,
-                                        nullptr, nullptr, nullptr),
-                 "diagnose past the end");
+  posterior_expect_invalid(gml_posterior_diagnose(nullptr, model, ts.c_str(), 0, 10, 5, 4, 0,
+                                                  nullptr, pv, nullptr, nullptr, nullptr),
+                           "diagnose ctx");
+  posterior_expect_invalid(gml_posterior_diagnose(ctx, model, nullptr, 0, 10, 5, 4, 0, nullptr, pv,
+                                                  nullptr, nullptr, nullptr),
+                           "diagnose path");
+  posterior_expect_invalid(gml_posterior_diagnose(ctx, model, ts.c_str(), 0, 10, 5, 4, 0, nullptr,
+                                                  nullptr, nullptr, nullptr, nullptr),
+                           "diagnose pvalue NULL");
+  posterior_expect_invalid(gml_posterior_diagnose(ctx, model, ts.c_str(), 0, 1, 5, 4, 0, nullptr,
+                                                  pv, nullptr, nullptr, nullptr),
+                           "diagnose n_sims");
+  posterior_expect_invalid(gml_posterior_diagnose(ctx, model, ts.c_str(), 50, 20, 5, 4, 0, nullptr,
+                                                  pv, nullptr, nullptr, nullptr),
+                           "diagnose past the end");
   EXPECT_EQ(pv[0], -1);
   EXPECT_EQ(gml_posterior_diagnose(ctx, model, ts.c_str(), 0, 20, 10, 4, 0, nullptr, pv, nullptr,
                                    nullptr, nullptr),
@@ -296,12 +313,17 @@ TEST(AbiArgumentsPosterior, EveryEntryPointRejectsBadArguments) {
   EXPECT_EQ(pv2[1], pv[1]);
   EXPECT_EQ(ecp[0], 0.0);
   EXPECT_EQ(ecp[4], 1.0);
-  expect_invalid(gml_posterior_diagnose_batch(nullptr, model, &rq, &rs), "diagnose_batch ctx");
-  expect_invalid(gml_posterior_diagnose_batch(ctx, nullptr, &rq, &rs), "diagnose_batch model");
-  expect_invalid(gml_posterior_diagnose_batch(ctx, model, nullptr, &rs), "diagnose_batch request");
-  expect_invalid(gml_posterior_diagnose_batch(ctx, model, &rq, nullptr), "diagnose_batch result");
+  posterior_expect_invalid(gml_posterior_diagnose_batch(nullptr, model, &rq, &rs),
+                           "diagnose_batch ctx");
+  posterior_expect_invalid(gml_posterior_diagnose_batch(ctx, nullptr, &rq, &rs),
+                           "diagnose_batch model");
+  posterior_expect_invalid(gml_posterior_diagnose_batch(ctx, model, nullptr, &rs),
+                           "diagnose_batch request");
+  posterior_expect_invalid(gml_posterior_diagnose_batch(ctx, model, &rq, nullptr),
+                           "diagnose_batch result");
   rq.struct_size = 0;
-  expect_invalid(gml_posterior_diagnose_batch(ctx, model, &rq, &rs), "diagnose_batch size 0");
+  posterior_expect_invalid(gml_posterior_diagnose_batch(ctx, model, &rq, &rs),
+                           "diagnose_batch size 0");
   EXPECT_NE(std::string(gml_last_error()).find("zero it and set struct_size"), std::string::npos)
       << gml_last_error();
 

@@ -15,7 +15,7 @@
 
 namespace {
 
-const std::string kSdss = std::string(GML_TEST_DATA) + "/sdss/gst_tests_small.fits";
+const std::string kCatalogSdss = std::string(GML_TEST_DATA) + "/sdss/gst_tests_small.fits";
 
 nlohmann::json load_json(const std::string& path) {
   std::ifstream in(path);
@@ -51,7 +51,7 @@ std::string json_of(gml_catalog* cat, const char* mapping) {
 class AbiCatalog : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(gml_catalog_open(kSdss.c_str(), nullptr, &cat_), GML_OK) << gml_last_error();
+    ASSERT_EQ(gml_catalog_open(kCatalogSdss.c_str(), nullptr, &cat_), GML_OK) << gml_last_error();
   }
   void TearDown() override { gml_catalog_free(cat_); }
   gml_catalog* cat_ = nullptr;
@@ -157,11 +157,11 @@ TEST_F(AbiCatalog, RefusesWithoutWritingAndNamesWhatExists) {
   EXPECT_EQ(flags[1], 0);
 
   gml_catalog* other = nullptr;
-  EXPECT_EQ(gml_catalog_open(kSdss.c_str(), "NOSUCH", &other), GML_ERR_NOT_FOUND);
+  EXPECT_EQ(gml_catalog_open(kCatalogSdss.c_str(), "NOSUCH", &other), GML_ERR_NOT_FOUND);
   EXPECT_NE(std::string(gml_last_error()).find("GSTTEST"), std::string::npos);
   EXPECT_EQ(gml_catalog_open("/nonexistent/cat.fits", nullptr, &other), GML_ERR_IO);
   EXPECT_EQ(other, nullptr);
-  ASSERT_EQ(gml_catalog_open(kSdss.c_str(), "GSTTEST", &other), GML_OK);
+  ASSERT_EQ(gml_catalog_open(kCatalogSdss.c_str(), "GSTTEST", &other), GML_OK);
   gml_catalog_free(other);
 }
 
@@ -236,7 +236,7 @@ TEST(AbiTableWriter, WritesAResultTableThatReadsBackWithUnitsAndProvenance) {
   gml_table_writer_options o;
   gml_table_writer_options_default(&o);
   o.extname = "SEDFLOW";
-  o.input_file = kSdss.c_str();
+  o.input_file = kCatalogSdss.c_str();
   o.command_line = "gml-posterior run --catalog gst_tests_small.fits";
   gml_table_writer* w = nullptr;
   ASSERT_EQ(gml_table_writer_create(path.c_str(), &o, &w), GML_OK) << gml_last_error();

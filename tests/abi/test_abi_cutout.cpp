@@ -21,9 +21,9 @@ namespace {
 
 const std::string kData = GML_TEST_DATA;
 const std::string kGolden = std::string(GML_GOLDEN) + "/fits/";
-const std::string kR = kData + "/images/sdss_r.fits.gz";
+const std::string kCutoutR = kData + "/images/sdss_r.fits.gz";
 
-nlohmann::json load_json(const std::string& path) {
+nlohmann::json cutout_load_json(const std::string& path) {
   std::ifstream in(path);
   EXPECT_TRUE(in.good()) << path;
   return nlohmann::json::parse(in);
@@ -64,7 +64,7 @@ struct Golden {
 
 Golden golden_cutouts() {
   Golden g;
-  g.doc = load_json(kGolden + "cutouts.json");
+  g.doc = cutout_load_json(kGolden + "cutouts.json");
   g.stamps = load_bin<float>(kGolden + "cutouts_sdss_r.bin");
   for (const auto& c : g.doc["cutouts"]) {
     g.px.push_back(c["position"][0]);
@@ -103,7 +103,7 @@ gml_cutout_options pixel_options() {
 TEST(AbiCutout, PixelPositionsMatchAstropyCutout2DExactly) {
   const Golden g = golden_cutouts();
   const int64_t n = static_cast<int64_t>(g.px.size());
-  const char* paths[] = {kR.c_str()};
+  const char* paths[] = {kCutoutR.c_str()};
   gml_cutout_options o = pixel_options();
   int64_t h = 0, w = 0;
   ASSERT_EQ(gml_cutouts_shape(paths, 1, &o, &h, &w), GML_OK) << gml_last_error();
@@ -127,13 +127,13 @@ TEST(AbiCutout, SkyPositionsMatchAstropyCutout2DExactly) {
   const Golden g = golden_cutouts();
   const int64_t n = static_cast<int64_t>(g.px.size());
   gml_wcs* wcs = nullptr;
-  ASSERT_EQ(gml_wcs_open(kR.c_str(), nullptr, &wcs), GML_OK) << gml_last_error();
+  ASSERT_EQ(gml_wcs_open(kCutoutR.c_str(), nullptr, &wcs), GML_OK) << gml_last_error();
   std::vector<double> ra(n), dec(n);
   ASSERT_EQ(gml_wcs_pix2sky(wcs, g.px.data(), g.py.data(), n, 0, ra.data(), dec.data(), nullptr),
             GML_OK);
   gml_wcs_free(wcs);
 
-  const char* paths[] = {kR.c_str()};
+  const char* paths[] = {kCutoutR.c_str()};
   gml_cutout_options o;
   gml_cutout_options_default(&o);
   std::vector<float> stamps(static_cast<size_t>(n * 4096));
@@ -148,7 +148,7 @@ TEST(AbiCutout, SkyPositionsMatchAstropyCutout2DExactly) {
 TEST(AbiCutout, StampWcsMapsLikeAstropyCutoutWcs) {
   const Golden g = golden_cutouts();
   const int64_t n = static_cast<int64_t>(g.px.size());
-  const char* paths[] = {kR.c_str()};
+  const char* paths[] = {kCutoutR.c_str()};
   gml_cutout_options o = pixel_options();
   o.write_mask = 0;  // stamp i is then extension i + 1
   const std::string out = scratch("golden_stamps.fits");
@@ -183,7 +183,7 @@ TEST(AbiCutout, StampWcsMapsLikeAstropyCutoutWcs) {
 class AbiWcsGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(AbiWcsGolden, Pix2SkyMatchesAstropyAndRoundTrips) {
-  const auto doc = load_json(kGolden + "wcs.json");
+  const auto doc = cutout_load_json(kGolden + "wcs.json");
   nlohmann::json entry;
   for (const auto& e : doc["wcs_grids"]) {
     if (e["file"] == GetParam()) entry = e;
@@ -230,7 +230,7 @@ INSTANTIATE_TEST_SUITE_P(Files, AbiWcsGolden,
 
 TEST(AbiWcs, NonFinitePointsAreFlaggedNotFatal) {
   gml_wcs* wcs = nullptr;
-  ASSERT_EQ(gml_wcs_open(kR.c_str(), "0", &wcs), GML_OK) << gml_last_error();
+  ASSERT_EQ(gml_wcs_open(kCutoutR.c_str(), "0", &wcs), GML_OK) << gml_last_error();
   const double x[3] = {100, NAN, 200}, y[3] = {100, 50, INFINITY};
   double ra[3], dec[3];
   int32_t st[3];

@@ -19,17 +19,17 @@
 
 namespace {
 
-const std::string kData = GML_TEST_DATA;
-const std::string kR = kData + "/images/sdss_r.fits.gz";
-const std::string kG = kData + "/images/sdss_g.fits.gz";
-const std::string kI = kData + "/images/sdss_i.fits.gz";
+const std::string kFilesData = GML_TEST_DATA;
+const std::string kFilesR = kFilesData + "/images/sdss_r.fits.gz";
+const std::string kG = kFilesData + "/images/sdss_g.fits.gz";
+const std::string kI = kFilesData + "/images/sdss_i.fits.gz";
 
 std::string scratch_dir() {
   const std::string dir = ::testing::TempDir() + "gml_abi_cutfiles_" + std::to_string(getpid());
   mkdir(dir.c_str(), 0755);
   return dir;
 }
-std::string scratch(const std::string& name) {
+std::string files_scratch(const std::string& name) {
   return scratch_dir() + "/" + name;
 }
 
@@ -49,7 +49,7 @@ std::vector<std::string> list_dir(const std::string& dir) {
   return names;
 }
 
-double sep_mas(double ra1, double dec1, double ra2, double dec2) {
+double files_sep_mas(double ra1, double dec1, double ra2, double dec2) {
   const double d2r = M_PI / 180.0;
   const double s = std::sin((dec2 - dec1) * d2r / 2), t = std::sin((ra2 - ra1) * d2r / 2);
   const double h = s * s + std::cos(dec1 * d2r) * std::cos(dec2 * d2r) * t * t;
@@ -118,7 +118,7 @@ Hdu ramp_image(int64_t nx, int64_t ny, float offset, bool with_wcs) {
   return u;
 }
 
-gml_cutout_options pixel_options(int64_t w, int64_t h) {
+gml_cutout_options files_pixel_options(int64_t w, int64_t h) {
   gml_cutout_options o;
   gml_cutout_options_default(&o);
   o.position_type = GML_CUTOUT_PIXEL;
@@ -131,7 +131,7 @@ gml_cutout_options pixel_options(int64_t w, int64_t h) {
 
 TEST(AbiCutoutFlags, BadPositionsAreFlaggedAndFilledNotFatal) {
   gml_wcs* wcs = nullptr;
-  ASSERT_EQ(gml_wcs_open(kR.c_str(), nullptr, &wcs), GML_OK);
+  ASSERT_EQ(gml_wcs_open(kFilesR.c_str(), nullptr, &wcs), GML_OK);
   double cx = 341, cy = 248, cra = 0, cdec = 0;
   ASSERT_EQ(gml_wcs_pix2sky(wcs, &cx, &cy, 1, 0, &cra, &cdec, nullptr), GML_OK);
   gml_wcs_free(wcs);
@@ -140,7 +140,7 @@ TEST(AbiCutoutFlags, BadPositionsAreFlaggedAndFilledNotFatal) {
   const double ra[] = {cra, NAN, cra, cra, std::fmod(cra + 180.0, 360.0), cra + 2.0, cra};
   const double dec[] = {cdec, cdec, INFINITY, 95.0, -cdec, cdec, cdec};
   const int64_t n = 7;
-  const char* paths[] = {kR.c_str()};
+  const char* paths[] = {kFilesR.c_str()};
   gml_cutout_options o;
   gml_cutout_options_default(&o);
   o.width = o.height = 16;
@@ -173,8 +173,8 @@ TEST(AbiCutoutFlags, BadPositionsAreFlaggedAndFilledNotFatal) {
 
 TEST(AbiCutoutBands, ThreeBandsStackInCallerOrder) {
   const double x[] = {120.0, 400.2, 670.0}, y[] = {100.0, 300.7, 20.0};
-  const char* gri[] = {kG.c_str(), kR.c_str(), kI.c_str()};
-  gml_cutout_options o = pixel_options(32, 24);
+  const char* gri[] = {kG.c_str(), kFilesR.c_str(), kI.c_str()};
+  gml_cutout_options o = files_pixel_options(32, 24);
   std::vector<float> all(3 * 3 * 24 * 32);
   std::vector<int32_t> flags(3);
   ASSERT_EQ(gml_cutouts_extract(nullptr, gri, 3, x, y, 3, &o, all.data(), all.size(), nullptr,
@@ -197,13 +197,13 @@ TEST(AbiCutoutBands, ThreeBandsStackInCallerOrder) {
 }
 
 TEST(AbiCutoutBands, MultiExtensionFileWithOneBandPerHdu) {
-  const std::string mef = scratch("mef.fits");
+  const std::string mef = files_scratch("mef.fits");
   write_fits(mef, {Hdu{}, ramp_image(100, 80, 0.0f, true), ramp_image(100, 80, 1e5f, true)});
   const std::string b1 = mef + "[1]", b2 = mef + "[2]";
   const char* paths[] = {b1.c_str(), b2.c_str()};
   const char* primary_only[] = {mef.c_str()};  // empty primary: first image extension
   const double x[] = {10.0}, y[] = {20.0};
-  gml_cutout_options o = pixel_options(4, 4);
+  gml_cutout_options o = files_pixel_options(4, 4);
   std::vector<float> s(2 * 16), s1(16);
   ASSERT_EQ(
       gml_cutouts_extract(nullptr, paths, 2, x, y, 1, &o, s.data(), s.size(), nullptr, nullptr),
@@ -221,9 +221,9 @@ TEST(AbiCutoutBands, MultiExtensionFileWithOneBandPerHdu) {
 }
 
 TEST(AbiCutoutResample, FluxMeanAndBilinearWithConsistentWcs) {
-  const char* paths[] = {kR.c_str()};
+  const char* paths[] = {kFilesR.c_str()};
   const double x[] = {300.0, 450.5}, y[] = {250.0, 200.5};
-  gml_cutout_options o = pixel_options(128, 128);
+  gml_cutout_options o = files_pixel_options(128, 128);
   std::vector<float> src(2 * 128 * 128);
   ASSERT_EQ(
       gml_cutouts_extract(nullptr, paths, 1, x, y, 2, &o, src.data(), src.size(), nullptr, nullptr),
@@ -263,13 +263,13 @@ TEST(AbiCutoutResample, FluxMeanAndBilinearWithConsistentWcs) {
   // Upsampling 64 -> 128 and the stamp WCS of both directions: every stamp
   // pixel centre maps to the sky position of the image coordinate it samples.
   gml_wcs* image = nullptr;
-  ASSERT_EQ(gml_wcs_open(kR.c_str(), nullptr, &image), GML_OK);
+  ASSERT_EQ(gml_wcs_open(kFilesR.c_str(), nullptr, &image), GML_OK);
   for (const auto& sizes : {std::vector<int64_t>{128, 64}, std::vector<int64_t>{64, 128}}) {
-    gml_cutout_options r = pixel_options(sizes[0], sizes[0]);
+    gml_cutout_options r = files_pixel_options(sizes[0], sizes[0]);
     r.out_width = r.out_height = sizes[1];
     r.resample = GML_RESAMPLE_BILINEAR;
     r.write_mask = 0;
-    const std::string out = scratch("resampled.fits");
+    const std::string out = files_scratch("resampled.fits");
     ASSERT_EQ(gml_cutouts_write(nullptr, paths, 1, x, y, 2, &r, out.c_str(), nullptr), GML_OK)
         << gml_last_error();
     const double s = static_cast<double>(sizes[0]) / static_cast<double>(sizes[1]);
@@ -285,7 +285,7 @@ TEST(AbiCutoutResample, FluxMeanAndBilinearWithConsistentWcs) {
           double ra1, dec1, ra2, dec2;
           ASSERT_EQ(gml_wcs_pix2sky(stamp, &su, &sv, 1, 0, &ra1, &dec1, nullptr), GML_OK);
           ASSERT_EQ(gml_wcs_pix2sky(image, &ix, &iy, 1, 0, &ra2, &dec2, nullptr), GML_OK);
-          worst = std::max(worst, sep_mas(ra1, dec1, ra2, dec2));
+          worst = std::max(worst, files_sep_mas(ra1, dec1, ra2, dec2));
         }
       }
       gml_wcs_free(stamp);
@@ -299,15 +299,15 @@ TEST(AbiCutoutResample, FluxMeanAndBilinearWithConsistentWcs) {
 }
 
 TEST(AbiCutoutFiles, CubeLayoutReadsBackAsExtracted) {
-  const char* gri[] = {kG.c_str(), kR.c_str(), kI.c_str()};
+  const char* gri[] = {kG.c_str(), kFilesR.c_str(), kI.c_str()};
   const double x[] = {50.0, 341.0, 690.0, 200.0}, y[] = {60.0, 248.0, 10.0, 400.0};
-  gml_cutout_options o = pixel_options(40, 30);
+  gml_cutout_options o = files_pixel_options(40, 30);
   std::vector<float> expect(4 * 3 * 30 * 40);
   ASSERT_EQ(gml_cutouts_extract(nullptr, gri, 3, x, y, 4, &o, expect.data(), expect.size(), nullptr,
                                 nullptr),
             GML_OK);
   o.layout = GML_CUTOUT_LAYOUT_CUBE;
-  const std::string out = scratch("cube.fits");
+  const std::string out = files_scratch("cube.fits");
   ASSERT_EQ(gml_cutouts_write(nullptr, gri, 3, x, y, 4, &o, out.c_str(), nullptr), GML_OK)
       << gml_last_error();
   int64_t shape[4] = {0, 0, 0, 0};
@@ -336,7 +336,7 @@ TEST(AbiCutoutFiles, CubeLayoutReadsBackAsExtracted) {
 }
 
 TEST(AbiCutoutFiles, ThreeDimensionalCubeFromElsewhere) {
-  const std::string path = scratch("stack3d.fits");
+  const std::string path = files_scratch("stack3d.fits");
   Hdu u = ramp_image(6, 5 * 3, 0.0f, false);  // written as 6 x 15, relabelled below
   u.cards = {};
   write_fits(path, {u});
@@ -359,7 +359,7 @@ TEST(AbiCutoutErrors, MissingWcsTruncatedFilesAndUnwritableOutput) {
   gml_cutout_options o;
   gml_cutout_options_default(&o);
 
-  const std::string nowcs = scratch("nowcs.fits");
+  const std::string nowcs = files_scratch("nowcs.fits");
   write_fits(nowcs, {ramp_image(100, 80, 0.0f, false)});
   gml_wcs* w = nullptr;
   EXPECT_EQ(gml_wcs_open(nowcs.c_str(), nullptr, &w), GML_ERR_WCS);
@@ -370,7 +370,7 @@ TEST(AbiCutoutErrors, MissingWcsTruncatedFilesAndUnwritableOutput) {
                                 nullptr),
             GML_ERR_WCS);
   // Pixel positions need no WCS.
-  gml_cutout_options po = pixel_options(64, 64);
+  gml_cutout_options po = files_pixel_options(64, 64);
   const double px[] = {50.0}, py[] = {40.0};
   EXPECT_EQ(gml_cutouts_extract(nullptr, paths, 1, px, py, 1, &po, buf.data(), buf.size(), nullptr,
                                 nullptr),
@@ -378,10 +378,12 @@ TEST(AbiCutoutErrors, MissingWcsTruncatedFilesAndUnwritableOutput) {
       << gml_last_error();
 
   // Truncated files: inside the header, and inside the data.
-  std::ifstream in(kData + "/images/147246.0_150.416558_1.998697_masknoise.fits", std::ios::binary);
+  std::ifstream in(kFilesData + "/images/147246.0_150.416558_1.998697_masknoise.fits",
+                   std::ios::binary);
   const std::vector<char> whole((std::istreambuf_iterator<char>(in)), {});
   ASSERT_GT(whole.size(), 100000u);
-  const std::string cut_header = scratch("cut_header.fits"), cut_data = scratch("cut_data.fits");
+  const std::string cut_header = files_scratch("cut_header.fits"),
+                    cut_data = files_scratch("cut_data.fits");
   std::ofstream(cut_header, std::ios::binary).write(whole.data(), 1000);
   std::ofstream(cut_data, std::ios::binary).write(whole.data(), 2880 * 20);
   EXPECT_EQ(gml_wcs_open(cut_header.c_str(), nullptr, &w), GML_ERR_FITS);
@@ -393,8 +395,8 @@ TEST(AbiCutoutErrors, MissingWcsTruncatedFilesAndUnwritableOutput) {
       << gml_last_error();
 
   // Output into a directory that cannot exist (its parent is a file).
-  paths[0] = kR.c_str();
-  const std::string blocker = scratch("not_a_dir");
+  paths[0] = kFilesR.c_str();
+  const std::string blocker = files_scratch("not_a_dir");
   std::ofstream(blocker) << "x";
   const std::string bad_out = blocker + "/stamps.fits";
   EXPECT_EQ(gml_cutouts_write(nullptr, paths, 1, px, py, 1, &po, bad_out.c_str(), nullptr),
@@ -406,8 +408,8 @@ TEST(AbiCutoutFiles, CancelledWriteLeavesOldFileAndNoTemporary) {
   const std::string dir = scratch_dir() + "/cancel";
   mkdir(dir.c_str(), 0755);
   const std::string out = dir + "/stamps.fits";
-  const char* paths[] = {kR.c_str()};
-  gml_cutout_options o = pixel_options(16, 16);
+  const char* paths[] = {kFilesR.c_str()};
+  gml_cutout_options o = files_pixel_options(16, 16);
   const double x[] = {100.0, 200.0}, y[] = {100.0, 200.0};
   ASSERT_EQ(gml_cutouts_write(nullptr, paths, 1, x, y, 2, &o, out.c_str(), nullptr), GML_OK);
   struct stat before;

@@ -48,7 +48,7 @@ double peak_beyond_mib(Call&& call) {
   return static_cast<double>(status_kib("VmHWM:") - before) / 1024.0;
 }
 
-gml_context* cpu_context() {
+gml_context* memory_cpu_context() {
   gml_context_options o;
   gml_context_options_default(&o);
   o.device = "cpu";
@@ -63,7 +63,7 @@ fs::path work_dir(const char* name) {
   return d;
 }
 
-int identity_simulator(const double* theta, int64_t n, double* x, void*) {
+int memory_identity_simulator(const double* theta, int64_t n, double* x, void*) {
   std::memcpy(x, theta, static_cast<size_t>(n) * 2 * sizeof(double));
   return 0;
 }
@@ -72,8 +72,8 @@ int identity_simulator(const double* theta, int64_t n, double* x, void*) {
 gml_model* tiny_posterior(gml_context* ctx, const fs::path& dir) {
   const double lo[2] = {0, 0}, hi[2] = {1, 1};
   const std::string ts = (dir / "ts.h5").string(), path = (dir / "post.h5").string();
-  EXPECT_EQ(gml_posterior_simulate(ctx, identity_simulator, nullptr, 2, 2, lo, hi, 200, nullptr,
-                                   ts.c_str()),
+  EXPECT_EQ(gml_posterior_simulate(ctx, memory_identity_simulator, nullptr, 2, 2, lo, hi, 200,
+                                   nullptr, ts.c_str()),
             GML_OK)
       << gml_last_error();
   gml_posterior_train_options to;
@@ -93,7 +93,7 @@ gml_model* tiny_posterior(gml_context* ctx, const fs::path& dir) {
 // draws were made whole and copied.
 TEST(AbiMemory, PosteriorSampleMemoryBeyondTheBufferDoesNotGrowWithDraws) {
   const fs::path dir = work_dir("gml_abi_mem_post_");
-  gml_context* ctx = cpu_context();
+  gml_context* ctx = memory_cpu_context();
   gml_model* m = tiny_posterior(ctx, dir);
   ASSERT_NE(m, nullptr);
   const double x[2] = {0.4, 0.6};
@@ -124,7 +124,7 @@ TEST(AbiMemory, PosteriorSampleMemoryBeyondTheBufferDoesNotGrowWithDraws) {
 // only checked between observations.
 TEST(AbiMemory, PosteriorSampleCancelIsSeenWithinOneObservation) {
   const fs::path dir = work_dir("gml_abi_cancel_post_");
-  gml_context* ctx = cpu_context();
+  gml_context* ctx = memory_cpu_context();
   gml_model* m = tiny_posterior(ctx, dir);
   ASSERT_NE(m, nullptr);
   const double x[2] = {0.4, 0.6};
@@ -158,7 +158,7 @@ TEST(AbiMemory, PosteriorSampleCancelIsSeenWithinOneObservation) {
 // 190 MB buffer at 5e6 stars).
 TEST(AbiMemory, FlowSampleMemoryBeyondTheBufferDoesNotGrowWithStars) {
   const fs::path dir = work_dir("gml_abi_mem_flow_");
-  gml_context* ctx = cpu_context();
+  gml_context* ctx = memory_cpu_context();
   const std::string stars = (dir / "stars.h5").string(), path = (dir / "flow.h5").string();
   ASSERT_EQ(gml_flow_simulate(ctx, 3, 200, nullptr, 5, stars.c_str()), GML_OK) << gml_last_error();
   gml_flow_train_options o;

@@ -25,7 +25,7 @@ using Path = CatalogReader::ReadPath;
 
 namespace {
 
-const std::string kSdss = std::string(GML_TEST_DATA) + "/sdss/gst_tests_small.fits";
+const std::string kRowsSdss = std::string(GML_TEST_DATA) + "/sdss/gst_tests_small.fits";
 
 template <typename T>
 struct Result {
@@ -190,7 +190,7 @@ class EncodedTable : public ::testing::Test {
 }  // namespace
 
 TEST(CatalogRows, SdssColumnsAreBitIdenticalToColumnReads) {
-  CatalogReader r(kSdss);
+  CatalogReader r(kRowsSdss);
   const BoundMapping every = r.bind(every_element(r));
   ASSERT_EQ(every.n_outputs(), 2 + 5 * 5 + 11);
   expect_paths_agree<float>(r, every, 0, r.nrows());
@@ -200,7 +200,7 @@ TEST(CatalogRows, SdssColumnsAreBitIdenticalToColumnReads) {
 }
 
 TEST(CatalogRows, SdssConversionsAndFlagsAreIdentical) {
-  CatalogReader r(kSdss);
+  CatalogReader r(kRowsSdss);
   const BoundMapping m = r.bind(
       "u=mag(MODELFLUX[0]),g=mag(MODELFLUX[1]),eu=magerr(MODELFLUX[0],MODELFLUX_IVAR[0]),"
       "er=magerr(PETROFLUX[2],PETROFLUX_IVAR[2]),s=sigma(MODELFLUX_IVAR[4]),"

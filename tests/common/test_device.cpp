@@ -4,7 +4,7 @@
 #include "core/common/error.h"
 
 namespace {
-gml::Status status_of(const char* spec) {
+gml::Status device_status_of(const char* spec) {
   try {
     gml::resolve_device(spec);
   } catch (const gml::Error& e) {
@@ -28,15 +28,15 @@ TEST(Device, CpuAndAutoAlwaysResolve) {
 TEST(Device, MalformedStringsAreInvalidArguments) {
   for (const char* s :
        {"", "gpu", "cuda:", "cuda:x", "cuda:-1", "cuda:0:1", "cuda0", "tpu", "cuda:123456789"}) {
-    EXPECT_EQ(status_of(s), gml::Status::InvalidArgument) << s;
+    EXPECT_EQ(device_status_of(s), gml::Status::InvalidArgument) << s;
   }
 }
 
 TEST(Device, CudaWithoutGpuIsDeviceErrorAndOutOfRangeIndexToo) {
   const int n = gml::cuda_device_count();
   if (n == 0) {
-    EXPECT_EQ(status_of("cuda"), gml::Status::Device);
-    EXPECT_EQ(status_of("cuda:0"), gml::Status::Device);
+    EXPECT_EQ(device_status_of("cuda"), gml::Status::Device);
+    EXPECT_EQ(device_status_of("cuda:0"), gml::Status::Device);
     try {
       gml::resolve_device("cuda");
     } catch (const gml::Error& e) {
@@ -46,7 +46,7 @@ TEST(Device, CudaWithoutGpuIsDeviceErrorAndOutOfRangeIndexToo) {
     EXPECT_TRUE(gml::resolve_device("cuda").is_cuda());
     EXPECT_EQ(gml::device_name(gml::resolve_device("cuda:0")), "cuda:0");
   }
-  EXPECT_EQ(status_of(("cuda:" + std::to_string(n)).c_str()), gml::Status::Device);
+  EXPECT_EQ(device_status_of(("cuda:" + std::to_string(n)).c_str()), gml::Status::Device);
 }
 
 TEST(Device, CanonicalNames) {

@@ -29,7 +29,7 @@ std::string case_dir(const std::string& name) {
 }
 
 // max |a - b| relative to max(1, max |b|).
-double relative_error(const at::Tensor& a, const at::Tensor& b) {
+double vae_relative_error(const at::Tensor& a, const at::Tensor& b) {
   EXPECT_EQ(a.sizes(), b.sizes());
   if (a.sizes() != b.sizes()) return 1e30;
   const double scale = std::max(1.0, b.abs().max().item<double>());
@@ -74,10 +74,10 @@ TEST(AutoencoderKl, EncodeAndDecodeEqualDiffusersOnEveryConfiguration) {
     AutoencoderKl vae = load_autoencoder_kl(case_dir(name));
     const SafetensorsFile io = SafetensorsFile::open(case_dir(name) + "/io.safetensors");
     const LatentDistribution dist = vae->encode(io.read("image"));
-    const double mean = relative_error(dist.mean, io.read("mean"));
-    const double logvar = relative_error(dist.logvar, io.read("logvar"));
-    const double sample = relative_error(dist.sample(io.read("noise")), io.read("sample"));
-    const double decoded = relative_error(vae->decode(io.read("mean")), io.read("decoded"));
+    const double mean = vae_relative_error(dist.mean, io.read("mean"));
+    const double logvar = vae_relative_error(dist.logvar, io.read("logvar"));
+    const double sample = vae_relative_error(dist.sample(io.read("noise")), io.read("sample"));
+    const double decoded = vae_relative_error(vae->decode(io.read("mean")), io.read("decoded"));
     EXPECT_LE(mean, 1e-4);
     EXPECT_LE(logvar, 1e-4);
     EXPECT_LE(sample, 1e-4);
@@ -93,8 +93,8 @@ TEST(AutoencoderKl, ChannelsLastGivesTheSameResults) {
   AutoencoderKl vae = load_autoencoder_kl(dir);
   vae->use_channels_last(true);
   const SafetensorsFile io = SafetensorsFile::open(dir + "/io.safetensors");
-  EXPECT_LE(relative_error(vae->encode(io.read("image")).mean, io.read("mean")), 1e-4);
-  EXPECT_LE(relative_error(vae->decode(io.read("mean")), io.read("decoded")), 1e-4);
+  EXPECT_LE(vae_relative_error(vae->encode(io.read("image")).mean, io.read("mean")), 1e-4);
+  EXPECT_LE(vae_relative_error(vae->decode(io.read("mean")), io.read("decoded")), 1e-4);
 }
 
 TEST(AutoencoderKl, SampleDrawsStandardNormalNoiseFromTheGenerator) {

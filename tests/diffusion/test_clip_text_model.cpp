@@ -34,7 +34,7 @@ const std::string kDir = std::string(GML_GOLDEN_DIR) + "/diffusion/clip_text/";
 const std::vector<std::string> kConfigs{"legacy_quick", "gelu_proj", "half_quick"};
 
 // max |a - b| relative to max(1, max |b|).
-double relative_error(const at::Tensor& a, const at::Tensor& b) {
+double text_relative_error(const at::Tensor& a, const at::Tensor& b) {
   EXPECT_EQ(a.sizes(), b.sizes());
   const double scale = std::max(1.0, b.abs().max().item<double>());
   return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>() / scale;
@@ -86,9 +86,11 @@ TEST(ClipText, EqualsTransformersOnThreeConfigurations) {
     c10::InferenceMode guard;
     const at::Tensor ids = want.read("input_ids");
     const ClipTextOutput out = model->forward(ids);
-    const double e_last = relative_error(out.last_hidden_state, want.read("last_hidden_state"));
-    const double e_pool = relative_error(out.pooler_output, want.read("pooler_output"));
-    const double e_skip = relative_error(model->prompt_embeds(ids, 1), want.read("clip_skip_1"));
+    const double e_last =
+        text_relative_error(out.last_hidden_state, want.read("last_hidden_state"));
+    const double e_pool = text_relative_error(out.pooler_output, want.read("pooler_output"));
+    const double e_skip =
+        text_relative_error(model->prompt_embeds(ids, 1), want.read("clip_skip_1"));
     EXPECT_LE(e_last, 1e-4);
     EXPECT_LE(e_pool, 1e-4);
     EXPECT_LE(e_skip, 1e-4);
@@ -219,14 +221,15 @@ TEST(ClipText, OnCudaEqualsTransformers) {
     const at::Tensor ids = want.read("input_ids");
     const ClipTextOutput out = model->forward(ids);
     EXPECT_TRUE(out.last_hidden_state.is_cuda());
-    EXPECT_LE(relative_error(out.last_hidden_state.cpu(), want.read("last_hidden_state")), 1e-4);
-    EXPECT_LE(relative_error(out.pooler_output.cpu(), want.read("pooler_output")), 1e-4);
+    EXPECT_LE(text_relative_error(out.last_hidden_state.cpu(), want.read("last_hidden_state")),
+              1e-4);
+    EXPECT_LE(text_relative_error(out.pooler_output.cpu(), want.read("pooler_output")), 1e-4);
     PromptEmbeddingOptions restore;
     restore.restore_mean = true;
-    EXPECT_LE(
-        relative_error(weighted_prompt_embeds(*model, ids, want.read("weights"), restore).cpu(),
-                       want.read("weighted_mean_restored")),
-        1e-4);
+    EXPECT_LE(text_relative_error(
+                  weighted_prompt_embeds(*model, ids, want.read("weights"), restore).cpu(),
+                  want.read("weighted_mean_restored")),
+              1e-4);
   }
 }
 
@@ -239,11 +242,11 @@ TEST(PromptEmbedding, Eq4EqualsTransformersTimesTheWeights) {
     const at::Tensor ids = want.read("input_ids");
     const at::Tensor w = want.read("weights");
     const double e_plain =
-        relative_error(weighted_prompt_embeds(*model, ids, w), want.read("weighted"));
+        text_relative_error(weighted_prompt_embeds(*model, ids, w), want.read("weighted"));
     PromptEmbeddingOptions restore;
     restore.restore_mean = true;
-    const double e_restored = relative_error(weighted_prompt_embeds(*model, ids, w, restore),
-                                             want.read("weighted_mean_restored"));
+    const double e_restored = text_relative_error(weighted_prompt_embeds(*model, ids, w, restore),
+                                                  want.read("weighted_mean_restored"));
     EXPECT_LE(e_plain, 1e-4);
     EXPECT_LE(e_restored, 1e-4);
     std::printf("%-13s Eq. 4 %.2e  mean restored %.2e\n", name.c_str(), e_plain, e_restored);

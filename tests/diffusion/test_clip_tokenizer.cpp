@@ -24,7 +24,7 @@ namespace {
 
 const std::string kClipDir = std::string(GML_DATA_DIR) + "/clip";
 
-const nlohmann::json& golden() {
+const nlohmann::json& tokenizer_golden() {
   static const nlohmann::json j = [] {
     std::ifstream in(std::string(GML_GOLDEN_DIR) + "/diffusion/clip_tokenizer.json");
     return nlohmann::json::parse(in);
@@ -88,12 +88,12 @@ Status status_of(F&& f, std::string* message = nullptr) {
 
 TEST(ClipTokenizer, EveryGoldenPromptTokenForToken) {
   const ClipTokenizer& t = sd15();
-  EXPECT_EQ(t.vocab_size(), golden().at("vocab_size").get<int64_t>());
-  EXPECT_EQ(t.bos_id(), golden().at("bos_id").get<int64_t>());
-  EXPECT_EQ(t.eos_id(), golden().at("eos_id").get<int64_t>());
-  EXPECT_EQ(t.pad_id(), golden().at("pad_id").get<int64_t>());
+  EXPECT_EQ(t.vocab_size(), tokenizer_golden().at("vocab_size").get<int64_t>());
+  EXPECT_EQ(t.bos_id(), tokenizer_golden().at("bos_id").get<int64_t>());
+  EXPECT_EQ(t.eos_id(), tokenizer_golden().at("eos_id").get<int64_t>());
+  EXPECT_EQ(t.pad_id(), tokenizer_golden().at("pad_id").get<int64_t>());
   EXPECT_EQ(t.model_max_length(), 77);
-  const auto& cases = golden().at("cases");
+  const auto& cases = tokenizer_golden().at("cases");
   ASSERT_GE(cases.size(), 1000u);
   size_t mismatches = 0;
   for (const auto& c : cases) {
@@ -113,7 +113,7 @@ TEST(ClipTokenizer, EveryGoldenPromptTokenForToken) {
 }
 
 TEST(ClipTokenizer, SpecialTokenDeclarationsOfTokenizerConfigs) {
-  for (const auto& v : golden().at("configs")) {
+  for (const auto& v : tokenizer_golden().at("configs")) {
     const std::string name = v.at("name");
     SCOPED_TRACE(name);
     ScratchDir dir(name);

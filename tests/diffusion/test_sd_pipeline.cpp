@@ -33,7 +33,7 @@ struct Golden {
   std::shared_ptr<StableDiffusion> model;
 };
 
-const Golden& golden() {
+const Golden& pipeline_golden() {
   static const Golden g{nlohmann::json::parse(read_text_file(kGolden + "sd_pipeline_runs.json")),
                         SafetensorsFile::open(kGolden + "sd_pipeline_runs.safetensors"),
                         StableDiffusion::load_diffusers(kGolden + "tiny_sd")};
@@ -41,7 +41,7 @@ const Golden& golden() {
 }
 
 const nlohmann::json& run_named(const std::string& name) {
-  for (const auto& run : golden().meta.at("runs")) {
+  for (const auto& run : pipeline_golden().meta.at("runs")) {
     if (run.at("name") == name) return run;
   }
   throw std::runtime_error("no golden run " + name);
@@ -52,15 +52,15 @@ GenerationRequest request_of(const nlohmann::json& run) {
   r.prompts = {run.at("prompt").get<std::string>()};
   r.negative_prompt = run.at("negative").get<std::string>();
   r.images_per_prompt = run.at("n");
-  r.height = golden().meta.at("height");
-  r.width = golden().meta.at("width");
+  r.height = pipeline_golden().meta.at("height");
+  r.width = pipeline_golden().meta.at("width");
   r.steps = run.at("steps");
   r.sampler = sampler_from_name(run.at("scheduler"));
   r.guidance = run.at("guidance");
   r.restore_mean = run.value("restore_mean", false);
   r.batch_size = r.images_per_prompt;  // diffusers ran the whole batch at once
   if (run.at("mode") == "img2img") {
-    r.reference = golden().tensors.read("reference");
+    r.reference = pipeline_golden().tensors.read("reference");
     r.strength = run.at("strength");
   }
   return r;
@@ -70,7 +70,7 @@ std::vector<at::Tensor> draws_of(const nlohmann::json& run) {
   std::vector<at::Tensor> draws;
   const std::string name = run.at("name");
   for (int i = 0; i < run.at("draws").get<int>(); ++i) {
-    draws.push_back(golden().tensors.read(name + ".noise." + std::to_string(i)));
+    draws.push_back(pipeline_golden().tensors.read(name + ".noise." + std::to_string(i)));
   }
   return draws;
 }
@@ -80,9 +80,9 @@ void expect_diffusers_images(const std::string& name) {
   GenerationRequest r = request_of(run);
   ReplayedNoise noise(draws_of(run));
   r.noise = &noise;
-  const at::Tensor expected = golden().tensors.read(name + ".images");
+  const at::Tensor expected = pipeline_golden().tensors.read(name + ".images");
   at::Tensor images = at::empty(expected.sizes(), at::kFloat);
-  generate(*golden().model, r, images);
+  generate(*pipeline_golden().model, r, images);
   EXPECT_EQ(noise.remaining(), 0u) << "the run used fewer draws than diffusers";
   const double error = (images - expected).abs().max().item<double>();
   std::printf("  %s: max |galaxyml - diffusers| = %.3g\n", name.c_str(), error);
@@ -115,9 +115,9 @@ TEST(SdPipeline, WeightedPromptWithMeanRestored) {
 // transformers' encoder.
 TEST(SdPipeline, WeightedPromptEmbeddingMatchesItsTokens) {
   const nlohmann::json& run = run_named("weighted_euler_a");
-  const at::Tensor weighted = encode_prompt(*golden().model, run.at("prompt"), false);
+  const at::Tensor weighted = encode_prompt(*pipeline_golden().model, run.at("prompt"), false);
   const at::Tensor plain =
-      encode_prompt(*golden().model, "a spiral galaxy with bright bulge", false);
+      encode_prompt(*pipeline_golden().model, "a spiral galaxy with bright bulge", false);
   const std::vector<float> weights = run.at("token_weights").get<std::vector<float>>();
   ASSERT_EQ(weighted.size(1), static_cast<int64_t>(weights.size()));
   const at::Tensor w = at::tensor(weights).view({1, -1, 1});
@@ -137,10 +137,10 @@ TEST(SdPipeline, SeededImagesDoNotDependOnBatching) {
   r.seed = 42;
   r.batch_size = 4;
   at::Tensor all = at::empty({4, 3, 16, 24});
-  generate(*golden().model, r, all);
+  generate(*pipeline_golden().model, r, all);
   r.batch_size = 3;
   at::Tensor in_threes = at::empty({4, 3, 16, 24});
-  generate(*golden().model, r, in_threes);
+  generate(*pipeline_golden().model, r, in_threes);
   EXPECT_TRUE(at::allclose(all, in_threes, 0, 1e-5));
   r.prompts = {"a spiral galaxy"};
   r.batch_size = 1;
@@ -153,17 +153,17 @@ TEST(SdPipeline, SeededImagesDoNotDependOnBatching) {
     return 0;
   });
   r.control = &control;
-  generate(*golden().model, r, first_two);
+  generate(*pipeline_golden().model, r, first_two);
   EXPECT_TRUE(at::allclose(first_two, all.narrow(0, 0, 2), 0, 1e-5));
   EXPECT_EQ(last_done, 8);
   EXPECT_EQ(last_total, 8);
   EXPECT_FALSE(at::equal(all[0], all[1])) << "two images of one prompt are the same";
 }
 
-void expect_refused(const GenerationRequest& r, at::Tensor out, const std::string& needle,
-                    Status status = Status::InvalidArgument) {
+void pipeline_expect_refused(const GenerationRequest& r, at::Tensor out, const std::string& needle,
+                             Status status = Status::InvalidArgument) {
   try {
-    generate(*golden().model, r, out);
+    generate(*pipeline_golden().model, r, out);
     FAIL() << "accepted; expected an error containing '" << needle << "'";
   } catch (const Error& e) {
     EXPECT_EQ(e.status(), status) << e.what();
@@ -180,34 +180,34 @@ TEST(SdPipeline, RefusesBadRequestsClearly) {
   const at::Tensor out = at::empty({1, 3, 16, 16});
   GenerationRequest r = good;
   r.steps = 0;
-  expect_refused(r, out, "steps must be at least 1");
+  pipeline_expect_refused(r, out, "steps must be at least 1");
   r = good;
   r.height = 20;
-  expect_refused(r, out, "multiples of 8");
+  pipeline_expect_refused(r, out, "multiples of 8");
   r = good;
   r.prompts = {"a {spiral:5} galaxy"};
-  expect_refused(r, out, "(0, 4]");
+  pipeline_expect_refused(r, out, "(0, 4]");
   r = good;
   r.prompts.clear();
-  expect_refused(r, out, "no prompt");
+  pipeline_expect_refused(r, out, "no prompt");
   r = good;
-  expect_refused(r, at::empty({2, 3, 16, 16}), "output must be");
+  pipeline_expect_refused(r, at::empty({2, 3, 16, 16}), "output must be");
   r = good;
   r.reference = at::full({1, 3, 16, 16}, 0.5);
   r.strength = 1.5;
-  expect_refused(r, out, "strength");
+  pipeline_expect_refused(r, out, "strength");
   r.strength = 0.2;  // int(2 * 0.2) = 0 steps
-  expect_refused(r, out, "strength");
+  pipeline_expect_refused(r, out, "strength");
   r.strength = 0.5;
   r.reference[0][1][3][4] = NAN;
-  expect_refused(r, out, "NaN");
+  pipeline_expect_refused(r, out, "NaN");
   r.reference = at::full({1, 1, 16, 16}, 0.5);
-  expect_refused(r, out, "the reference must be");
+  pipeline_expect_refused(r, out, "the reference must be");
   r = good;
   RunControl control;
   control.request_cancel();
   r.control = &control;
-  expect_refused(r, out, "cancel", Status::Cancelled);
+  pipeline_expect_refused(r, out, "cancel", Status::Cancelled);
 }
 
 }  // namespace

@@ -26,14 +26,15 @@
 namespace gml::diffusion {
 namespace {
 
-const char* const kCases[] = {"sd_like", "odd_latent_heads_per_block", "linear_projection_fp16"};
+const char* const kUnetCases[] = {"sd_like", "odd_latent_heads_per_block",
+                                  "linear_projection_fp16"};
 
-std::string case_dir(const std::string& name) {
+std::string unet_case_dir(const std::string& name) {
   return std::string(GML_GOLDEN_DIR) + "/diffusion/unet/" + name;
 }
 
 // max |a - b| relative to max(1, max |b|).
-double relative_error(const at::Tensor& a, const at::Tensor& b) {
+double unet_relative_error(const at::Tensor& a, const at::Tensor& b) {
   EXPECT_EQ(a.sizes(), b.sizes());
   if (a.sizes() != b.sizes()) return 1e30;
   const double scale = std::max(1.0, b.abs().max().item<double>());
@@ -41,7 +42,7 @@ double relative_error(const at::Tensor& a, const at::Tensor& b) {
 }
 
 template <typename F>
-void expect_error(F&& f, Status status, std::initializer_list<std::string> parts) {
+void unet_expect_error(F&& f, Status status, std::initializer_list<std::string> parts) {
   try {
     f();
     ADD_FAILURE() << "no error";
@@ -55,7 +56,7 @@ void expect_error(F&& f, Status status, std::initializer_list<std::string> parts
 }
 
 std::string config_text(const std::string& name) {
-  return read_text_file(case_dir(name) + "/config.json");
+  return read_text_file(unet_case_dir(name) + "/config.json");
 }
 
 // `text` with its first `from` replaced by `to`.
@@ -72,15 +73,15 @@ at::Tensor predict(Unet& unet, const SafetensorsFile& io) {
 
 TEST(Unet, NoisePredictionEqualsDiffusersOnEveryConfiguration) {
   c10::InferenceMode guard;
-  for (const char* name : kCases) {
+  for (const char* name : kUnetCases) {
     SCOPED_TRACE(name);
-    Unet unet = load_unet(case_dir(name));
-    const SafetensorsFile io = SafetensorsFile::open(case_dir(name) + "/io.safetensors");
+    Unet unet = load_unet(unet_case_dir(name));
+    const SafetensorsFile io = SafetensorsFile::open(unet_case_dir(name) + "/io.safetensors");
     const auto start = std::chrono::steady_clock::now();
     const at::Tensor out = predict(unet, io);
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    const double error = relative_error(out, io.read("noise_pred"));
+    const double error = unet_relative_error(out, io.read("noise_pred"));
     EXPECT_LE(error, 1e-4);
     std::printf("  %s: relative error %.2e (forward %.1f ms)\n", name, error, ms);
   }
@@ -88,16 +89,16 @@ TEST(Unet, NoisePredictionEqualsDiffusersOnEveryConfiguration) {
 
 TEST(Unet, ChannelsLastGivesTheSamePrediction) {
   c10::InferenceMode guard;
-  const std::string dir = case_dir("odd_latent_heads_per_block");
+  const std::string dir = unet_case_dir("odd_latent_heads_per_block");
   Unet unet = load_unet(dir);
   unet->use_channels_last(true);
   const SafetensorsFile io = SafetensorsFile::open(dir + "/io.safetensors");
-  EXPECT_LE(relative_error(predict(unet, io), io.read("noise_pred")), 1e-4);
+  EXPECT_LE(unet_relative_error(predict(unet, io), io.read("noise_pred")), 1e-4);
 }
 
 TEST(Unet, RunsInBfloat16AfterModuleTo) {
   c10::InferenceMode guard;
-  const std::string dir = case_dir("linear_projection_fp16");
+  const std::string dir = unet_case_dir("linear_projection_fp16");
   Unet unet = load_unet(dir);
   unet->to(at::kBFloat16);
   const SafetensorsFile io = SafetensorsFile::open(dir + "/io.safetensors");
@@ -105,21 +106,21 @@ TEST(Unet, RunsInBfloat16AfterModuleTo) {
                                        io.read("encoder_hidden_states").to(at::kBFloat16));
   EXPECT_EQ(out.scalar_type(), at::kBFloat16);
   // Eight significant bits through some forty layers.
-  const double error = relative_error(out.to(at::kFloat), io.read("noise_pred"));
+  const double error = unet_relative_error(out.to(at::kFloat), io.read("noise_pred"));
   EXPECT_LE(error, 0.05);
   std::printf("  bfloat16: relative error %.2e\n", error);
 }
 
 TEST(Unet, ScalarAndPerSampleTimestepsAgree) {
   c10::InferenceMode guard;
-  const std::string dir = case_dir("sd_like");
+  const std::string dir = unet_case_dir("sd_like");
   Unet unet = load_unet(dir);
   const SafetensorsFile io = SafetensorsFile::open(dir + "/io.safetensors");
   ASSERT_EQ(io.read("timestep").dim(), 0);
   const at::Tensor per_sample = io.read("timestep").expand({2}).to(at::kFloat);
   const at::Tensor out =
       unet->forward(io.read("sample"), per_sample, io.read("encoder_hidden_states"));
-  EXPECT_LE(relative_error(out, io.read("noise_pred")), 1e-4);
+  EXPECT_LE(unet_relative_error(out, io.read("noise_pred")), 1e-4);
 }
 
 TEST(Unet, TimestepEmbeddingOrderAndShift) {
@@ -159,19 +160,19 @@ TEST(Unet, ReadsAStableDiffusion15Config) {
 TEST(Unet, RefusesOtherUnetsNamingTheFileAndKey) {
   const std::string base = config_text("sd_like");
   const std::string open = "\"addition_embed_type\": null";
-  expect_error(
+  unet_expect_error(
       [&] {
         UnetConfig::from_json(edited(base, open, "\"addition_embed_type\": \"text_time\""),
                               "sdxl/unet/config.json");
       },
       Status::Format, {"sdxl/unet/config.json", "addition_embed_type"});
-  expect_error(
+  unet_expect_error(
       [&] {
         UnetConfig::from_json(edited(base, "\"DownBlock2D\"", "\"SimpleCrossAttnDownBlock2D\""),
                               "u.json");
       },
       Status::Format, {"u.json", "down_block_types", "SimpleCrossAttnDownBlock2D"});
-  expect_error(
+  unet_expect_error(
       [&] {
         UnetConfig::from_json(edited(base, "\"transformer_layers_per_block\": 1",
                                      "\"transformer_layers_per_block\": [1, 2]"),
@@ -190,8 +191,8 @@ TEST(Unet, RefusesOtherUnetsNamingTheFileAndKey) {
   for (const auto& other : others) {
     const std::string key = std::string(other[0]).substr(1, std::string(other[0]).find('"', 1) - 1);
     SCOPED_TRACE(key);
-    expect_error([&] { UnetConfig::from_json(edited(base, other[0], other[1]), "u.json"); },
-                 Status::Format, {"u.json", key});
+    unet_expect_error([&] { UnetConfig::from_json(edited(base, other[0], other[1]), "u.json"); },
+                      Status::Format, {"u.json", key});
   }
 }
 
@@ -200,13 +201,13 @@ TEST(Unet, RefusesWeightsOfAnotherShapeNamingTheFileAndTensor) {
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/config.json") << edited(
       config_text("sd_like"), "\"cross_attention_dim\": 16", "\"cross_attention_dim\": 20");
-  std::filesystem::copy_file(case_dir("sd_like") + "/diffusion_pytorch_model.safetensors",
+  std::filesystem::copy_file(unet_case_dir("sd_like") + "/diffusion_pytorch_model.safetensors",
                              dir + "/diffusion_pytorch_model.safetensors",
                              std::filesystem::copy_options::overwrite_existing);
-  expect_error([&] { load_unet(dir); }, Status::Format,
-               {dir + "/diffusion_pytorch_model.safetensors", "attn2.to_k.weight"});
-  expect_error([&] { load_unet(testing::TempDir() + "/no_unet_here"); }, Status::NotFound,
-               {"no_unet_here/config.json"});
+  unet_expect_error([&] { load_unet(dir); }, Status::Format,
+                    {dir + "/diffusion_pytorch_model.safetensors", "attn2.to_k.weight"});
+  unet_expect_error([&] { load_unet(testing::TempDir() + "/no_unet_here"); }, Status::NotFound,
+                    {"no_unet_here/config.json"});
 }
 
 }  // namespace

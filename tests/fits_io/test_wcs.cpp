@@ -18,7 +18,7 @@ namespace {
 using test::Contains;
 using test::sep_mas;
 
-std::string card(const std::string& text) {
+std::string wcs_card(const std::string& text) {
   std::string c = text;
   c.resize(80, ' ');
   return c;
@@ -30,10 +30,10 @@ Wcs load(const std::string& rel) {
 }
 
 TEST(Wcs, HeaderWithoutCelestialAxesIsWcsError) {
-  const std::string spectral = card("NAXIS   =                    1") +
-                               card("CTYPE1  = 'FREQ    '") + card("CRVAL1  =           1.4E9") +
-                               card("CDELT1  =           1.0E6") +
-                               card("CRPIX1  =             1.0") + card("CUNIT1  = 'Hz      '");
+  const std::string spectral =
+      wcs_card("NAXIS   =                    1") + wcs_card("CTYPE1  = 'FREQ    '") +
+      wcs_card("CRVAL1  =           1.4E9") + wcs_card("CDELT1  =           1.0E6") +
+      wcs_card("CRPIX1  =             1.0") + wcs_card("CUNIT1  = 'Hz      '");
   try {
     Wcs w(spectral);
     FAIL();
@@ -51,10 +51,10 @@ TEST(Wcs, HeaderWithoutCelestialAxesIsWcsError) {
   }
   // Invalid parameters (singular CD matrix) report WCSLIB's reason.
   const std::string singular =
-      card("NAXIS   =                    2") + card("CTYPE1  = 'RA---TAN'") +
-      card("CTYPE2  = 'DEC--TAN'") + card("CRVAL1  = 10.0") + card("CRVAL2  = 20.0") +
-      card("CRPIX1  = 1.0") + card("CRPIX2  = 1.0") + card("CD1_1   = 1.0") +
-      card("CD1_2   = 1.0") + card("CD2_1   = 1.0") + card("CD2_2   = 1.0");
+      wcs_card("NAXIS   =                    2") + wcs_card("CTYPE1  = 'RA---TAN'") +
+      wcs_card("CTYPE2  = 'DEC--TAN'") + wcs_card("CRVAL1  = 10.0") + wcs_card("CRVAL2  = 20.0") +
+      wcs_card("CRPIX1  = 1.0") + wcs_card("CRPIX2  = 1.0") + wcs_card("CD1_1   = 1.0") +
+      wcs_card("CD1_2   = 1.0") + wcs_card("CD2_1   = 1.0") + wcs_card("CD2_2   = 1.0");
   try {
     Wcs w(singular);
     FAIL();
@@ -66,8 +66,8 @@ TEST(Wcs, HeaderWithoutCelestialAxesIsWcsError) {
   // An unterminated string value (which crashes WCSLIB 7.12's parser in IRAF
   // WAT cards) is refused up front.
   try {
-    Wcs w(card("CTYPE1  = 'RA---TNX'") + card("CTYPE2  = 'DEC--TNX'") +
-          card("WAT1_001= 'wtype=tnx axtype=ra lngcor = \"1. 4. 4. 2."));
+    Wcs w(wcs_card("CTYPE1  = 'RA---TNX'") + wcs_card("CTYPE2  = 'DEC--TNX'") +
+          wcs_card("WAT1_001= 'wtype=tnx axtype=ra lngcor = \"1. 4. 4. 2."));
     FAIL();
   } catch (const WcsError& e) {
     EXPECT_TRUE(Contains(e.what(), "unterminated"));

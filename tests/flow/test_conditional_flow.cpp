@@ -22,7 +22,7 @@ at::Tensor flags(std::initializer_list<int64_t> values) {
   return at::tensor(std::vector<int64_t>(values)).to(at::kBool);
 }
 
-double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
+double cflow_max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
 }
 
@@ -78,15 +78,15 @@ TEST(ConditionalFlow, InverseRecoversDataInFloat32) {
   // spread in user units (km/s, kpc, ...).
   const auto& norm = flow->data_transform();
   const double err_norm =
-      max_abs_diff(norm.forward(x_back).values, norm.forward(data.stars).values);
-  const double err_logdet = max_abs_diff(ld + ld_back, at::zeros_like(ld));
+      cflow_max_abs_diff(norm.forward(x_back).values, norm.forward(data.stars).values);
+  const double err_logdet = cflow_max_abs_diff(ld + ld_back, at::zeros_like(ld));
   std::cout << "[ invert ] max|u_back - u| = " << err_norm
             << ", max|ld_fwd + ld_inv| = " << err_logdet
             << ", max|z| = " << z.abs().max().item<double>() << "\n";
   EXPECT_LE(err_norm, 1e-5);
   EXPECT_LE(err_logdet, 1e-3);
   // The flow is far from the identity after perturbation.
-  EXPECT_GT(max_abs_diff(z, norm.forward(data.stars).values), 0.5);
+  EXPECT_GT(cflow_max_abs_diff(z, norm.forward(data.stars).values), 0.5);
 }
 
 TEST(ConditionalFlow, InverseRecoversUnitScaleDataInFloat32To1e5) {
@@ -98,7 +98,7 @@ TEST(ConditionalFlow, InverseRecoversUnitScaleDataInFloat32To1e5) {
   torch::NoGradGuard no_grad;
   auto [z, ld] = flow->to_latent(x, c);
   auto [x_back, ld_back] = flow->from_latent(z, c);
-  const double err = max_abs_diff(x_back, x);
+  const double err = cflow_max_abs_diff(x_back, x);
   std::cout << "[ invert ] unit-scale max|x_back - x| = " << err << "\n";
   EXPECT_LE(err, 1e-5);
 }
@@ -224,7 +224,7 @@ TEST(ConditionalFlow, SamplesAreTheInverseFlowOfSeededNoise) {
   at::Tensor b = flow->sample(cond, 1000, at::detail::createCPUGenerator(16), 1000);
   at::Tensor other = flow->sample(cond, 1000, at::detail::createCPUGenerator(17), 1000);
   EXPECT_TRUE(at::equal(a, b));
-  EXPECT_GT(max_abs_diff(a, other), 0.1);
+  EXPECT_GT(cflow_max_abs_diff(a, other), 0.1);
   EXPECT_FALSE(a.requires_grad());
   EXPECT_FALSE(a.is_inference());
   EXPECT_EQ(a.device(), at::Device(at::kCPU));
@@ -234,7 +234,7 @@ TEST(ConditionalFlow, SamplesAreTheInverseFlowOfSeededNoise) {
   torch::NoGradGuard no_grad;
   // Sampling runs the tiled inference plan, from_latent the module path:
   // the same maps with float32 rounding in different places.
-  EXPECT_LE(max_abs_diff(a, flow->from_latent(z, cond).first), 1e-5);
+  EXPECT_LE(cflow_max_abs_diff(a, flow->from_latent(z, cond).first), 1e-5);
 }
 
 TEST(ConditionalFlow, SamplingStreamsInBoundedChunks) {
@@ -267,7 +267,7 @@ TEST(ConditionalFlow, PerRowConditionsMatchBroadcastCondition) {
   at::Tensor a = flow->sample(cond, 300, at::detail::createCPUGenerator(22), 128);
   at::Tensor b = flow->sample(cond.unsqueeze(0).expand({300, 2}), 300,
                               at::detail::createCPUGenerator(22), 128);
-  EXPECT_LE(max_abs_diff(a, b), 1e-5);
+  EXPECT_LE(cflow_max_abs_diff(a, b), 1e-5);
   EXPECT_THROW(flow->sample(at::zeros({7, 2}), 300, at::detail::createCPUGenerator(22)),
                gml::Error);
 }
@@ -282,7 +282,7 @@ TEST(ConditionalFlow, SampleLogProbMatchesLatentDensity) {
   torch::NoGradGuard no_grad;
   auto [x, logdet_inv] = flow->from_latent(z, c);
   const at::Tensor base = -0.5 * z.pow(2).sum(1) - 2.0 * std::log(2 * M_PI);
-  EXPECT_LE(max_abs_diff(flow->log_prob(x, c), base - logdet_inv), 1e-9);
+  EXPECT_LE(cflow_max_abs_diff(flow->log_prob(x, c), base - logdet_inv), 1e-9);
 }
 
 TEST(ConditionalFlow, ChunkedInferenceEqualsDifferentiableLogProb) {
@@ -298,7 +298,7 @@ TEST(ConditionalFlow, ChunkedInferenceEqualsDifferentiableLogProb) {
   EXPECT_FALSE(chunked.is_inference());
   // The inference path uses fused kernels (spline, gated last layer), so
   // float32 rounding differs from the autograd path by a few ulps of |lp|.
-  EXPECT_LE(max_abs_diff(chunked, reference.detach()), 3e-5);
+  EXPECT_LE(cflow_max_abs_diff(chunked, reference.detach()), 3e-5);
 }
 
 TEST(ConditionalFlow, ShortTrainingOnGeneratedGalaxiesRaisesLikelihood) {
@@ -427,7 +427,7 @@ TEST(ConditionalFlow, SingleConditionInferencePlanEqualsDifferentiablePath) {
   const at::Tensor finite = at::isfinite(reference);
   EXPECT_EQ(finite.sum().item<int64_t>(), n - 1);
   EXPECT_TRUE(at::equal(finite, at::isfinite(planned)));
-  EXPECT_LE(max_abs_diff(planned.index({finite}), reference.index({finite})), 3e-5);
+  EXPECT_LE(cflow_max_abs_diff(planned.index({finite}), reference.index({finite})), 3e-5);
   {
     // Threads take whole tiles and each runs its tile on one thread, so the
     // rows come out bit for bit the same whatever the thread count.
@@ -448,8 +448,8 @@ TEST(ConditionalFlow, SingleConditionInferencePlanEqualsDifferentiablePath) {
   // differentiable path they must return the noise they came from.
   const at::Tensor back = flow->to_latent(s, c).first;
   const at::Tensor ref = flow->from_latent(z, c).first;
-  std::cout << "[ plan ] max|to_latent(sample) - z| " << max_abs_diff(back, z)
+  std::cout << "[ plan ] max|to_latent(sample) - z| " << cflow_max_abs_diff(back, z)
             << ", median |sample - reference| " << (s - ref).abs().median().item<double>() << "\n";
-  EXPECT_LE(max_abs_diff(back, z), 1e-4);
+  EXPECT_LE(cflow_max_abs_diff(back, z), 1e-4);
   EXPECT_LE((s - ref).abs().median().item<double>(), 1e-6);
 }

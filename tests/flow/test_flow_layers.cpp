@@ -12,13 +12,13 @@ namespace {
 
 using gml::flow::FlowConfig;
 
-double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
+double layers_max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a - b).abs().max().item<double>();
 }
 
 // Moves every parameter away from its initial value so the checks below see
 // a generic, strongly non-linear layer rather than a near-identity one.
-void perturb(torch::nn::Module& m, uint64_t seed, double scale) {
+void layers_perturb(torch::nn::Module& m, uint64_t seed, double scale) {
   auto gen = at::detail::createCPUGenerator(seed);
   torch::NoGradGuard no_grad;
   for (auto& p : m.parameters()) p.add_(at::randn(p.sizes(), gen, p.options()) * scale);
@@ -27,10 +27,10 @@ void perturb(torch::nn::Module& m, uint64_t seed, double scale) {
 TEST(LULinear, StartsOrthogonalWithZeroLogDet) {
   gml::flow::LULinear lu(7, at::detail::createCPUGenerator(1));
   const at::Tensor w = lu->weight().to(at::kDouble);
-  EXPECT_LE(max_abs_diff(w.matmul(w.t()), at::eye(7, w.options())), 1e-5);
+  EXPECT_LE(layers_max_abs_diff(w.matmul(w.t()), at::eye(7, w.options())), 1e-5);
   EXPECT_NEAR(lu->logabsdet().item<double>(), 0.0, 1e-5);
   // A random rotation, not the identity.
-  EXPECT_GT(max_abs_diff(w, at::eye(7, w.options())), 0.1);
+  EXPECT_GT(layers_max_abs_diff(w, at::eye(7, w.options())), 0.1);
   // Only the free entries are parameters: 2 * 21 triangular + 7 diagonal.
   int64_t count = 0;
   for (const auto& p : lu->parameters()) count += p.numel();
@@ -40,7 +40,7 @@ TEST(LULinear, StartsOrthogonalWithZeroLogDet) {
 TEST(LULinear, LogDetAndInverseMatchDenseLinearAlgebra) {
   gml::flow::LULinear lu(6, at::detail::createCPUGenerator(2));
   lu->to(at::kDouble);
-  perturb(*lu, 3, 0.3);
+  layers_perturb(*lu, 3, 0.3);
   const at::Tensor w = lu->weight();
   const at::Tensor slogdet = std::get<1>(at::linalg_slogdet(w));
   EXPECT_NEAR(lu->logabsdet().item<double>(), slogdet.item<double>(), 1e-10);
@@ -49,10 +49,10 @@ TEST(LULinear, LogDetAndInverseMatchDenseLinearAlgebra) {
   auto gen = at::detail::createCPUGenerator(4);
   at::Tensor x = at::randn({50, 6}, gen, at::TensorOptions().dtype(at::kDouble));
   auto [y, ld] = lu->forward(x);
-  EXPECT_LE(max_abs_diff(y, x.matmul(w.t())), 1e-12);
+  EXPECT_LE(layers_max_abs_diff(y, x.matmul(w.t())), 1e-12);
   auto [x_back, ld_inv] = lu->inverse(y);
-  EXPECT_LE(max_abs_diff(x_back, x), 1e-10);
-  EXPECT_LE(max_abs_diff(ld + ld_inv, at::zeros_like(ld)), 1e-12);
+  EXPECT_LE(layers_max_abs_diff(x_back, x), 1e-10);
+  EXPECT_LE(layers_max_abs_diff(ld + ld_inv, at::zeros_like(ld)), 1e-12);
   EXPECT_EQ(ld.sizes(), at::IntArrayRef({50}));
 }
 
@@ -76,7 +76,7 @@ TEST(Conditioner, IsTheProductOfTwoMlpsAndBroadcastsOneCondition) {
   at::Tensor out = net->forward(x, c);
   at::Tensor out_rows = net->forward(x, c.expand({9, 2}));
   EXPECT_EQ(out.sizes(), at::IntArrayRef({9, 11}));
-  EXPECT_LE(max_abs_diff(out, out_rows), 1e-6);
+  EXPECT_LE(layers_max_abs_diff(out, out_rows), 1e-6);
 
   // Zeroing the last condition-net layer zeroes the product: the condition
   // gates every output multiplicatively.
@@ -88,7 +88,7 @@ TEST(Conditioner, IsTheProductOfTwoMlpsAndBroadcastsOneCondition) {
   EXPECT_EQ(net->forward(x, c).abs().max().item<double>(), 0.0);
 }
 
-FlowConfig small_config(int64_t d, int64_t c) {
+FlowConfig layers_small_config(int64_t d, int64_t c) {
   FlowConfig cfg;
   cfg.data_dim = d;
   cfg.condition_dim = c;
@@ -100,15 +100,16 @@ FlowConfig small_config(int64_t d, int64_t c) {
 
 TEST(SplineCoupling, InvertsInOnePassAndTransformsBothHalves) {
   for (int64_t d : {2, 5, 10}) {
-    gml::flow::SplineCoupling coupling(small_config(d, 3), at::detail::createCPUGenerator(7));
-    perturb(*coupling, 8, 0.15);
+    gml::flow::SplineCoupling coupling(layers_small_config(d, 3),
+                                       at::detail::createCPUGenerator(7));
+    layers_perturb(*coupling, 8, 0.15);
     auto gen = at::detail::createCPUGenerator(9);
     at::Tensor x = at::randn({300, d}, gen) * 1.5;
     at::Tensor c = at::randn({300, 3}, gen);
     auto [y, ld] = coupling->forward(x, c);
     auto [x_back, ld_inv] = coupling->inverse(y, c);
-    EXPECT_LE(max_abs_diff(x_back, x), 1e-5) << "d=" << d;
-    EXPECT_LE(max_abs_diff(ld, -ld_inv), 1e-4) << "d=" << d;
+    EXPECT_LE(layers_max_abs_diff(x_back, x), 1e-5) << "d=" << d;
+    EXPECT_LE(layers_max_abs_diff(ld, -ld_inv), 1e-4) << "d=" << d;
     // Both halves move (the double coupling), so no column is left as is.
     const at::Tensor moved = (y - x).abs().amax(0);
     EXPECT_GT(moved.min().item<double>(), 1e-3) << "d=" << d;
@@ -116,13 +117,13 @@ TEST(SplineCoupling, InvertsInOnePassAndTransformsBothHalves) {
 }
 
 TEST(SplineCoupling, DependsOnTheCondition) {
-  gml::flow::SplineCoupling coupling(small_config(4, 2), at::detail::createCPUGenerator(10));
-  perturb(*coupling, 11, 0.15);
+  gml::flow::SplineCoupling coupling(layers_small_config(4, 2), at::detail::createCPUGenerator(10));
+  layers_perturb(*coupling, 11, 0.15);
   auto gen = at::detail::createCPUGenerator(12);
   at::Tensor x = at::randn({100, 4}, gen);
   auto [y1, ld1] = coupling->forward(x, at::zeros({1, 2}));
   auto [y2, ld2] = coupling->forward(x, at::ones({1, 2}));
-  EXPECT_GT(max_abs_diff(y1, y2), 1e-3);
+  EXPECT_GT(layers_max_abs_diff(y1, y2), 1e-3);
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ namespace {
 using gml::flow::ConditionalFlow;
 using gml::flow::FlowConfig;
 
-const auto kF64 = at::TensorOptions().dtype(at::kDouble);
+const auto kStatsF64 = at::TensorOptions().dtype(at::kDouble);
 
 // Full-batch-free Adam training on (x, c); enough to move a small flow far
 // from its near-identity initialisation.
@@ -43,9 +43,9 @@ void train(ConditionalFlow& flow, const at::Tensor& x, const at::Tensor& c, int6
 
 // A banana-shaped 2-D density whose shape depends on a scalar condition.
 std::pair<at::Tensor, at::Tensor> banana(int64_t n, at::Generator gen) {
-  at::Tensor c = at::rand({n, 1}, gen, kF64);
-  at::Tensor a = at::randn({n}, gen, kF64);
-  at::Tensor b = at::randn({n}, gen, kF64);
+  at::Tensor c = at::rand({n, 1}, gen, kStatsF64);
+  at::Tensor a = at::randn({n}, gen, kStatsF64);
+  at::Tensor b = at::randn({n}, gen, kStatsF64);
   at::Tensor x0 = 1.5 * a + 2.0;
   at::Tensor x1 = (0.3 + 0.4 * c.squeeze(1)) * a.pow(2) + 0.5 * b - 1.0;
   return {at::stack({x0, x1}, 1).to(at::kFloat), c.to(at::kFloat)};
@@ -120,8 +120,8 @@ TEST(FlowStatistics, SamplesOfATrained2DModelMatchExpLogProbInAChiSquareTest) {
   // Expected probability per bin: midpoint rule on sub x sub points per bin.
   // The density is smooth on the bin scale, so the quadrature error (~1e-4
   // relative) is far below the ~1% Poisson noise of the busiest bins.
-  const at::Tensor t0 = lo0 + (at::arange(nb * sub, kF64) + 0.5) * (w0 / sub);
-  const at::Tensor t1 = lo1 + (at::arange(nb * sub, kF64) + 0.5) * (w1 / sub);
+  const at::Tensor t0 = lo0 + (at::arange(nb * sub, kStatsF64) + 0.5) * (w0 / sub);
+  const at::Tensor t1 = lo1 + (at::arange(nb * sub, kStatsF64) + 0.5) * (w1 / sub);
   auto mesh = at::meshgrid({t0, t1}, "ij");
   const at::Tensor pts = at::stack({mesh[0].reshape({-1}), mesh[1].reshape({-1})}, 1);
   at::Tensor dens;
@@ -180,7 +180,7 @@ class FlowMmd : public gml::test::PreparedFixture<FlowMmd> {
     // order unrelated to mass, keeps the columns non-constant for the
     // z-score), so that, as in the paper's Fig. 3, the mass difference is
     // what separates the galaxies.
-    conds.select(1, 0).copy_(at::linspace(9.6, 11.4, kGalaxies, kF64));
+    conds.select(1, 0).copy_(at::linspace(9.6, 11.4, kGalaxies, kStatsF64));
     for (int64_t g = 0; g < kGalaxies; ++g) {
       const double u = static_cast<double>((g * 7) % kGalaxies) / (kGalaxies - 1) - 0.5;
       const double v = static_cast<double>((g * 3) % kGalaxies) / (kGalaxies - 1) - 0.5;

@@ -60,7 +60,7 @@ void expect_same(const KnnResult& got, const KnnResult& want, double tol) {
       tol);
 }
 
-Status status_of(const std::function<void()>& f, std::string* message = nullptr) {
+Status knn_status_of(const std::function<void()>& f, std::string* message = nullptr) {
   try {
     f();
   } catch (const gml::Error& e) {
@@ -185,45 +185,46 @@ TEST(Knn, RejectsBadInput) {
   const torch::Tensor base = torch::randn({10, 4});
   const torch::Tensor q = torch::randn({3, 4});
   std::string msg;
-  EXPECT_EQ(status_of([&] { knn_search(q, base, 0); }, &msg), Status::InvalidArgument);
+  EXPECT_EQ(knn_status_of([&] { knn_search(q, base, 0); }, &msg), Status::InvalidArgument);
   EXPECT_NE(msg.find("k = 0"), std::string::npos) << msg;
-  EXPECT_EQ(status_of([&] { knn_search(q, base, 11); }, &msg), Status::InvalidArgument);
+  EXPECT_EQ(knn_status_of([&] { knn_search(q, base, 11); }, &msg), Status::InvalidArgument);
   EXPECT_NE(msg.find("k = 11"), std::string::npos) << msg;
-  EXPECT_EQ(status_of([&] { knn_search(base, base, 10, Metric::L2, 4096, true); }, &msg),
+  EXPECT_EQ(knn_status_of([&] { knn_search(base, base, 10, Metric::L2, 4096, true); }, &msg),
             Status::InvalidArgument);
   EXPECT_NE(msg.find("exclude_self"), std::string::npos) << msg;
-  EXPECT_EQ(status_of([&] { knn_search(q, base, 2, Metric::L2, 4096, true); }),
+  EXPECT_EQ(knn_status_of([&] { knn_search(q, base, 2, Metric::L2, 4096, true); }),
             Status::InvalidArgument);
-  EXPECT_EQ(status_of(
+  EXPECT_EQ(knn_status_of(
                 [&] {
                   knn_search(torch::randn({3, 5}), base, 2);
                 },
                 &msg),
             Status::InvalidArgument);
   EXPECT_NE(msg.find("D = 5"), std::string::npos) << msg;
-  EXPECT_EQ(status_of(
+  EXPECT_EQ(knn_status_of(
                 [&] {
                   knn_search(q, torch::empty({0, 4}), 1);
                 },
                 &msg),
             Status::InvalidArgument);
   EXPECT_NE(msg.find("empty"), std::string::npos) << msg;
-  EXPECT_EQ(status_of([&] { knn_search(q, base, 2, Metric::L2, 0); }), Status::InvalidArgument);
-  EXPECT_EQ(status_of([&] { knn_search(torch::randn({4}), base, 2); }), Status::InvalidArgument);
-  EXPECT_EQ(status_of([&] { knn_search(torch::Tensor(), base, 2); }), Status::InvalidArgument);
+  EXPECT_EQ(knn_status_of([&] { knn_search(q, base, 2, Metric::L2, 0); }), Status::InvalidArgument);
+  EXPECT_EQ(knn_status_of([&] { knn_search(torch::randn({4}), base, 2); }),
+            Status::InvalidArgument);
+  EXPECT_EQ(knn_status_of([&] { knn_search(torch::Tensor(), base, 2); }), Status::InvalidArgument);
 
   torch::Tensor bad = base.clone();
   bad[3][1] = std::numeric_limits<float>::quiet_NaN();
-  EXPECT_EQ(status_of([&] { knn_search(q, bad, 2); }, &msg), Status::InvalidArgument);
+  EXPECT_EQ(knn_status_of([&] { knn_search(q, bad, 2); }, &msg), Status::InvalidArgument);
   EXPECT_NE(msg.find("base row 3 contains NaN"), std::string::npos) << msg;
   torch::Tensor badq = q.clone();
   badq[2][0] = std::numeric_limits<float>::infinity();
-  EXPECT_EQ(status_of([&] { knn_search(badq, base, 2); }, &msg), Status::InvalidArgument);
+  EXPECT_EQ(knn_status_of([&] { knn_search(badq, base, 2); }, &msg), Status::InvalidArgument);
   EXPECT_NE(msg.find("queries row 2"), std::string::npos) << msg;
 
   torch::Tensor zero = base.clone();
   zero[6].zero_();
-  EXPECT_EQ(status_of([&] { knn_search(q, zero, 2, Metric::Cosine); }, &msg),
+  EXPECT_EQ(knn_status_of([&] { knn_search(q, zero, 2, Metric::Cosine); }, &msg),
             Status::InvalidArgument);
   EXPECT_NE(msg.find("base row 6"), std::string::npos) << msg;
 }

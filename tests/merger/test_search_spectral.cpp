@@ -73,7 +73,7 @@ SpectralOptions options_of(const nlohmann::json& c) {
   return o;
 }
 
-Status status_of(const std::function<void()>& f, std::string* message = nullptr) {
+Status spectral_status_of(const std::function<void()>& f, std::string* message = nullptr) {
   try {
     f();
   } catch (const gml::Error& e) {
@@ -183,35 +183,36 @@ TEST(Spectral, RejectsBadInput) {
   o.n_clusters = 2;
   std::string msg;
   o.max_points = 20;
-  EXPECT_EQ(status_of([&] { spectral_clustering(x, o); }, &msg), Status::InvalidArgument);
+  EXPECT_EQ(spectral_status_of([&] { spectral_clustering(x, o); }, &msg), Status::InvalidArgument);
   EXPECT_NE(msg.find("max_points = 20"), std::string::npos) << msg;
   o.max_points = 20000;
   o.n_neighbors = 30;
-  EXPECT_EQ(status_of([&] { spectral_clustering(x, o); }, &msg), Status::InvalidArgument);
+  EXPECT_EQ(spectral_status_of([&] { spectral_clustering(x, o); }, &msg), Status::InvalidArgument);
   EXPECT_NE(msg.find("n_neighbors = 30"), std::string::npos) << msg;
   o.n_neighbors = 5;
-  EXPECT_EQ(status_of([&] { spectral_clustering(x, o); }, &msg), Status::InvalidArgument);
+  EXPECT_EQ(spectral_status_of([&] { spectral_clustering(x, o); }, &msg), Status::InvalidArgument);
   EXPECT_NE(msg.find("scale_neighbor = 7"), std::string::npos) << msg;
   o.scale_neighbor = 3;
   o.n_clusters = 31;
-  EXPECT_EQ(status_of([&] { spectral_clustering(x, o); }, &msg), Status::InvalidArgument);
+  EXPECT_EQ(spectral_status_of([&] { spectral_clustering(x, o); }, &msg), Status::InvalidArgument);
   EXPECT_NE(msg.find("n_clusters = 31"), std::string::npos) << msg;
   o.n_clusters = 2;
-  EXPECT_EQ(status_of([&] { spectral_clustering(x, o); }), Status::Ok);
+  EXPECT_EQ(spectral_status_of([&] { spectral_clustering(x, o); }), Status::Ok);
   torch::Tensor bad = x.clone();
   bad[4][0] = std::numeric_limits<float>::quiet_NaN();
-  EXPECT_EQ(status_of([&] { spectral_clustering(bad, o); }, &msg), Status::InvalidArgument);
+  EXPECT_EQ(spectral_status_of([&] { spectral_clustering(bad, o); }, &msg),
+            Status::InvalidArgument);
   EXPECT_NE(msg.find("row 4 contains NaN"), std::string::npos) << msg;
   torch::Tensor asym = torch::rand({5, 5});
-  EXPECT_EQ(status_of([&] { spectral_clustering_affinity(asym, o); }, &msg),
+  EXPECT_EQ(spectral_status_of([&] { spectral_clustering_affinity(asym, o); }, &msg),
             Status::InvalidArgument);
   EXPECT_NE(msg.find("not symmetric"), std::string::npos) << msg;
-  EXPECT_EQ(status_of([&] {
+  EXPECT_EQ(spectral_status_of([&] {
               spectral_clustering_affinity(-torch::ones({5, 5}), o);
             }),
             Status::InvalidArgument);
-  EXPECT_EQ(status_of([&] { kmeans(x, 0, 1); }), Status::InvalidArgument);
-  EXPECT_EQ(status_of([&] { kmeans(x, 2, 1, 0); }), Status::InvalidArgument);
+  EXPECT_EQ(spectral_status_of([&] { kmeans(x, 0, 1); }), Status::InvalidArgument);
+  EXPECT_EQ(spectral_status_of([&] { kmeans(x, 2, 1, 0); }), Status::InvalidArgument);
 }
 
 TEST(Spectral, CudaMatchesCpu) {

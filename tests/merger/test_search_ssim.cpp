@@ -26,7 +26,7 @@ namespace {
 
 const std::string kDir = std::string(GML_GOLDEN_DIR) + "/merger/";
 
-nlohmann::json golden() {
+nlohmann::json ssim_golden() {
   std::ifstream in(kDir + "search_ssim.json");
   EXPECT_TRUE(in.good()) << "missing " << kDir << "search_ssim.json";
   return nlohmann::json::parse(in);
@@ -50,7 +50,7 @@ double max_error(const torch::Tensor& got, const std::vector<double>& want) {
   return (got.cpu() - torch::tensor(want, torch::kDouble)).abs().max().item<double>();
 }
 
-Status status_of(const std::function<void()>& f, std::string* message = nullptr) {
+Status ssim_status_of(const std::function<void()>& f, std::string* message = nullptr) {
   try {
     f();
   } catch (const gml::Error& e) {
@@ -67,7 +67,7 @@ TEST(Ssim, WindowIs11ForSigma15) {
 }
 
 TEST(Ssim, MatchesScikitImageOnColourCutouts) {
-  const nlohmann::json g = golden()["colour"];
+  const nlohmann::json g = ssim_golden()["colour"];
   const torch::Tensor a = load_images(g["a"]), b = load_images(g["b"]);
   ASSERT_EQ(a.size(1), 3);
   const auto want = g["ssim"].get<std::vector<double>>();
@@ -85,14 +85,14 @@ TEST(Ssim, MatchesScikitImageOnColourCutouts) {
 }
 
 TEST(Ssim, BroadcastsASingleReference) {
-  const nlohmann::json g = golden()["colour"];
+  const nlohmann::json g = ssim_golden()["colour"];
   const torch::Tensor a = load_images(g["a"]).to(torch::kDouble);
   const torch::Tensor b0 = load_images(g["b"]).slice(0, 0, 1).to(torch::kDouble);
   EXPECT_LE(max_error(ssim(a, b0, 1.0), g["ssim_vs_b0"].get<std::vector<double>>()), 1e-5);
 }
 
 TEST(Ssim, MatchesScikitImageOnRawSingleBandCutouts) {
-  const nlohmann::json g = golden()["grey"];
+  const nlohmann::json g = ssim_golden()["grey"];
   const torch::Tensor a = load_images(g["a"]), b = load_images(g["b"]);
   ASSERT_EQ(a.size(1), 1);
   ASSERT_NE(a.size(2), a.size(3));  // not square
@@ -131,29 +131,35 @@ TEST(Ssim, BatchSizeDoesNotChangeTheResult) {
 TEST(Ssim, RejectsBadInput) {
   const torch::Tensor a = torch::rand({2, 1, 16, 16});
   std::string msg;
-  EXPECT_EQ(status_of([&] { ssim(a, a, 0.0); }, &msg), Status::InvalidArgument);
+  EXPECT_EQ(ssim_status_of([&] { ssim(a, a, 0.0); }, &msg), Status::InvalidArgument);
   EXPECT_NE(msg.find("data_range"), std::string::npos) << msg;
-  EXPECT_EQ(status_of(
+  EXPECT_EQ(ssim_status_of(
                 [&] {
                   ssim(torch::rand({2, 1, 10, 16}), torch::rand({2, 1, 10, 16}), 1.0);
                 },
                 &msg),
             Status::InvalidArgument);
   EXPECT_NE(msg.find("11 x 11 window"), std::string::npos) << msg;
-  EXPECT_EQ(status_of(
+  EXPECT_EQ(ssim_status_of(
                 [&] {
                   ssim(a, torch::rand({2, 3, 16, 16}), 1.0);
                 },
                 &msg),
             Status::InvalidArgument);
   EXPECT_NE(msg.find("(2, 3, 16, 16)"), std::string::npos) << msg;
-  EXPECT_EQ(status_of([&] { ssim(a, torch::rand({3, 1, 16, 16}), 1.0); }), Status::InvalidArgument);
-  EXPECT_EQ(status_of([&] { ssim(torch::rand({1, 16, 16}), a, 1.0); }), Status::InvalidArgument);
+  EXPECT_EQ(ssim_status_of([&] {
+              ssim(a, torch::rand({3, 1, 16, 16}), 1.0);
+            }),
+            Status::InvalidArgument);
+  EXPECT_EQ(ssim_status_of([&] {
+              ssim(torch::rand({1, 16, 16}), a, 1.0);
+            }),
+            Status::InvalidArgument);
 }
 
 TEST(Ssim, CudaMatchesCpu) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device: CPU results only";
-  const nlohmann::json g = golden()["colour"];
+  const nlohmann::json g = ssim_golden()["colour"];
   const torch::Tensor a = load_images(g["a"]).cuda(), b = load_images(g["b"]).cuda();
   const torch::Tensor got = ssim(a, b, g["data_range"]);
   EXPECT_TRUE(got.is_cuda());

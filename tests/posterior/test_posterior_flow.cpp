@@ -21,10 +21,10 @@ using gml::posterior::Estimator;
 using gml::posterior::PosteriorConfig;
 using gml::posterior::PosteriorFlow;
 
-const auto kF64 = at::TensorOptions().dtype(at::kDouble);
+const auto kFlowF64 = at::TensorOptions().dtype(at::kDouble);
 
-at::Tensor from_json(const nlohmann::json& v, std::vector<int64_t> shape) {
-  return at::tensor(v.get<std::vector<double>>(), kF64).reshape(shape);
+at::Tensor flow_from_json(const nlohmann::json& v, std::vector<int64_t> shape) {
+  return at::tensor(v.get<std::vector<double>>(), kFlowF64).reshape(shape);
 }
 
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
@@ -76,23 +76,23 @@ TEST(PosteriorFlow, MatchesNflowsLogProbAndInverse) {
       torch::NoGradGuard no_grad;
       for (auto& p : flow->named_parameters()) {
         ASSERT_TRUE(params.contains(p.key())) << p.key();
-        p.value().copy_(from_json(params.at(p.key()), p.value().sizes().vec()));
+        p.value().copy_(flow_from_json(params.at(p.key()), p.value().sizes().vec()));
         ++assigned;
       }
       for (auto& b : flow->named_buffers()) {
         if (b.key().rfind("permutation", 0) != 0) continue;
         ASSERT_TRUE(params.contains(b.key())) << b.key();
-        b.value().copy_(from_json(params.at(b.key()), b.value().sizes().vec()));
+        b.value().copy_(flow_from_json(params.at(b.key()), b.value().sizes().vec()));
         ++assigned;
       }
     }
     EXPECT_EQ(assigned, params.size());
     const int64_t n = c.at("n"), d = cfg.theta_dim, cx = cfg.x_dim;
-    const at::Tensor theta = from_json(c.at("theta"), {n, d});
-    const at::Tensor x = from_json(c.at("x"), {n, cx});
-    const at::Tensor z = from_json(c.at("z"), {n, d});
-    const at::Tensor want_lp = from_json(c.at("log_prob"), {n});
-    const at::Tensor want_inv = from_json(c.at("inverse"), {n, d});
+    const at::Tensor theta = flow_from_json(c.at("theta"), {n, d});
+    const at::Tensor x = flow_from_json(c.at("x"), {n, cx});
+    const at::Tensor z = flow_from_json(c.at("z"), {n, d});
+    const at::Tensor want_lp = flow_from_json(c.at("log_prob"), {n});
+    const at::Tensor want_inv = flow_from_json(c.at("inverse"), {n, d});
     torch::NoGradGuard no_grad;
     const double err_lp = max_abs_diff(flow->log_prob(theta, x), want_lp);
     const double err_fast = max_abs_diff(flow->from_latent(z, x), want_inv);
@@ -133,13 +133,13 @@ TEST(PosteriorFlow, SamplesAreTheInverseOfTheDensityMap) {
   PosteriorFlow flow(small_config(Estimator::Maf, 2, 1, 3, 16), 7);
   flow->to(at::kDouble);
   perturb(*flow, 8, 0.2);
-  const at::Tensor x = at::tensor({0.3}, kF64).view({1, 1});
-  const at::Tensor z = at::randn({50, 2}, at::detail::createCPUGenerator(9), kF64);
+  const at::Tensor x = at::tensor({0.3}, kFlowF64).view({1, 1});
+  const at::Tensor z = at::randn({50, 2}, at::detail::createCPUGenerator(9), kFlowF64);
   torch::NoGradGuard no_grad;
   const at::Tensor theta = flow->from_latent(z, x);
   const double h = 1e-6;
   for (int64_t i = 0; i < 50; ++i) {
-    at::Tensor jac = at::zeros({2, 2}, kF64);
+    at::Tensor jac = at::zeros({2, 2}, kFlowF64);
     for (int64_t k = 0; k < 2; ++k) {
       at::Tensor zp = z.narrow(0, i, 1).clone(), zm = zp.clone();
       zp[0][k] += h;
@@ -159,17 +159,17 @@ TEST(PosteriorFlow, TwoDimensionalDensityIntegratesToOne) {
     flow->to(at::kDouble);
     perturb(*flow, 11, 0.1);
     std::map<std::string, at::Tensor> norm = flow->normalization_tensors();
-    norm["theta_mean"] = at::tensor({1.0, -2.0}, kF64);
-    norm["theta_std"] = at::tensor({0.5, 2.0}, kF64);
+    norm["theta_mean"] = at::tensor({1.0, -2.0}, kFlowF64);
+    norm["theta_std"] = at::tensor({0.5, 2.0}, kFlowF64);
     flow->set_normalization_tensors(norm);
     const int64_t m = 600;
-    const at::Tensor g0 = at::linspace(-5.0, 7.0, m, kF64);
-    const at::Tensor g1 = at::linspace(-26.0, 22.0, m, kF64);
+    const at::Tensor g0 = at::linspace(-5.0, 7.0, m, kFlowF64);
+    const at::Tensor g1 = at::linspace(-26.0, 22.0, m, kFlowF64);
     const double cell = (12.0 / (m - 1)) * (48.0 / (m - 1));
     auto grid = at::meshgrid({g0, g1}, "ij");
     const at::Tensor theta = at::stack({grid[0].reshape(-1), grid[1].reshape(-1)}, 1);
     torch::NoGradGuard no_grad;
-    const double mass = flow->log_prob(theta, at::tensor({0.2, -0.1}, kF64).view({1, 2}))
+    const double mass = flow->log_prob(theta, at::tensor({0.2, -0.1}, kFlowF64).view({1, 2}))
                             .exp()
                             .sum()
                             .item<double>() *
@@ -224,7 +224,7 @@ TEST(PosteriorSampling, DrawsOfOneObservationIntoABufferEqualOneBatch) {
   const post::PosteriorDraws whole = post::draw_posterior(flow, x, n, 11, 5);
   std::vector<double> buf(static_cast<size_t>(n * 2), std::nan(""));
   const int64_t outside = post::draw_observation_into(flow, x, n, 11, 5, buf.data(), nullptr, 4096);
-  const at::Tensor chunked = at::from_blob(buf.data(), {1, n, 2}, kF64);
+  const at::Tensor chunked = at::from_blob(buf.data(), {1, n, 2}, kFlowF64);
   EXPECT_LE(max_abs_diff(whole.theta, chunked), 1e-6);
   EXPECT_EQ(outside, whole.outside[0].item<int64_t>());
   EXPECT_GT(outside, 0);

@@ -20,7 +20,7 @@
 namespace {
 
 using namespace gml::posterior;
-const auto kF64 = at::TensorOptions().dtype(at::kDouble);
+const auto kTrainingF64 = at::TensorOptions().dtype(at::kDouble);
 
 struct GaussianLinear {
   int64_t d = 5;
@@ -29,17 +29,17 @@ struct GaussianLinear {
 
   GaussianLinear() {
     auto gen = at::detail::createCPUGenerator(2024);
-    mu0 = at::randn({d}, gen, kF64);
+    mu0 = at::randn({d}, gen, kTrainingF64);
     // A moderately correlated prior and a well-conditioned mixing matrix, so
     // the posterior has correlations the flow must learn.
-    at::Tensor l = at::randn({d, d}, gen, kF64) * 0.3;
-    s0_chol = at::tril(l, -1) + at::diag(at::rand({d}, gen, kF64) + 0.7);
-    a = at::randn({d, d}, gen, kF64) * 0.5 + at::eye(d, kF64);
+    at::Tensor l = at::randn({d, d}, gen, kTrainingF64) * 0.3;
+    s0_chol = at::tril(l, -1) + at::diag(at::rand({d}, gen, kTrainingF64) + 0.7);
+    a = at::randn({d, d}, gen, kTrainingF64) * 0.5 + at::eye(d, kTrainingF64);
   }
   std::pair<at::Tensor, at::Tensor> simulate(int64_t n, uint64_t seed) const {
     auto gen = at::detail::createCPUGenerator(seed);
-    const at::Tensor theta = mu0 + at::mm(at::randn({n, d}, gen, kF64), s0_chol.t());
-    const at::Tensor x = at::mm(theta, a.t()) + noise * at::randn({n, d}, gen, kF64);
+    const at::Tensor theta = mu0 + at::mm(at::randn({n, d}, gen, kTrainingF64), s0_chol.t());
+    const at::Tensor x = at::mm(theta, a.t()) + noise * at::randn({n, d}, gen, kTrainingF64);
     return {theta, x};
   }
   // Analytic posterior mean (d) and covariance (d, d) for one observation.
@@ -165,7 +165,7 @@ TEST(PosteriorTraining, CheckpointResumeEqualsUninterruptedRunAndFileRoundTrips)
   PosteriorTrainOptions o = task_options();
   o.max_epochs = 10;
   o.patience = 100;
-  o.lr = 3e-2;      // large enough that some epoch does not improve ...
+  o.lr = 3e-2;       // large enough that some epoch does not improve ...
   o.lr_plateau = 1;  // ... and halves the rate
   const std::string dir = testing::TempDir();
   o.checkpoint_path = dir + "/gml_posterior_ck.h5";

@@ -16,10 +16,10 @@ namespace {
 
 using gml::sed::SedModel;
 
-const std::string kSedDir = std::string(GML_TEST_DATA) + "/sed";
+const std::string kModelSedDir = std::string(GML_TEST_DATA) + "/sed";
 
-const SedModel& model() {
-  static const SedModel m = SedModel::load(kSedDir);
+const SedModel& sed_model() {
+  static const SedModel m = SedModel::load(kModelSedDir);
   return m;
 }
 
@@ -28,7 +28,7 @@ std::vector<double> theta_of(double logm, double tau, double delta) {
 }
 
 TEST(SedModel, LoadsKcorrectTemplates) {
-  const auto& t = model().templates();
+  const auto& t = sed_model().templates();
   EXPECT_EQ(t.n_templates(), 5);
   EXPECT_EQ(t.n_wave(), 10000);
   EXPECT_NEAR(t.wave.front(), 600.2576, 1e-3);
@@ -42,13 +42,13 @@ TEST(SedModel, LoadsKcorrectTemplates) {
 TEST(SedModel, SurvivingMassEqualsMstar) {
   for (double logm : {8.0, 10.3, 12.5}) {
     const auto th = theta_of(logm, 0.5, -0.3);
-    const auto d = model().derived(th.data());
+    const auto d = sed_model().derived(th.data());
     EXPECT_NEAR(d.mass_surviving / std::pow(10.0, logm), 1.0, 1e-12);
     EXPECT_GT(d.mass_formed, d.mass_surviving);  // every MREMAIN < 1
     double c[5];
-    model().formed_mass_coefficients(th.data(), c);
+    sed_model().formed_mass_coefficients(th.data(), c);
     double w[5];
-    model().weights(th.data(), w);
+    sed_model().weights(th.data(), w);
     for (size_t i = 0; i < 5; ++i) EXPECT_NEAR(c[i] / d.mass_formed, w[i], 1e-12);
   }
 }
@@ -57,16 +57,16 @@ TEST(SedModel, FluxScalesWithStellarMass) {
   double f1[5], f2[5];
   const auto a = theta_of(9.7, 0.8, -0.5);
   const auto b = theta_of(11.2, 0.8, -0.5);
-  model().photometry(a.data(), 0.1, f1);
-  model().photometry(b.data(), 0.1, f2);
+  sed_model().photometry(a.data(), 0.1, f1);
+  sed_model().photometry(b.data(), 0.1, f2);
   for (int k = 0; k < 5; ++k) EXPECT_NEAR(f2[k] / f1[k], std::pow(10.0, 1.5), 1e-9 * f2[k] / f1[k]);
 }
 
 TEST(SedModel, FluxFallsWithDistance) {
   const auto th = theta_of(10.5, 0.3, -0.2);
   double near[5], far[5];
-  model().photometry(th.data(), 0.03, near);
-  model().photometry(th.data(), 0.25, far);
+  sed_model().photometry(th.data(), 0.03, near);
+  sed_model().photometry(th.data(), 0.25, far);
   for (int k = 0; k < 5; ++k) EXPECT_LT(far[k], 0.05 * near[k]);
 }
 
@@ -74,12 +74,12 @@ TEST(SedModel, DustDimsAndReddens) {
   for (double delta : {-2.2, -0.7, 0.0, 0.4}) {
     double clear[5];
     const auto th0 = theta_of(10.5, 0.0, delta);
-    model().photometry(th0.data(), 0.08, clear);
+    sed_model().photometry(th0.data(), 0.08, clear);
     double last[5] = {0, 0, 0, 0, 0};
     for (double tau : {0.3, 1.0, 3.0}) {
       double f[5];
       const auto th = theta_of(10.5, tau, delta);
-      model().photometry(th.data(), 0.08, f);
+      sed_model().photometry(th.data(), 0.08, f);
       double dimming[5];
       for (int k = 0; k < 5; ++k) {
         dimming[k] = -2.5 * std::log10(f[k] / clear[k]);
@@ -109,10 +109,10 @@ TEST(SedModel, FastPathMatchesGenericIntegrator) {
   for (double z : {0.011, 0.1, 0.29, 1.5}) {
     const auto th = theta_of(10.9, 1.7, -1.1);
     double fast[5];
-    model().photometry(th.data(), z, fast);
-    const auto spec = model().observed_spectrum(th.data(), z);
+    sed_model().photometry(th.data(), z, fast);
+    const auto spec = sed_model().observed_spectrum(th.data(), z);
     for (size_t b = 0; b < 5; ++b) {
-      const double slow = 1e9 * gml::sed::ab_maggies(spec, model().filters()[b]);
+      const double slow = 1e9 * gml::sed::ab_maggies(spec, sed_model().filters()[b]);
       EXPECT_NEAR(fast[b] / slow, 1.0, 1e-11) << "z " << z << " band " << b;
     }
   }
@@ -126,7 +126,7 @@ TEST(SedModel, FlatFnuSourceIsOneMaggy) {
     s.wave.push_back(l);
     s.flam.push_back(gml::sed::kAbZeroPointFnu * 2.99792458e18 / (l * l));
   }
-  for (const auto& f : model().filters()) {
+  for (const auto& f : sed_model().filters()) {
     EXPECT_NEAR(gml::sed::ab_maggies(s, f), 1.0, 1e-6) << f.name();
   }
 }
@@ -134,49 +134,49 @@ TEST(SedModel, FlatFnuSourceIsOneMaggy) {
 TEST(SedModel, RejectsRedshiftsOutsideTheTemplates) {
   const auto th = theta_of(10.0, 0.1, 0.0);
   double f[5];
-  EXPECT_THROW(model().photometry(th.data(), 0.0, f), gml::Error);
-  EXPECT_THROW(model().photometry(th.data(), -0.1, f), gml::Error);
-  EXPECT_THROW(model().photometry(th.data(), NAN, f), gml::Error);
+  EXPECT_THROW(sed_model().photometry(th.data(), 0.0, f), gml::Error);
+  EXPECT_THROW(sed_model().photometry(th.data(), -0.1, f), gml::Error);
+  EXPECT_THROW(sed_model().photometry(th.data(), NAN, f), gml::Error);
   // u starts at 2980 A: beyond z ~ 3.96 it needs the templates below 600 A.
-  EXPECT_NO_THROW(model().photometry(th.data(), 3.9, f));
+  EXPECT_NO_THROW(sed_model().photometry(th.data(), 3.9, f));
   try {
-    model().photometry(th.data(), 4.5, f);
+    sed_model().photometry(th.data(), 4.5, f);
     FAIL() << "z = 4.5 must throw";
   } catch (const gml::Error& e) {
     EXPECT_NE(std::string(e.what()).find("rest-frame"), std::string::npos) << e.what();
   }
   auto bad = th;
   bad[2] = 1.5;  // beta_2 outside [0, 1]
-  EXPECT_THROW(model().photometry(bad.data(), 0.1, f), gml::Error);
+  EXPECT_THROW(sed_model().photometry(bad.data(), 0.1, f), gml::Error);
   bad = th;
   bad[gml::sed::kThetaTauV] = -0.1;
-  EXPECT_THROW(model().photometry(bad.data(), 0.1, f), gml::Error);
+  EXPECT_THROW(sed_model().photometry(bad.data(), 0.1, f), gml::Error);
 }
 
 TEST(SedModel, FileErrorsNameTheFile) {
   try {
-    gml::sed::TemplateSet::read_kcorrect(kSedDir + "/no_such_file.fits");
+    gml::sed::TemplateSet::read_kcorrect(kModelSedDir + "/no_such_file.fits");
     FAIL();
   } catch (const gml::Error& e) {
     EXPECT_EQ(e.status(), gml::Status::Fits);
     EXPECT_NE(std::string(e.what()).find("no_such_file.fits"), std::string::npos) << e.what();
   }
   try {
-    gml::sed::Filter::read_kcorrect(kSedDir + "/filters/sdss_r0.dat", "pass_2_0");
+    gml::sed::Filter::read_kcorrect(kModelSedDir + "/filters/sdss_r0.dat", "pass_2_0");
     FAIL();
   } catch (const gml::Error& e) {
     EXPECT_EQ(e.status(), gml::Status::Format);
     EXPECT_NE(std::string(e.what()).find("pass_2_0"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("pass_1_6"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(gml::sed::Filter::read_kcorrect(kSedDir + "/filters/none.dat"), gml::Error);
+  EXPECT_THROW(gml::sed::Filter::read_kcorrect(kModelSedDir + "/filters/none.dat"), gml::Error);
   // The kc96 spectrum is not a kcorrect template file.
-  EXPECT_THROW(gml::sed::TemplateSet::read_kcorrect(kSedDir + "/kc96/sb_template.fits"),
+  EXPECT_THROW(gml::sed::TemplateSet::read_kcorrect(kModelSedDir + "/kc96/sb_template.fits"),
                gml::Error);
 }
 
 TEST(SedModel, FilterCurves) {
-  const auto& f = model().filters();
+  const auto& f = sed_model().filters();
   EXPECT_EQ(f[0].wave().size(), 47u);
   EXPECT_DOUBLE_EQ(f[0].lambda_min(), 2980.0);
   EXPECT_DOUBLE_EQ(f[4].lambda_max(), 11230.0);

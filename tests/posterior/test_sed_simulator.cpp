@@ -13,12 +13,12 @@ namespace {
 
 using namespace gml::sed;
 
-const std::string kSedDir = std::string(GML_TEST_DATA) + "/sed";
-const std::string kCatalog = std::string(GML_TEST_DATA) + "/sdss/gst_tests_small.fits";
+const std::string kSimulatorSedDir = std::string(GML_TEST_DATA) + "/sed";
+const std::string kSimulatorCatalog = std::string(GML_TEST_DATA) + "/sdss/gst_tests_small.fits";
 
 SedSimulator make(uint64_t seed, double z_max = kDefaultZMax) {
-  static const SedModel model = SedModel::load(kSedDir);
-  static const NoiseModel noise = NoiseModel::fit_catalog(kCatalog);
+  static const SedModel model = SedModel::load(kSimulatorSedDir);
+  static const NoiseModel noise = NoiseModel::fit_catalog(kSimulatorCatalog);
   SimulatorOptions o;
   o.seed = seed;
   o.z_max = z_max;
@@ -153,8 +153,8 @@ TEST(SedSimulator, InvalidThetaLeavesOutputUntouched) {
 }
 
 TEST(SedSimulator, RejectsBadOptions) {
-  const SedModel model = SedModel::load(kSedDir);
-  const NoiseModel noise = NoiseModel::fit_catalog(kCatalog);
+  const SedModel model = SedModel::load(kSimulatorSedDir);
+  const NoiseModel noise = NoiseModel::fit_catalog(kSimulatorCatalog);
   SimulatorOptions o;
   o.z_min = 0.3;
   o.z_max = 0.2;

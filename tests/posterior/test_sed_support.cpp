@@ -19,8 +19,8 @@ namespace {
 
 using namespace gml::sed;
 
-const std::string kSedDir = std::string(GML_TEST_DATA) + "/sed";
-const std::string kCatalog = std::string(GML_TEST_DATA) + "/sdss/gst_tests_small.fits";
+const std::string kSupportSedDir = std::string(GML_TEST_DATA) + "/sed";
+const std::string kSupportCatalog = std::string(GML_TEST_DATA) + "/sdss/gst_tests_small.fits";
 
 TEST(SedKdTree, MatchesBruteForce) {
   Rng rng(3);
@@ -96,7 +96,7 @@ TEST(SedSupport, FlagsRowsOutsideTheSimulations) {
 TEST(SedSupport, RealSdssSampleIsCoveredByTheSimulator) {
   SimulatorOptions o;
   o.seed = 2024;
-  auto sim = SedSimulator::load(kSedDir, kCatalog, o);
+  auto sim = SedSimulator::load(kSupportSedDir, kSupportCatalog, o);
   const int64_t n = 100000;
   std::vector<double> theta(static_cast<size_t>(n) * kThetaDim);
   PriorSampler(SedPrior(), 77).sample(n, theta.data());
@@ -105,7 +105,7 @@ TEST(SedSupport, RealSdssSampleIsCoveredByTheSimulator) {
   ASSERT_EQ(sim.simulate(theta.data(), n, xs.data()), 0) << sim.last_error();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  const auto cat = read_catalog_photometry(kCatalog);
+  const auto cat = read_catalog_photometry(kSupportCatalog);
   std::vector<double> xr(static_cast<size_t>(cat.n) * kObsDim);
   std::vector<int32_t> flags(static_cast<size_t>(cat.n));
   observations_from_catalog(cat, CatalogCalibration(), xr.data(), flags.data());

@@ -18,7 +18,7 @@ namespace {
 namespace flow = gml::flow;
 namespace runs = gml::runs;
 
-std::string work_path(const std::string& name) {
+std::string flow_work_path(const std::string& name) {
   return testing::TempDir() + "gml_runs_flow_" + std::to_string(::getpid()) + "_" + name;
 }
 
@@ -47,8 +47,8 @@ class FlowRuns : public testing::Test {
     std::remove(stars().c_str());
     std::remove(model().c_str());
   }
-  static std::string stars() { return work_path("stars.h5"); }
-  static std::string model() { return work_path("model.h5"); }
+  static std::string stars() { return flow_work_path("stars.h5"); }
+  static std::string model() { return flow_work_path("model.h5"); }
   static flow::LoadedFlow& loaded() { return *loaded_; }
   static at::Tensor conditions(int64_t galaxy) {
     return runs::read_flow_galaxy(stars(), galaxy).conditions.unsqueeze(0);
@@ -71,7 +71,7 @@ TEST_F(FlowRuns, SimulatedGalaxiesReadBackWithTheirConditions) {
 }
 
 TEST_F(FlowRuns, GivenConditionsAreCheckedAndKept) {
-  const std::string path = work_path("given.h5");
+  const std::string path = flow_work_path("given.h5");
   std::remove(path.c_str());
   const at::Tensor cond = conditions(0).repeat({2, 1});
   runs::simulate_flow_galaxies(2, 30, cond, 9, path, nullptr);
@@ -94,7 +94,7 @@ TEST_F(FlowRuns, SamplesIntoABufferAndAFileAlike) {
   EXPECT_EQ(outside.max().item<double>(), 0.0) << "training galaxies are inside their range";
   for (float v : a) ASSERT_TRUE(std::isfinite(v));
 
-  const std::string path = work_path("sampled.h5");
+  const std::string path = flow_work_path("sampled.h5");
   std::remove(path.c_str());
   runs::sample_flow_to_file(loaded(), cond, per, 11, path, model(), "checksum", nullptr);
   const runs::FlowGalaxy g = runs::read_flow_galaxy(path, 1);

@@ -17,11 +17,11 @@ namespace {
 namespace mg = gml::merger;
 namespace runs = gml::runs;
 
-std::string work_path(const std::string& name) {
+std::string images_work_path(const std::string& name) {
   return testing::TempDir() + "gml_runs_merger_images_" + std::to_string(::getpid()) + "_" + name;
 }
 
-bool exists(const std::string& path) {
+bool image_exists(const std::string& path) {
   return ::access(path.c_str(), F_OK) == 0;
 }
 
@@ -63,7 +63,7 @@ class MergerImageRuns : public testing::Test {
     ASSERT_EQ(runs::run_merger_simulation(small_simulation(), images(), nullptr), 2 * 5 * 2);
   }
   static void TearDownTestSuite() { std::remove(images().c_str()); }
-  static std::string images() { return work_path("sims.fits"); }
+  static std::string images() { return images_work_path("sims.fits"); }
 };
 
 TEST_F(MergerImageRuns, SimulatorFileReadsBackWithLabels) {
@@ -76,14 +76,14 @@ TEST_F(MergerImageRuns, SimulatorFileReadsBackWithLabels) {
 TEST_F(MergerImageRuns, InvalidSimulationIsRefusedWithoutAFile) {
   mg::MergerSimConfig cfg = small_simulation();
   cfg.image_size = 0;
-  const std::string path = work_path("refused.fits");
+  const std::string path = images_work_path("refused.fits");
   EXPECT_THROW(runs::run_merger_simulation(cfg, path, nullptr), gml::Error);
-  EXPECT_FALSE(exists(path));
+  EXPECT_FALSE(image_exists(path));
 }
 
 TEST_F(MergerImageRuns, IndexIsBuiltSearchedAndClustered) {
   mg::LoadedMerger model = untrained_model(4);
-  const std::string index_path = work_path("index.h5");
+  const std::string index_path = images_work_path("index.h5");
   std::remove(index_path.c_str());
   runs::LatentIndexRunOptions o;
   o.model_path = "untrained";
@@ -122,11 +122,11 @@ TEST_F(MergerImageRuns, IndexIsBuiltSearchedAndClustered) {
 
 TEST_F(MergerImageRuns, ModelWithoutLatentBuildsNoIndex) {
   mg::LoadedMerger model = untrained_model(0);
-  const std::string index_path = work_path("no_index.h5");
+  const std::string index_path = images_work_path("no_index.h5");
   EXPECT_THROW(
       runs::build_latent_index(model, images(), runs::LatentIndexRunOptions{}, index_path, nullptr),
       gml::Error);
-  EXPECT_FALSE(exists(index_path));
+  EXPECT_FALSE(image_exists(index_path));
 }
 
 }  // namespace

@@ -18,11 +18,11 @@
 
 namespace {
 
-std::string work_path(const std::string& name) {
+std::string train_work_path(const std::string& name) {
   return testing::TempDir() + "gml_runs_merger_" + std::to_string(::getpid()) + "_" + name;
 }
 
-bool exists(const std::string& path) {
+bool train_exists(const std::string& path) {
   return ::access(path.c_str(), F_OK) == 0;
 }
 
@@ -38,7 +38,7 @@ std::string simulate(int32_t cameras) {
   cfg.t_end_myr = 1500;
   cfg.dt_myr = 3;
   cfg.fov_kpc = 64;
-  const std::string path = work_path("sims_" + std::to_string(cameras) + ".fits");
+  const std::string path = train_work_path("sims_" + std::to_string(cameras) + ".fits");
   std::remove(path.c_str());
   gml::merger::write_merger_fits(path, gml::merger::simulate_mergers(cfg), cfg);
   return path;
@@ -57,7 +57,7 @@ gml::runs::MergerTrainRunOptions small_run() {
 }  // namespace
 
 TEST(MergerTrainRun, ArchitectureFollowsTheDataAndTheLastCamerasValidate) {
-  const std::string data = simulate(4), model = work_path("model.h5");
+  const std::string data = simulate(4), model = train_work_path("model.h5");
   std::remove(model.c_str());
   const auto backend = gml::dist::open_backend("none");
   const gml::runs::MergerTrainRun run =
@@ -89,7 +89,7 @@ TEST(MergerTrainRun, ArchitectureFollowsTheDataAndTheLastCamerasValidate) {
 
 TEST(MergerTrainRun, BadDataOptionsAndPathsFailWithNoModelFile) {
   const auto backend = gml::dist::open_backend("none");
-  const std::string model = work_path("never.h5");
+  const std::string model = train_work_path("never.h5");
   // Two cameras cannot give two validation cameras and a training one.
   const std::string two = simulate(2);
   try {
@@ -103,18 +103,18 @@ TEST(MergerTrainRun, BadDataOptionsAndPathsFailWithNoModelFile) {
   o.validation_cameras = {1};
   EXPECT_THROW(gml::runs::run_merger_training(two, o, model, *backend, nullptr, at::kCPU),
                gml::Error);
-  EXPECT_FALSE(exists(model));
+  EXPECT_FALSE(train_exists(model));
   // A model path in a missing folder fails after training, on rank 0 (the
   // only rank here), with its own error.
   o = small_run();
   o.validation_cameras = {1};
-  const std::string unwritable = work_path("no/such/dir/model.h5");
+  const std::string unwritable = train_work_path("no/such/dir/model.h5");
   try {
     gml::runs::run_merger_training(two, o, unwritable, *backend, nullptr, at::kCPU);
     ADD_FAILURE() << "the model was written to a missing folder";
   } catch (const gml::Error& e) {
     EXPECT_NE(e.status(), gml::Status::Backend) << e.what();
   }
-  EXPECT_FALSE(exists(unwritable));
+  EXPECT_FALSE(train_exists(unwritable));
   std::remove(two.c_str());
 }

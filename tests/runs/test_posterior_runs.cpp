@@ -21,11 +21,11 @@ namespace {
 namespace post = gml::posterior;
 namespace runs = gml::runs;
 
-std::string work_path(const std::string& name) {
+std::string posterior_work_path(const std::string& name) {
   return testing::TempDir() + "gml_runs_posterior_" + std::to_string(::getpid()) + "_" + name;
 }
 
-post::LoadedPosterior tiny_model() {
+post::LoadedPosterior tiny_posterior_model() {
   return tiny_posterior();
 }
 
@@ -34,7 +34,7 @@ at::Tensor observations(int64_t n) {
 }
 
 void expect_same_draws(int64_t n_obs, int64_t n_samples) {
-  post::LoadedPosterior m = tiny_model();
+  post::LoadedPosterior m = tiny_posterior_model();
   const at::Tensor x = observations(n_obs);
   std::vector<double> theta(static_cast<size_t>(n_obs * n_samples * 2));
   const std::vector<int64_t> outside =
@@ -57,7 +57,7 @@ TEST(PosteriorRuns, SamplesAreDrawPosteriorsWhenOneObservationSpansBlocks) {
 }
 
 TEST(PosteriorRuns, SummariesAreThoseOfTheDraws) {
-  post::LoadedPosterior m = tiny_model();
+  post::LoadedPosterior m = tiny_posterior_model();
   const at::Tensor x = observations(3);
   const runs::PosteriorSummaries s = runs::summarize_posterior(m.flow, x, 200, 8, nullptr);
   const at::Tensor ref =
@@ -69,7 +69,7 @@ TEST(PosteriorRuns, SummariesAreThoseOfTheDraws) {
 }
 
 TEST(PosteriorRuns, LogProbWithOneOrPerRowObservations) {
-  post::LoadedPosterior m = tiny_model();
+  post::LoadedPosterior m = tiny_posterior_model();
   const at::Tensor theta = at::linspace(-0.5, 0.5, 8, at::kDouble).reshape({4, 2});
   const at::Tensor x = observations(1);
   const std::vector<double> a = runs::posterior_log_prob(m.flow, theta, x, at::kCPU);
@@ -82,7 +82,7 @@ TEST(PosteriorRuns, LogProbWithOneOrPerRowObservations) {
 }
 
 TEST(PosteriorRuns, TrainingRunTakesItsShapeFromTheSimulations) {
-  const std::string sims = work_path("sims.h5"), model = work_path("model.h5");
+  const std::string sims = posterior_work_path("sims.h5"), model = posterior_work_path("model.h5");
   std::remove(sims.c_str());
   std::remove(model.c_str());
   post::TrainingSetInfo info;
