@@ -44,7 +44,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   mkdir -p "$DEPS"
   "$PY" -m venv "$VENV"
 fi
-stamp="$DEPS/.pip-$(echo "$TORCH_SPEC" | tr -c 'A-Za-z0-9.' '_')-v5"
+stamp="$DEPS/.pip-$(echo "$TORCH_SPEC" | tr -c 'A-Za-z0-9.' '_')-v6"
 if [ ! -f "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q --upgrade pip
   # sbi is the posterior family's benchmark peer, torchvision the merger
@@ -53,11 +53,12 @@ if [ ! -f "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q "$TORCH_SPEC" numpy astropy h5py scipy matplotlib nflows zuko \
     fitsio "sbi==0.27.*" "$TORCHVISION_SPEC" scikit-learn scikit-image
   # The diffusion family's peers: diffusers and transformers (the golden
-  # values and the benchmark), ftfy as CLIPTokenizer uses it, and open_clip
+  # values and the benchmark; accelerate, which diffusers users have, loads
+  # checkpoints without a second copy in memory), ftfy as CLIPTokenizer uses it, and open_clip
   # only for the CLIP BPE vocabulary file it ships (its own dependencies,
   # timm among them, are not needed for that).
   "$VENV/bin/python" -m pip install -q "$TORCH_SPEC" "diffusers==0.42.*" "transformers==5.25.*" \
-    "tokenizers==0.23.*" "ftfy==6.3.*" "safetensors==0.8.*" regex
+    "tokenizers==0.23.*" "ftfy==6.3.*" "safetensors==0.8.*" regex "accelerate==1.*"
   "$VENV/bin/python" -m pip install -q --no-deps "open_clip_torch==3.3.*"
   touch "$stamp"
 fi

@@ -16,16 +16,16 @@
 namespace {
 
 // Each name below has a case in the tests of this file.
-const char* const kCovered[] = {
+const char* const kCoveredDiffusion[] = {
     "gml_diffusion_options_default", "gml_diffusion_image_shape", "gml_diffusion_txt2img",
     "gml_diffusion_img2img",         "gml_diffusion_tokenize",    "gml_diffusion_encode_prompt",
     "gml_diffusion_convert",         "gml_diffusion_describe",
 };
 
-const std::string kFolder = std::string(GML_GOLDEN) + "/diffusion/tiny_sd";
-constexpr float kSentinel = -12345.0f;
+const std::string kArgsTinySd = std::string(GML_GOLDEN) + "/diffusion/tiny_sd";
+constexpr float kDiffusionSentinel = -12345.0f;
 
-void expect_invalid(gml_status s, const char* what) {
+void diffusion_expect_invalid(gml_status s, const char* what) {
   EXPECT_EQ(s, GML_ERR_INVALID_ARGUMENT) << what << ": " << gml_last_error();
   EXPECT_STRNE(gml_last_error(), "") << what;
 }
@@ -38,7 +38,8 @@ class AbiArgumentsDiffusion : public gml::test::PreparedFixture<AbiArgumentsDiff
     gml_context_options_default(&o);
     o.device = "cpu";
     ASSERT_EQ(gml_context_create(&o, &ctx_), GML_OK) << gml_last_error();
-    ASSERT_EQ(gml_model_load(ctx_, kFolder.c_str(), nullptr, &model_), GML_OK) << gml_last_error();
+    ASSERT_EQ(gml_model_load(ctx_, kArgsTinySd.c_str(), nullptr, &model_), GML_OK)
+        << gml_last_error();
   }
   static void TearDownTestSuite() {
     gml_model_free(model_);
@@ -55,18 +56,18 @@ class AbiArgumentsDiffusion : public gml::test::PreparedFixture<AbiArgumentsDiff
   static inline gml_model* model_ = nullptr;
   gml_diffusion_options opts_{};
   const char* prompt_ = "a galaxy";
-  std::vector<float> images_ = std::vector<float>(3 * 16 * 16, kSentinel);
+  std::vector<float> images_ = std::vector<float>(3 * 16 * 16, kDiffusionSentinel);
   std::vector<float> reference_ = std::vector<float>(3 * 16 * 16, 0.5f);
 
   bool images_untouched() const {
     for (float v : images_)
-      if (v != kSentinel) return false;
+      if (v != kDiffusionSentinel) return false;
     return true;
   }
 };
 
 TEST_F(AbiArgumentsDiffusion, CoverageListNamesEveryCase) {
-  EXPECT_EQ(sizeof kCovered / sizeof *kCovered, 8u);
+  EXPECT_EQ(sizeof kCoveredDiffusion / sizeof *kCoveredDiffusion, 8u);
 }
 
 TEST_F(AbiArgumentsDiffusion, OptionsDefaultIgnoresNull) {
@@ -75,93 +76,102 @@ TEST_F(AbiArgumentsDiffusion, OptionsDefaultIgnoresNull) {
 
 TEST_F(AbiArgumentsDiffusion, ImageShape) {
   int64_t shape[4] = {-1, -1, -1, -1};
-  expect_invalid(gml_diffusion_image_shape(nullptr, &opts_, 1, shape), "NULL model");
-  expect_invalid(gml_diffusion_image_shape(model_, &opts_, 1, nullptr), "NULL shape");
-  expect_invalid(gml_diffusion_image_shape(model_, &opts_, 0, shape), "no prompt");
+  diffusion_expect_invalid(gml_diffusion_image_shape(nullptr, &opts_, 1, shape), "NULL model");
+  diffusion_expect_invalid(gml_diffusion_image_shape(model_, &opts_, 1, nullptr), "NULL shape");
+  diffusion_expect_invalid(gml_diffusion_image_shape(model_, &opts_, 0, shape), "no prompt");
   opts_.struct_size = 0;
-  expect_invalid(gml_diffusion_image_shape(model_, &opts_, 1, shape), "struct_size 0");
+  diffusion_expect_invalid(gml_diffusion_image_shape(model_, &opts_, 1, shape), "struct_size 0");
   EXPECT_EQ(shape[0], -1);
 }
 
 TEST_F(AbiArgumentsDiffusion, Txt2img) {
   const size_t cap = images_.size();
-  expect_invalid(gml_diffusion_txt2img(nullptr, model_, &prompt_, 1, &opts_, images_.data(), cap),
-                 "NULL ctx");
-  expect_invalid(gml_diffusion_txt2img(ctx_, nullptr, &prompt_, 1, &opts_, images_.data(), cap),
-                 "NULL model");
-  expect_invalid(gml_diffusion_txt2img(ctx_, model_, nullptr, 1, &opts_, images_.data(), cap),
-                 "NULL prompts");
+  diffusion_expect_invalid(
+      gml_diffusion_txt2img(nullptr, model_, &prompt_, 1, &opts_, images_.data(), cap), "NULL ctx");
+  diffusion_expect_invalid(
+      gml_diffusion_txt2img(ctx_, nullptr, &prompt_, 1, &opts_, images_.data(), cap), "NULL model");
+  diffusion_expect_invalid(
+      gml_diffusion_txt2img(ctx_, model_, nullptr, 1, &opts_, images_.data(), cap), "NULL prompts");
   const char* null_prompt = nullptr;
-  expect_invalid(gml_diffusion_txt2img(ctx_, model_, &null_prompt, 1, &opts_, images_.data(), cap),
-                 "a NULL prompt");
-  expect_invalid(gml_diffusion_txt2img(ctx_, model_, &prompt_, 1, &opts_, nullptr, cap),
-                 "NULL images");
-  expect_invalid(gml_diffusion_txt2img(ctx_, model_, &prompt_, -1, &opts_, images_.data(), cap),
-                 "negative count");
-  expect_invalid(
+  diffusion_expect_invalid(
+      gml_diffusion_txt2img(ctx_, model_, &null_prompt, 1, &opts_, images_.data(), cap),
+      "a NULL prompt");
+  diffusion_expect_invalid(gml_diffusion_txt2img(ctx_, model_, &prompt_, 1, &opts_, nullptr, cap),
+                           "NULL images");
+  diffusion_expect_invalid(
+      gml_diffusion_txt2img(ctx_, model_, &prompt_, -1, &opts_, images_.data(), cap),
+      "negative count");
+  diffusion_expect_invalid(
       gml_diffusion_txt2img(ctx_, model_, &prompt_, INT64_MAX, &opts_, images_.data(), cap),
       "overflowing count");
   opts_.guidance = NAN;
-  expect_invalid(gml_diffusion_txt2img(ctx_, model_, &prompt_, 1, &opts_, images_.data(), cap),
-                 "NaN guidance");
+  diffusion_expect_invalid(
+      gml_diffusion_txt2img(ctx_, model_, &prompt_, 1, &opts_, images_.data(), cap),
+      "NaN guidance");
   EXPECT_TRUE(images_untouched());
 }
 
 TEST_F(AbiArgumentsDiffusion, Img2img) {
   const size_t cap = images_.size();
   const float* ref = reference_.data();
-  expect_invalid(gml_diffusion_img2img(ctx_, model_, &prompt_, 1, nullptr, 1, 3, 16, 16, &opts_,
-                                       images_.data(), cap),
-                 "NULL reference");
-  expect_invalid(gml_diffusion_img2img(ctx_, model_, &prompt_, 1, ref, 0, 3, 16, 16, &opts_,
-                                       images_.data(), cap),
-                 "no reference");
-  expect_invalid(gml_diffusion_img2img(ctx_, model_, &prompt_, 1, ref, 1, 0, 16, 16, &opts_,
-                                       images_.data(), cap),
-                 "no channel");
-  expect_invalid(gml_diffusion_img2img(ctx_, model_, &prompt_, 1, ref, 1, 3, 16, -16, &opts_,
-                                       images_.data(), cap),
-                 "negative width");
+  diffusion_expect_invalid(gml_diffusion_img2img(ctx_, model_, &prompt_, 1, nullptr, 1, 3, 16, 16,
+                                                 &opts_, images_.data(), cap),
+                           "NULL reference");
+  diffusion_expect_invalid(gml_diffusion_img2img(ctx_, model_, &prompt_, 1, ref, 0, 3, 16, 16,
+                                                 &opts_, images_.data(), cap),
+                           "no reference");
+  diffusion_expect_invalid(gml_diffusion_img2img(ctx_, model_, &prompt_, 1, ref, 1, 0, 16, 16,
+                                                 &opts_, images_.data(), cap),
+                           "no channel");
+  diffusion_expect_invalid(gml_diffusion_img2img(ctx_, model_, &prompt_, 1, ref, 1, 3, 16, -16,
+                                                 &opts_, images_.data(), cap),
+                           "negative width");
   reference_[7] = NAN;
-  expect_invalid(gml_diffusion_img2img(ctx_, model_, &prompt_, 1, ref, 1, 3, 16, 16, &opts_,
-                                       images_.data(), cap),
-                 "NaN pixel");
+  diffusion_expect_invalid(gml_diffusion_img2img(ctx_, model_, &prompt_, 1, ref, 1, 3, 16, 16,
+                                                 &opts_, images_.data(), cap),
+                           "NaN pixel");
   EXPECT_TRUE(images_untouched());
 }
 
 TEST_F(AbiArgumentsDiffusion, TokenizeAndEncode) {
   int64_t ids[77];
   size_t length = 0;
-  expect_invalid(gml_diffusion_tokenize(nullptr, prompt_, ids, nullptr, 77, &length), "model");
-  expect_invalid(gml_diffusion_tokenize(model_, nullptr, ids, nullptr, 77, &length), "prompt");
-  expect_invalid(gml_diffusion_tokenize(model_, prompt_, ids, nullptr, 77, nullptr), "length");
-  expect_invalid(gml_diffusion_tokenize(model_, "\xff\xfe galaxy", ids, nullptr, 77, &length),
-                 "invalid UTF-8");
+  diffusion_expect_invalid(gml_diffusion_tokenize(nullptr, prompt_, ids, nullptr, 77, &length),
+                           "model");
+  diffusion_expect_invalid(gml_diffusion_tokenize(model_, nullptr, ids, nullptr, 77, &length),
+                           "prompt");
+  diffusion_expect_invalid(gml_diffusion_tokenize(model_, prompt_, ids, nullptr, 77, nullptr),
+                           "length");
+  diffusion_expect_invalid(
+      gml_diffusion_tokenize(model_, "\xff\xfe galaxy", ids, nullptr, 77, &length),
+      "invalid UTF-8");
 
-  std::vector<float> embedding(77 * 32, kSentinel);
-  expect_invalid(gml_diffusion_encode_prompt(nullptr, model_, prompt_, 0, embedding.data(),
-                                             embedding.size(), nullptr, nullptr),
-                 "NULL ctx");
-  expect_invalid(gml_diffusion_encode_prompt(ctx_, model_, nullptr, 0, embedding.data(),
-                                             embedding.size(), nullptr, nullptr),
-                 "NULL prompt");
-  expect_invalid(gml_diffusion_encode_prompt(ctx_, model_, "{galaxy:4.5}", 0, embedding.data(),
-                                             embedding.size(), nullptr, nullptr),
-                 "a weight outside (0, 4]");
-  for (float v : embedding) ASSERT_EQ(v, kSentinel);
+  std::vector<float> embedding(77 * 32, kDiffusionSentinel);
+  diffusion_expect_invalid(
+      gml_diffusion_encode_prompt(nullptr, model_, prompt_, 0, embedding.data(), embedding.size(),
+                                  nullptr, nullptr),
+      "NULL ctx");
+  diffusion_expect_invalid(gml_diffusion_encode_prompt(ctx_, model_, nullptr, 0, embedding.data(),
+                                                       embedding.size(), nullptr, nullptr),
+                           "NULL prompt");
+  diffusion_expect_invalid(
+      gml_diffusion_encode_prompt(ctx_, model_, "{galaxy:4.5}", 0, embedding.data(),
+                                  embedding.size(), nullptr, nullptr),
+      "a weight outside (0, 4]");
+  for (float v : embedding) ASSERT_EQ(v, kDiffusionSentinel);
 }
 
 TEST_F(AbiArgumentsDiffusion, ConvertAndDescribe) {
   const std::string out = "/tmp/gml_abi_args_diffusion_" + std::to_string(::getpid()) + ".h5";
-  expect_invalid(gml_diffusion_convert(nullptr, out.c_str()), "NULL folder");
-  expect_invalid(gml_diffusion_convert(kFolder.c_str(), nullptr), "NULL out_path");
+  diffusion_expect_invalid(gml_diffusion_convert(nullptr, out.c_str()), "NULL folder");
+  diffusion_expect_invalid(gml_diffusion_convert(kArgsTinySd.c_str(), nullptr), "NULL out_path");
   EXPECT_EQ(gml_diffusion_convert("/nonexistent/folder", out.c_str()), GML_ERR_NOT_FOUND);
-  EXPECT_NE(gml_diffusion_convert(kFolder.c_str(), "/nonexistent/dir/model.h5"), GML_OK);
+  EXPECT_NE(gml_diffusion_convert(kArgsTinySd.c_str(), "/nonexistent/dir/model.h5"), GML_OK);
   EXPECT_NE(::access(out.c_str(), F_OK), 0);
 
   char buf[8] = "xxxxxxx";
   size_t length = 0;
-  expect_invalid(gml_diffusion_describe(nullptr, buf, sizeof buf, &length), "NULL model");
+  diffusion_expect_invalid(gml_diffusion_describe(nullptr, buf, sizeof buf, &length), "NULL model");
   EXPECT_EQ(gml_diffusion_describe(model_, buf, sizeof buf, &length), GML_ERR_CAPACITY);
   EXPECT_STREQ(buf, "xxxxxxx");
 }

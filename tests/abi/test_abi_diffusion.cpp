@@ -19,18 +19,18 @@
 
 namespace {
 
-const std::string kFolder = std::string(GML_GOLDEN) + "/diffusion/tiny_sd";
+const std::string kTinySd = std::string(GML_GOLDEN) + "/diffusion/tiny_sd";
 
-std::string temp_path(const char* name) {
+std::string diffusion_temp_path(const char* name) {
   return "/tmp/gml_abi_diffusion_" + std::to_string(::getpid()) + "_" + name;
 }
 
-bool exists(const std::string& path) {
+bool diffusion_file_exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
 }
 
-std::string describe(const gml_model* m) {
+std::string describe_diffusion(const gml_model* m) {
   size_t length = 0;
   EXPECT_EQ(gml_diffusion_describe(m, nullptr, 0, &length), GML_OK);  // the length query
   std::string text(length + 1, '\0');
@@ -50,7 +50,7 @@ class AbiDiffusion : public gml::test::PreparedFixture<AbiDiffusion> {
     o.seed = 5;
     o.seed_from_init = 0;
     ASSERT_EQ(gml_context_create(&o, &ctx_), GML_OK) << gml_last_error();
-    ASSERT_EQ(gml_model_load(ctx_, kFolder.c_str(), "diffusion", &model_), GML_OK)
+    ASSERT_EQ(gml_model_load(ctx_, kTinySd.c_str(), "diffusion", &model_), GML_OK)
         << gml_last_error();
   }
   static void TearDownTestSuite() {
@@ -324,9 +324,9 @@ TEST_F(AbiDiffusion, TokenizeAndEncodeForInspection) {
 }
 
 TEST_F(AbiDiffusion, ConvertedFileLoadsAndMakesTheSameImages) {
-  const std::string path = temp_path("tiny.h5");
+  const std::string path = diffusion_temp_path("tiny.h5");
   std::remove(path.c_str());
-  ASSERT_EQ(gml_diffusion_convert(kFolder.c_str(), path.c_str()), GML_OK) << gml_last_error();
+  ASSERT_EQ(gml_diffusion_convert(kTinySd.c_str(), path.c_str()), GML_OK) << gml_last_error();
   gml_model* file_model = nullptr;
   ASSERT_EQ(gml_model_load(ctx_, path.c_str(), "diffusion", &file_model), GML_OK)
       << gml_last_error();
@@ -334,7 +334,8 @@ TEST_F(AbiDiffusion, ConvertedFileLoadsAndMakesTheSameImages) {
   info.struct_size = sizeof info;
   ASSERT_EQ(gml_model_file_inspect(path.c_str(), "diffusion", &info), GML_OK);
   // The folder and its file carry one checksum.
-  const std::string folder_text = describe(model_), file_text = describe(file_model);
+  const std::string folder_text = describe_diffusion(model_),
+                    file_text = describe_diffusion(file_model);
   EXPECT_NE(folder_text.find(info.checksum), std::string::npos) << folder_text;
   EXPECT_NE(file_text.find(info.checksum), std::string::npos) << file_text;
   EXPECT_NE(file_text.find("\"native_size\""), std::string::npos);
@@ -348,35 +349,35 @@ TEST_F(AbiDiffusion, ConvertedFileLoadsAndMakesTheSameImages) {
   std::remove(path.c_str());
 
   // A folder that is not a pipeline is refused, and nothing is written.
-  EXPECT_EQ(gml_diffusion_convert((kFolder + "/unet").c_str(), path.c_str()), GML_ERR_NOT_FOUND);
-  EXPECT_FALSE(exists(path));
+  EXPECT_EQ(gml_diffusion_convert((kTinySd + "/unet").c_str(), path.c_str()), GML_ERR_NOT_FOUND);
+  EXPECT_FALSE(diffusion_file_exists(path));
   // A model of this family is refused where another family is expected.
   gml_model* wrong = nullptr;
-  EXPECT_EQ(gml_model_load(ctx_, kFolder.c_str(), "flow", &wrong), GML_ERR_FAMILY);
+  EXPECT_EQ(gml_model_load(ctx_, kTinySd.c_str(), "flow", &wrong), GML_ERR_FAMILY);
   EXPECT_EQ(wrong, nullptr);
 }
 
-int32_t count_steps(const gml_progress* p, void* user) {
+int32_t count_diffusion_steps(const gml_progress* p, void* user) {
   auto* seen = static_cast<std::vector<int64_t>*>(user);
   seen->push_back(p->done);
   seen->push_back(p->total);
   return 0;
 }
 
-int32_t stop_at_once(const gml_progress*, void*) {
+int32_t stop_diffusion_at_once(const gml_progress*, void*) {
   return 1;
 }
 
 TEST_F(AbiDiffusion, ProgressCountsStepsAndCancelStops) {
   std::vector<int64_t> seen;
-  ASSERT_EQ(gml_context_set_progress(ctx_, count_steps, &seen), GML_OK);
+  ASSERT_EQ(gml_context_set_progress(ctx_, count_diffusion_steps, &seen), GML_OK);
   opts_.n_per_prompt = 2;
   opts_.steps = 4;
   txt2img({"a galaxy"});
   ASSERT_FALSE(seen.empty());
   EXPECT_EQ(seen[seen.size() - 2], 8);  // done: 2 images x 4 steps
   EXPECT_EQ(seen.back(), 8);            // total
-  ASSERT_EQ(gml_context_set_progress(ctx_, stop_at_once, nullptr), GML_OK);
+  ASSERT_EQ(gml_context_set_progress(ctx_, stop_diffusion_at_once, nullptr), GML_OK);
   const char* prompt = "a galaxy";
   std::vector<float> images(2 * 3 * 32 * 24);
   EXPECT_EQ(gml_diffusion_txt2img(ctx_, model_, &prompt, 1, &opts_, images.data(), images.size()),

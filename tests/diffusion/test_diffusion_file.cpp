@@ -25,9 +25,9 @@ using gml::ModelFile;
 using gml::Status;
 using namespace gml::diffusion;
 
-const std::string kFolder = std::string(GML_GOLDEN_DIR) + "/diffusion/tiny_sd";
+const std::string kTinySdFolder = std::string(GML_GOLDEN_DIR) + "/diffusion/tiny_sd";
 
-at::Tensor images_of(const StableDiffusion& model) {
+at::Tensor file_test_images(const StableDiffusion& model) {
   GenerationRequest r;
   r.prompts = {"a {barred:1.3} spiral galaxy"};
   r.negative_prompt = "noise";
@@ -41,7 +41,7 @@ at::Tensor images_of(const StableDiffusion& model) {
   return out;
 }
 
-Status status_of(const ModelFile& file) {
+Status file_load_status(const ModelFile& file) {
   try {
     diffusion_from_model_file(file);
   } catch (const gml::Error& e) {
@@ -51,7 +51,7 @@ Status status_of(const ModelFile& file) {
 }
 
 TEST(DiffusionFile, HoldsEveryPartAsFloat32WithTheTokenizerFiles) {
-  const ModelFile file = diffusers_model_file(kFolder, R"({"command": "test"})");
+  const ModelFile file = diffusers_model_file(kTinySdFolder, R"({"command": "test"})");
   EXPECT_EQ(file.family, "diffusion");
   int unet = 0, vae = 0, text = 0;
   for (const auto& [name, t] : file.tensors) {
@@ -64,35 +64,35 @@ TEST(DiffusionFile, HoldsEveryPartAsFloat32WithTheTokenizerFiles) {
   EXPECT_GT(vae, 20);
   EXPECT_GT(text, 10);
   EXPECT_EQ(unet + vae + text, static_cast<int>(file.tensors.size()));
-  const ClipTokenizerTexts texts = ClipTokenizerTexts::read_directory(kFolder + "/tokenizer");
+  const ClipTokenizerTexts texts = ClipTokenizerTexts::read_directory(kTinySdFolder + "/tokenizer");
   EXPECT_EQ(gml::tensor_text(file.extra.at("tokenizer_vocab")), texts.vocab);
   EXPECT_EQ(gml::tensor_text(file.extra.at("tokenizer_merges")), texts.merges);
-  EXPECT_NE(file.provenance.find(kFolder), std::string::npos);
+  EXPECT_NE(file.provenance.find(kTinySdFolder), std::string::npos);
   EXPECT_NE(file.provenance.find("\"command\""), std::string::npos);
   EXPECT_NE(file.config.find("\"scheduler\""), std::string::npos);
 }
 
 TEST(DiffusionFile, FileAndFolderMakeTheSameImagesAndChecksum) {
   const std::string path = "/tmp/gml_diffusion_file_" + std::to_string(::getpid()) + ".h5";
-  const std::string checksum = convert_diffusers(kFolder, path);
+  const std::string checksum = convert_diffusers(kTinySdFolder, path);
   const LoadedDiffusion from_file = load_diffusion(path);
-  const LoadedDiffusion from_folder = load_diffusion(kFolder);
+  const LoadedDiffusion from_folder = load_diffusion(kTinySdFolder);
   std::remove(path.c_str());
   EXPECT_EQ(from_file.checksum, checksum);
   EXPECT_EQ(from_folder.checksum, checksum);
-  EXPECT_TRUE(at::equal(images_of(*from_file.model), images_of(*from_folder.model)));
+  EXPECT_TRUE(at::equal(file_test_images(*from_file.model), file_test_images(*from_folder.model)));
   EXPECT_EQ(from_file.model->tokenizer().encode_padded("Sérsic index 4, {bulge:1.2}"),
             from_folder.model->tokenizer().encode_padded("Sérsic index 4, {bulge:1.2}"));
   EXPECT_EQ(from_file.model->native_size(), from_folder.model->native_size());
 }
 
 TEST(DiffusionFile, DamagedFilesAreRefusedNamingWhatIsWrong) {
-  const ModelFile good = diffusers_model_file(kFolder);
-  ASSERT_EQ(status_of(good), Status::Ok);
+  const ModelFile good = diffusers_model_file(kTinySdFolder);
+  ASSERT_EQ(file_load_status(good), Status::Ok);
 
   ModelFile missing_tensor = good;
   missing_tensor.tensors.erase(missing_tensor.tensors.begin());
-  EXPECT_EQ(status_of(missing_tensor), Status::Format);
+  EXPECT_EQ(file_load_status(missing_tensor), Status::Format);
 
   ModelFile reshaped = good;
   at::Tensor& t = reshaped.tensors.at("vae.decoder.conv_out.bias");
@@ -107,7 +107,7 @@ TEST(DiffusionFile, DamagedFilesAreRefusedNamingWhatIsWrong) {
 
   ModelFile no_vocab = good;
   no_vocab.extra.erase("tokenizer_vocab");
-  EXPECT_EQ(status_of(no_vocab), Status::Format);
+  EXPECT_EQ(file_load_status(no_vocab), Status::Format);
 
   ModelFile no_unet_config = good;
   nlohmann::json config = nlohmann::json::parse(good.config);
@@ -127,7 +127,7 @@ TEST(DiffusionFile, DamagedFilesAreRefusedNamingWhatIsWrong) {
   nlohmann::json big = nlohmann::json::parse(good.config);
   big["unet"]["block_out_channels"] = {400000, 400000};
   inflated.config = big.dump();
-  EXPECT_EQ(status_of(inflated), Status::Format);
+  EXPECT_EQ(file_load_status(inflated), Status::Format);
 
   ModelFile sdxl = good;
   const std::string key = "\"cross_attention_dim\"";
@@ -143,12 +143,12 @@ TEST(DiffusionFile, DamagedFilesAreRefusedNamingWhatIsWrong) {
 
   ModelFile other_family = good;
   other_family.family = "flow";
-  EXPECT_EQ(status_of(other_family), Status::InvalidArgument);
+  EXPECT_EQ(file_load_status(other_family), Status::InvalidArgument);
 }
 
 TEST(DiffusionFile, ConvertLeavesNoFileWhenTheFolderIsBad) {
   const std::string path = "/tmp/gml_diffusion_bad_" + std::to_string(::getpid()) + ".h5";
-  EXPECT_THROW(convert_diffusers(kFolder + "/unet", path), gml::Error);
+  EXPECT_THROW(convert_diffusers(kTinySdFolder + "/unet", path), gml::Error);
   EXPECT_NE(::access(path.c_str(), F_OK), 0);
 }
 
