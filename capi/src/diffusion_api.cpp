@@ -3,7 +3,6 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
-#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -70,14 +69,13 @@ std::vector<int64_t> image_shape(const StableDiffusion& sd, const GenerationRequ
   require(r.height >= f && r.width >= f && r.height % f == 0 && r.width % f == 0,
           "height and width must be positive multiples of " + std::to_string(f) + ", got " +
               std::to_string(r.height) + " x " + std::to_string(r.width));
-  const std::vector<int64_t> shape = {n_prompts * r.images_per_prompt, sd.image_channels(),
-                                      r.height, r.width};
-  double total = 1;
-  for (int64_t d : shape) total *= static_cast<double>(d);
-  require(n_prompts <= std::numeric_limits<int64_t>::max() / r.images_per_prompt && total < 9.0e18,
-          "the image count overflows: " + std::to_string(n_prompts) + " prompts x " +
-              std::to_string(r.images_per_prompt) + " images");
-  return shape;
+  // In floating point first: the integer product must not overflow.
+  const double total = static_cast<double>(n_prompts) * static_cast<double>(r.images_per_prompt) *
+                       static_cast<double>(sd.image_channels()) * static_cast<double>(r.height) *
+                       static_cast<double>(r.width);
+  require(total < 9.0e18, "the image count overflows: " + std::to_string(n_prompts) +
+                              " prompts x " + std::to_string(r.images_per_prompt) + " images");
+  return {n_prompts * r.images_per_prompt, sd.image_channels(), r.height, r.width};
 }
 
 int64_t elements(const std::vector<int64_t>& shape) {

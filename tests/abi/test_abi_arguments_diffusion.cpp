@@ -104,6 +104,11 @@ TEST_F(AbiArgumentsDiffusion, Txt2img) {
   diffusion_expect_invalid(
       gml_diffusion_txt2img(ctx_, model_, &prompt_, INT64_MAX, &opts_, images_.data(), cap),
       "overflowing count");
+  opts_.n_per_prompt = INT64_MAX / 2;  // prompts x images would overflow int64
+  diffusion_expect_invalid(
+      gml_diffusion_txt2img(ctx_, model_, &prompt_, 4, &opts_, images_.data(), cap),
+      "overflowing prompts x images");
+  opts_.n_per_prompt = 1;
   opts_.guidance = NAN;
   diffusion_expect_invalid(
       gml_diffusion_txt2img(ctx_, model_, &prompt_, 1, &opts_, images_.data(), cap),
