@@ -3,7 +3,10 @@
 // the way bench/diffusion/peer_diffusers.py times diffusers' pipeline
 // (bench/diffusion/run.sh runs both).
 //
-//   bench_diffusion MODEL_DIR SIZE STEPS_A STEPS_B THREADS REPEATS
+//   bench_diffusion MODEL_DIR SIZE STEPS_A STEPS_B THREADS REPEATS [FORMAT]
+//
+// FORMAT: the UNet's and VAE's precision, float32 (default), bfloat16 or
+// float16, with "+cl" for channels-last convolutions (e.g. bfloat16+cl).
 //
 // One SIZE x SIZE image per call, batch 1, Euler ancestral, guidance 7.5
 // (so every step runs the UNet on the prompt and the empty negative prompt).
@@ -17,6 +20,10 @@
 //  (iii) decode_s: what a call does besides its steps and its two prompt
 //        encodes, t(STEPS_A) - STEPS_A step_s - 2 encode_s: the VAE decode
 //        and the per-call overhead.
+//  (iv)  tail_s: from the report of the last step to the call's return: the
+//        VAE decode and the copy into the caller's buffer, measured
+//        directly (null when steps are shorter than the progress interval,
+//        0.25 s, so that the last step's report may be skipped).
 // Prints one JSON line, with load_s (gml_model_load of the folder) and the
 // process's peak resident set.
 #include <galaxyml/galaxyml.h>
@@ -53,15 +60,23 @@ double median(std::vector<double> v) {
 }
 
 // The last progress report of a call: the final one always arrives (at
-// done == total), so it tells how many denoising steps the call ran.
+// done == total), so it tells how many denoising steps the call ran. The
+// first report at done == total comes after the last step (or, when that
+// one was skipped by the report interval, after the decode).
 struct LastProgress {
   int64_t done = 0, total = 0;
+  std::chrono::steady_clock::time_point steps_end{};
+  bool steps_ended = false;
 };
 
 int32_t on_progress(const gml_progress* p, void* user) {
   auto* last = static_cast<LastProgress*>(user);
   last->done = p->done;
   last->total = p->total;
+  if (p->done == p->total && !last->steps_ended) {
+    last->steps_end = std::chrono::steady_clock::now();
+    last->steps_ended = true;
+  }
   return 0;
 }
 
@@ -71,6 +86,7 @@ struct Bench {
   gml_diffusion_options opts;
   std::vector<float> images;
   LastProgress progress;
+  double tail_s = 0;  // of the last call
 
   // Seconds of one whole txt2img call of `steps` steps.
   double txt2img(int64_t steps) {
@@ -80,6 +96,7 @@ struct Bench {
     check(gml_diffusion_txt2img(ctx, model, &kPrompt, 1, &opts, images.data(), images.size()),
           "gml_diffusion_txt2img");
     const double t = seconds_since(t0);
+    tail_s = seconds_since(progress.steps_end);
     // A sampler that ran other than the steps asked would skew step_s.
     if (progress.done != steps || progress.total != steps) {
       std::fprintf(stderr, "bench_diffusion: asked %lld steps, progress says %lld of %lld\n",
@@ -102,10 +119,14 @@ struct Bench {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 7) {
-    std::fprintf(stderr, "usage: %s MODEL_DIR SIZE STEPS_A STEPS_B THREADS REPEATS\n", argv[0]);
+  if (argc != 7 && argc != 8) {
+    std::fprintf(stderr, "usage: %s MODEL_DIR SIZE STEPS_A STEPS_B THREADS REPEATS [FORMAT]\n",
+                 argv[0]);
     return 2;
   }
+  std::string format = argc == 8 ? argv[7] : "float32";
+  const bool channels_last = format.size() > 3 && format.compare(format.size() - 3, 3, "+cl") == 0;
+  const std::string precision = channels_last ? format.substr(0, format.size() - 3) : format;
   const char* model_dir = argv[1];
   const int64_t size = std::atoll(argv[2]);
   const int64_t steps_a = std::atoll(argv[3]), steps_b = std::atoll(argv[4]);
@@ -126,7 +147,7 @@ int main(int argc, char** argv) {
   check(gml_init(&io), "gml_init");
   gml_context_options co;
   gml_context_options_default(&co);
-  co.device = "cpu";  // the engine is float32 on the CPU, as the peer
+  co.device = "cpu";  // the engine runs on the CPU, as the peer
   Bench b{};
   check(gml_context_create(&co, &b.ctx), "gml_context_create");
   check(gml_context_set_progress(b.ctx, on_progress, &b.progress), "gml_context_set_progress");
@@ -142,6 +163,8 @@ int main(int argc, char** argv) {
   b.opts.n_per_prompt = 1;
   b.opts.batch_size = 1;
   b.opts.seed = 1;  // the same noise in every call: the calls differ only in steps
+  b.opts.precision = precision.c_str();
+  b.opts.channels_last = channels_last ? 1 : 0;
   int64_t shape[4];
   check(gml_diffusion_image_shape(b.model, &b.opts, 1, shape), "gml_diffusion_image_shape");
   b.images.resize(static_cast<size_t>(shape[0] * shape[1] * shape[2] * shape[3]));
@@ -155,16 +178,21 @@ int main(int argc, char** argv) {
   b.encode(embedding);
   b.txt2img(steps_a);
 
-  std::vector<double> encode_s, t_a, t_b, step_s;
+  std::vector<double> encode_s, t_a, t_b, step_s, tail_s;
   for (int r = 0; r < repeats; ++r) encode_s.push_back(b.encode(embedding));
   for (int r = 0; r < repeats; ++r) {
     // A and B back to back, so a change of machine load hits both alike.
     t_a.push_back(b.txt2img(steps_a));
+    tail_s.push_back(b.tail_s);
     t_b.push_back(b.txt2img(steps_b));
+    tail_s.push_back(b.tail_s);
     step_s.push_back((t_b.back() - t_a.back()) / static_cast<double>(steps_b - steps_a));
   }
   const double step = median(step_s), enc = median(encode_s), ta = median(t_a);
   const double decode = ta - static_cast<double>(steps_a) * step - 2.0 * enc;
+  // The last step's report is certain only when a step outlasts the interval.
+  char tail[32] = "null";
+  if (step > 0.3) std::snprintf(tail, sizeof tail, "%.4f", median(tail_s));
 
   // Pixels in [0, 1] as documented; their mean is printed so that a broken
   // run (all zeros, NaN) shows in the log.
@@ -175,13 +203,15 @@ int main(int argc, char** argv) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);  // ru_maxrss in KiB on Linux
   std::printf(
-      "{\"engine\": \"galaxyml\", \"size\": %lld, \"threads\": %d, \"repeats\": %d,"
+      "{\"engine\": \"galaxyml\", \"format\": \"%s\", \"size\": %lld, \"threads\": %d, "
+      "\"repeats\": %d,"
       " \"steps_a\": %lld, \"steps_b\": %lld, \"t_a_s\": %.4f, \"t_b_s\": %.4f,"
-      " \"step_s\": %.5f, \"encode_s\": %.5f, \"decode_s\": %.4f, \"load_s\": %.3f,"
+      " \"step_s\": %.5f, \"encode_s\": %.5f, \"decode_s\": %.4f, \"tail_s\": %s,"
+      " \"load_s\": %.3f,"
       " \"image_mean\": %.4f, \"peak_rss_mb\": %.1f}\n",
-      static_cast<long long>(size), gml_num_threads(), repeats, static_cast<long long>(steps_a),
-      static_cast<long long>(steps_b), ta, median(t_b), step, enc, decode, load_s, mean,
-      static_cast<double>(ru.ru_maxrss) / 1024.0);
+      format.c_str(), static_cast<long long>(size), gml_num_threads(), repeats,
+      static_cast<long long>(steps_a), static_cast<long long>(steps_b), ta, median(t_b), step, enc,
+      decode, tail, load_s, mean, static_cast<double>(ru.ru_maxrss) / 1024.0);
   gml_model_free(b.model);
   gml_context_free(b.ctx);
   return 0;

@@ -6,6 +6,14 @@
 # image size: seconds per guided Euler-ancestral denoising step, one prompt
 # encode, the VAE decode with per-call overhead, load time and peak RSS, each
 # engine in its own process (so the peak RSS is its own), galaxyml first.
+# With GML_SDCPP_CLI set to stable-diffusion.cpp's sd-cli (build_sdcpp.sh),
+# its f32 and f16 runs on the same folder follow (peer_sdcpp.py; one call of
+# four steps each: its own per-step timings, median of the last three).
+# GML_BENCH_ROUNDS (default 1): galaxyml and diffusers alternate this many
+# times per size; the summary takes each engine's medians over its rounds.
+# GML_BENCH_FORMATS (e.g. "bfloat16 float32+cl"): galaxyml again in each of
+# these UNet/VAE formats (bench_diffusion's FORMAT) after the peers, and
+# diffusers in bfloat16 beside galaxyml's bfloat16.
 #   bench/diffusion/run.sh [build-dir] [config] [sizes] [threads] [repeats]
 # config: galaxy64 (default; small, for 64 x 64 galaxy images) or sd15 (SD-1.5's
 # architecture: about 4.3 GB of weights, several GB of memory per engine).
@@ -46,18 +54,30 @@ echo "config $config; sizes $sizes; threads: $threads; Euler a, guidance 7.5, ba
      "steps $steps_a and $steps_b per call; medians of $repeats"
 summary=()
 for size in $sizes; do
-  echo "size $size, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-  g=$("$drv" "$model" "$size" "$steps_a" "$steps_b" "$threads" "$repeats")
-  echo "  $g"
-  echo "size $size, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-  p=$("$py" "$root/bench/diffusion/peer_diffusers.py" "$model" "$size" "$steps_a" "$steps_b" \
-        "$threads" "$repeats")
-  echo "  $p"
-  line=$("$py" - "$g" "$p" <<'PY'
-import json, sys
-g, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+  # Rounds alternate the engines, so a slow spell of a shared machine falls
+  # on both; each engine's figures are the medians over its rounds.
+  gs=() ps=()
+  for ((round = 1; round <= ${GML_BENCH_ROUNDS:-1}; round++)); do
+    echo "size $size, round $round, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+    gs+=("$("$drv" "$model" "$size" "$steps_a" "$steps_b" "$threads" "$repeats")")
+    echo "  ${gs[-1]}"
+    echo "size $size, round $round, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+    ps+=("$("$py" "$root/bench/diffusion/peer_diffusers.py" "$model" "$size" "$steps_a" "$steps_b" \
+            "$threads" "$repeats")")
+    echo "  ${ps[-1]}"
+  done
+  line=$("$py" - "${#gs[@]}" "${gs[@]}" "${ps[@]}" <<'PY'
+import json, statistics, sys
+n = int(sys.argv[1])
+runs = [json.loads(a) for a in sys.argv[2:]]
+def med(rs):
+    return {k: statistics.median(r[k] for r in rs) for k in
+            ("size", "step_s", "encode_s", "decode_s", "load_s", "peak_rss_mb")}
+g, p = med(runs[:n]), med(runs[n:])
+g["size"] = p["size"] = runs[0]["size"]
 print(f"{g['size']}: {g['step_s']:.3g}/{p['step_s']:.3g} ({p['step_s'] / g['step_s']:.2f}x)")
-print(f"  size {g['size']}: galaxyml vs diffusers: step {g['step_s']:.4f} s vs {p['step_s']:.4f} s"
+print(f"  size {g['size']}, medians of {n} round(s): galaxyml vs diffusers:"
+      f" step {g['step_s']:.4f} s vs {p['step_s']:.4f} s"
       f" ({p['step_s'] / g['step_s']:.2f}x), encode {g['encode_s']:.4f} s vs {p['encode_s']:.4f} s,"
       f" decode+overhead {g['decode_s']:.4f} s vs {p['decode_s']:.4f} s,"
       f" load {g['load_s']:.2f} s vs {p['load_s']:.2f} s,"
@@ -66,6 +86,22 @@ PY
   )
   summary+=("$(head -n 1 <<<"$line")")
   tail -n +2 <<<"$line"
+  if [ -n "${GML_SDCPP_CLI:-}" ]; then
+    for wtype in f32 f16; do
+      echo "size $size, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+      echo "  $("$py" "$root/bench/diffusion/peer_sdcpp.py" "$GML_SDCPP_CLI" "$model" "$size" 4 \
+                 "$threads" "$wtype")"
+    done
+  fi
+  for format in ${GML_BENCH_FORMATS:-}; do
+    echo "size $size, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "  $("$drv" "$model" "$size" "$steps_a" "$steps_b" "$threads" "$repeats" "$format")"
+    if [ "$format" = bfloat16 ]; then
+      echo "size $size, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+      echo "  $("$py" "$root/bench/diffusion/peer_diffusers.py" "$model" "$size" "$steps_a" \
+                 "$steps_b" "$threads" "$repeats" bfloat16)"
+    fi
+  done
 done
 # Last line: the headline bench/run_all.sh puts in its table (first 100
 # characters), every size's step seconds and galaxyml's speed-up.

@@ -57,6 +57,8 @@ GenerationRequest request_of(const StableDiffusion& sd, const gml_diffusion_opti
   r.sampler = diffusion::sampler_from_name(scheduler);
   r.restore_mean = o.restore_mean != 0;
   r.seed = o.seed;
+  r.format.dtype = diffusion::compute_dtype_from_name(o.precision ? o.precision : "float32");
+  r.format.channels_last = o.channels_last != 0;
   return r;
 }
 

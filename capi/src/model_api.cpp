@@ -1,4 +1,6 @@
 // Loading models of any family through one handle type.
+#include <sys/stat.h>
+
 #include "capi/src/context_impl.h"
 #include "capi/src/firewall.h"
 #include "capi/src/handles.h"
@@ -53,6 +55,12 @@ GML_API gml_status gml_model_load(gml_context* ctx, const char* path, const char
       }
       model->loaded = folder_family->load_folder(path, model->checksum);
     } else {
+      struct stat st {};
+      if (::stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        gml::fail(gml::Status::Io, "'" + std::string(path) +
+                                       "' is a folder, but not a model folder galaxyml reads "
+                                       "(a diffusers pipeline folder holds model_index.json)");
+      }
       gml::ModelFile file =
           gml::read_model_file(path, expected_family ? expected_family : std::string_view{});
       const gml::ModelFamily* family = gml::capi::find_model_family(file.family);

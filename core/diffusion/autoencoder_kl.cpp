@@ -169,6 +169,12 @@ class VaeDecoderImpl : public torch::nn::Module {
   torch::nn::GroupNorm conv_norm_out_{nullptr};
 };
 
+double AutoencoderKlConfig::minimum_parameters() const {
+  double n = 0;
+  for (int64_t c : block_out_channels) n += 9.0 * static_cast<double>(c) * static_cast<double>(c);
+  return n;
+}
+
 AutoencoderKlConfig AutoencoderKlConfig::from_json(const std::string& json_text,
                                                    const std::string& source) {
   const DiffusersConfig c(json_text, source);
@@ -285,8 +291,10 @@ AutoencoderKl load_autoencoder_kl(const std::string& dir) {
   const AutoencoderKlConfig config =
       AutoencoderKlConfig::from_json(read_text_file(config_path), config_path);
   require_file(weights_path);
+  const SafetensorsFile weights = SafetensorsFile::open(weights_path);
+  require_config_fits_file(weights, config.minimum_parameters(), config_path);
   AutoencoderKl vae(config);
-  load_state_dict(*vae, SafetensorsFile::open(weights_path));
+  load_state_dict(*vae, weights);
   vae->eval();
   return vae;
 }

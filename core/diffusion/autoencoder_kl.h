@@ -40,6 +40,10 @@ struct AutoencoderKlConfig {
   // setting), sample_size (tiling) and latents_mean/std (used by other
   // pipelines than SD's) are ignored.
   static AutoencoderKlConfig from_json(const std::string& json_text, const std::string& source);
+
+  // A lower bound of the parameters (a 3x3 convolution of each block's
+  // width); see UnetConfig::minimum_parameters.
+  double minimum_parameters() const;
 };
 
 // diffusers' DiagonalGaussianDistribution: logvar is clamped to [-30, 20].

@@ -12,6 +12,7 @@
 #include "core/common/error.h"
 #include "core/common/json_field.h"
 #include "core/common/safetensors.h"
+#include "core/diffusion/diffusers_config.h"
 #include "core/diffusion/state_dict.h"
 
 namespace gml::diffusion {
@@ -24,21 +25,20 @@ torch::nn::LayerNorm layer_norm(const ClipTextConfig& c) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps));
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(Status::Io, path + ": cannot be read");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void require_file(const std::string& path, const std::string& what) {
+// NotFound, as diffusers_config.h's require_file, with what the folder
+// should hold.
+void require_part_file(const std::string& path, const std::string& what) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
-    fail(Status::Io, path + ": does not exist or is not a regular file (" + what + ")");
+    fail(Status::NotFound, path + ": does not exist or is not a regular file (" + what + ")");
 }
 
 }  // namespace
+
+double ClipTextConfig::minimum_parameters() const {
+  const double h = static_cast<double>(hidden_size);
+  return static_cast<double>(vocab_size) * h + 4.0 * static_cast<double>(num_hidden_layers) * h * h;
+}
 
 ClipTextConfig clip_text_config_from_json(const std::string& json_text, const std::string& source) {
   const nlohmann::json j = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
@@ -250,11 +250,13 @@ at::Tensor ClipTextModelImpl::prompt_embeds(const at::Tensor& input_ids, int64_t
 ClipTextModel load_clip_text_model(const std::string& dir) {
   const std::string config_path = dir + "/config.json";
   const std::string weights_path = dir + "/model.safetensors";
-  require_file(config_path, "a text_encoder directory holds config.json and model.safetensors");
-  const ClipTextConfig config = clip_text_config_from_json(read_text(config_path), config_path);
-  require_file(weights_path, "only safetensors weights are read, in one file");
+  require_part_file(config_path,
+                    "a text_encoder directory holds config.json and model.safetensors");
+  const ClipTextConfig config =
+      clip_text_config_from_json(read_text_file(config_path), config_path);
+  require_part_file(weights_path, "only safetensors weights are read, in one file");
   const SafetensorsFile file = SafetensorsFile::open(weights_path);
-
+  require_config_fits_file(file, config.minimum_parameters(), config_path);
   ClipTextModel model(config);
   if (file.contains("embeddings.token_embedding.weight") &&
       !file.contains("text_model.embeddings.token_embedding.weight")) {

@@ -42,6 +42,10 @@ struct ClipTextConfig {
   // CLIPTextModelWithProjection's checkpoints also hold text_projection.weight,
   // which Stable Diffusion 1.x/2.x never use: the loader skips it.
   bool with_projection = false;
+
+  // A lower bound of the parameters (the token embedding and four
+  // hidden x hidden projections per layer); see UnetConfig::minimum_parameters.
+  double minimum_parameters() const;
 };
 
 // Reads config.json text; `source` names it in messages. Error(Format)
@@ -159,7 +163,7 @@ TORCH_MODULE(ClipTextModel);
 // float16 or bfloat16; keys with the "text_model." prefix as in Stable
 // Diffusion checkpoints, the position_ids buffer older transformers saved
 // allowed, or without it as transformers 5 saves a CLIPTextModel). The
-// module is float32 on the CPU, in eval mode. Error(Io) naming the file
+// module is float32 on the CPU, in eval mode. Error(NotFound) naming the file
 // for a missing one; the errors of clip_text_config_from_json and
 // load_state_dict naming the file and key otherwise.
 ClipTextModel load_clip_text_model(const std::string& dir);

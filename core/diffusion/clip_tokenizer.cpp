@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/common/error.h"
+#include "core/diffusion/diffusers_config.h"
 
 namespace gml::diffusion {
 namespace {
@@ -318,14 +319,6 @@ void clip_split(const std::u32string& s, Emit&& emit) {
 
 // --- files
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(Status::Io, path + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 nlohmann::json parse_json(const std::string& text, const std::string& path) {
   try {
     return nlohmann::json::parse(text);
@@ -335,7 +328,7 @@ nlohmann::json parse_json(const std::string& text, const std::string& path) {
 }
 
 std::string optional_file(const std::string& path) {
-  return std::ifstream(path) ? read_file(path) : std::string();
+  return std::ifstream(path) ? read_text_file(path) : std::string();
 }
 
 // A special token as tokenizer_config.json or special_tokens_map.json
@@ -486,8 +479,8 @@ void ClipTokenizer::Impl::encode_segment(const std::u32string& text,
 
 ClipTokenizer::ClipTokenizer(const std::string& vocab_path, const std::string& merges_path,
                              ClipTokenizerOptions options)
-    : ClipTokenizer(read_file(vocab_path), vocab_path, read_file(merges_path), merges_path,
-                    std::move(options)) {}
+    : ClipTokenizer(read_text_file(vocab_path), vocab_path, read_text_file(merges_path),
+                    merges_path, std::move(options)) {}
 
 ClipTokenizer::ClipTokenizer(const std::string& vocab_text, const std::string& vocab_path,
                              const std::string& merges_text, const std::string& merges_path,
@@ -560,7 +553,7 @@ ClipTokenizer::ClipTokenizer(const std::string& vocab_text, const std::string& v
 
 ClipTokenizerTexts ClipTokenizerTexts::read_directory(const std::string& dir) {
   const std::string root = dir.empty() || dir.back() == '/' ? dir : dir + "/";
-  return {read_file(root + "vocab.json"), read_file(root + "merges.txt"),
+  return {read_text_file(root + "vocab.json"), read_text_file(root + "merges.txt"),
           optional_file(root + "tokenizer_config.json"),
           optional_file(root + "special_tokens_map.json")};
 }

@@ -44,7 +44,7 @@ struct ClipTokenizerTexts {
   std::string tokenizer_config;    // tokenizer_config.json, optional
   std::string special_tokens_map;  // special_tokens_map.json, optional
 
-  // Error(Io) for a missing vocab.json or merges.txt.
+  // Error(NotFound) for a missing vocab.json or merges.txt.
   static ClipTokenizerTexts read_directory(const std::string& dir);
 };
 
@@ -53,7 +53,7 @@ class ClipTokenizer {
   // A tokenizer directory as diffusers checkpoints ship it: vocab.json,
   // merges.txt, and tokenizer_config.json / special_tokens_map.json when
   // present (special_tokens_map.json wins where both name a token). Throws
-  // Error(Io) for a missing vocab.json or merges.txt, Error(Format) naming
+  // Error(NotFound) for a missing vocab.json or merges.txt, Error(Format) naming
   // the file (and line) for malformed contents.
   static ClipTokenizer from_directory(const std::string& dir);
   // The same from the files' texts; `source` stands for the directory in

@@ -42,10 +42,8 @@ json parse_config(const std::string& text, const std::string& path) {
 
 void store_part(const torch::nn::Module& module, const char* prefix, TensorMap& tensors) {
   // Shared, not copied: the file in memory is a view of the loaded model.
-  for (const auto& p : module.named_parameters(true))
-    tensors[std::string(prefix) + "." + p.key()] = p.value().detach().contiguous();
-  for (const auto& b : module.named_buffers(true))
-    tensors[std::string(prefix) + "." + b.key()] = b.value().detach().contiguous();
+  for (const auto& kv : state_dict_of(module))
+    tensors[std::string(prefix) + "." + kv.first] = kv.second.contiguous();
 }
 
 std::map<std::string, at::Tensor> part_tensors(const ModelFile& file, const char* prefix) {
@@ -168,14 +166,10 @@ LoadedDiffusion diffusion_from_model_file(const ModelFile& file) {
   const ClipTextConfig text_config =
       clip_text_config_from_json(config_part(config, kTextEncoder).dump(), where + kTextEncoder);
   // A hand-made config must not make the loader allocate more than the file
-  // holds: each UNet and VAE block has at least one 3x3 convolution of its
-  // width, each encoder layer four width x width projections.
-  double parameters = static_cast<double>(text_config.vocab_size) * text_config.hidden_size +
-                      4.0 * text_config.num_hidden_layers * text_config.hidden_size *
-                          static_cast<double>(text_config.hidden_size);
-  for (int64_t c : unet_config.block_out_channels) parameters += 9.0 * c * static_cast<double>(c);
-  for (int64_t c : vae_config.block_out_channels) parameters += 9.0 * c * static_cast<double>(c);
-  require_config_fits_tensors(file, parameters,
+  // holds.
+  require_config_fits_tensors(file,
+                              unet_config.minimum_parameters() + vae_config.minimum_parameters() +
+                                  text_config.minimum_parameters(),
                               "3x3 convolutions of the UNet and VAE widths, the text encoder's "
                               "embedding and projections");
   Unet unet(unet_config);

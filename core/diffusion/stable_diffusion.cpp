@@ -15,6 +15,7 @@
 #include "core/diffusion/prompt_embedding.h"
 #include "core/diffusion/prompt_weights.h"
 #include "core/diffusion/scheduler_config.h"
+#include "core/diffusion/state_dict.h"
 #include "core/diffusion/unet.h"
 
 namespace gml::diffusion {
@@ -51,13 +52,30 @@ void check_request(const StableDiffusion& model, const GenerationRequest& r,
   }
 }
 
-// The reference's latents, scaled as the UNet sees them: [R, c, h, w].
+// The reference's latents, scaled as the UNet sees them: [R, c, h, w],
+// float32 whatever the VAE's dtype.
 at::Tensor encode_reference(const StableDiffusion& model, const at::Tensor& reference,
                             NoiseSource& noise) {
   // As diffusers' StableDiffusionImg2ImgPipeline: scaling_factor only (its
   // SD pipelines ignore the shift_factor of later model families).
-  const LatentDistribution dist = model.vae().encode(reference.to(at::kFloat) * 2.0 - 1.0);
+  LatentDistribution dist =
+      model.vae().encode((reference.to(at::kFloat) * 2.0 - 1.0).to(model.format().dtype));
+  dist.mean = dist.mean.to(at::kFloat);
+  dist.logvar = dist.logvar.to(at::kFloat);
   return dist.sample(noise.reference(dist.mean.sizes())) * model.vae().scaling_factor();
+}
+
+template <typename Module>
+Module converted(const Module& from, const ComputeFormat& format, const std::string& where) {
+  Module to(from->config());
+  to->to(format.dtype);
+  {
+    c10::InferenceMode guard;
+    load_state_dict(*to, state_dict_of(*from), where);
+  }
+  to->eval();
+  to->use_channels_last(format.channels_last);
+  return to;
 }
 
 }  // namespace
@@ -121,6 +139,31 @@ std::shared_ptr<StableDiffusion> StableDiffusion::load_diffusers(const std::stri
       load_autoencoder_kl(layout.vae_dir).ptr(), std::move(scheduler), dir);
 }
 
+at::ScalarType compute_dtype_from_name(const std::string& name) {
+  if (name == "float32") return at::kFloat;
+  if (name == "bfloat16") return at::kBFloat16;
+  if (name == "float16") return at::kHalf;
+  fail(Status::InvalidArgument, "unknown precision '" + name + "' (float32, bfloat16 or float16)");
+}
+
+const StableDiffusion& StableDiffusion::in_format(const ComputeFormat& format) const {
+  require(format.dtype == at::kFloat || format.dtype == at::kBFloat16 || format.dtype == at::kHalf,
+          std::string("the networks compute in float32, bfloat16 or float16, not ") +
+              c10::toString(format.dtype));
+  if (format.dtype == format_.dtype && format.channels_last == format_.channels_last) return *this;
+  const std::pair<int, bool> key{static_cast<int>(format.dtype), format.channels_last};
+  std::lock_guard<std::mutex> lock(formats_mutex_);
+  auto it = formats_.find(key);
+  if (it != formats_.end()) return *it->second;
+  // From this model's own weights: a copy of a copy would round twice.
+  const Unet unet = converted(Unet(unet_), format, source_ + " UNet");
+  const AutoencoderKl vae = converted(AutoencoderKl(vae_), format, source_ + " VAE");
+  auto variant = std::make_unique<StableDiffusion>(tokenizer_, text_encoder_, unet.ptr(), vae.ptr(),
+                                                   scheduler_config_, source_);
+  variant->format_ = format;
+  return *(formats_[key] = std::move(variant));
+}
+
 int64_t StableDiffusion::vae_scale_factor() const {
   return int64_t{1} << (vae_->config().block_out_channels.size() - 1);
 }
@@ -150,8 +193,10 @@ at::Tensor encode_prompt(const StableDiffusion& model, const std::string& prompt
   return weighted_prompt_embeds(model.text_encoder(), ids, weights, options);
 }
 
-void generate(const StableDiffusion& model, const GenerationRequest& r, at::Tensor out) {
-  check_request(model, r, out);
+void generate(const StableDiffusion& loaded, const GenerationRequest& r, at::Tensor out) {
+  check_request(loaded, r, out);
+  const StableDiffusion& model = loaded.in_format(r.format);
+  const at::ScalarType dtype = r.format.dtype;
   c10::InferenceMode guard;
   const int64_t n = image_count(r);
   const int64_t f = model.vae_scale_factor();
@@ -188,7 +233,8 @@ void generate(const StableDiffusion& model, const GenerationRequest& r, at::Tens
     }
     const at::Tensor condition = at::cat(rows, 0);
     const at::Tensor context =
-        guided ? at::cat({unconditional.expand({count, -1, -1}), condition}, 0) : condition;
+        (guided ? at::cat({unconditional.expand({count, -1, -1}), condition}, 0) : condition)
+            .to(dtype);
 
     scheduler->set_timesteps(r.steps);  // a fresh history for multistep samplers
     at::Tensor latents = noise.images(first, count, latent_shape);
@@ -201,23 +247,25 @@ void generate(const StableDiffusion& model, const GenerationRequest& r, at::Tens
       latents = latents * scheduler->init_noise_sigma();
     }
     for (int64_t i = first_step; i < scheduler->steps(); ++i) {
-      const at::Tensor input = scheduler->scale_model_input(latents, i);
+      const at::Tensor input = scheduler->scale_model_input(latents, i).to(dtype);
       const at::Tensor t = at::scalar_tensor(scheduler->timesteps()[static_cast<size_t>(i)],
                                              at::TensorOptions().dtype(at::kFloat));
       at::Tensor prediction;
       if (guided) {
         const std::vector<at::Tensor> halves =
-            model.unet().forward(at::cat({input, input}, 0), t, context).chunk(2, 0);
+            model.unet().forward(at::cat({input, input}, 0), t, context).to(at::kFloat).chunk(2, 0);
         prediction = halves[0] + r.guidance * (halves[1] - halves[0]);
       } else {
-        prediction = model.unet().forward(input, t, context);
+        prediction = model.unet().forward(input, t, context).to(at::kFloat);
       }
       const at::Tensor step_noise =
           scheduler->stochastic() ? noise.images(first, count, latent_shape) : at::Tensor();
       latents = scheduler->step(prediction, i, latents, step_noise);
       progress.update(++done);
     }
-    const at::Tensor images = model.vae().decode(latents / model.vae().config().scaling_factor);
+    const at::Tensor images = model.vae()
+                                  .decode((latents / model.vae().config().scaling_factor).to(dtype))
+                                  .to(at::kFloat);
     out.narrow(0, first, count).copy_((images / 2.0 + 0.5).clamp(0.0, 1.0));
   }
   progress.finish();

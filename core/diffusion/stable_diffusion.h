@@ -8,10 +8,14 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/ScalarType.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/diffusion/scheduler.h"
@@ -27,6 +31,18 @@ class ClipTextModelImpl;
 class UnetImpl;
 class AutoencoderKlImpl;
 class NoiseSource;
+
+// How the UNet and VAE compute: their dtype and the convolutions' memory
+// layout. The text encoder (a few hundredths of a step), the scheduler and
+// the latents between steps stay float32, as diffusers' schedulers upcast.
+struct ComputeFormat {
+  at::ScalarType dtype = at::kFloat;  // kFloat, kBFloat16 or kHalf
+  bool channels_last = false;
+};
+
+// "float32", "bfloat16" or "float16"; Error(InvalidArgument) listing them
+// for anything else.
+at::ScalarType compute_dtype_from_name(const std::string& name);
 
 class StableDiffusion {
  public:
@@ -55,7 +71,19 @@ class StableDiffusion {
   int64_t native_size() const;
   int64_t image_channels() const;
 
+  // The model computing in `format`: *this for the loaded format (float32,
+  // channels first), else a copy of the UNet and VAE converted at the first
+  // request and kept for the model's lifetime (a 16-bit copy holds half the
+  // float32 weights' memory). The tokenizer and text encoder are shared.
+  // Thread-safe. Error(InvalidArgument) for a dtype other than float32,
+  // bfloat16 and float16.
+  const StableDiffusion& in_format(const ComputeFormat& format) const;
+  const ComputeFormat& format() const { return format_; }
+
  private:
+  ComputeFormat format_;
+  mutable std::mutex formats_mutex_;
+  mutable std::map<std::pair<int, bool>, std::unique_ptr<StableDiffusion>> formats_;
   std::shared_ptr<ClipTokenizer> tokenizer_;
   std::shared_ptr<ClipTextModelImpl> text_encoder_;
   std::shared_ptr<UnetImpl> unet_;
@@ -85,6 +113,8 @@ struct GenerationRequest {
   bool restore_mean = false;
   uint64_t seed = 0;
   int64_t batch_size = 1;  // images per network batch
+  // The UNet's and VAE's dtype and layout (StableDiffusion::in_format).
+  ComputeFormat format;
   // img2img: [1 or N, C, H, W] in [0, 1]; undefined runs text-to-image.
   at::Tensor reference;
   double strength = 0.8;

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <cstdio>
 #include <functional>
 #include <vector>
 
@@ -82,6 +83,31 @@ void load_state_dict(torch::nn::Module& module, const std::map<std::string, at::
   source.shape = [&](const std::string& n) { return tensors.at(n).sizes().vec(); };
   source.read = [&](const std::string& n) { return tensors.at(n); };
   load_from(module, source, ignored);
+}
+
+std::map<std::string, at::Tensor> state_dict_of(const torch::nn::Module& module) {
+  std::map<std::string, at::Tensor> tensors;
+  for (const auto& p : module.named_parameters(true)) tensors[p.key()] = p.value().detach();
+  for (const auto& b : module.named_buffers(true)) tensors[b.key()] = b.value().detach();
+  return tensors;
+}
+
+void require_config_fits_file(const SafetensorsFile& file, double config_parameters,
+                              const std::string& config_path) {
+  double stored = 0;
+  for (const std::string& name : file.names()) {
+    double n = 1;
+    for (int64_t d : file.entry(name).shape) n *= static_cast<double>(d);
+    stored += n;
+  }
+  if (config_parameters > stored) {
+    char text[160];
+    std::snprintf(text, sizeof text,
+                  " asks for at least %.4g parameters but the checkpoint holds %.4g",
+                  config_parameters, stored);
+    fail(Status::Format,
+         config_path + text + " (" + file.path() + "); config and weights disagree");
+  }
 }
 
 }  // namespace gml::diffusion

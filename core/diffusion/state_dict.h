@@ -42,4 +42,16 @@ void load_state_dict(torch::nn::Module& module, const SafetensorsFile& file,
 void load_state_dict(torch::nn::Module& module, const std::map<std::string, at::Tensor>& tensors,
                      const std::string& source, const IgnoredKeys& ignored = {});
 
+// The module's parameters and buffers by name, shared (not copied): what
+// load_state_dict reads back into a module of the same configuration.
+std::map<std::string, at::Tensor> state_dict_of(const torch::nn::Module& module);
+
+// Refuses, before a module is built from `config_path`, a config whose
+// lower bound of parameters (its minimum_parameters()) exceeds the elements
+// `file` declares: each value of a hand-edited config.json may be within
+// its bounds while their product asks for terabytes. Error(Format) naming
+// both files.
+void require_config_fits_file(const SafetensorsFile& file, double config_parameters,
+                              const std::string& config_path);
+
 }  // namespace gml::diffusion

@@ -161,6 +161,12 @@ UnetBlockKind block_kind(const DiffusersConfig& c, const std::string& key, const
 
 }  // namespace
 
+double UnetConfig::minimum_parameters() const {
+  double n = 0;
+  for (int64_t c : block_out_channels) n += 9.0 * static_cast<double>(c) * static_cast<double>(c);
+  return n;
+}
+
 UnetConfig UnetConfig::from_json(const std::string& json_text, const std::string& source) {
   const DiffusersConfig c(json_text, source);
   const std::string class_name = c.text("_class_name", "UNet2DConditionModel");
@@ -403,8 +409,10 @@ Unet load_unet(const std::string& dir) {
   const std::string weights_path = dir + "/diffusion_pytorch_model.safetensors";
   const UnetConfig config = UnetConfig::from_json(read_text_file(config_path), config_path);
   require_file(weights_path);
+  const SafetensorsFile weights = SafetensorsFile::open(weights_path);
+  require_config_fits_file(weights, config.minimum_parameters(), config_path);
   Unet unet(config);
-  load_state_dict(*unet, SafetensorsFile::open(weights_path));
+  load_state_dict(*unet, weights);
   unet->eval();
   return unet;
 }

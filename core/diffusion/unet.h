@@ -55,6 +55,11 @@ struct UnetConfig {
   // Error(Format) naming the source and the key for anything that is not
   // implemented or inconsistent.
   static UnetConfig from_json(const std::string& json_text, const std::string& source);
+
+  // A lower bound of the parameters a UNet of this config holds (a 3x3
+  // convolution of each block's width), to refuse a config that asks for
+  // more than its checkpoint stores before anything is allocated.
+  double minimum_parameters() const;
 };
 
 class UnetDownBlockImpl;

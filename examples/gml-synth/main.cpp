@@ -108,6 +108,9 @@ int cmd_sample(int argc, char** argv) {
       "guidance", po::value(&o.guidance)->default_value(o.guidance), "classifier-free guidance")(
       "eta", po::value(&o.eta)->default_value(o.eta), "DDIM's eta")(
       "batch", po::value(&o.batch_size)->default_value(o.batch_size), "images per network batch")(
+      "precision", po::value(&run.precision)->default_value("float32"),
+      "dtype of the UNet and VAE: float32, bfloat16 or float16")(
+      "channels-last", "convolutions in channels-last memory layout")(
       "restore-mean", "after weighting, restore the prompt embedding's mean (web-UI style)")(
       "ref", po::value(&ref_path),
       "img2img reference: a FITS image or cube (1 or N images; scaled to [0, 1] when outside)")(
@@ -116,8 +119,10 @@ int cmd_sample(int argc, char** argv) {
       "out,o", po::value(&out)->required(), "FITS cube to write [N, C, H, W] in [0, 1]")(
       "png", po::value(&png), "PNG grid of the images (default: --out with .png)");
   if (!parse(argc, argv, d, "Generates galaxy images from text prompts.")) return 0;
-  for (int i = 0; i < argc; ++i)
+  for (int i = 0; i < argc; ++i) {
     if (std::string(argv[i]) == "--restore-mean") o.restore_mean = 1;
+    if (std::string(argv[i]) == "--channels-last") o.channels_last = 1;
+  }
   if (png.empty()) png = replace_extension(out, ".png");
   require_output_file(out, {model_path, ref_path}, "--out", c.overwrite);
   require_output_file(png, {model_path, ref_path, out}, "--png", c.overwrite);
@@ -135,6 +140,7 @@ int cmd_sample(int argc, char** argv) {
   gml_model* model = nullptr;
   check(gml_model_load(s.ctx, model_path.c_str(), "diffusion", &model), "--model");
   o.scheduler = run.scheduler.c_str();
+  o.precision = run.precision.c_str();
   o.negative_prompt = run.negative_prompt.c_str();
   o.seed = c.seed;
   std::vector<const char*> prompt_ptrs;

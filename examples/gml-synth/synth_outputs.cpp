@@ -99,6 +99,9 @@ void write_synth_fits(const std::string& path, const std::vector<float>& images,
   key_number<double>(f, TDOUBLE, "ETA", o.eta, "DDIM eta");
   key_number<int>(f, TLOGICAL, "RESTMEAN", o.restore_mean ? 1 : 0,
                   "embedding mean restored after weighting");
+  key_text(f, "PRECISN", run.precision, "dtype of the UNet and VAE");
+  key_number<int>(f, TLOGICAL, "CHANLAST", o.channels_last ? 1 : 0,
+                  "convolutions in channels-last layout");
   key_text(f, "MODEL", run.model_path, "diffusion model (diffusers folder or galaxyml file)");
   key_text(f, "MODELSUM", checksum, "model checksum (galaxyml model file format)");
   if (!run.reference_path.empty()) {

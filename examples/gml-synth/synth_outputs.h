@@ -21,6 +21,7 @@ struct SynthRun {
   std::vector<std::string> prompts;
   std::string negative_prompt;
   std::string scheduler;
+  std::string precision;  // the UNet's and VAE's dtype
   gml_diffusion_options options{};
   uint64_t seed = 0;
   std::string model_path;

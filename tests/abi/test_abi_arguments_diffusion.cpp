@@ -113,6 +113,12 @@ TEST_F(AbiArgumentsDiffusion, Txt2img) {
   diffusion_expect_invalid(
       gml_diffusion_txt2img(ctx_, model_, &prompt_, 1, &opts_, images_.data(), cap),
       "NaN guidance");
+  opts_.guidance = 7.5;
+  opts_.precision = "float64";
+  diffusion_expect_invalid(
+      gml_diffusion_txt2img(ctx_, model_, &prompt_, 1, &opts_, images_.data(), cap),
+      "an unknown precision");
+  EXPECT_NE(std::string(gml_last_error()).find("bfloat16"), std::string::npos) << gml_last_error();
   EXPECT_TRUE(images_untouched());
 }
 

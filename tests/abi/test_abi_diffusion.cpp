@@ -164,6 +164,32 @@ TEST_F(AbiDiffusion, EverySchedulerRuns) {
   EXPECT_NE(plain, karras);
 }
 
+// 16-bit networks make the float32 images to their rounding, channels-last
+// the same images; each is a real change of arithmetic, not the float32
+// path again.
+TEST_F(AbiDiffusion, PrecisionAndChannelsLastKeepTheImages) {
+  EXPECT_EQ(opts_.precision, nullptr);  // float32
+  EXPECT_EQ(opts_.channels_last, 0);
+  opts_.seed = 9;
+  const std::vector<float> reference = txt2img({"a face-on spiral galaxy"});
+  auto max_difference = [&](const std::vector<float>& other) {
+    EXPECT_EQ(other.size(), reference.size());
+    double d = 0;
+    for (size_t i = 0; i < reference.size() && i < other.size(); ++i)
+      d = std::max(d, static_cast<double>(std::fabs(reference[i] - other[i])));
+    return d;
+  };
+  opts_.channels_last = 1;
+  EXPECT_LT(max_difference(txt2img({"a face-on spiral galaxy"})), 1e-5);
+  opts_.channels_last = 0;
+  for (const char* precision : {"bfloat16", "float16"}) {
+    opts_.precision = precision;
+    const double d = max_difference(txt2img({"a face-on spiral galaxy"}));
+    EXPECT_GT(d, 1e-5) << precision << ": the images are float32's to the bit";
+    EXPECT_LT(d, 0.1) << precision;
+  }
+}
+
 TEST_F(AbiDiffusion, BadRequestsAreClearErrors) {
   const char* prompt = "a galaxy";
   std::vector<float> images(3 * 32 * 24);

@@ -18,6 +18,7 @@
 #include "core/common/safetensors.h"
 #include "core/diffusion/autoencoder_kl.h"
 #include "core/diffusion/diffusers_config.h"
+#include "tests/diffusion/golden_compare.h"
 
 namespace gml::diffusion {
 namespace {
@@ -25,30 +26,7 @@ namespace {
 const char* const kCases[] = {"two_level", "three_level_bf16", "no_quant_no_attention_fp16"};
 
 std::string case_dir(const std::string& name) {
-  return std::string(GML_GOLDEN_DIR) + "/diffusion/vae/" + name;
-}
-
-// max |a - b| relative to max(1, max |b|).
-double vae_relative_error(const at::Tensor& a, const at::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  if (a.sizes() != b.sizes()) return 1e30;
-  const double scale = std::max(1.0, b.abs().max().item<double>());
-  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>() / scale;
-}
-
-// Expects `f` to throw Error(status) whose message holds every one of `parts`.
-template <typename F>
-void expect_error(F&& f, Status status, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.status(), status) << e.what();
-    for (const std::string& part : parts) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-          << "'" << part << "' not in: " << e.what();
-    }
-  }
+  return golden::case_dir("vae", name);
 }
 
 // A copy of a golden case with its config.json text edited, in a folder of
@@ -74,10 +52,10 @@ TEST(AutoencoderKl, EncodeAndDecodeEqualDiffusersOnEveryConfiguration) {
     AutoencoderKl vae = load_autoencoder_kl(case_dir(name));
     const SafetensorsFile io = SafetensorsFile::open(case_dir(name) + "/io.safetensors");
     const LatentDistribution dist = vae->encode(io.read("image"));
-    const double mean = vae_relative_error(dist.mean, io.read("mean"));
-    const double logvar = vae_relative_error(dist.logvar, io.read("logvar"));
-    const double sample = vae_relative_error(dist.sample(io.read("noise")), io.read("sample"));
-    const double decoded = vae_relative_error(vae->decode(io.read("mean")), io.read("decoded"));
+    const double mean = golden::relative_error(dist.mean, io.read("mean"));
+    const double logvar = golden::relative_error(dist.logvar, io.read("logvar"));
+    const double sample = golden::relative_error(dist.sample(io.read("noise")), io.read("sample"));
+    const double decoded = golden::relative_error(vae->decode(io.read("mean")), io.read("decoded"));
     EXPECT_LE(mean, 1e-4);
     EXPECT_LE(logvar, 1e-4);
     EXPECT_LE(sample, 1e-4);
@@ -93,8 +71,8 @@ TEST(AutoencoderKl, ChannelsLastGivesTheSameResults) {
   AutoencoderKl vae = load_autoencoder_kl(dir);
   vae->use_channels_last(true);
   const SafetensorsFile io = SafetensorsFile::open(dir + "/io.safetensors");
-  EXPECT_LE(vae_relative_error(vae->encode(io.read("image")).mean, io.read("mean")), 1e-4);
-  EXPECT_LE(vae_relative_error(vae->decode(io.read("mean")), io.read("decoded")), 1e-4);
+  EXPECT_LE(golden::relative_error(vae->encode(io.read("image")).mean, io.read("mean")), 1e-4);
+  EXPECT_LE(golden::relative_error(vae->decode(io.read("mean")), io.read("decoded")), 1e-4);
 }
 
 TEST(AutoencoderKl, SampleDrawsStandardNormalNoiseFromTheGenerator) {
@@ -119,28 +97,28 @@ TEST(AutoencoderKl, ScalingAndShiftFactorsComeFromTheConfig) {
 TEST(AutoencoderKl, RefusesAnUnknownBlockTypeNamingTheFileAndKey) {
   const std::string dir =
       edited_copy("two_level", "\"DownEncoderBlock2D\"", "\"AttnDownEncoderBlock2D\"");
-  expect_error([&] { load_autoencoder_kl(dir); }, Status::Format,
-               {dir + "/config.json", "down_block_types", "AttnDownEncoderBlock2D"});
-  expect_error([&] { AutoencoderKlConfig::from_json(R"({"act_fn": "gelu"})", "vae.json"); },
-               Status::Format, {"vae.json", "act_fn"});
+  golden::expect_error([&] { load_autoencoder_kl(dir); }, Status::Format,
+                       {dir + "/config.json", "down_block_types", "AttnDownEncoderBlock2D"});
+  golden::expect_error([&] { AutoencoderKlConfig::from_json(R"({"act_fn": "gelu"})", "vae.json"); },
+                       Status::Format, {"vae.json", "act_fn"});
 }
 
 TEST(AutoencoderKl, RefusesWeightsOfAnotherShapeNamingTheFileAndTensor) {
   const std::string dir =
       edited_copy("two_level", "\"latent_channels\": 4", "\"latent_channels\": 5");
-  expect_error([&] { load_autoencoder_kl(dir); }, Status::Format,
-               {dir + "/diffusion_pytorch_model.safetensors", "encoder.conv_out.weight"});
+  golden::expect_error([&] { load_autoencoder_kl(dir); }, Status::Format,
+                       {dir + "/diffusion_pytorch_model.safetensors", "encoder.conv_out.weight"});
 }
 
 TEST(AutoencoderKl, NamesAMissingFile) {
   const std::string dir = testing::TempDir() + "/no_vae_here";
-  expect_error([&] { load_autoencoder_kl(dir); }, Status::NotFound, {dir + "/config.json"});
+  golden::expect_error([&] { load_autoencoder_kl(dir); }, Status::NotFound, {dir + "/config.json"});
   const std::string weightless = testing::TempDir() + "/vae_without_weights";
   std::filesystem::create_directories(weightless);
   std::filesystem::copy_file(case_dir("two_level") + "/config.json", weightless + "/config.json",
                              std::filesystem::copy_options::overwrite_existing);
-  expect_error([&] { load_autoencoder_kl(weightless); }, Status::NotFound,
-               {weightless + "/diffusion_pytorch_model.safetensors"});
+  golden::expect_error([&] { load_autoencoder_kl(weightless); }, Status::NotFound,
+                       {weightless + "/diffusion_pytorch_model.safetensors"});
 }
 
 }  // namespace

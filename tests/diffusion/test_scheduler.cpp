@@ -16,6 +16,7 @@
 #include "core/diffusion/noise_schedule.h"
 #include "core/diffusion/scheduler.h"
 #include "core/diffusion/scheduler_config.h"
+#include "tests/diffusion/golden_compare.h"
 
 namespace gml::diffusion {
 namespace {
@@ -54,12 +55,6 @@ at::Tensor tensor_of(const nlohmann::json& values, const std::vector<int64_t>& s
   return at::tensor(values.get<std::vector<double>>(), at::kDouble).reshape(shape).to(at::kFloat);
 }
 
-// max |a - b| relative to max(1, max |b|).
-double relative_error(const at::Tensor& a, const at::Tensor& b) {
-  const double scale = std::max(1.0, b.abs().max().item<double>());
-  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>() / scale;
-}
-
 TEST(Scheduler, EveryStepOfDiffusersLoopsForStoredOutputsAndNoise) {
   const std::vector<int64_t> shape = golden().at("shape").get<std::vector<int64_t>>();
   int cases = 0;
@@ -73,7 +68,8 @@ TEST(Scheduler, EveryStepOfDiffusersLoopsForStoredOutputsAndNoise) {
     auto s = Scheduler::create(kind, cfg, c.value("eta", 0.0));
     s->set_timesteps(c.at("steps"));
 
-    EXPECT_LE(relative_error(s->alphas_cumprod(), tensor_of(c.at("alphas_cumprod"), {-1})), 1e-6);
+    EXPECT_LE(golden::relative_error(s->alphas_cumprod(), tensor_of(c.at("alphas_cumprod"), {-1})),
+              1e-6);
     // Nine digits in the file: equal once both are float32, as diffusers keeps them.
     const std::vector<double> want_t = c.at("timesteps").get<std::vector<double>>();
     ASSERT_EQ(s->timesteps().size(), want_t.size());
@@ -96,21 +92,21 @@ TEST(Scheduler, EveryStepOfDiffusersLoopsForStoredOutputsAndNoise) {
       EXPECT_EQ(begin, c.at("begin").get<int64_t>());
       const at::Tensor noised =
           s->add_noise(tensor_of(c.at("x0"), shape), tensor_of(c.at("noise0"), shape), begin);
-      EXPECT_LE(relative_error(noised, x), 1e-6);
+      EXPECT_LE(golden::relative_error(noised, x), 1e-6);
     }
     double worst = 0;
     for (int64_t i = begin; i < s->steps(); ++i) {
       const auto k = static_cast<size_t>(i - begin);
-      EXPECT_LE(
-          relative_error(s->scale_model_input(x, i), tensor_of(c.at("scaled_inputs")[k], shape)),
-          1e-6)
+      EXPECT_LE(golden::relative_error(s->scale_model_input(x, i),
+                                       tensor_of(c.at("scaled_inputs")[k], shape)),
+                1e-6)
           << "step " << i;
       const at::Tensor noise = tensor_of(c.at("noises")[k], shape);
       x = s->step(tensor_of(c.at("model_outputs")[k], shape), i, x,
                   s->stochastic() ? noise : at::Tensor());
       // Compared with diffusers' own sample at every step, then carried on
       // from ours: errors would grow along the loop if a formula were off.
-      worst = std::max(worst, relative_error(x, tensor_of(c.at("samples")[k], shape)));
+      worst = std::max(worst, golden::relative_error(x, tensor_of(c.at("samples")[k], shape)));
     }
     EXPECT_LE(worst, 1e-6);
     ++cases;

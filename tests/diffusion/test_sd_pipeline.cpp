@@ -160,6 +160,51 @@ TEST(SdPipeline, SeededImagesDoNotDependOnBatching) {
   EXPECT_FALSE(at::equal(all[0], all[1])) << "two images of one prompt are the same";
 }
 
+// The UNet and VAE in 16-bit dtypes make diffusers' float32 img2img images
+// to the dtype's rounding, channels-last to float32's; each format is
+// converted once and kept.
+TEST(SdPipeline, OtherPrecisionsAndChannelsLastKeepDiffusersImages) {
+  const StableDiffusion& model = *pipeline_golden().model;
+  const nlohmann::json& run = run_named("img2img_euler_a");  // the VAE encodes too
+  const at::Tensor expected = pipeline_golden().tensors.read("img2img_euler_a.images");
+  struct FormatCase {
+    ComputeFormat format;
+    double max_error, mean_error;
+  };
+  // Bounds about three times the errors measured (1.1e-6, 0.016, 0.0019).
+  const FormatCase cases[] = {{{at::kFloat, true}, 5e-6, 5e-7},
+                              {{at::kBFloat16, false}, 0.05, 0.006},
+                              {{at::kHalf, true}, 0.006, 8e-4}};
+  for (const FormatCase& c : cases) {
+    SCOPED_TRACE(std::string(c10::toString(c.format.dtype)) +
+                 (c.format.channels_last ? " channels-last" : ""));
+    GenerationRequest r = request_of(run);
+    ReplayedNoise noise(draws_of(run));
+    r.noise = &noise;
+    r.format = c.format;
+    at::Tensor images = at::empty(expected.sizes(), at::kFloat);
+    generate(model, r, images);
+    const at::Tensor error = (images - expected).abs();
+    const double max_error = error.max().item<double>(), mean_error = error.mean().item<double>();
+    std::printf("  %s%s: max |galaxyml - diffusers float32| = %.3g, mean %.3g\n",
+                c10::toString(c.format.dtype), c.format.channels_last ? " channels-last" : "",
+                max_error, mean_error);
+    EXPECT_LE(max_error, c.max_error);
+    EXPECT_LE(mean_error, c.mean_error);
+    if (c.format.dtype != at::kFloat) {
+      EXPECT_GT(max_error, 1e-5) << "float32 arithmetic ran";
+    }
+    const StableDiffusion& converted = model.in_format(c.format);
+    EXPECT_NE(&converted, &model);
+    EXPECT_EQ(&model.in_format(c.format), &converted);
+    EXPECT_EQ(converted.format().dtype, c.format.dtype);
+  }
+  EXPECT_EQ(&model.in_format(ComputeFormat{}), &model);
+  EXPECT_THROW(model.in_format(ComputeFormat{at::kDouble, false}), Error);
+  EXPECT_EQ(compute_dtype_from_name("bfloat16"), at::kBFloat16);
+  EXPECT_THROW(compute_dtype_from_name("fp16"), Error);
+}
+
 void pipeline_expect_refused(const GenerationRequest& r, at::Tensor out, const std::string& needle,
                              Status status = Status::InvalidArgument) {
   try {

@@ -22,6 +22,7 @@
 #include "core/common/safetensors.h"
 #include "core/diffusion/diffusers_config.h"
 #include "core/diffusion/unet.h"
+#include "tests/diffusion/golden_compare.h"
 
 namespace gml::diffusion {
 namespace {
@@ -30,29 +31,7 @@ const char* const kUnetCases[] = {"sd_like", "odd_latent_heads_per_block",
                                   "linear_projection_fp16"};
 
 std::string unet_case_dir(const std::string& name) {
-  return std::string(GML_GOLDEN_DIR) + "/diffusion/unet/" + name;
-}
-
-// max |a - b| relative to max(1, max |b|).
-double unet_relative_error(const at::Tensor& a, const at::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  if (a.sizes() != b.sizes()) return 1e30;
-  const double scale = std::max(1.0, b.abs().max().item<double>());
-  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>() / scale;
-}
-
-template <typename F>
-void unet_expect_error(F&& f, Status status, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.status(), status) << e.what();
-    for (const std::string& part : parts) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-          << "'" << part << "' not in: " << e.what();
-    }
-  }
+  return golden::case_dir("unet", name);
 }
 
 std::string config_text(const std::string& name) {
@@ -81,7 +60,7 @@ TEST(Unet, NoisePredictionEqualsDiffusersOnEveryConfiguration) {
     const at::Tensor out = predict(unet, io);
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    const double error = unet_relative_error(out, io.read("noise_pred"));
+    const double error = golden::relative_error(out, io.read("noise_pred"));
     EXPECT_LE(error, 1e-4);
     std::printf("  %s: relative error %.2e (forward %.1f ms)\n", name, error, ms);
   }
@@ -93,7 +72,7 @@ TEST(Unet, ChannelsLastGivesTheSamePrediction) {
   Unet unet = load_unet(dir);
   unet->use_channels_last(true);
   const SafetensorsFile io = SafetensorsFile::open(dir + "/io.safetensors");
-  EXPECT_LE(unet_relative_error(predict(unet, io), io.read("noise_pred")), 1e-4);
+  EXPECT_LE(golden::relative_error(predict(unet, io), io.read("noise_pred")), 1e-4);
 }
 
 TEST(Unet, RunsInBfloat16AfterModuleTo) {
@@ -106,7 +85,7 @@ TEST(Unet, RunsInBfloat16AfterModuleTo) {
                                        io.read("encoder_hidden_states").to(at::kBFloat16));
   EXPECT_EQ(out.scalar_type(), at::kBFloat16);
   // Eight significant bits through some forty layers.
-  const double error = unet_relative_error(out.to(at::kFloat), io.read("noise_pred"));
+  const double error = golden::relative_error(out.to(at::kFloat), io.read("noise_pred"));
   EXPECT_LE(error, 0.05);
   std::printf("  bfloat16: relative error %.2e\n", error);
 }
@@ -120,7 +99,7 @@ TEST(Unet, ScalarAndPerSampleTimestepsAgree) {
   const at::Tensor per_sample = io.read("timestep").expand({2}).to(at::kFloat);
   const at::Tensor out =
       unet->forward(io.read("sample"), per_sample, io.read("encoder_hidden_states"));
-  EXPECT_LE(unet_relative_error(out, io.read("noise_pred")), 1e-4);
+  EXPECT_LE(golden::relative_error(out, io.read("noise_pred")), 1e-4);
 }
 
 TEST(Unet, TimestepEmbeddingOrderAndShift) {
@@ -160,19 +139,19 @@ TEST(Unet, ReadsAStableDiffusion15Config) {
 TEST(Unet, RefusesOtherUnetsNamingTheFileAndKey) {
   const std::string base = config_text("sd_like");
   const std::string open = "\"addition_embed_type\": null";
-  unet_expect_error(
+  golden::expect_error(
       [&] {
         UnetConfig::from_json(edited(base, open, "\"addition_embed_type\": \"text_time\""),
                               "sdxl/unet/config.json");
       },
       Status::Format, {"sdxl/unet/config.json", "addition_embed_type"});
-  unet_expect_error(
+  golden::expect_error(
       [&] {
         UnetConfig::from_json(edited(base, "\"DownBlock2D\"", "\"SimpleCrossAttnDownBlock2D\""),
                               "u.json");
       },
       Status::Format, {"u.json", "down_block_types", "SimpleCrossAttnDownBlock2D"});
-  unet_expect_error(
+  golden::expect_error(
       [&] {
         UnetConfig::from_json(edited(base, "\"transformer_layers_per_block\": 1",
                                      "\"transformer_layers_per_block\": [1, 2]"),
@@ -191,8 +170,8 @@ TEST(Unet, RefusesOtherUnetsNamingTheFileAndKey) {
   for (const auto& other : others) {
     const std::string key = std::string(other[0]).substr(1, std::string(other[0]).find('"', 1) - 1);
     SCOPED_TRACE(key);
-    unet_expect_error([&] { UnetConfig::from_json(edited(base, other[0], other[1]), "u.json"); },
-                      Status::Format, {"u.json", key});
+    golden::expect_error([&] { UnetConfig::from_json(edited(base, other[0], other[1]), "u.json"); },
+                         Status::Format, {"u.json", key});
   }
 }
 
@@ -204,10 +183,24 @@ TEST(Unet, RefusesWeightsOfAnotherShapeNamingTheFileAndTensor) {
   std::filesystem::copy_file(unet_case_dir("sd_like") + "/diffusion_pytorch_model.safetensors",
                              dir + "/diffusion_pytorch_model.safetensors",
                              std::filesystem::copy_options::overwrite_existing);
-  unet_expect_error([&] { load_unet(dir); }, Status::Format,
-                    {dir + "/diffusion_pytorch_model.safetensors", "attn2.to_k.weight"});
-  unet_expect_error([&] { load_unet(testing::TempDir() + "/no_unet_here"); }, Status::NotFound,
-                    {"no_unet_here/config.json"});
+  golden::expect_error([&] { load_unet(dir); }, Status::Format,
+                       {dir + "/diffusion_pytorch_model.safetensors", "attn2.to_k.weight"});
+  golden::expect_error([&] { load_unet(testing::TempDir() + "/no_unet_here"); }, Status::NotFound,
+                       {"no_unet_here/config.json"});
+}
+
+TEST(Unet, RefusesAConfigLargerThanItsWeightsBeforeBuildingIt) {
+  // Each width is within the config's bounds; together they ask for about
+  // 8e10 parameters (300 GB), which the loader must not try to allocate.
+  const std::string dir = testing::TempDir() + "/unet_inflated";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/config.json")
+      << edited(config_text("sd_like"), "8,\n    16", "65536,\n    65536");
+  std::filesystem::copy_file(unet_case_dir("sd_like") + "/diffusion_pytorch_model.safetensors",
+                             dir + "/diffusion_pytorch_model.safetensors",
+                             std::filesystem::copy_options::overwrite_existing);
+  golden::expect_error([&] { load_unet(dir); }, Status::Format,
+                       {dir + "/config.json", "asks for at least", "disagree"});
 }
 
 }  // namespace

@@ -42,10 +42,10 @@ extern "C" {
  *   - a galaxyml model file of family "diffusion" written by
  *     gml_diffusion_convert().
  * Both load the same way and make the same images; gml_model_info()'s
- * checksum is the one the converted file carries. Computation is float32 on
- * the CPU (a context on another device is refused with GML_ERR_DEVICE at
- * load). Images are float32 in [0, 1], C-order [N, C, H, W] (C = 3 for RGB
- * checkpoints).
+ * checksum is the one the converted file carries. Computation is on the
+ * CPU (a context on another device is refused with GML_ERR_DEVICE at load),
+ * in float32 unless the options ask for bfloat16 or float16. Images are float32 in [0, 1], C-order
+ * [N, C, H, W] (C = 3 for RGB checkpoints).
  *
  * Thread-safety: a model may be used from several threads at once, each
  * with its own context; progress and gml_cancel() act on the context.
@@ -85,6 +85,17 @@ typedef struct gml_diffusion_options {
   int32_t restore_mean; /**< non-zero: after Eq. 4 weighting, rescale the
                              prompt's embedding to its unweighted mean (as
                              common web UIs do); default 0 */
+  /** The dtype the UNet and VAE compute in: "float32" (NULL, the default),
+      "bfloat16" or "float16". The first call with another dtype converts a
+      copy of the UNet and VAE, kept with the model (a 16-bit copy adds half
+      the float32 weights' memory). The text encoder, the scheduler and the
+      latents between steps stay float32. Images differ from float32's by
+      the 16-bit rounding (about 1e-2 in [0, 1]). Borrowed during the call. */
+  const char* precision;
+  /** non-zero: the convolutions run in channels-last memory layout, faster
+      on some CPUs and GPUs (a converted copy, as for precision); images
+      equal the default layout's to float32 rounding. Default 0. */
+  int32_t channels_last;
 } gml_diffusion_options;
 
 /** Fills opts with the defaults above. NULL is a no-op. */
@@ -111,8 +122,8 @@ GML_API gml_status gml_diffusion_image_shape(const gml_model* model,
  *           capacity  floats available in images.
  * Returned: images  [N, C, H, W] float32 in [0, 1] (gml_diffusion_image_shape()).
  * Errors:   GML_ERR_INVALID_ARGUMENT (NULL, a prompt the weight parser
- *           refuses: the message names the position, an unknown scheduler,
- *           steps < 1, sizes not multiples of 8), GML_ERR_CAPACITY (the
+ *           refuses: the message names the position, an unknown scheduler
+ *           or precision, steps < 1, sizes not multiples of 8), GML_ERR_CAPACITY (the
  *           message states the floats needed), GML_ERR_FAMILY,
  *           GML_ERR_DEVICE, GML_ERR_CANCELLED.
  * Memory:   one batch of images at a time; on an error after the first
