@@ -8,15 +8,9 @@
 #   tool_smoke.sh GML_SYNTH TINY_SD_DIR WORKDIR
 set -euo pipefail
 tool="$1"; tiny="$2"; work="$3"
-rm -rf "$work"; mkdir -p "$work"; cd "$work"
-export GML_NUM_THREADS="${GML_NUM_THREADS:-1}"
-
-fail() { echo "FAIL: $*"; exit 1; }
-is_png() {
-  [ -s "$1" ] || fail "$1 was not written"
-  [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] ||
-    fail "$1 is not a PNG"
-}
+# shellcheck source=../support/tool_test.sh
+source "$(dirname "$0")/../support/tool_test.sh"
+enter_workdir "$work"
 # The value of a header keyword of the primary HDU (80-character cards).
 # awk reads to the end: a reader that stops early would make the writers
 # of the pipe die of SIGPIPE, which pipefail reports as a failure.

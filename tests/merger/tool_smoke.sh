@@ -9,15 +9,9 @@
 #   tool_smoke.sh GML_MERGER TOOL_TABLE_CHECK DATA_DIR WORKDIR
 set -euo pipefail
 tool="$1"; check="$2"; data="$3"; work="$4"
-rm -rf "$work"; mkdir -p "$work"; cd "$work"
-export GML_NUM_THREADS="${GML_NUM_THREADS:-1}"
-
-fail() { echo "FAIL: $*"; exit 1; }
-is_png() {
-  [ -s "$1" ] || fail "$1 was not written"
-  [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] ||
-    fail "$1 is not a PNG"
-}
+# shellcheck source=../support/tool_test.sh
+source "$(dirname "$0")/../support/tool_test.sh"
+enter_workdir "$work"
 # Runs the tool expecting failure: $1 = text the reason must contain.
 expect_failure() {
   local want="$1"; shift
