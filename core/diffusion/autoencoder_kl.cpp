@@ -17,8 +17,8 @@ namespace {
 constexpr double kEps = 1e-6;
 constexpr int64_t kMaxChannels = 1 << 16;
 
-torch::nn::Conv2d conv3x3(int64_t in, int64_t out) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1));
+Conv2d conv3x3(int64_t in, int64_t out) {
+  return Conv2d(in, out, 3, 1, 1);
 }
 
 torch::nn::GroupNorm norm(int64_t groups, int64_t channels) {
@@ -130,7 +130,7 @@ class VaeEncoderImpl : public torch::nn::Module {
   }
 
  private:
-  torch::nn::Conv2d conv_in_{nullptr}, conv_out_{nullptr};
+  Conv2d conv_in_{nullptr}, conv_out_{nullptr};
   std::vector<VaeBlock> blocks_;
   VaeMidBlock mid_{nullptr};
   torch::nn::GroupNorm conv_norm_out_{nullptr};
@@ -163,7 +163,7 @@ class VaeDecoderImpl : public torch::nn::Module {
   }
 
  private:
-  torch::nn::Conv2d conv_in_{nullptr}, conv_out_{nullptr};
+  Conv2d conv_in_{nullptr}, conv_out_{nullptr};
   std::vector<VaeBlock> blocks_;
   VaeMidBlock mid_{nullptr};
   torch::nn::GroupNorm conv_norm_out_{nullptr};
@@ -252,12 +252,10 @@ AutoencoderKlImpl::AutoencoderKlImpl(const AutoencoderKlConfig& config) : config
   decoder_ = register_module("decoder", std::make_shared<VaeDecoderImpl>(config));
   const int64_t latent = config.latent_channels;
   if (config.use_quant_conv) {
-    quant_conv_ = register_module(
-        "quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * latent, 2 * latent, 1)));
+    quant_conv_ = register_module("quant_conv", Conv2d(2 * latent, 2 * latent, 1));
   }
   if (config.use_post_quant_conv) {
-    post_quant_conv_ = register_module(
-        "post_quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(latent, latent, 1)));
+    post_quant_conv_ = register_module("post_quant_conv", Conv2d(latent, latent, 1));
   }
 }
 

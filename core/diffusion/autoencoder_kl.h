@@ -10,13 +10,14 @@
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
-#include <torch/nn/modules/conv.h>
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "core/diffusion/layers.h"
 
 namespace gml::diffusion {
 
@@ -85,7 +86,7 @@ class AutoencoderKlImpl : public torch::nn::Module {
   bool channels_last_ = false;
   std::shared_ptr<VaeEncoderImpl> encoder_;
   std::shared_ptr<VaeDecoderImpl> decoder_;
-  torch::nn::Conv2d quant_conv_{nullptr}, post_quant_conv_{nullptr};
+  Conv2d quant_conv_{nullptr}, post_quant_conv_{nullptr};
 };
 TORCH_MODULE(AutoencoderKl);
 

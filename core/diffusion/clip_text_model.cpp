@@ -123,10 +123,10 @@ ClipTextConfig clip_text_config_from_json(const std::string& json_text, const st
 ClipAttentionImpl::ClipAttentionImpl(int64_t hidden_size, int64_t num_heads)
     : num_heads_(num_heads) {
   // Registered in transformers' order, which named_parameters() follows.
-  k_proj = register_module("k_proj", torch::nn::Linear(hidden_size, hidden_size));
-  v_proj = register_module("v_proj", torch::nn::Linear(hidden_size, hidden_size));
-  q_proj = register_module("q_proj", torch::nn::Linear(hidden_size, hidden_size));
-  out_proj = register_module("out_proj", torch::nn::Linear(hidden_size, hidden_size));
+  k_proj = register_module("k_proj", Linear(hidden_size, hidden_size));
+  v_proj = register_module("v_proj", Linear(hidden_size, hidden_size));
+  q_proj = register_module("q_proj", Linear(hidden_size, hidden_size));
+  out_proj = register_module("out_proj", Linear(hidden_size, hidden_size));
 }
 
 at::Tensor ClipAttentionImpl::forward(const at::Tensor& x) {
@@ -142,8 +142,8 @@ at::Tensor ClipAttentionImpl::forward(const at::Tensor& x) {
 }
 
 ClipMlpImpl::ClipMlpImpl(const ClipTextConfig& c) : activation_(c.hidden_act) {
-  fc1 = register_module("fc1", torch::nn::Linear(c.hidden_size, c.intermediate_size));
-  fc2 = register_module("fc2", torch::nn::Linear(c.intermediate_size, c.hidden_size));
+  fc1 = register_module("fc1", Linear(c.hidden_size, c.intermediate_size));
+  fc2 = register_module("fc2", Linear(c.intermediate_size, c.hidden_size));
 }
 
 at::Tensor ClipMlpImpl::forward(const at::Tensor& x) {
@@ -167,10 +167,9 @@ at::Tensor ClipEncoderLayerImpl::forward(const at::Tensor& x) {
 }
 
 ClipTextEmbeddingsImpl::ClipTextEmbeddingsImpl(const ClipTextConfig& c) {
-  token_embedding =
-      register_module("token_embedding", torch::nn::Embedding(c.vocab_size, c.hidden_size));
-  position_embedding = register_module(
-      "position_embedding", torch::nn::Embedding(c.max_position_embeddings, c.hidden_size));
+  token_embedding = register_module("token_embedding", Embedding(c.vocab_size, c.hidden_size));
+  position_embedding =
+      register_module("position_embedding", Embedding(c.max_position_embeddings, c.hidden_size));
 }
 
 at::Tensor ClipTextEmbeddingsImpl::forward(const at::Tensor& input_ids) {

@@ -13,13 +13,13 @@
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
 #include <string>
+
+#include "core/diffusion/layers.h"
 
 namespace gml::diffusion {
 
@@ -66,7 +66,7 @@ class ClipAttentionImpl : public torch::nn::Module {
   ClipAttentionImpl(int64_t hidden_size, int64_t num_heads);
   at::Tensor forward(const at::Tensor& x);
 
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
+  Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
 
  private:
   int64_t num_heads_;
@@ -78,7 +78,7 @@ class ClipMlpImpl : public torch::nn::Module {
   explicit ClipMlpImpl(const ClipTextConfig& config);
   at::Tensor forward(const at::Tensor& x);
 
-  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+  Linear fc1{nullptr}, fc2{nullptr};
 
  private:
   ClipActivation activation_;
@@ -102,7 +102,7 @@ class ClipTextEmbeddingsImpl : public torch::nn::Module {
   explicit ClipTextEmbeddingsImpl(const ClipTextConfig& config);
   at::Tensor forward(const at::Tensor& input_ids);
 
-  torch::nn::Embedding token_embedding{nullptr}, position_embedding{nullptr};
+  Embedding token_embedding{nullptr}, position_embedding{nullptr};
 };
 TORCH_MODULE(ClipTextEmbeddings);
 

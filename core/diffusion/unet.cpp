@@ -306,13 +306,10 @@ UnetImpl::UnetImpl(const UnetConfig& config) : config_(config) {
   const UnetBlockShape shape{temb, config.cross_attention_dim, config.norm_num_groups,
                              config.norm_eps, config.use_linear_projection};
 
-  conv_in_ = register_module(
-      "conv_in",
-      torch::nn::Conv2d(torch::nn::Conv2dOptions(config.in_channels, channels[0], 3).padding(1)));
+  conv_in_ = register_module("conv_in", Conv2d(config.in_channels, channels[0], 3, 1, 1));
   auto time_embedding = std::make_shared<torch::nn::Module>();
-  time_linear_1_ =
-      time_embedding->register_module("linear_1", torch::nn::Linear(channels[0], temb));
-  time_linear_2_ = time_embedding->register_module("linear_2", torch::nn::Linear(temb, temb));
+  time_linear_1_ = time_embedding->register_module("linear_1", Linear(channels[0], temb));
+  time_linear_2_ = time_embedding->register_module("linear_2", Linear(temb, temb));
   register_module("time_embedding", time_embedding);
 
   torch::nn::ModuleList down_blocks, up_blocks;
@@ -348,9 +345,7 @@ UnetImpl::UnetImpl(const UnetConfig& config) : config_(config) {
       "conv_norm_out",
       torch::nn::GroupNorm(
           torch::nn::GroupNormOptions(config.norm_num_groups, channels[0]).eps(config.norm_eps)));
-  conv_out_ = register_module(
-      "conv_out",
-      torch::nn::Conv2d(torch::nn::Conv2dOptions(channels[0], config.out_channels, 3).padding(1)));
+  conv_out_ = register_module("conv_out", Conv2d(channels[0], config.out_channels, 3, 1, 1));
 }
 
 at::Tensor UnetImpl::forward(const at::Tensor& sample, const at::Tensor& timestep,

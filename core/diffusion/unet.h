@@ -10,8 +10,6 @@
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
-#include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
@@ -19,6 +17,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "core/diffusion/layers.h"
 
 namespace gml::diffusion {
 
@@ -87,8 +87,8 @@ class UnetImpl : public torch::nn::Module {
  private:
   UnetConfig config_;
   bool channels_last_ = false;
-  torch::nn::Conv2d conv_in_{nullptr}, conv_out_{nullptr};
-  torch::nn::Linear time_linear_1_{nullptr}, time_linear_2_{nullptr};
+  Conv2d conv_in_{nullptr}, conv_out_{nullptr};
+  Linear time_linear_1_{nullptr}, time_linear_2_{nullptr};
   std::vector<std::shared_ptr<UnetDownBlockImpl>> down_;
   std::shared_ptr<UnetMidBlockImpl> mid_;
   std::vector<std::shared_ptr<UnetUpBlockImpl>> up_;

@@ -9,14 +9,12 @@
 namespace gml::diffusion {
 namespace {
 
-torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1,
-                       int64_t padding = 0) {
-  return torch::nn::Conv2d(
-      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding));
+Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0) {
+  return Conv2d(in, out, kernel, stride, padding);
 }
 
-torch::nn::Linear linear(int64_t in, int64_t out, bool bias = true) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+Linear linear(int64_t in, int64_t out, bool bias = true) {
+  return Linear(in, out, bias);
 }
 
 torch::nn::GroupNorm group_norm(int64_t groups, int64_t channels, double eps) {

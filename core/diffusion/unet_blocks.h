@@ -12,13 +12,13 @@
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
-#include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
 #include <vector>
+
+#include "core/diffusion/layers.h"
 
 namespace gml::diffusion {
 
@@ -36,8 +36,8 @@ class ResnetBlock2DImpl : public torch::nn::Module {
 
  private:
   torch::nn::GroupNorm norm1_{nullptr}, norm2_{nullptr};
-  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv_shortcut_{nullptr};
-  torch::nn::Linear time_emb_proj_{nullptr};
+  Conv2d conv1_{nullptr}, conv2_{nullptr}, conv_shortcut_{nullptr};
+  Linear time_emb_proj_{nullptr};
   double output_scale_factor_;
 };
 TORCH_MODULE(ResnetBlock2D);
@@ -51,7 +51,7 @@ class Downsample2DImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x);
 
  private:
-  torch::nn::Conv2d conv_{nullptr};
+  Conv2d conv_{nullptr};
   int64_t padding_;
 };
 TORCH_MODULE(Downsample2D);
@@ -65,7 +65,7 @@ class Upsample2DImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, std::vector<int64_t> size = {});
 
  private:
-  torch::nn::Conv2d conv_{nullptr};
+  Conv2d conv_{nullptr};
 };
 TORCH_MODULE(Upsample2D);
 
@@ -92,7 +92,7 @@ class AttentionImpl : public torch::nn::Module {
  private:
   AttentionOptions options_;
   torch::nn::GroupNorm group_norm_{nullptr};
-  torch::nn::Linear to_q_{nullptr}, to_k_{nullptr}, to_v_{nullptr}, to_out_{nullptr};
+  Linear to_q_{nullptr}, to_k_{nullptr}, to_v_{nullptr}, to_out_{nullptr};
 };
 TORCH_MODULE(Attention);
 
@@ -104,7 +104,7 @@ class FeedForwardImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x);
 
  private:
-  torch::nn::Linear proj_{nullptr}, out_{nullptr};
+  Linear proj_{nullptr}, out_{nullptr};
 };
 TORCH_MODULE(FeedForward);
 
@@ -134,8 +134,8 @@ class Transformer2DModelImpl : public torch::nn::Module {
  private:
   bool linear_;
   torch::nn::GroupNorm norm_{nullptr};
-  torch::nn::Conv2d proj_in_conv_{nullptr}, proj_out_conv_{nullptr};
-  torch::nn::Linear proj_in_linear_{nullptr}, proj_out_linear_{nullptr};
+  Conv2d proj_in_conv_{nullptr}, proj_out_conv_{nullptr};
+  Linear proj_in_linear_{nullptr}, proj_out_linear_{nullptr};
   std::vector<BasicTransformerBlock> blocks_;
 };
 TORCH_MODULE(Transformer2DModel);

@@ -32,7 +32,9 @@ std::string case_dir(const std::string& name) {
 // A copy of a golden case with its config.json text edited, in a folder of
 // its own.
 std::string edited_copy(const std::string& name, const std::string& from, const std::string& to) {
-  const std::string dir = testing::TempDir() + "/vae_edited_" + name;
+  // Named after the test too: tests that edit the same case run at once.
+  const std::string dir = testing::TempDir() + "/vae_edited_" + name + "_" +
+                          testing::UnitTest::GetInstance()->current_test_info()->name();
   std::filesystem::create_directories(dir);
   std::string text = read_text_file(case_dir(name) + "/config.json");
   const size_t at = text.find(from);

@@ -68,6 +68,28 @@ std::pair<at::Tensor, at::Tensor> chunk_top(const at::Tensor& d, int64_t kk) {
   return {vals, cols};
 }
 
+// The expansion |q|^2 + |b|^2 - 2 q.b cancels where it matters most: a
+// duplicate row came out 6e-8 (sqrt of a rounding residue) from its copy
+// with one BLAS, 0 with another. The kept neighbours' distances are
+// recomputed from differences, in row blocks of bounded size, and re-sorted
+// (stable, so ties keep index order). Replaces squared values with distances.
+void exact_l2(const at::Tensor& queries, const at::Tensor& base, at::Tensor& values,
+              at::Tensor& indices) {
+  const int64_t rows = values.size(0), k = values.size(1), dim = base.size(1);
+  const int64_t block = std::max<int64_t>(1, kBlockEntries / std::max<int64_t>(1, k * dim));
+  at::Tensor exact = at::empty_like(values);
+  for (int64_t r0 = 0; r0 < rows; r0 += block) {
+    const int64_t m = std::min(block, rows - r0);
+    const at::Tensor neighbours =
+        base.index_select(0, indices.narrow(0, r0, m).reshape(-1)).view({m, k, dim});
+    exact.narrow(0, r0, m).copy_(
+        (queries.narrow(0, r0, m).unsqueeze(1) - neighbours).pow(2).sum(2).sqrt());
+  }
+  auto [sorted, perm] = at::sort(exact, /*stable=*/true, 1, /*descending=*/false);
+  values = sorted;
+  indices = indices.gather(1, perm);
+}
+
 }  // namespace
 
 void require_finite_rows(const at::Tensor& x, const char* what) {
@@ -165,8 +187,9 @@ KnnResult knn_search(const at::Tensor& queries, const at::Tensor& base, int64_t 
       best_v = sv.narrow(1, 0, keep);
       best_i = all_i.gather(1, perm.narrow(1, 0, keep));
     }
+    if (metric == Metric::L2) exact_l2(qb, bx, best_v, best_i);
     out.indices.narrow(0, q0, rows).copy_(best_i);
-    out.distances.narrow(0, q0, rows).copy_(metric == Metric::L2 ? best_v.sqrt() : best_v);
+    out.distances.narrow(0, q0, rows).copy_(best_v);
   }
   return out;
 }
