@@ -132,7 +132,7 @@ std::string describe(const gml_model& m) {
   nlohmann::json j;
   j["family"] = kFamily;
   j["path"] = m.path;
-  j["checksum"] = m.checksum;
+  j["checksum"] = m.checksum();
   j["image_channels"] = sd.image_channels();
   j["native_size"] = sd.native_size();
   j["vae_scale_factor"] = sd.vae_scale_factor();

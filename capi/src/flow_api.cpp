@@ -36,7 +36,7 @@ GML_API gml_status gml_flow_describe(const gml_model* model, char* buf, size_t c
   std::string text;
   gml_status s = guard("gml_flow_describe", [&] {
     const gml_model& m = gml::capi::require_model(model, "flow");
-    text = gml::runs::describe_flow(gml::capi::loaded_as<gml::flow::LoadedFlow>(m), m.checksum);
+    text = gml::runs::describe_flow(gml::capi::loaded_as<gml::flow::LoadedFlow>(m), m.checksum());
   });
   if (s != GML_OK) return s;
   return gml::capi::copy_string_out("gml_flow_describe", text, buf, capacity, length);
@@ -81,7 +81,7 @@ GML_API gml_status gml_flow_sample_to_file(gml_context* ctx, const gml_model* mo
                                     "n_galaxies x n_per_galaxy stars");
         const at::Tensor cond =
             gml::capi::caller_rows(conditions, n_galaxies, cfg.condition_dim, "conditions");
-        gml::runs::sample_flow_to_file(flow, cond, n_per_galaxy, seed, path, m.path, m.checksum,
+        gml::runs::sample_flow_to_file(flow, cond, n_per_galaxy, seed, path, m.path, m.checksum(),
                                        &c.control);
       });
 }

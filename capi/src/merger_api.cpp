@@ -107,7 +107,7 @@ void search_into(gml_context& c, const gml_model& m, const gml_merger_search_req
                                                  std::to_string(cfg.latent_dim) + " dimensions");
     gml::capi::checked_elements({rq.n, rq.latent_dim}, sizeof(float), "latents");
   }
-  const mg::LatentIndex index = mg::read_latent_index(rq.index_path, m.checksum);
+  const mg::LatentIndex index = mg::read_latent_index(rq.index_path, m.checksum());
   const int64_t k = rq.k;
   require(k >= 1 && k <= index.latents.size(0),
           "k must be in [1, " + std::to_string(index.latents.size(0)) + "]");
@@ -294,7 +294,7 @@ GML_API gml_status gml_merger_index_build(gml_context* ctx, const gml_model* mod
         gml::runs::LatentIndexRunOptions o;
         o.resize = resize != 0;
         o.model_path = m.path;
-        o.model_checksum = m.checksum;
+        o.model_checksum = m.checksum();
         const int64_t n = gml::runs::build_latent_index(gml::capi::loaded_as<mg::LoadedMerger>(m),
                                                         images_path, o, index_path, &c.control);
         if (n_indexed) *n_indexed = n;

@@ -53,7 +53,8 @@ GML_API gml_status gml_model_load(gml_context* ctx, const char* path, const char
                                            folder_family->name + "' model, not a '" +
                                            expected_family + "' model");
       }
-      model->loaded = folder_family->load_folder(path, model->checksum);
+      model->loaded = folder_family->load_folder(path);
+      model->folder_family = folder_family;
     } else {
       struct stat st {};
       if (::stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -70,7 +71,7 @@ GML_API gml_status gml_model_load(gml_context* ctx, const char* path, const char
                                            "(it runs " +
                                            gml::capi::model_family_names() + ")");
       }
-      model->checksum = file.checksum;
+      model->file_checksum = file.checksum;
       model->loaded = family->load(file);
     }
     model->loaded->to_device(c.device);

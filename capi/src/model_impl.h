@@ -5,6 +5,7 @@
 #include <c10/core/Device.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "core/common/error.h"
@@ -15,11 +16,26 @@ struct gml_context;
 
 struct gml_model {
   std::string path;
-  std::string checksum;
   c10::Device device{c10::kCPU};
   std::unique_ptr<gml::LoadedModel> loaded;
+  // A model file's checksum is read with it; a folder's is computed on the
+  // first call of checksum(), as it reads every weight (5 s for SD-1.5's
+  // 4.3 GB) and most runs of a loaded pipeline never ask for it.
+  std::string file_checksum;
+  const gml::ModelFamily* folder_family = nullptr;
 
   const char* family() const { return loaded->family(); }
+  // Thread-safe.
+  const std::string& checksum() const {
+    std::call_once(checksum_once_, [this] {
+      if (folder_family) folder_checksum_ = folder_family->folder_checksum(*loaded);
+    });
+    return folder_family ? folder_checksum_ : file_checksum;
+  }
+
+ private:
+  mutable std::once_flag checksum_once_;
+  mutable std::string folder_checksum_;
 };
 
 namespace gml::capi {

@@ -173,7 +173,7 @@ GML_API gml_status gml_posterior_describe(const gml_model* model, char* buf, siz
   gml_status s = guard("gml_posterior_describe", [&] {
     const gml_model& m = gml::capi::require_model(model, "posterior");
     text =
-        gml::runs::describe_posterior(gml::capi::loaded_as<post::LoadedPosterior>(m), m.checksum);
+        gml::runs::describe_posterior(gml::capi::loaded_as<post::LoadedPosterior>(m), m.checksum());
   });
   if (s != GML_OK) return s;
   return gml::capi::copy_string_out("gml_posterior_describe", text, buf, capacity, length);

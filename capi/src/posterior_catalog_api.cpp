@@ -61,7 +61,7 @@ GML_API gml_status gml_posterior_run_catalog(gml_context* ctx, const gml_model* 
         r.seed = gml::capi::seed_for(c, o.seed);
         r.hdu = o.hdu ? o.hdu : "";
         r.samples_path = o.samples_path ? o.samples_path : "";
-        r.model_checksum = m.checksum;
+        r.model_checksum = m.checksum();
         runs::run_posterior_catalog(gml::capi::loaded_as<post::LoadedPosterior>(m), catalog_path,
                                     mapping, r, out_path, c.backend.get(), &c.control);
       });

@@ -30,12 +30,13 @@ struct ModelFamily {
   // read_model_file() has verified; throws gml::Error for a bad config.
   std::unique_ptr<LoadedModel> (*load)(const ModelFile& file);
   // A family that also reads a folder in another ecosystem's layout (a
-  // diffusers pipeline): whether `path` is such a folder, and its loader,
-  // which returns the checksum the converted model file would carry.
+  // diffusers pipeline): whether `path` is such a folder, its loader, and
+  // the checksum the converted model file would carry, of a model that
+  // load_folder returned (computed when asked: it reads every weight).
   // Null for families of model files only.
   bool (*is_folder)(const std::string& path) = nullptr;
-  std::unique_ptr<LoadedModel> (*load_folder)(const std::string& dir,
-                                              std::string& checksum) = nullptr;
+  std::unique_ptr<LoadedModel> (*load_folder)(const std::string& dir) = nullptr;
+  std::string (*folder_checksum)(const LoadedModel& model) = nullptr;
 };
 
 // The `load` of a family entry from the family's own reader:

@@ -160,20 +160,29 @@ const SafetensorsEntry& SafetensorsFile::entry(const std::string& name) const {
 
 at::Tensor SafetensorsFile::read(const std::string& name) const {
   const SafetensorsEntry& e = entry(name);
+  at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(dtype_info(e.dtype)->type));
+  read_into(name, t);
+  return t;
+}
+
+bool SafetensorsFile::read_into(const std::string& name, const at::Tensor& target) const {
+  const SafetensorsEntry& e = entry(name);
   const DtypeInfo* info = dtype_info(e.dtype);
-  at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(info->type));
+  if (!target.device().is_cpu() || target.scalar_type() != info->type || !target.is_contiguous() ||
+      target.sizes() != at::IntArrayRef(e.shape))
+    return false;
   const uint64_t bytes = e.end - e.begin;
-  if (bytes == 0) return t;
+  if (bytes == 0) return true;
   std::ifstream in(path_, std::ios::binary);
   in.seekg(static_cast<std::streamoff>(data_start_ + e.begin));
-  if (!in || !in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(bytes)))
+  if (!in || !in.read(static_cast<char*>(target.data_ptr()), static_cast<std::streamsize>(bytes)))
     fail(Status::Io, "cannot read tensor '" + name + "' of '" + path_ + "'");
   if (info->type == at::kBool) {
-    const auto* b = static_cast<const uint8_t*>(t.data_ptr());
+    const auto* b = static_cast<const uint8_t*>(target.data_ptr());
     if (std::any_of(b, b + bytes, [](uint8_t v) { return v > 1; }))
       bad(path_, "BOOL tensor '" + name + "' holds bytes other than 0 and 1");
   }
-  return t;
+  return true;
 }
 
 }  // namespace gml

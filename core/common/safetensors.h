@@ -48,6 +48,11 @@ class SafetensorsFile {
   // unknown name, Error(Io) when the bytes cannot be read, Error(Format)
   // for a BOOL tensor holding bytes other than 0 and 1. Thread-safe.
   at::Tensor read(const std::string& name) const;
+  // Reads the tensor straight into `target` when that is a contiguous CPU
+  // tensor of the stored dtype and shape, and returns true; returns false,
+  // reading nothing, otherwise. Errors as read(); on an error `target` may
+  // be partly overwritten.
+  bool read_into(const std::string& name, const at::Tensor& target) const;
 
  private:
   std::string path_;

@@ -105,13 +105,14 @@ struct FolderCheckpoint {
   ModelFile file;
 };
 
-FolderCheckpoint read_folder(const std::string& dir, const std::string& provenance) {
+FolderCheckpoint read_folder(const std::string& dir, const std::string& provenance,
+                             bool with_checksum = true) {
   const PipelineLayout layout = read_pipeline_layout(dir);
   FolderCheckpoint out;
   out.model = StableDiffusion::load_diffusers(dir);
   out.file = model_file_of(layout, *out.model,
                            ClipTokenizerTexts::read_directory(layout.tokenizer_dir), provenance);
-  out.file.checksum = model_checksum(out.file);
+  if (with_checksum) out.file.checksum = model_checksum(out.file);
   return out;
 }
 
@@ -210,16 +211,25 @@ std::string convert_diffusers(const std::string& dir, const std::string& out_pat
 
 namespace {
 
-std::unique_ptr<LoadedModel> load_folder(const std::string& dir, std::string& checksum) {
-  auto loaded = std::make_unique<LoadedDiffusion>(load_diffusion(dir));
-  checksum = loaded->checksum;
-  return loaded;
+std::unique_ptr<LoadedModel> load_folder(const std::string& dir) {
+  FolderCheckpoint folder = read_folder(dir, "{}", /*with_checksum=*/false);
+  auto out = std::make_unique<LoadedDiffusion>();
+  out->model = std::move(folder.model);
+  out->provenance = folder.file.provenance;
+  out->folder_file = std::make_shared<const ModelFile>(std::move(folder.file));
+  return out;
+}
+
+std::string folder_checksum(const LoadedModel& model) {
+  const auto& loaded = dynamic_cast<const LoadedDiffusion&>(model);
+  require(loaded.folder_file != nullptr, "folder_checksum: the model was not loaded from a folder");
+  return model_checksum(*loaded.folder_file);
 }
 
 }  // namespace
 
 const ModelFamily kDiffusionFamily{LoadedDiffusion::kFamily,
                                    load_as<LoadedDiffusion, diffusion_from_model_file>,
-                                   is_diffusers_folder, load_folder};
+                                   is_diffusers_folder, load_folder, folder_checksum};
 
 }  // namespace gml::diffusion

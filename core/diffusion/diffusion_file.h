@@ -26,8 +26,10 @@ class StableDiffusion;
 struct LoadedDiffusion : LoadedModel {
   static constexpr const char* kFamily = "diffusion";
   std::shared_ptr<StableDiffusion> model;
-  std::string checksum;
+  std::string checksum;  // empty for a folder's family load (folder_checksum)
   std::string provenance;
+  // A folder's model file, whose tensors are views of the loaded weights.
+  std::shared_ptr<const ModelFile> folder_file;
 
   const char* family() const override { return kFamily; }
   // Error(Device) for anything but the CPU: the engine computes in float32

@@ -20,6 +20,9 @@ struct TensorSource {
   std::function<bool(const std::string&)> contains;
   std::function<std::vector<int64_t>(const std::string&)> shape;
   std::function<at::Tensor(const std::string&)> read;
+  // Reads straight into a target of the stored dtype and layout (no copy,
+  // no second allocation), returning false where it cannot. Optional.
+  std::function<bool(const std::string&, const at::Tensor&)> read_into;
 };
 
 void load_from(torch::nn::Module& module, const TensorSource& source, const IgnoredKeys& ignored) {
@@ -36,6 +39,7 @@ void load_from(torch::nn::Module& module, const TensorSource& source, const Igno
                                c10::str(at::IntArrayRef(shape)) + ", the configuration expects " +
                                c10::str(target.sizes()));
     }
+    if (source.read_into && source.read_into(name, target)) return;
     at::Tensor stored = source.read(name);
     if (target.is_floating_point() && !stored.is_floating_point()) {
       fail(Status::Format, source.where + ": tensor '" + name + "' is stored as " +
@@ -71,6 +75,9 @@ void load_state_dict(torch::nn::Module& module, const SafetensorsFile& file,
   source.contains = [&](const std::string& n) { return file.contains(n); };
   source.shape = [&](const std::string& n) { return file.entry(n).shape; };
   source.read = [&](const std::string& n) { return file.read(n); };
+  source.read_into = [&](const std::string& n, const at::Tensor& t) {
+    return file.read_into(n, t);
+  };
   load_from(module, source, ignored);
 }
 

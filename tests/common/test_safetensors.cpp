@@ -80,6 +80,30 @@ TEST(Safetensors, ReadsEveryDtypeAsTheReferenceWroteIt) {
   }
 }
 
+TEST(Safetensors, ReadsIntoATargetOnlyOfItsDtypeShapeAndLayout) {
+  const SafetensorsFile f = SafetensorsFile::open(kDir + "tiny.safetensors");
+  const std::string name = "unet.conv_in.weight";
+  const at::Tensor want = f.read(name);
+  ASSERT_EQ(want.scalar_type(), at::kFloat);
+  at::Tensor target = at::full(want.sizes(), -7.0f);
+  EXPECT_TRUE(f.read_into(name, target));
+  EXPECT_TRUE(at::equal(target, want));
+  // Anything it cannot fill byte for byte is left alone for the caller to
+  // convert.
+  const at::Tensor untouched = at::full(want.sizes(), -7.0f);
+  at::Tensor as_double = untouched.to(at::kDouble);
+  EXPECT_FALSE(f.read_into(name, as_double));
+  EXPECT_TRUE(at::equal(as_double, untouched.to(at::kDouble)));
+  at::Tensor flat = untouched.reshape({-1}).clone();
+  EXPECT_FALSE(f.read_into(name, flat));
+  EXPECT_TRUE(at::equal(flat, untouched.reshape({-1})));
+  if (want.dim() >= 2 && want.size(0) > 1 && want.size(1) > 1) {
+    at::Tensor strided = at::full(want.transpose(0, 1).sizes(), -7.0f).transpose(0, 1);
+    EXPECT_FALSE(f.read_into(name, strided));
+    EXPECT_TRUE((strided == -7.0f).all().item<bool>());
+  }
+}
+
 TEST(Safetensors, DamagedFilesAreRefusedNamingTheFault) {
   const std::string good = file_bytes(kDir + "tiny.safetensors");
   const std::string d8(8, '\0');  // two float32 values
