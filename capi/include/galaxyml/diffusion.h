@@ -41,8 +41,10 @@ extern "C" {
  *     Stable Diffusion 1.5 itself, or
  *   - a galaxyml model file of family "diffusion" written by
  *     gml_diffusion_convert().
- * Both load the same way and make the same images; gml_model_info()'s
- * checksum is the one the converted file carries. Computation is on the
+ * Both load the same way and make the same images; the checksum that
+ * gml_diffusion_describe() reports is the one the converted file carries
+ * (a folder's is computed on the first such call, as it reads every
+ * weight: seconds for SD-1.5). Computation is on the
  * CPU (a context on another device is refused with GML_ERR_DEVICE at load),
  * in float32 unless the options ask for bfloat16 or float16. Images are float32 in [0, 1], C-order
  * [N, C, H, W] (C = 3 for RGB checkpoints).
