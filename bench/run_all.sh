@@ -31,8 +31,8 @@ else
   add posterior "bench/posterior/run.sh $build 2 1000 1000 3 10 5"
   add merger "bench/merger/run.sh $build 2 32 5 3"
   add threads "bench/threads/run.sh $build '${GML_BENCH_BEFORE:-}' 1"
-  add diffusion "bench/diffusion/run.sh $build galaxy64 64 2 3"
-  add diffusion_sd15 "bench/diffusion/run.sh $build sd15 '424 512' 2 3"
+  add diffusion "GML_BENCH_ROUNDS=2 GML_BENCH_FORMATS=bfloat16 bench/diffusion/run.sh $build galaxy64 64 2 3"
+  add diffusion_sd15 "GML_BENCH_ROUNDS=2 GML_BENCH_FORMATS=bfloat16 bench/diffusion/run.sh $build sd15 '424 512' 2 3"
 fi
 
 status=0
