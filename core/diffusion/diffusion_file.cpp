@@ -105,14 +105,30 @@ struct FolderCheckpoint {
   ModelFile file;
 };
 
-FolderCheckpoint read_folder(const std::string& dir, const std::string& provenance,
-                             bool with_checksum = true) {
+// Without the checksum, which reads every weight: callers add it when they
+// need it.
+FolderCheckpoint read_folder(const std::string& dir, const std::string& provenance) {
   const PipelineLayout layout = read_pipeline_layout(dir);
   FolderCheckpoint out;
   out.model = StableDiffusion::load_diffusers(dir);
   out.file = model_file_of(layout, *out.model,
                            ClipTokenizerTexts::read_directory(layout.tokenizer_dir), provenance);
-  if (with_checksum) out.file.checksum = model_checksum(out.file);
+  return out;
+}
+
+ModelFile with_checksum(ModelFile file) {
+  file.checksum = model_checksum(file);
+  return file;
+}
+
+// The folder's model, keeping its model file (views of the weights) for
+// the checksum; LoadedDiffusion::checksum is left empty.
+LoadedDiffusion folder_model(const std::string& dir) {
+  FolderCheckpoint folder = read_folder(dir, "{}");
+  LoadedDiffusion out;
+  out.model = std::move(folder.model);
+  out.provenance = folder.file.provenance;
+  out.folder_file = std::make_shared<const ModelFile>(std::move(folder.file));
   return out;
 }
 
@@ -138,7 +154,7 @@ bool is_diffusers_folder(const std::string& path) {
 }
 
 ModelFile diffusers_model_file(const std::string& dir, const std::string& provenance) {
-  return read_folder(dir, provenance).file;
+  return with_checksum(read_folder(dir, provenance).file);
 }
 
 LoadedDiffusion diffusion_from_model_file(const ModelFile& file) {
@@ -194,30 +210,22 @@ LoadedDiffusion diffusion_from_model_file(const ModelFile& file) {
 LoadedDiffusion load_diffusion(const std::string& path) {
   if (!is_diffusers_folder(path))
     return diffusion_from_model_file(read_model_file(path, LoadedDiffusion::kFamily));
-  FolderCheckpoint folder = read_folder(path, "{}");
-  LoadedDiffusion out;
-  out.model = std::move(folder.model);
-  out.checksum = folder.file.checksum;
-  out.provenance = folder.file.provenance;
+  LoadedDiffusion out = folder_model(path);
+  out.checksum = model_checksum(*out.folder_file);
   return out;
 }
 
 std::string convert_diffusers(const std::string& dir, const std::string& out_path,
                               const std::string& provenance) {
   ModelFile file = read_folder(dir, provenance).file;
-  write_model_file(out_path, file);
+  write_model_file(out_path, file);  // sets the checksum
   return file.checksum;
 }
 
 namespace {
 
 std::unique_ptr<LoadedModel> load_folder(const std::string& dir) {
-  FolderCheckpoint folder = read_folder(dir, "{}", /*with_checksum=*/false);
-  auto out = std::make_unique<LoadedDiffusion>();
-  out->model = std::move(folder.model);
-  out->provenance = folder.file.provenance;
-  out->folder_file = std::make_shared<const ModelFile>(std::move(folder.file));
-  return out;
+  return std::make_unique<LoadedDiffusion>(folder_model(dir));
 }
 
 std::string folder_checksum(const LoadedModel& model) {
