@@ -131,6 +131,21 @@ class ConfigFields {
     add(key, member, nullptr);
   }
 
+  // A boolean added after files were first written: written only when true,
+  // so a file that leaves it at false stays readable by a library that
+  // predates the key (which refuses unknown keys). Absent means false.
+  void flag(const char* key, bool Config::*member) {
+    Field f;
+    f.key = key;
+    f.write = [member](const Config& c, nlohmann::json& j, const char* k) {
+      if (c.*member) j[k] = true;
+    };
+    f.read = [name = name_, member](const nlohmann::json& j, Config& c, const char* k) {
+      read_json_field(j, k, c.*member, name);
+    };
+    fields_.push_back(std::move(f));
+  }
+
   // An enum stored by name. `absent` is what a file without the key means
   // when that differs from the struct's default (a key added later, with
   // files written before it meaning the old behaviour).

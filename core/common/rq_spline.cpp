@@ -177,7 +177,8 @@ SplineResult rq_spline(const at::Tensor& inputs, const at::Tensor& unnormalized_
   require(options.min_bin_width * static_cast<double>(k) < 1.0 &&
               options.min_bin_height * static_cast<double>(k) < 1.0,
           "rq_spline: minimal bin size too large for the number of bins");
-  require(options.min_derivative > 0, "rq_spline: min_derivative must be positive");
+  require(options.min_bin_width >= 0 && options.min_bin_height >= 0 && options.min_derivative >= 0,
+          "rq_spline: minimal bin sizes and derivative must not be negative");
 
   const double b = options.tail_bound;
   const at::Tensor inside = (inputs >= -b) & (inputs <= b);
@@ -240,7 +241,8 @@ SplineResult rq_spline_packed(const at::Tensor& inputs, const at::Tensor& packed
       packed_params.defined() && packed_params.dim() >= 1 && (packed_params.size(-1) + 1) % 3 == 0,
       "rq_spline_packed: last axis must hold 3K - 1 values");
   const int64_t k = (packed_params.size(-1) + 1) / 3;
-  if (k >= 2 && options.tail_bound > 0 && options.min_derivative > 0 &&
+  if (k >= 2 && options.tail_bound > 0 && options.min_derivative >= 0 &&
+      options.min_bin_width >= 0 && options.min_bin_height >= 0 &&
       options.min_bin_width * static_cast<double>(k) < 1.0 &&
       options.min_bin_height * static_cast<double>(k) < 1.0 &&
       use_fused(inputs, packed_params, k)) {

@@ -9,8 +9,9 @@
 namespace gml::flow {
 namespace {
 
-// Linear layers at even indices, LeakyReLU between them, so parameter names
-// read data_net.0.weight, data_net.2.weight, ...
+// Linear layers at even indices, LeakyReLU between them (and after the last
+// with output_activation), so parameter names read data_net.0.weight,
+// data_net.2.weight, ... either way.
 torch::nn::Sequential make_mlp(int64_t in, int64_t out, const ConditionerShape& s,
                                at::Generator& generator) {
   torch::nn::Sequential mlp;
@@ -24,7 +25,7 @@ torch::nn::Sequential make_mlp(int64_t in, int64_t out, const ConditionerShape& 
     linear->weight.uniform_(-bound, bound, generator);
     linear->bias.uniform_(-bound, bound, generator);
     mlp->push_back(linear);
-    if (!last) {
+    if (!last || s.output_activation) {
       mlp->push_back(
           torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(s.leaky_relu_slope)));
     }
@@ -49,8 +50,9 @@ ConditionerImpl::ConditionerImpl(const ConditionerShape& shape, at::Generator ge
 namespace {
 
 // Inference form of an MLP: fused bias (addmm) and in-place activations, so
-// no intermediate is allocated twice. `gate` (1, out), when defined, is
-// folded into the last layer: (W h + b) * g = (g W) h + g b, which saves a
+// no intermediate is allocated twice. Every Linear followed by a LeakyReLU
+// in `mlp` gets one. `gate` (1, out), when defined, is folded into a last
+// layer without activation: (W h + b) * g = (g W) h + g b, which saves a
 // pass over the (N, out) result when one condition serves every row.
 at::Tensor mlp_inference(torch::nn::Sequential& mlp, at::Tensor h, double slope,
                          const at::Tensor& gate) {
@@ -77,7 +79,8 @@ at::Tensor ConditionerImpl::forward(const at::Tensor& data, const at::Tensor& co
   if (!inference) return data_net_->forward(data) * condition_net_->forward(condition);
   const double slope = shape_.leaky_relu_slope;
   at::Tensor gate = mlp_inference(condition_net_, condition, slope, {});
-  if (gate.size(0) == 1) return mlp_inference(data_net_, data, slope, gate);
+  if (gate.size(0) == 1 && !shape_.output_activation)
+    return mlp_inference(data_net_, data, slope, gate);
   return mlp_inference(data_net_, data, slope, {}).mul_(gate);
 }
 

@@ -20,6 +20,7 @@ struct ConditionerShape {
   int64_t hidden_width = 128;
   int64_t hidden_layers = 3;
   double leaky_relu_slope = 0.2;
+  bool output_activation = false;  // LeakyReLU after the last layer too
 };
 
 class ConditionerImpl : public torch::nn::Module {

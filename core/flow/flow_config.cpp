@@ -32,9 +32,10 @@ const ConfigFields<FlowConfig>& fields() {
     f.integer("hidden_width", &FlowConfig::hidden_width, 1, 8192);
     f.integer("hidden_layers", &FlowConfig::hidden_layers, 1, 64);
     f.real("leaky_relu_slope", &FlowConfig::leaky_relu_slope, Interval::half_open(0, 1));
-    f.real("min_bin_width", &FlowConfig::min_bin_width, Interval::above(0));
-    f.real("min_bin_height", &FlowConfig::min_bin_height, Interval::above(0));
-    f.real("min_derivative", &FlowConfig::min_derivative, Interval::above(0));
+    f.flag("conditioner_output_activation", &FlowConfig::conditioner_output_activation);
+    f.real("min_bin_width", &FlowConfig::min_bin_width, Interval::at_least(0));
+    f.real("min_bin_height", &FlowConfig::min_bin_height, Interval::at_least(0));
+    f.real("min_derivative", &FlowConfig::min_derivative, Interval::at_least(0));
     f.plain("log_columns", &FlowConfig::log_columns);
     f.plain("condition_log_columns", &FlowConfig::condition_log_columns);
     f.plain("column_names", &FlowConfig::column_names);

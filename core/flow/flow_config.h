@@ -19,6 +19,13 @@ struct FlowConfig {
   int64_t hidden_width = 128;
   int64_t hidden_layers = 3;
   double leaky_relu_slope = 0.2;
+  // The LeakyReLU also after each conditioner MLP's last layer, so the
+  // spline parameters are LeakyReLU(data MLP) * LeakyReLU(condition MLP):
+  // the published GalacticFlow network. Off by default (nflows' form).
+  bool conditioner_output_activation = false;
+  // Lower bounds of the spline's bin widths and heights (fractions of 2B)
+  // and of its interior derivatives. 0 gives the plain softmax/softplus
+  // parametrisation of the published GalacticFlow code.
   double min_bin_width = 1e-3;
   double min_bin_height = 1e-3;
   double min_derivative = 1e-3;

@@ -57,6 +57,7 @@ InferencePlan::InferencePlan(const ConditionalFlowImpl& flow,
   dim_ = cfg.data_dim;
   bins_ = cfg.num_bins;
   slope_ = cfg.leaky_relu_slope;
+  output_activation_ = cfg.conditioner_output_activation;
   spline_.tail_bound = cfg.tail_bound;
   spline_.min_bin_width = cfg.min_bin_width;
   spline_.min_bin_height = cfg.min_bin_height;
@@ -87,14 +88,19 @@ InferencePlan::InferencePlan(const ConditionalFlowImpl& flow,
     h.given_dim = given_dim;
     h.layers = mlp_layers(prefix + ".data_net");
     // The condition MLP is constant for the galaxy: fold its output g into
-    // the last layer, (W h + b) * g = (W diag(g)^T) h + b * g.
+    // the last layer, (W h + b) * g = (W diag(g)^T) h + b * g, unless an
+    // activation follows that layer.
     at::Tensor g = cond;
     const std::vector<Layer> gate = mlp_layers(prefix + ".condition_net");
     for (size_t i = 0; i < gate.size(); ++i) {
       g = at::addmm(gate[i].bias, g, gate[i].weight_t);
-      if (i + 1 < gate.size()) at::leaky_relu_(g, slope_);
+      if (i + 1 < gate.size() || output_activation_) at::leaky_relu_(g, slope_);
     }
     g = g.reshape({-1});
+    if (output_activation_) {
+      h.gate = g.contiguous();
+      return h;
+    }
     Layer& last = h.layers.back();
     last.weight_t = (last.weight_t * g.unsqueeze(0)).contiguous();
     last.bias = (last.bias * g).contiguous();
@@ -136,9 +142,10 @@ void InferencePlan::apply_half(const Half& half, float* rows, int64_t m, float* 
     const Layer& layer = half.layers[i];
     at::Tensor out = at::from_blob(buffers[i % 2], {m, layer.weight_t.size(1)});
     at::addmm_out(out, layer.bias, h, layer.weight_t);
-    if (i + 1 < n) at::leaky_relu_(out, slope_);
+    if (i + 1 < n || output_activation_) at::leaky_relu_(out, slope_);
     h = out;
   }
+  if (half.gate.defined()) h.mul_(half.gate);
   rq_spline_rows(rows + half.offset, dim_, m, half.dim, h.data_ptr<float>(), s.fractions.data(),
                  bins_, inverse, spline_, logdet);
 }

@@ -47,6 +47,8 @@ class InferencePlan {
   };
   struct Half {
     std::vector<Layer> layers;  // data MLP; the condition gate is folded into the last
+    at::Tensor gate;            // (out): the condition MLP's output, when it cannot be
+                                // folded (output activation); else undefined
     int64_t offset = 0;         // first column of the transformed half
     int64_t dim = 0;            // its width
     int64_t given_offset = 0;   // first column of the conditioning half
@@ -71,6 +73,7 @@ class InferencePlan {
   int64_t bins_ = 0;
   int64_t max_width_ = 0;  // widest hidden layer or parameter block
   double slope_ = 0.2;
+  bool output_activation_ = false;
   RQSplineOptions spline_;
   std::vector<Block> blocks_;
 };

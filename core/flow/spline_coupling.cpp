@@ -20,6 +20,7 @@ SplineCouplingImpl::SplineCouplingImpl(const FlowConfig& config, at::Generator g
   shape.hidden_width = config.hidden_width;
   shape.hidden_layers = config.hidden_layers;
   shape.leaky_relu_slope = config.leaky_relu_slope;
+  shape.output_activation = config.conditioner_output_activation;
 
   shape.data_in = first_dim_;
   shape.out = second_dim_ * params_per_dim_;

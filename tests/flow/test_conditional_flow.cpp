@@ -387,6 +387,25 @@ TEST(FlowConfig, RoundTripsThroughJsonAndRejectsBadInput) {
   }
 }
 
+// The published GalacticFlow architecture: conditioner outputs activated,
+// splines without minimal bin sizes or derivative. A key written only when
+// set keeps files of the default architecture readable by older libraries.
+TEST(FlowConfig, GalacticFlowArchitectureOptionsRoundTrip) {
+  FlowConfig cfg;
+  EXPECT_EQ(cfg.to_json_text().find("conditioner_output_activation"), std::string::npos);
+  cfg.conditioner_output_activation = true;
+  cfg.min_bin_width = 0;
+  cfg.min_bin_height = 0;
+  cfg.min_derivative = 0;
+  const FlowConfig back = FlowConfig::from_json_text(cfg.to_json_text());
+  EXPECT_TRUE(back.conditioner_output_activation);
+  EXPECT_EQ(back.min_bin_width, 0.0);
+  EXPECT_EQ(back.min_derivative, 0.0);
+  EXPECT_FALSE(FlowConfig::from_json_text("{}").conditioner_output_activation);
+  EXPECT_THROW(FlowConfig::from_json_text(R"({"min_derivative": -1e-3})"), gml::Error);
+  EXPECT_THROW(FlowConfig::from_json_text(R"({"conditioner_output_activation": 1})"), gml::Error);
+}
+
 TEST(ConditionalFlow, NormalizationTensorsRoundTripBetweenModels) {
   FlowConfig cfg = FlowConfig::galactic_flow();
   cfg.num_blocks = 2;
@@ -452,4 +471,38 @@ TEST(ConditionalFlow, SingleConditionInferencePlanEqualsDifferentiablePath) {
             << ", median |sample - reference| " << (s - ref).abs().median().item<double>() << "\n";
   EXPECT_LE(cflow_max_abs_diff(back, z), 1e-4);
   EXPECT_LE((s - ref).abs().median().item<double>(), 1e-6);
+}
+
+// The same agreement for the published GalacticFlow architecture, whose
+// condition MLP cannot be folded into the last layer, and its density still
+// integrates to one.
+TEST(ConditionalFlow, GalacticFlowArchitectureInferenceEqualsDifferentiablePath) {
+  FlowConfig cfg = small_config(5, 3, 3);
+  cfg.conditioner_output_activation = true;
+  cfg.min_bin_width = cfg.min_bin_height = cfg.min_derivative = 0;
+  ConditionalFlow flow(cfg, 41);
+  perturb(*flow, 42, 0.1);
+  auto gen = at::detail::createCPUGenerator(43);
+  const at::Tensor x = at::randn({1300, 5}, gen);
+  const at::Tensor c = at::tensor({0.3f, 0.9f, -1.2f});
+  const at::Tensor reference = flow->log_prob(x, c).detach();
+  ASSERT_TRUE(at::isfinite(reference).all().item<bool>());
+  EXPECT_LE(cflow_max_abs_diff(flow->evaluate_log_prob(x, c, 1000), reference), 3e-5);
+  const at::Tensor rows = c.unsqueeze(0).expand({1300, 3}).contiguous();
+  EXPECT_LE(cflow_max_abs_diff(flow->evaluate_log_prob(x, rows, 64), reference), 3e-5);
+  const at::Tensor s = flow->sample(c, 700, at::detail::createCPUGenerator(44), 500);
+  auto noise = at::detail::createCPUGenerator(44);
+  const at::Tensor z = at::cat({at::randn({500, 5}, noise), at::randn({200, 5}, noise)});
+  torch::NoGradGuard no_grad;
+  EXPECT_LE(cflow_max_abs_diff(flow->to_latent(s, c).first, z), 1e-4);
+
+  FlowConfig cfg2 = small_config(2, 1, 3);
+  cfg2.hidden_width = 16;
+  cfg2.conditioner_output_activation = true;
+  cfg2.min_bin_width = cfg2.min_bin_height = cfg2.min_derivative = 0;
+  ConditionalFlow flow2(cfg2, 45);
+  perturb(*flow2, 46, 0.1);
+  const double mass = integrate_2d(flow2, at::full({1}, 0.5), -4.0, 4.0, -4.0, 4.0, false, 250);
+  std::cout << "[ integral ] galacticflow architecture mass=" << mass << "\n";
+  EXPECT_NEAR(mass, 1.0, 0.01);
 }

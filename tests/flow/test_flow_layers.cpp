@@ -88,6 +88,47 @@ TEST(Conditioner, IsTheProductOfTwoMlpsAndBroadcastsOneCondition) {
   EXPECT_EQ(net->forward(x, c).abs().max().item<double>(), 0.0);
 }
 
+// The published GalacticFlow conditioner applies its LeakyReLU after the
+// last layer of both MLPs too. Checked against the product written out from
+// the weights, on the autograd path and on both inference paths (one
+// condition folded or not, per-row conditions).
+TEST(Conditioner, OutputActivationGivesTheProductOfActivatedMlps) {
+  gml::flow::ConditionerShape shape;
+  shape.data_in = 3;
+  shape.condition_in = 2;
+  shape.out = 7;
+  shape.hidden_width = 12;
+  shape.hidden_layers = 2;
+  shape.leaky_relu_slope = 0.2;
+  shape.output_activation = true;
+  gml::flow::Conditioner net(shape, at::detail::createCPUGenerator(15));
+  layers_perturb(*net, 16, 0.3);
+  auto params = net->named_parameters();
+  auto mlp = [&](const std::string& name, at::Tensor h) {
+    for (int64_t i = 0; i <= shape.hidden_layers; ++i) {
+      const std::string p = name + "." + std::to_string(2 * i) + ".";
+      h = at::leaky_relu(at::linear(h, params[p + "weight"], params[p + "bias"]), 0.2);
+    }
+    return h;
+  };
+  auto gen = at::detail::createCPUGenerator(17);
+  const at::Tensor x = at::randn({40, 3}, gen) * 2;
+  const at::Tensor c = at::randn({40, 2}, gen) * 2;
+  at::Tensor expected;
+  {
+    torch::NoGradGuard no_grad;
+    expected = mlp("data_net", x) * mlp("condition_net", c);
+  }
+  // Both factors are negative somewhere, so the output activation matters.
+  ASSERT_GT((expected < 0).sum().item<int64_t>(), 0);
+  EXPECT_LE(layers_max_abs_diff(net->forward(x, c).detach(), expected), 1e-5);
+  torch::NoGradGuard no_grad;
+  EXPECT_LE(layers_max_abs_diff(net->forward(x, c), expected), 1e-5);
+  const at::Tensor c0 = c.narrow(0, 0, 1);
+  const at::Tensor expected_one = mlp("data_net", x) * mlp("condition_net", c0);
+  EXPECT_LE(layers_max_abs_diff(net->forward(x, c0), expected_one), 1e-5);
+}
+
 FlowConfig layers_small_config(int64_t d, int64_t c) {
   FlowConfig cfg;
   cfg.data_dim = d;
