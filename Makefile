@@ -50,6 +50,7 @@ test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" \
 	  -DGML_SANITIZE=ON -DGML_WERROR=ON -DGML_BUILD_EXAMPLES=OFF -DGML_BUILD_BENCH=OFF \
+	  -DGML_BUILD_BINDINGS=OFF \
 	  $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:detect_odr_violation=0 \

@@ -19,6 +19,7 @@ APT_PACKAGES=(
   libpng-dev zlib1g-dev libgd-dev
   clang libclang-rt-14-dev clang-format
   python3 python3-venv python3-pip
+  gfortran gnudatalanguage
 )
 
 SUDO=""
@@ -44,7 +45,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   mkdir -p "$DEPS"
   "$PY" -m venv "$VENV"
 fi
-stamp="$DEPS/.pip-$(echo "$TORCH_SPEC" | tr -c 'A-Za-z0-9.' '_')-v6"
+stamp="$DEPS/.pip-$(echo "$TORCH_SPEC" | tr -c 'A-Za-z0-9.' '_')-v8"
 if [ ! -f "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q --upgrade pip
   # sbi is the posterior family's benchmark peer, torchvision the merger
@@ -60,6 +61,9 @@ if [ ! -f "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q "$TORCH_SPEC" "diffusers==0.42.*" "transformers==5.25.*" \
     "tokenizers==0.23.*" "ftfy==6.3.*" "safetensors==0.8.*" regex "accelerate==1.*"
   "$VENV/bin/python" -m pip install -q --no-deps "open_clip_torch==3.3.*"
+  # The Python binding's test runner, what pip needs to install the binding
+  # from its source folder without network, and tqdm for its progress bars.
+  "$VENV/bin/python" -m pip install -q "pytest==8.*" wheel tqdm
   touch "$stamp"
 fi
 "$VENV/bin/python" -c 'import torch; print("bootstrap: torch", torch.__version__, "at", torch.utils.cmake_prefix_path)'

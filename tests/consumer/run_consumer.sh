@@ -18,3 +18,14 @@ sed -n '/^```c$/,/^```$/p' "$src/../../README.md" | sed '1d;$d' > "$work/readme_
 test -s "$work/readme_example.c"
 cc -std=c99 -Wall -Werror "$work/readme_example.c" $(pkg-config --cflags --libs galaxyml) -o "$work/readme-example"
 echo "README example compiles"
+# The Fortran modules, where the build made them: find_package with the
+# Fortran component, and pkg-config's galaxyml-fortran.
+if [ -f "$prefix/lib/pkgconfig/galaxyml-fortran.pc" ]; then
+  "$cmake" -S "$src/project_fortran" -B "$work/fortran-build" -DCMAKE_PREFIX_PATH="$prefix" \
+    > "$work/fortran-configure.log"
+  "$cmake" --build "$work/fortran-build" > "$work/fortran-build.log"
+  "$work/fortran-build/consumer"
+  gfortran "$src/project_fortran/main.f90" $(pkg-config --cflags --libs galaxyml-fortran) \
+    -o "$work/pc-fortran-consumer"
+  "$work/pc-fortran-consumer"
+fi

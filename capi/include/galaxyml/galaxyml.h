@@ -73,7 +73,12 @@
  * Seeds.  Every seed argument and seed option means the same: 0 takes the
  *   seed of the calling context (gml_context_options.seed, by default
  *   gml_init_options.seed, by default 0); any other value is used as given.
- *   Equal seeds give equal results on every run and thread count of a device.
+ *   Equal seeds give equal results on every run of a device with the same
+ *   number of threads. Flow and posterior sampling, merger inference and
+ *   the merger simulator also give the same bits at every thread count;
+ *   training and diffusion sampling do not (their reductions and
+ *   convolutions are split by thread, which moves the last bits: about
+ *   1e-6 in a diffusion image).
  *
  * Devices.  A context runs on one device. A model runs on the device of the
  *   context that loaded it; a call that passes a context on another device

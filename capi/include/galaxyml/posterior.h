@@ -228,8 +228,10 @@ enum {
 typedef struct gml_posterior_run_options {
   uint32_t struct_size;     /**< sizeof(gml_posterior_run_options) */
   int64_t n_samples;        /**< draws per galaxy; default 10000 (SEDflow) */
-  uint64_t seed;            /**< row i's draws depend only on (seed, i);
-                                 0: the context's seed */
+  uint64_t seed;            /**< row i's random numbers depend only on
+                                 (seed, i); chunk_rows decides which rows
+                                 share a network batch, which moves the
+                                 draws' last bits; 0: the context's seed */
   const char* hdu;          /**< catalog HDU name or number; NULL: first table */
   const char* samples_path; /**< NULL: none; else every draw to HDF5
                                  (/samples [rows, n_samples, theta_dim] float32) */

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Writes (or checks) bindings/abi/galaxyml_abi.json, the machine-readable
+description of the C ABI that the Python, Fortran, IDL and Julia bindings are
+generated from or checked against.
+
+The description is read from the public headers by clang itself
+(-ast-dump=json), not by a hand-written parser, so it is exactly what a C
+compiler sees: every exported function with its parameter names and types,
+every struct with its fields in order (options, results, requests), every
+callback type, every enumerator with its value, and every opaque handle.
+
+    bindings/abi/gen_abi.py [--clang clang] [--check]
+
+--check compares the committed file with what the headers say and fails,
+naming the first difference, when they disagree: a header change must come
+with a regenerated description (and so with a look at every binding).
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+INCLUDE = os.path.join(ROOT, "capi", "include")
+HEADER_DIR = os.path.join(INCLUDE, "galaxyml")
+OUT = os.path.join(HERE, "galaxyml_abi.json")
+
+
+def clang_ast(clang):
+    cmd = [clang, "-x", "c", "-std=c99", "-fsyntax-only", "-Xclang", "-ast-dump=json",
+           "-I", INCLUDE, os.path.join(HEADER_DIR, "galaxyml.h")]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def header_of(name, texts, pattern):
+    """The header that declares `name`: the family header, or galaxyml.h."""
+    for header, text in texts.items():
+        if re.search(pattern.format(re.escape(name)), text):
+            return header
+    raise SystemExit(f"gen_abi: {name} is in clang's AST but in no header under {HEADER_DIR}")
+
+
+def c_type(t):
+    """The type as written in the header (typedef names kept), with spaces
+    normalised: 'const char *' -> 'const char*'."""
+    q = t["qualType"]
+    return re.sub(r"\s+\*", "*", q).strip()
+
+
+def fields_of(record):
+    return [{"name": f["name"], "type": c_type(f["type"])}
+            for f in record.get("inner", []) if f["kind"] == "FieldDecl"]
+
+
+def describe(ast):
+    texts = {}
+    for fname in sorted(os.listdir(HEADER_DIR)):
+        if fname.endswith(".h"):
+            with open(os.path.join(HEADER_DIR, fname)) as f:
+                texts["galaxyml/" + fname] = f.read()
+
+    version = re.search(r"#define\s+GML_ABI_VERSION\s+(\d+)", texts["galaxyml/galaxyml.h"])
+    functions, structs, callbacks, handles, constants = [], [], [], [], []
+    records = {}
+    for d in ast["inner"]:
+        name = d.get("name", "")
+        if d["kind"] == "RecordDecl" and name.startswith("gml_"):
+            if d.get("completeDefinition"):
+                records[name] = d
+        elif d["kind"] == "EnumDecl":
+            for e in d.get("inner", []):
+                if e["kind"] != "EnumConstantDecl" or not e["name"].startswith("GML_"):
+                    continue
+                value = None
+                for sub in e.get("inner", []):
+                    if sub["kind"] == "ConstantExpr":
+                        value = int(sub["value"])
+                if value is None:
+                    value = constants[-1]["value"] + 1 if constants else 0
+                constants.append({"name": e["name"], "value": value})
+
+    for d in ast["inner"]:
+        name = d.get("name", "")
+        if not name.startswith("gml_"):
+            continue
+        if d["kind"] == "FunctionDecl":
+            params = [{"name": p.get("name", ""), "type": c_type(p["type"])}
+                      for p in d.get("inner", []) if p["kind"] == "ParmVarDecl"]
+            ret = c_type({"qualType": d["type"]["qualType"].split("(")[0]})
+            functions.append({
+                "name": name,
+                "header": header_of(name, texts, r"GML_API[^;(]*\b{}\s*\("),
+                "returns": ret,
+                "params": params,
+            })
+        elif d["kind"] == "TypedefDecl":
+            qual = d["type"]["qualType"]
+            if name in records:
+                structs.append({
+                    "name": name,
+                    "header": header_of(name, texts, r"\}}\s*{}\s*;"),
+                    "fields": fields_of(records[name]),
+                })
+            elif re.fullmatch(r"struct " + re.escape(name), qual):
+                handles.append({"name": name,
+                                "header": header_of(name, texts, r"typedef struct {0} {0};")})
+            elif "(*)" in qual:
+                ret, args = re.fullmatch(r"(.*?)\s*\(\*\)\((.*)\)", qual).groups()
+                callbacks.append({
+                    "name": name,
+                    "header": header_of(name, texts, r"\(\*{}\)"),
+                    "returns": re.sub(r"\s+\*", "*", ret).strip(),
+                    "params": [re.sub(r"\s+\*", "*", a).strip() for a in args.split(",")],
+                })
+    return {
+        "comment": "Generated by bindings/abi/gen_abi.py from capi/include/galaxyml/*.h; "
+                   "do not edit. ctest checks that it matches the headers.",
+        "abi_version": int(version.group(1)),
+        "constants": constants,
+        "handles": handles,
+        "callbacks": callbacks,
+        "structs": structs,
+        "functions": functions,
+    }
+
+
+def first_difference(a, b, path="$"):
+    if type(a) is not type(b):
+        return f"{path}: {a!r} vs {b!r}"
+    if isinstance(a, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                return f"{path}.{k}: only in {'the headers' if k in b else 'the committed file'}"
+            d = first_difference(a[k], b[k], f"{path}.{k}")
+            if d:
+                return d
+    elif isinstance(a, list):
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = first_difference(x, y, f"{path}[{i}]" + (f"({x.get('name')})" if isinstance(x, dict) and "name" in x else ""))
+            if d:
+                return d
+        if len(a) != len(b):
+            return f"{path}: {len(a)} entries committed, {len(b)} in the headers"
+    elif a != b:
+        return f"{path}: {a!r} committed, {b!r} in the headers"
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clang", default=os.environ.get("CLANG", "clang"))
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args()
+    desc = describe(clang_ast(args.clang))
+    text = json.dumps(desc, indent=1) + "\n"
+    if args.check:
+        with open(OUT) as f:
+            committed = json.load(f)
+        diff = first_difference(committed, desc)
+        if diff:
+            print(f"gen_abi: {OUT} is out of date with the headers: {diff}\n"
+                  f"run bindings/abi/gen_abi.py, then update every binding", file=sys.stderr)
+            return 1
+        print(f"gen_abi: {len(desc['functions'])} functions, {len(desc['structs'])} structs "
+              f"match the headers")
+        return 0
+    with open(OUT, "w") as f:
+        f.write(text)
+    print(f"gen_abi: wrote {OUT}: {len(desc['functions'])} functions, "
+          f"{len(desc['structs'])} structs, {len(desc['callbacks'])} callbacks, "
+          f"{len(desc['handles'])} handles, {len(desc['constants'])} constants")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+# The posterior family (SEDflow): amortized posteriors for whole catalogs.
+
+"""
+    posterior_dims(model) -> (theta_dim, x_dim)
+"""
+function posterior_dims(m::Model)
+    t = Ref{Int64}(0)
+    x = Ref{Int64}(0)
+    check(L.gml_posterior_dims(m, t, x))
+    return (t[], x[])
+end
+
+"""
+    posterior_describe(model) -> String
+
+JSON with the parameter and observation labels, the prior box, the training
+range of x, the observation kind and the architecture.
+"""
+posterior_describe(m::Model) = _string_out((b, n, len) -> L.gml_posterior_describe(m, b, n, len))
+
+"""
+    posterior_sample(model, x, n_samples; seed=0, context=model.context)
+        -> (theta, n_outside)
+
+Posterior draws for each observation. `x` is an `x_dim × n_obs` matrix (the C
+array [n_obs, x_dim]) or a vector for one observation. `theta` is a
+`theta_dim × n_samples × n_obs` array (the C array [n_obs, n_samples,
+theta_dim]); `n_outside[i]` counts observation i's draws outside the prior box
+(they are returned, not dropped). Observation i's draws depend only on
+(seed, i).
+"""
+function posterior_sample(m::Model, x, n_samples::Integer; seed::Integer = 0,
+                          context::Context = m.context)
+    theta_dim, x_dim = posterior_dims(m)
+    obs = _columns(Float64, x, x_dim, "x", "values per observation")
+    n_obs = size(obs, 2)
+    theta = Array{Float64,3}(undef, theta_dim, n_samples, n_obs)
+    n_outside = Vector{Int64}(undef, n_obs)
+    _before_call(context)
+    status = L.gml_posterior_sample(context, m, obs, Int64(n_obs), Int64(n_samples),
+                                    UInt64(seed), theta, Csize_t(length(theta)), n_outside)
+    _check_call(context, status)
+    return (theta = theta, n_outside = n_outside)
+end
+
+"""
+    posterior_log_prob(model, theta, x; context=model.context) -> Vector{Float64}
+
+log q(theta | x) of each column of `theta` (`theta_dim × n`), with `x` one
+observation for all (a vector) or one column per theta (`x_dim × n`).
+"""
+function posterior_log_prob(m::Model, theta, x; context::Context = m.context)
+    theta_dim, x_dim = posterior_dims(m)
+    t = _columns(Float64, theta, theta_dim, "theta", "parameters")
+    obs = _columns(Float64, x, x_dim, "x", "values per observation")
+    n = size(t, 2)
+    n_x = size(obs, 2)
+    (n_x == 1 || n_x == n) || throw(DimensionMismatch(
+        "x has $(n_x) columns; give 1 (one observation for all) or one per theta ($(n))"))
+    log_prob = Vector{Float64}(undef, n)
+    _before_call(context)
+    status = L.gml_posterior_log_prob(context, m, t, Int64(n), obs, Int64(n_x), log_prob)
+    _check_call(context, status)
+    return log_prob
+end
+
+"""
+    posterior_summarize(model, x, n_samples; seed=0, context=model.context)
+        -> (summary, n_outside)
+
+Posterior summaries without the draws: `summary` is a `5 × theta_dim × n_obs`
+array (the C array [n_obs, theta_dim, GML_SUMMARY_COLUMNS]) whose first index
+is median, 16th percentile, 84th percentile, mean, standard deviation
+(`GML_SUMMARY_* + 1`), over the draws inside the prior box.
+"""
+function posterior_summarize(m::Model, x, n_samples::Integer; seed::Integer = 0,
+                             context::Context = m.context)
+    theta_dim, x_dim = posterior_dims(m)
+    obs = _columns(Float64, x, x_dim, "x", "values per observation")
+    n_obs = size(obs, 2)
+    summary = Array{Float64,3}(undef, Int(L.GML_SUMMARY_COLUMNS), theta_dim, n_obs)
+    n_outside = Vector{Int64}(undef, n_obs)
+    _before_call(context)
+    status = L.gml_posterior_summarize(context, m, obs, Int64(n_obs), Int64(n_samples),
+                                       UInt64(seed), summary, Csize_t(length(summary)), n_outside)
+    _check_call(context, status)
+    return (summary = summary, n_outside = n_outside)
+end
+
+mutable struct _Simulator
+    f::Any
+    theta_dim::Int
+    x_dim::Int
+    error::Any
+end
+
+function _simulator_trampoline(theta::Ptr{Cdouble}, n::Int64, x_out::Ptr{Cdouble},
+                               user::Ptr{Cvoid})::Int32
+    try
+        sim = unsafe_pointer_to_objref(user)::_Simulator
+        try
+            # theta [n, theta_dim] in C order is theta_dim × n here.
+            t = copy(unsafe_wrap(Array, theta, (sim.theta_dim, Int(n))))
+            x = sim.f(t)
+            size(x) == (sim.x_dim, Int(n)) || throw(DimensionMismatch(
+                "the simulator returned an array of size $(size(x)) for $(n) thetas; it must " *
+                "return an x_dim × n matrix ($(sim.x_dim) × $(n))"))
+            out = unsafe_wrap(Array, x_out, (sim.x_dim, Int(n)))
+            copyto!(out, x)
+            return Int32(0)
+        catch err
+            sim.error = CapturedException(err, catch_backtrace())
+            return Int32(1)
+        end
+    catch
+        return Int32(1)
+    end
+end
+
+"""
+    posterior_simulate(simulator, context, path, prior_lower, prior_upper, x_dim, n; kw...)
+
+Writes a training set of `n` simulations to an HDF5 file: theta uniform in the
+box [`prior_lower`, `prior_upper`], and `x = simulator(theta)`, called with a
+`theta_dim × batch` matrix and returning an `x_dim × batch` matrix. The
+simulator runs on the calling task (the library calls it only on the thread
+that made this call). Keywords are the `gml_posterior_simulate_options`
+fields: `batch_size`, `seed`, `resume`, `theta_names`, `x_names`.
+"""
+function posterior_simulate(simulator, c::Context, path::AbstractString, prior_lower,
+                            prior_upper, x_dim::Integer, n::Integer; kw...)
+    lo = _dense(Float64, prior_lower, "prior_lower")
+    hi = _dense(Float64, prior_upper, "prior_upper")
+    (ndims(lo) == 1 && size(lo) == size(hi)) || throw(DimensionMismatch(
+        "prior_lower and prior_upper must be vectors of one length; got sizes $(size(lo)) " *
+        "and $(size(hi))"))
+    keep = Any[]
+    opts = _options(L.gml_posterior_simulate_options, L.gml_posterior_simulate_options_default,
+                    keep; kw...)
+    sim = _Simulator(simulator, length(lo), Int(x_dim), nothing)
+    fn = @cfunction(_simulator_trampoline, Int32, (Ptr{Cdouble}, Int64, Ptr{Cdouble}, Ptr{Cvoid}))
+    _before_call(c)
+    status = GC.@preserve keep sim L.gml_posterior_simulate(c, fn, pointer_from_objref(sim),
+                                                            Int64(length(lo)), Int64(x_dim), lo,
+                                                            hi, Int64(n), Ref(opts),
+                                                            _cstring(path))
+    sim.error === nothing || throw(sim.error)
+    _check_call(c, status)
+    return nothing
+end
+
+"""
+    posterior_simulate_sed(context, path, n; data_dir=nothing, kw...)
+
+As `posterior_simulate` with the built-in SED forward model (kcorrect
+templates, dust, SDSS ugriz). `data_dir` holds sed/ and sdss/ (`nothing`:
+`GML_DATA_DIR`, else the source tree's data/).
+"""
+function posterior_simulate_sed(c::Context, path::AbstractString, n::Integer;
+                                data_dir::Union{Nothing,AbstractString} = nothing, kw...)
+    keep = Any[]
+    opts = _options(L.gml_posterior_simulate_options, L.gml_posterior_simulate_options_default,
+                    keep; kw...)
+    _before_call(c)
+    status = GC.@preserve keep L.gml_posterior_simulate_sed(c, _cstr_arg(data_dir), Int64(n),
+                                                            Ref(opts), _cstring(path))
+    _check_call(c, status)
+    return nothing
+end
+
+"""
+    posterior_training_set_info(path) -> (theta_dim, x_dim, rows)
+"""
+function posterior_training_set_info(path::AbstractString)
+    t = Ref{Int64}(0)
+    x = Ref{Int64}(0)
+    r = Ref{Int64}(0)
+    check(L.gml_posterior_training_set_info(_cstring(path), t, x, r))
+    return (t[], x[], r[])
+end
+
+"""
+    posterior_train(context, training_set_path, model_path; kw...)
+
+Trains a posterior estimator and writes the model file. Keywords are the
+`gml_posterior_train_options` fields (`estimator`, `num_blocks`,
+`hidden_width`, `max_epochs`, `learning_rate`, `seed`, ...).
+"""
+function posterior_train(c::Context, training_set_path::AbstractString,
+                         model_path::AbstractString; kw...)
+    keep = Any[]
+    opts = _options(L.gml_posterior_train_options, L.gml_posterior_train_options_default, keep;
+                    kw...)
+    _before_call(c)
+    status = GC.@preserve keep L.gml_posterior_train(c, _cstring(training_set_path), Ref(opts),
+                                                     _cstring(model_path))
+    _check_call(c, status)
+    return nothing
+end
+
+"""
+    posterior_run_catalog(model, catalog_path, mapping, out_path; context=model.context, kw...)
+
+Posteriors for every row of a FITS catalog, written as a FITS table (ROW,
+FLAGS, N_OUTSIDE, X and per-parameter summaries). Keywords are the
+`gml_posterior_run_options` fields: `n_samples`, `seed`, `hdu`,
+`samples_path`, `chunk_rows`, `first_row`, `max_rows`.
+"""
+function posterior_run_catalog(m::Model, catalog_path::AbstractString, mapping::AbstractString,
+                               out_path::AbstractString; context::Context = m.context, kw...)
+    keep = Any[]
+    opts = _options(L.gml_posterior_run_options, L.gml_posterior_run_options_default, keep; kw...)
+    _before_call(context)
+    status = GC.@preserve keep L.gml_posterior_run_catalog(context, m, _cstring(catalog_path),
+                                                           _cstring(mapping), Ref(opts),
+                                                           _cstring(out_path))
+    _check_call(context, status)
+    return nothing
+end
+
+"""
+    posterior_diagnose(model, simulations_path; n_sims, n_samples, levels=9,
+                       first_row=0, seed=0, context=model.context)
+
+Calibration of a posterior model on held-out simulations. Returns a
+NamedTuple: `ranks` (`theta_dim × n_sims`, SBC ranks), `sbc_pvalue`
+(per parameter), `coverage` (`(theta_dim + 1) × levels`: per marginal, then
+the highest-density region), `tarp_ecp` (`levels + 1`) and `tarp_summary`
+(ATC and KS p-value).
+"""
+function posterior_diagnose(m::Model, simulations_path::AbstractString; n_sims::Integer,
+                            n_samples::Integer, levels::Integer = 9, first_row::Integer = 0,
+                            seed::Integer = 0, context::Context = m.context)
+    theta_dim, _ = posterior_dims(m)
+    path = _cstring(simulations_path)
+    ranks = Matrix{Int64}(undef, theta_dim, n_sims)
+    sbc = Vector{Float64}(undef, theta_dim)
+    coverage = Matrix{Float64}(undef, theta_dim + 1, levels)
+    ecp = Vector{Float64}(undef, levels + 1)
+    tarp = Vector{Float64}(undef, 2)
+    request = L.gml_posterior_diagnose_request(UInt32(sizeof(L.gml_posterior_diagnose_request)),
+                                               _pointer(path), Int64(first_row), Int64(n_sims),
+                                               Int64(n_samples), Int64(levels), UInt64(seed))
+    _before_call(context)
+    status = GC.@preserve path ranks sbc coverage ecp tarp begin
+        result = L.gml_posterior_diagnose_result(
+            UInt32(sizeof(L.gml_posterior_diagnose_result)),
+            pointer(ranks), Csize_t(length(ranks)), pointer(sbc), Csize_t(length(sbc)),
+            pointer(coverage), Csize_t(length(coverage)), pointer(ecp), Csize_t(length(ecp)),
+            pointer(tarp), Csize_t(length(tarp)))
+        L.gml_posterior_diagnose_batch(context, m, Ref(request), Ref(result))
+    end
+    _check_call(context, status)
+    return (ranks = ranks, sbc_pvalue = sbc, coverage = coverage, tarp_ecp = ecp,
+            tarp_summary = tarp)
+end
