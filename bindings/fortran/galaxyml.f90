@@ -89,6 +89,7 @@ module galaxyml
     procedure :: posterior_dims => model_posterior_dims
     procedure :: posterior_describe => model_posterior_describe
     procedure :: posterior_sample => model_posterior_sample
+    procedure :: posterior_sample_to_file => model_posterior_sample_to_file
     procedure :: posterior_log_prob => model_posterior_log_prob
     procedure :: posterior_summarize => model_posterior_summarize
     procedure :: posterior_run_catalog => model_posterior_run_catalog
@@ -923,6 +924,34 @@ contains
       c_loc(theta), size(theta, kind=c_size_t), p_out)
     call finish(st, where, stat)
   end subroutine model_posterior_sample
+
+  ! The draws of posterior_sample streamed to a file (written atomically);
+  ! the extension picks the format: .h5 (samples, x), .fits (a row per
+  ! draw) or .npy (float64, C order [n_obs, n_samples, theta_dim]).
+  !   x  (x_dim, n_obs)   C [n_obs, x_dim]
+  subroutine model_posterior_sample_to_file(self, ctx, x, n_samples, path, seed, stat)
+    class(gml_model_t), intent(in) :: self
+    type(gml_context_t), intent(in) :: ctx
+    real(c_double), intent(in), target, contiguous :: x(:, :)
+    integer(c_int64_t), intent(in) :: n_samples
+    character(len=*), intent(in) :: path
+    integer(c_int64_t), intent(in), optional :: seed
+    integer(c_int32_t), intent(out), optional :: stat
+    character(len=*), parameter :: where = 'model%posterior_sample_to_file'
+    integer(c_int64_t), target :: theta_dim, x_dim
+    character(kind=c_char, len=:), allocatable, target :: c_path
+    integer(c_int32_t) :: st
+    st = gml_posterior_dims(self%ptr, c_loc(theta_dim), c_loc(x_dim))
+    if (st /= GML_OK) then
+      call finish(st, where, stat)
+      return
+    end if
+    if (bad_extent(where, 'x', 1, size(x, 1, c_int64_t), x_dim, stat)) return
+    c_path = to_c(path)
+    st = gml_posterior_sample_to_file(ctx%ptr, self%ptr, c_loc(x), size(x, 2, c_int64_t), n_samples, &
+      opt_i64(seed, 0_c_int64_t), c_loc(c_path))
+    call finish(st, where, stat)
+  end subroutine model_posterior_sample_to_file
 
   ! log q(theta | x).
   !   theta    (theta_dim, n)

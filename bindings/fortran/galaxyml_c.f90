@@ -1426,5 +1426,18 @@ module galaxyml_c
       type(c_ptr), value :: result
       integer(c_int32_t) :: res
     end function gml_posterior_diagnose_batch
+
+    function gml_posterior_sample_to_file(ctx, model, x, n_obs, n_samples, seed, path) &
+        bind(C, name="gml_posterior_sample_to_file") result(res)
+      import
+      type(c_ptr), value :: ctx
+      type(c_ptr), value :: model
+      type(c_ptr), value :: x
+      integer(c_int64_t), value :: n_obs
+      integer(c_int64_t), value :: n_samples
+      integer(c_int64_t), value :: seed
+      type(c_ptr), value :: path
+      integer(c_int32_t) :: res
+    end function gml_posterior_sample_to_file
   end interface
 end module galaxyml_c

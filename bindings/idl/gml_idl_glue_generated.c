@@ -2264,3 +2264,20 @@ int gml_idl_posterior_diagnose_batch(int argc, void* argv[]) {
   idl_rc = gml_posterior_diagnose_batch(ctx, model, &request, &result);
   return idl_rc;
 }
+
+/* gml_posterior_sample_to_file: 7 arguments, then the NULL mask. */
+int gml_idl_posterior_sample_to_file(int argc, void* argv[]) {
+  if (!gml_idl_begin(argc, argv, 8, "gml_posterior_sample_to_file")) return GML_ERR_INVALID_ARGUMENT;
+  const int64_t idl_mask = *(const int64_t*)argv[7];
+  (void)idl_mask;
+  gml_status idl_rc = GML_OK;
+  gml_context* ctx = (gml_context*)gml_idl_handle(argv[0], idl_mask, 0);
+  gml_model* model = (gml_model*)gml_idl_handle(argv[1], idl_mask, 1);
+  const double* x = (const double*)gml_idl_pointer(argv[2], idl_mask, 2);
+  const int64_t n_obs = *(const int64_t*)argv[3];
+  const int64_t n_samples = *(const int64_t*)argv[4];
+  const uint64_t seed = *(const uint64_t*)argv[5];
+  const char* path = gml_idl_string_arg(argv[6], idl_mask, 6);
+  idl_rc = gml_posterior_sample_to_file(ctx, model, x, n_obs, n_samples, seed, path);
+  return idl_rc;
+}

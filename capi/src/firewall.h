@@ -9,6 +9,8 @@
 #include <initializer_list>
 #include <string>
 
+#include "core/common/runtime.h"
+#include "core/common/threads.h"
 #include "galaxyml/galaxyml.h"
 
 namespace gml::capi {
@@ -22,6 +24,9 @@ gml_status translate_current_exception(const char* function) noexcept;
 template <class Body>
 gml_status guard(const char* function, Body&& body) noexcept {
   try {
+    // The library's thread count for the call, whatever the host set on
+    // this thread (0 before gml_init: the call applies it).
+    const CallThreads threads(runtime_threads(), CallThreads::Mode::Exactly);
     body();
     return GML_OK;
   } catch (...) {

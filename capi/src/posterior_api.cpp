@@ -8,6 +8,7 @@
 #include "capi/src/model_call.h"
 #include "capi/src/options.h"
 #include "runs/posterior/posterior_runs.h"
+#include "runs/posterior/sample_file.h"
 
 namespace {
 
@@ -238,6 +239,26 @@ GML_API gml_status gml_posterior_summarize(gml_context* ctx, const gml_model* mo
             gml::runs::summarize_posterior(flow, xs, n_samples, seed, &c.control);
         std::memcpy(summary, s.summary.data(), s.summary.size() * sizeof(double));
         if (n_outside) std::memcpy(n_outside, s.outside.data(), s.outside.size() * sizeof(int64_t));
+      });
+}
+
+GML_API gml_status gml_posterior_sample_to_file(gml_context* ctx, const gml_model* model,
+                                                const double* x, int64_t n_obs, int64_t n_samples,
+                                                uint64_t seed, const char* path) {
+  return model_call(
+      "gml_posterior_sample_to_file", ctx, model, "posterior",
+      [&](gml_context& c, const gml_model& m) {
+        seed = gml::capi::seed_for(c, seed);
+        post::PosteriorFlow& flow = gml::capi::loaded_as<post::LoadedPosterior>(m).flow;
+        require(path != nullptr && *path, "path must not be NULL or empty");
+        require(n_obs >= 1 && n_samples >= 1, "n_obs and n_samples must be >= 1");
+        const int64_t d = flow->config().theta_dim;
+        gml::capi::checked_elements({n_samples, d}, sizeof(double), "n_samples draws");
+        gml::capi::checked_elements({n_obs, n_samples, d}, sizeof(float),
+                                    "n_obs x n_samples draws");
+        const at::Tensor xs = gml::capi::caller_rows(x, n_obs, flow->config().x_dim, "x");
+        gml::runs::sample_posterior_to_file(flow, xs, n_samples, seed, path, m.path, m.checksum(),
+                                            &c.control);
       });
 }
 

@@ -138,13 +138,13 @@ int32_t threads_for_step(int64_t elements, int32_t available) {
   return static_cast<int32_t>(std::min<int64_t>(available, useful));
 }
 
-CallThreads::CallThreads(int32_t threads) {
+CallThreads::CallThreads(int32_t threads, Mode mode) {
   if (threads <= 0 || !omp_set_num_threads || !omp_get_max_threads) return;
   // ATen sets a thread's OpenMP count on its first parallel call; doing it
   // now keeps that first call from undoing ours.
   at::internal::lazy_init_num_threads();
   previous_ = omp_get_max_threads();
-  if (threads >= previous_) return;
+  if (mode == Mode::AtMost ? threads >= previous_ : threads == previous_) return;
   omp_set_num_threads(threads);
   if (MKL_Set_Num_Threads_Local) previous_blas_ = MKL_Set_Num_Threads_Local(threads);
   active_ = true;

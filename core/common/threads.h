@@ -37,11 +37,16 @@ int32_t threads_for_step(int64_t elements, int32_t available);
 
 // Sets the calling thread's intra-op thread count for its lifetime, then
 // restores it. Thread-local: other host threads calling the library at the
-// same time keep theirs. A count of 0 or one not below the current count
-// changes nothing.
+// same time keep theirs. A count of 0 changes nothing; so does, in the
+// default mode, one not below the current count.
 class CallThreads {
  public:
-  explicit CallThreads(int32_t threads);
+  // AtMost lowers the count for small work; Exactly sets it, as every entry
+  // point does with the library's own count: a host that shares LibTorch
+  // (PyTorch in the same process) may have set its thread to another, and
+  // results such as diffusion images depend on the count in their last bits.
+  enum class Mode { AtMost, Exactly };
+  explicit CallThreads(int32_t threads, Mode mode = Mode::AtMost);
   ~CallThreads();
   CallThreads(const CallThreads&) = delete;
   CallThreads& operator=(const CallThreads&) = delete;

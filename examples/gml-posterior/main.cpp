@@ -4,6 +4,7 @@
 //   gml-posterior train    --sims sims.h5 --out model.h5
 //   gml-posterior run      --model model.h5 --catalog cat.fits --out post.fits
 //                          [--map "f_u=MODELFLUX[0],...,z=Z"]
+//   gml-posterior sample   --model model.h5 --x 1.2,3.4 --n 10000 --out draws.npy
 //   gml-posterior diagnose --model model.h5 --sims held_out.h5 --out-dir diag/
 // `run` under mpirun splits the catalog across ranks and writes one table.
 #include <boost/program_options.hpp>
@@ -19,6 +20,7 @@
 #include "outputs.h"
 #include "plot.h"
 #include "posterior_common.h"
+#include "sample.h"
 
 namespace po = boost::program_options;
 using namespace gml_tools;
@@ -138,12 +140,21 @@ int cmd_run(int argc, char** argv) {
   o.seed = c.seed;
   o.hdu = hdu.empty() ? nullptr : hdu.c_str();
   o.samples_path = samples.empty() ? nullptr : samples.c_str();
-  if (map.empty()) map = kSdssMap;
   Session s(c.device, c.threads, c.seed, c.quiet, backend);
   int32_t rank = 0, size = 1;
   check(gml_context_rank(s.ctx, &rank, &size), "rank");
   gml_model* model = nullptr;
   check(gml_model_load(s.ctx, model_path.c_str(), "posterior", &model), "load " + model_path);
+  if (map.empty()) {
+    // The SDSS columns only make sense for a model of SED observations; a
+    // model of any other simulator's x needs its own columns.
+    if (posterior_observation(model) != "sed_ugriz")
+      die(model_path +
+          " was not trained on SED observations, so the default SDSS mapping does "
+          "not apply: give --map with the catalog column of each x value, e.g. "
+          "--map \"x0=COL_A,x1=COL_B[2]\"");
+    map = kSdssMap;
+  }
   check(gml_posterior_run_catalog(s.ctx, model, catalog.c_str(), map.c_str(), &o, out.c_str()),
         "run");
   s.bar.close();
@@ -166,6 +177,8 @@ int main(int argc, char** argv) {
       {{"simulate", "training set from the built-in SED model", cmd_simulate},
        {"train", "fit a MAF/NSF posterior estimator", cmd_train},
        {"run", "posteriors for every row of a FITS catalog (MPI-aware)", cmd_run},
+       {"sample", "draws for observations given with --x or --x-file (.h5, .fits, .npy)",
+        cmd_sample},
        {"diagnose", "SBC, expected coverage and TARP on held-out simulations", cmd_diagnose}}};
   return dispatch(tool, argc, argv);
 }

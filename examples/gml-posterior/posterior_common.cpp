@@ -11,13 +11,25 @@
 
 namespace gml_tools {
 
-PosteriorLabels posterior_labels(const gml_model* model) {
+namespace {
+
+nlohmann::json describe(const gml_model* model) {
   size_t len = 0;
   check(gml_posterior_describe(model, nullptr, 0, &len), "describe");
   std::string text(len + 1, '\0');
   check(gml_posterior_describe(model, text.data(), text.size(), &len), "describe");
   text.resize(len);
-  const nlohmann::json j = nlohmann::json::parse(text);
+  return nlohmann::json::parse(text);
+}
+
+}  // namespace
+
+std::string posterior_observation(const gml_model* model) {
+  return describe(model).value("observation", "");
+}
+
+PosteriorLabels posterior_labels(const gml_model* model) {
+  const nlohmann::json j = describe(model);
   PosteriorLabels out;
   out.theta = j.at("theta").get<std::vector<std::string>>();
   out.lower = j.at("prior_lower").get<std::vector<double>>();

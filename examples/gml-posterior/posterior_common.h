@@ -17,6 +17,9 @@ struct PosteriorLabels {
   std::vector<double> lower, upper;
 };
 PosteriorLabels posterior_labels(const gml_model* model);
+// How the model builds x from a catalog row: "sed_ugriz" or "" (the mapped
+// columns are x).
+std::string posterior_observation(const gml_model* model);
 
 struct RunSummary {
   PosteriorLabels labels;

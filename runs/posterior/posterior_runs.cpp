@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
@@ -70,33 +71,50 @@ std::string describe_posterior(const post::LoadedPosterior& model, const std::st
   return j.dump();
 }
 
+void sample_posterior_blocks(
+    post::PosteriorFlow& flow, const at::Tensor& x, int64_t n_samples, uint64_t seed,
+    Progress& progress, const std::function<double*(int64_t, int64_t)>& destination,
+    const std::function<void(int64_t, int64_t, const double*, const int64_t*)>& ready) {
+  const int64_t n_obs = x.size(0), d = flow->config().theta_dim;
+  if (n_samples >= kMaxRows) {
+    // One observation's draws span blocks: a cancel is seen within them.
+    for (int64_t g = 0; g < n_obs; ++g) {
+      double* theta = destination(g, 1);
+      const int64_t outside = post::draw_observation_into(flow, x.narrow(0, g, 1), n_samples, seed,
+                                                          g, theta, &progress, kMaxRows);
+      ready(g, 1, theta, &outside);
+      progress.update(g + 1);
+    }
+    return;
+  }
+  const int64_t block = kMaxRows / n_samples;
+  std::vector<int64_t> outside(static_cast<size_t>(block));
+  for (int64_t g0 = 0; g0 < n_obs; g0 += block) {
+    const int64_t gb = std::min(block, n_obs - g0);
+    const post::PosteriorDraws dr =
+        post::draw_posterior(flow, x.narrow(0, g0, gb), n_samples, seed, g0, nullptr, kMaxRows);
+    const at::Tensor t = dr.theta.contiguous();
+    double* theta = destination(g0, gb);
+    std::memcpy(theta, t.data_ptr<double>(),
+                static_cast<size_t>(gb * n_samples * d) * sizeof(double));
+    copy_outside(dr, outside.data());
+    ready(g0, gb, theta, outside.data());
+    progress.update(g0 + gb);
+  }
+}
+
 std::vector<int64_t> sample_posterior_into(post::PosteriorFlow& flow, const at::Tensor& x,
                                            int64_t n_samples, uint64_t seed, double* theta,
                                            RunControl* control) {
   const int64_t n_obs = x.size(0), d = flow->config().theta_dim;
   Progress progress(control, "sample", n_obs, "galaxies");
   std::vector<int64_t> outside(static_cast<size_t>(n_obs));
-  if (n_samples >= kMaxRows) {
-    // One observation's draws span blocks: a cancel is seen within them.
-    for (int64_t g = 0; g < n_obs; ++g) {
-      outside[static_cast<size_t>(g)] =
-          post::draw_observation_into(flow, x.narrow(0, g, 1), n_samples, seed, g,
-                                      theta + g * n_samples * d, &progress, kMaxRows);
-      progress.update(g + 1);
-    }
-  } else {
-    const int64_t block = kMaxRows / n_samples;
-    for (int64_t g0 = 0; g0 < n_obs; g0 += block) {
-      const int64_t gb = std::min(block, n_obs - g0);
-      const post::PosteriorDraws dr =
-          post::draw_posterior(flow, x.narrow(0, g0, gb), n_samples, seed, g0, nullptr, kMaxRows);
-      const at::Tensor t = dr.theta.contiguous();
-      std::memcpy(theta + g0 * n_samples * d, t.data_ptr<double>(),
-                  static_cast<size_t>(t.numel()) * sizeof(double));
-      copy_outside(dr, outside.data() + g0);
-      progress.update(g0 + gb);
-    }
-  }
+  sample_posterior_blocks(
+      flow, x, n_samples, seed, progress,
+      [&](int64_t g0, int64_t) { return theta + g0 * n_samples * d; },
+      [&](int64_t g0, int64_t gb, const double*, const int64_t* out) {
+        std::copy(out, out + gb, outside.begin() + g0);
+      });
   progress.finish();
   return outside;
 }

@@ -10,6 +10,7 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,9 @@
 #include "runs/posterior/catalog_run.h"
 
 namespace gml {
+class Progress;
 class RunControl;
-}
+}  // namespace gml
 
 namespace gml::runs {
 
@@ -40,6 +42,18 @@ std::string describe_posterior(const posterior::LoadedPosterior& model,
 std::vector<int64_t> sample_posterior_into(posterior::PosteriorFlow& flow, const at::Tensor& x,
                                            int64_t n_samples, uint64_t seed, double* theta,
                                            RunControl* control);
+
+// The blocks of sample_posterior_into(), for writers of other
+// destinations: observations [first, first + n) are drawn into
+// destination(first, n) (room for n * n_samples * theta_dim doubles), then
+// ready(first, n, theta, outside) receives them with the draws outside the
+// prior box per observation. At most max(1, 16384 / n_samples)
+// observations per block, so memory beyond the destination stays bounded.
+// Progress reports observations done; a cancel is seen between blocks.
+void sample_posterior_blocks(
+    posterior::PosteriorFlow& flow, const at::Tensor& x, int64_t n_samples, uint64_t seed,
+    Progress& progress, const std::function<double*(int64_t, int64_t)>& destination,
+    const std::function<void(int64_t, int64_t, const double*, const int64_t*)>& ready);
 
 // log p(theta | x) per row; x has one row or one per theta row. Runs on
 // `device`, where the model is.

@@ -34,6 +34,7 @@ const char* const kCoveredPosterior[] = {
     "gml_posterior_run_catalog",
     "gml_posterior_diagnose",
     "gml_posterior_diagnose_batch",
+    "gml_posterior_sample_to_file",
 };
 
 int identity_simulator(const double* theta, int64_t n, double* x, void*) {
@@ -55,7 +56,7 @@ void posterior_expect_invalid(gml_status s, const char* what) {
 }  // namespace
 
 TEST(AbiArgumentsPosterior, EveryEntryPointRejectsBadArguments) {
-  ASSERT_EQ(sizeof kCoveredPosterior / sizeof kCoveredPosterior[0], 15u);
+  ASSERT_EQ(sizeof kCoveredPosterior / sizeof kCoveredPosterior[0], 16u);
   gml_posterior_simulate_options_default(nullptr);
   gml_posterior_train_options_default(nullptr);
   gml_posterior_run_options_default(nullptr);
@@ -193,6 +194,24 @@ TEST(AbiArgumentsPosterior, EveryEntryPointRejectsBadArguments) {
             GML_ERR_CAPACITY);
   for (double v : out) EXPECT_EQ(v, -7.0);
   EXPECT_EQ(outside[0], -3);
+
+  const std::string draws_path = (dir / "draws.fits").string();
+  const char* file = draws_path.c_str();
+  posterior_expect_invalid(gml_posterior_sample_to_file(nullptr, model, x, 2, 5, 0, file), "ctx");
+  posterior_expect_invalid(gml_posterior_sample_to_file(ctx, nullptr, x, 2, 5, 0, file), "model");
+  posterior_expect_invalid(gml_posterior_sample_to_file(ctx, model, nullptr, 2, 5, 0, file), "x");
+  posterior_expect_invalid(gml_posterior_sample_to_file(ctx, model, x, 2, 5, 0, nullptr), "path");
+  posterior_expect_invalid(gml_posterior_sample_to_file(ctx, model, x, 2, 5, 0, ""), "path ''");
+  posterior_expect_invalid(gml_posterior_sample_to_file(ctx, model, x, 0, 5, 0, file), "n_obs");
+  posterior_expect_invalid(gml_posterior_sample_to_file(ctx, model, x, 2, 0, 0, file), "n 0");
+  posterior_expect_invalid(gml_posterior_sample_to_file(ctx, model, x_nan, 1, 5, 0, file), "NaN");
+  posterior_expect_invalid(gml_posterior_sample_to_file(ctx, model, x, 2, INT64_MAX / 2, 0, file),
+                           "too many draws");
+  const std::string csv = (dir / "draws.csv").string();
+  posterior_expect_invalid(gml_posterior_sample_to_file(ctx, model, x, 2, 5, 0, csv.c_str()),
+                           "extension");
+  EXPECT_FALSE(fs::exists(draws_path));
+  EXPECT_FALSE(fs::exists(csv));
 
   double lp[2] = {-7, -7};
   posterior_expect_invalid(gml_posterior_log_prob(nullptr, model, x, 2, x, 1, lp), "ctx");

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -198,6 +200,56 @@ TEST_F(AbiPosterior, TrainSampleLogProbAndSummarize) {
   EXPECT_LT(summary[GML_SUMMARY_MEDIAN], summary[GML_SUMMARY_P84]);
   EXPECT_GT(summary[GML_SUMMARY_STD], 0.0);
   EXPECT_LT(summary[GML_SUMMARY_STD], 0.3);
+
+  // The same draws streamed to files: .npy bit for bit, the FITS table
+  // (one row per draw) bit for bit with its observation index and prior
+  // flag, and an HDF5 file; no temporary file left beside them.
+  {
+    const int64_t m = 300;
+    std::vector<double> ref(2 * m * 2);
+    ASSERT_EQ(gml_posterior_sample(ctx_, model, x, 2, m, 42, ref.data(), ref.size(), nullptr),
+              GML_OK);
+    const std::string npy = path("draws.npy"), fits = path("draws.fits"), h5 = path("draws.h5");
+    for (const std::string& out : {npy, fits, h5})
+      ASSERT_EQ(gml_posterior_sample_to_file(ctx_, model, x, 2, m, 42, out.c_str()), GML_OK)
+          << out << ": " << gml_last_error();
+    std::ifstream in(npy, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    ASSERT_GT(bytes.size(), 10u);
+    ASSERT_EQ(bytes.substr(0, 6), std::string("\x93NUMPY"));
+    const size_t header =
+        10 + static_cast<unsigned char>(bytes[8]) + 256 * static_cast<unsigned char>(bytes[9]);
+    EXPECT_EQ(header % 64, 0u);
+    EXPECT_NE(bytes.find("'shape': (2, 300, 2)"), std::string::npos);
+    ASSERT_EQ(bytes.size(), header + ref.size() * sizeof(double));
+    EXPECT_EQ(std::memcmp(bytes.data() + header, ref.data(), ref.size() * sizeof(double)), 0);
+
+    gml_catalog* cat = nullptr;
+    ASSERT_EQ(gml_catalog_open(fits.c_str(), nullptr, &cat), GML_OK) << gml_last_error();
+    int64_t rows = 0, n_out = 0;
+    ASSERT_EQ(gml_catalog_num_rows(cat, &rows), GML_OK);
+    ASSERT_EQ(rows, 2 * m);
+    std::vector<double> table(static_cast<size_t>(rows) * 4);
+    ASSERT_EQ(gml_catalog_read_f64(cat, "THETA0,THETA1,OBS,INSIDE", 0, rows, table.data(),
+                                   table.size(), nullptr, &n_out),
+              GML_OK)
+        << gml_last_error();
+    gml_catalog_free(cat);
+    int64_t inside_flags = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      EXPECT_EQ(table[r * 4], ref[r * 2]) << r;
+      EXPECT_EQ(table[r * 4 + 1], ref[r * 2 + 1]) << r;
+      EXPECT_EQ(table[r * 4 + 2], static_cast<double>(r / m)) << r;
+      const double a = ref[r * 2], b = ref[r * 2 + 1];
+      const bool inside = a >= -1 && a <= 1 && b >= -2 && b <= 2;
+      EXPECT_EQ(table[r * 4 + 3], inside ? 1.0 : 0.0) << r;
+      inside_flags += inside ? 1 : 0;
+    }
+    EXPECT_GT(inside_flags, 0);
+    EXPECT_GT(fs::file_size(h5), ref.size() * sizeof(float) / 4);
+    for (const auto& entry : fs::directory_iterator(dir_))
+      EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
+  }
 
   // log q is highest near the truth.
   const double theta[4] = {0.5, -0.5, -0.5, 0.5};

@@ -404,6 +404,11 @@ FUNCTIONS = {
         "nullable": {"n_outside": "ok"},
         "nan": {"x": INVALID},
     },
+    "gml_posterior_sample_to_file": {
+        "args": {"x": "fx->posterior_x", "n_obs": "2", "n_samples": "5", "path": "fx->out_h5"},
+        "minimum": {"n_obs": 1, "n_samples": 1},
+        "nan": {"x": INVALID},
+    },
     "gml_posterior_log_prob": {
         "args": {"theta": "fx->posterior_theta", "n": "2", "x": "fx->posterior_x", "n_x": "1"},
         "minimum": {"n_x": 1},

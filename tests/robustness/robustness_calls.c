@@ -1777,6 +1777,40 @@ static gml_status call_gml_posterior_diagnose_batch(struct robustness_fixture* f
   return gml_posterior_diagnose_batch(ctx, model, request, result);
 }
 
+/* gml_status gml_posterior_sample_to_file(gml_context* ctx, const gml_model* model, const
+   double* x, int64_t n_obs, int64_t n_samples, uint64_t seed, const char* path) */
+static gml_status call_gml_posterior_sample_to_file(struct robustness_fixture* fx, int mutation) {
+  gml_context* ctx = fx->ctx;
+  const gml_model* model = fx->posterior;
+  const double* x = fx->posterior_x;
+  int64_t n_obs = 2;
+  int64_t n_samples = 5;
+  uint64_t seed = 7;
+  const char* path = fx->out_h5;
+  switch (mutation) {
+    case 1: ctx = NULL; break;
+    case 2: ctx = (gml_context*)fx->wcs; break;
+    case 3: model = NULL; break;
+    case 4: model = (const gml_model*)fx->ctx; break;
+    case 5: model = fx->flow; break;
+    case 6: model = fx->merger; break;
+    case 7: model = fx->diffusion; break;
+    case 8: x = NULL; break;
+    case 9: x = fx->nan_f64; break;
+    case 10: n_obs = 0; break;
+    case 11: n_obs = -1; break;
+    case 12: n_obs = INT64_MAX; break;
+    case 13: n_samples = 0; break;
+    case 14: n_samples = -1; break;
+    case 15: n_samples = INT64_MAX; break;
+    case 16: path = NULL; break;
+    case 17: path = ""; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  return gml_posterior_sample_to_file(ctx, model, x, n_obs, n_samples, seed, path);
+}
+
 /* void gml_merger_simulate_options_default(gml_merger_simulate_options* opts) */
 static gml_status call_gml_merger_simulate_options_default(struct robustness_fixture* fx,
                                                            int mutation) {
@@ -3786,6 +3820,42 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
     {"gml_posterior_diagnose_batch", "result", "struct_size 0", call_gml_posterior_diagnose_batch,
      11, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", NULL, "valid arguments", call_gml_posterior_sample_to_file, 0,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", "ctx", "NULL", call_gml_posterior_sample_to_file, 1,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", "ctx", "a gml_wcs", call_gml_posterior_sample_to_file, 2,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", "model", "NULL", call_gml_posterior_sample_to_file, 3,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", "model", "a gml_context", call_gml_posterior_sample_to_file, 4,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", "model", "the flow model", call_gml_posterior_sample_to_file,
+     5, ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", "model", "the merger model", call_gml_posterior_sample_to_file,
+     6, ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", "model", "the diffusion model",
+     call_gml_posterior_sample_to_file, 7, ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", "x", "NULL", call_gml_posterior_sample_to_file, 8,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", "x", "all NaN", call_gml_posterior_sample_to_file, 9,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", "n_obs", "0", call_gml_posterior_sample_to_file, 10,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", "n_obs", "-1", call_gml_posterior_sample_to_file, 11,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", "n_obs", "INT64_MAX", call_gml_posterior_sample_to_file, 12,
+     ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_posterior_sample_to_file", "n_samples", "0", call_gml_posterior_sample_to_file, 13,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", "n_samples", "-1", call_gml_posterior_sample_to_file, 14,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", "n_samples", "INT64_MAX", call_gml_posterior_sample_to_file,
+     15, ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_posterior_sample_to_file", "path", "NULL", call_gml_posterior_sample_to_file, 16,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_sample_to_file", "path", "\"\"", call_gml_posterior_sample_to_file, 17,
+     ROBUSTNESS_EXPECT_FAIL, GML_OK, 0, 0, NULL},
     {"gml_merger_simulate_options_default", NULL, "valid arguments",
      call_gml_merger_simulate_options_default, 0, ROBUSTNESS_EXPECT_RETURN, GML_OK, 0, 0, NULL},
     {"gml_merger_simulate_options_default", "opts", "NULL",

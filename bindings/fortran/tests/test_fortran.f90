@@ -231,6 +231,7 @@ contains
     call check(all(transfer(theta, 0_c_int64_t, size(theta)) == transfer(ref_theta, 0_c_int64_t, size(theta))), &
       'posterior: sample equals C bit for bit')
     call check(all(n_outside >= 0 .and. n_outside <= n_samples), 'posterior: n_outside in range')
+    call check_sample_file(post, x, n_samples, seed, ref_theta)
 
     deallocate (x)
     n_obs = json_int([character(len=64) :: sec, 'summarize', 'n_obs'])
@@ -245,6 +246,28 @@ contains
     call check(all(transfer(summary, 0_c_int64_t, size(summary)) == &
       transfer(ref_summary, 0_c_int64_t, size(summary))), 'posterior: summarize equals C bit for bit')
   end subroutine test_posterior
+
+  ! The same draws streamed to a .npy file: its data after the header are
+  ! the C draws, bit for bit (the file is C order, as theta in memory).
+  subroutine check_sample_file(post, x, n_samples, seed, ref_theta)
+    type(gml_model_t), intent(in) :: post
+    real(c_double), intent(in), target, contiguous :: x(:, :)
+    integer(c_int64_t), intent(in) :: n_samples, seed
+    real(c_double), intent(in) :: ref_theta(:, :, :)
+    character(len=*), parameter :: npy = 'fortran_posterior_draws.npy'
+    character(len=1) :: magic(10)
+    real(c_double), allocatable :: draws(:, :, :)
+    integer :: unit, header
+    call post%posterior_sample_to_file(ctx, x, n_samples, npy, seed=seed)
+    open (newunit=unit, file=npy, access='stream', form='unformatted', status='old')
+    read (unit) magic
+    header = 10 + ichar(magic(9)) + 256 * ichar(magic(10))
+    allocate (draws, mold=ref_theta)
+    read (unit, pos=header + 1) draws
+    close (unit, status='delete')
+    call check(all(transfer(draws, 0_c_int64_t, size(draws)) == &
+      transfer(ref_theta, 0_c_int64_t, size(draws))), 'posterior: sample_to_file .npy equals C bit for bit')
+  end subroutine check_sample_file
 
   subroutine test_merger()
     type(gml_model_t) :: merger

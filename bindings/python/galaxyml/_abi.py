@@ -600,6 +600,7 @@ FUNCTIONS = {
     "gml_posterior_run_catalog": (ctypes.c_int32, (gml_context_p, gml_model_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(gml_posterior_run_options), ctypes.c_char_p), ("ctx", "model", "catalog_path", "mapping", "opts", "out_path")),
     "gml_posterior_diagnose": (ctypes.c_int32, (gml_context_p, gml_model_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)), ("ctx", "model", "simulations_path", "first_row", "n_sims", "n_samples", "levels", "seed", "ranks", "sbc_pvalue", "coverage", "tarp_ecp", "tarp_summary")),
     "gml_posterior_diagnose_batch": (ctypes.c_int32, (gml_context_p, gml_model_p, ctypes.POINTER(gml_posterior_diagnose_request), ctypes.POINTER(gml_posterior_diagnose_result)), ("ctx", "model", "request", "result")),
+    "gml_posterior_sample_to_file": (ctypes.c_int32, (gml_context_p, gml_model_p, ctypes.POINTER(ctypes.c_double), ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64, ctypes.c_char_p), ("ctx", "model", "x", "n_obs", "n_samples", "seed", "path")),
 }
 
 

@@ -14,6 +14,7 @@ lossless casts and C-order copies are made, wrong shapes are refused.
 """
 import ctypes
 import json
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,15 @@ class PosteriorModel(Model):
         self._run(lib.gml_posterior_sample, self.context.handle, self.handle, ptr(xa),
                   xa.shape[0], n_samples, seed, ptr(theta), theta.size, ptr(outside))
         return (theta, outside) if return_outside else theta
+
+    def sample_to_file(self, x, n_samples, path, seed=0):
+        """sample()'s draws streamed to a file (atomic write), for sample
+        sizes beyond memory; the extension picks the format: .h5 (datasets
+        samples and x, float32), .fits (one row per draw: OBS, a column per
+        parameter, INSIDE) or .npy (float64 [n_obs, n_samples, theta_dim])."""
+        xa = self._x(x)
+        self._run(lib.gml_posterior_sample_to_file, self.context.handle, self.handle, ptr(xa),
+                  xa.shape[0], n_samples, seed, encode(os.fspath(path)))
 
     def summarize(self, x, n_samples, seed=0, return_outside=False):
         """(n_obs, theta_dim, 5) float64: median, p16, p84, mean, std of

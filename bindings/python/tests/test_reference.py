@@ -32,6 +32,27 @@ def test_posterior_sample(posterior_model, ref):
     same_bytes(posterior_model.sample(x, s["n_samples"], seed=s["seed"]), ref.array(s["theta"]))
 
 
+def test_posterior_sample_to_file(posterior_model, ref, tmp_path):
+    """The C reference draws, streamed to each file format."""
+    h5py = pytest.importorskip("h5py")
+    fits = pytest.importorskip("astropy.io.fits")
+    s = ref["posterior"]["sample"]
+    x, want = ref.array(s["x"]), ref.array(s["theta"])
+    for ext in ("npy", "h5", "fits"):
+        posterior_model.sample_to_file(x, s["n_samples"], tmp_path / f"d.{ext}", seed=s["seed"])
+    same_bytes(np.load(tmp_path / "d.npy"), want)
+    with h5py.File(tmp_path / "d.h5") as f:
+        same_bytes(f["samples"][...], want.astype(np.float32))
+        same_bytes(f["x"][...], x.astype(np.float32))
+    table = fits.getdata(tmp_path / "d.fits")
+    n_obs, n, d = want.shape
+    assert list(table["OBS"]) == [i for i in range(n_obs) for _ in range(n)]
+    for j, name in enumerate(table.columns.names[1:1 + d]):
+        same_bytes(np.asarray(table[name], np.float64), want[:, :, j].reshape(-1))
+    assert set(np.unique(table["INSIDE"])) <= {0, 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.fits", "d.h5", "d.npy"]
+
+
 def test_posterior_summarize(posterior_model, ref):
     s = ref["posterior"]["summarize"]
     summary = posterior_model.summarize(ref.array(s["x"]), s["n_samples"], seed=s["seed"])
@@ -52,7 +73,7 @@ def test_merger_classify(merger_model, ref, form):
         same_bytes(out.latent, ref.array(s["latent"]))
 
 
-def test_diffusion_txt2img(ctx, ref):
+def diffusion_reference_images(ctx, ref):
     if "diffusion" not in ref.manifest:
         pytest.skip("the reference run had no diffusion checkpoint")
     s = ref["diffusion"]["txt2img"]
@@ -61,4 +82,24 @@ def test_diffusion_txt2img(ctx, ref):
                            n_per_prompt=s["n"], height=s["height"], width=s["width"],
                            steps=s["steps"], scheduler=s["scheduler"], guidance=s["guidance"],
                            seed=s["seed"])
-    same_bytes(images, ref.array(s["images"]))
+    return images, ref.array(s["images"])
+
+
+def test_diffusion_txt2img(ctx, ref):
+    same_bytes(*diffusion_reference_images(ctx, ref))
+
+
+def test_host_torch_thread_count_leaves_the_library_alone(ctx, ref):
+    """PyTorch in the same process shares LibTorch with the library: a
+    thread count the host sets must neither change the library's results
+    (diffusion images depend on the count in their last bits) nor be
+    changed by a library call."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    other = 2 if ref.manifest["num_threads"] == 1 else 1
+    torch.set_num_threads(other)
+    try:
+        same_bytes(*diffusion_reference_images(ctx, ref))
+        assert torch.get_num_threads() == other
+    finally:
+        torch.set_num_threads(before)

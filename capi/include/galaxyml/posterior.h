@@ -334,6 +334,29 @@ GML_API gml_status gml_posterior_diagnose_batch(gml_context* ctx, const gml_mode
                                                 const gml_posterior_diagnose_request* request,
                                                 gml_posterior_diagnose_result* result);
 
+/**
+ * As gml_posterior_sample(), streamed to a file instead of a buffer, for
+ * sample sizes beyond memory: the same draws (observation i from the
+ * stream (seed, i)). The format follows the extension, in any letter case:
+ *   .h5/.hdf5/.he5  datasets "samples" [n_obs, n_samples, theta_dim] and
+ *                   "x" [n_obs, x_dim], float32 (as a catalog run's
+ *                   samples file), the root attribute "theta_names" (JSON);
+ *   .fits/.fit/.fts a binary table with one row per draw: OBS (0-based
+ *                   observation index), one float64 column per parameter
+ *                   named as the model's parameters, INSIDE (1 inside the
+ *                   prior box, else 0), with provenance keywords;
+ *   .npy            float64 [n_obs, n_samples, theta_dim] (numpy.load).
+ * Written atomically: on any error no file is left at path.
+ * Given:    as gml_posterior_sample(); path  output file.
+ * Errors:   as gml_posterior_sample(); GML_ERR_INVALID_ARGUMENT also for
+ *           another extension; GML_ERR_IO, GML_ERR_FITS.
+ * Memory:   one observation's draws (n_samples x theta_dim doubles) at a
+ *           time, whatever n_obs.
+ */
+GML_API gml_status gml_posterior_sample_to_file(gml_context* ctx, const gml_model* model,
+                                                const double* x, int64_t n_obs, int64_t n_samples,
+                                                uint64_t seed, const char* path);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

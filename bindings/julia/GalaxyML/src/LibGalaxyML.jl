@@ -789,4 +789,8 @@ function gml_posterior_diagnose_batch(ctx, model, request, result)
     @ccall libgalaxyml.gml_posterior_diagnose_batch(ctx::Ptr{gml_context}, model::Ptr{gml_model}, request::Ptr{gml_posterior_diagnose_request}, result::Ptr{gml_posterior_diagnose_result})::gml_status
 end
 
+function gml_posterior_sample_to_file(ctx, model, x, n_obs, n_samples, seed, path)
+    @ccall libgalaxyml.gml_posterior_sample_to_file(ctx::Ptr{gml_context}, model::Ptr{gml_model}, x::Ptr{Cdouble}, n_obs::Int64, n_samples::Int64, seed::UInt64, path::Ptr{Cchar})::gml_status
+end
+
 end # module LibGalaxyML

@@ -44,6 +44,26 @@ function posterior_sample(m::Model, x, n_samples::Integer; seed::Integer = 0,
 end
 
 """
+    posterior_sample_to_file(model, x, n_samples, path; seed=0, context=model.context)
+
+The draws of [`posterior_sample`](@ref) streamed to a file (written
+atomically), for sample sizes beyond memory. The extension picks the format:
+`.h5` (datasets `samples` [n_obs, n_samples, theta_dim] and `x`, float32),
+`.fits` (one row per draw: OBS, a column per parameter, INSIDE) or `.npy`
+(float64 [n_obs, n_samples, theta_dim]; read in Julia it is the C order).
+"""
+function posterior_sample_to_file(m::Model, x, n_samples::Integer, path::AbstractString;
+                                  seed::Integer = 0, context::Context = m.context)
+    _, x_dim = posterior_dims(m)
+    obs = _columns(Float64, x, x_dim, "x", "values per observation")
+    _before_call(context)
+    status = L.gml_posterior_sample_to_file(context, m, obs, Int64(size(obs, 2)),
+                                            Int64(n_samples), UInt64(seed), _cstring(path))
+    _check_call(context, status)
+    return nothing
+end
+
+"""
     posterior_log_prob(model, theta, x; context=model.context) -> Vector{Float64}
 
 log q(theta | x) of each column of `theta` (`theta_dim × n`), with `x` one

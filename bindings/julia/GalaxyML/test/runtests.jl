@@ -113,6 +113,12 @@ const CTX = Context(device = "cpu")
         out = posterior_sample(model, x, s["n_samples"]; seed = s["seed"])
         @test size(out.theta) == size(theta_c)
         @test bytes_of(out.theta) == theta_bytes
+        # The same draws streamed to a .npy file: its data after the header.
+        npy = joinpath(mktempdir(), "draws.npy")
+        posterior_sample_to_file(model, x, s["n_samples"], npy; seed = s["seed"])
+        raw = read(npy)
+        header = 10 + Int(raw[9]) + 256 * Int(raw[10])
+        @test raw[header+1:end] == theta_bytes
 
         m = p["summarize"]
         x2, _ = reference(m["x"])
