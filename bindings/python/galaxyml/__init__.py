@@ -29,6 +29,7 @@ from .posterior import PosteriorModel
 from .progress import TqdmProgress
 from .wcs import Wcs
 from . import cutouts, diffusion, flow, merger, posterior  # noqa: F401,E402
+from . import convert, model_file  # noqa: F401,E402
 
 Error = GalaxymlError
 

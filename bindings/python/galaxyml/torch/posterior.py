@@ -1,0 +1,260 @@
+"""The posterior family (docs/posterior.md) as a PyTorch module.
+
+    post = galaxyml.torch.load("posterior.h5")       # a PosteriorModule
+    logq = post.log_prob(theta, x)                   # differentiable
+    theta = post.sample(x, 1000)                     # (n_obs, 1000, theta_dim)
+
+q(theta | x) is a stack of MADE blocks (core/posterior/made.cpp), affine
+(MAF) or rational-quadratic (NSF), each followed by a fixed permutation of
+theta's columns, on z-scored theta and x. Parameter and buffer names are
+those of the model file (blocks.0.input_weight, permutation0, theta_mean,
+...), so state_dict() holds exactly the file's arrays.
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import model_file
+from ..errors import FormatError
+from ._base import GalaxymlModule, as_tensor, check_config
+from ._spline import rq_spline
+
+# Every key of core/posterior/posterior_config.cpp with its default.
+POSTERIOR_CONFIG_DEFAULTS = {
+    "estimator": "maf", "theta_dim": 1, "x_dim": 1, "num_blocks": 15, "hidden_width": 500,
+    "made_blocks": 2, "activation": "tanh", "num_bins": 8, "tail_bound": 3.0,
+    "prior_lower": [], "prior_upper": [], "theta_names": [], "x_names": [], "observation": "",
+}
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+_MASK64 = (1 << 64) - 1
+# Draws per latent stream of one observation (the library's kStreamChunk).
+STREAM_CHUNK_ROWS = 1 << 20
+
+
+def stream_seed(seed, row, chunk):
+    """The library's per-observation stream seed (core/posterior/
+    posterior_sampling.cpp): splitmix64 of (seed, row, chunk)."""
+    z = (seed + 0x9E3779B97F4A7C15 * (row + 1)) & _MASK64
+    if chunk > 0:
+        z ^= (0xD1B54A32D192ED03 * chunk) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
+def _hidden_degrees(hidden, features):
+    hi, lo = max(1, features - 1), min(1, features - 1)
+    return [j % hi + lo for j in range(hidden)]
+
+
+class Made(nn.Module):
+    """nflows' MADE with sequential degrees and the context added to the
+    first hidden layer: h0 = act(W0 x + b0 + act(Wc c + bc)),
+    h = act(Wb h + bb) per block, out = Wo h + bo, `multiplier` outputs per
+    feature, feature-major. Masks are buffers, as in the file."""
+
+    def __init__(self, features, context, hidden, blocks, multiplier, activation):
+        super().__init__()
+        self.activation = torch.tanh if activation == "tanh" else torch.relu
+        self.layer_names = ["input"] + [f"block{b}" for b in range(blocks)] + ["output"]
+        inputs = list(range(1, features + 1))
+        degrees = _hidden_degrees(hidden, features)
+        outputs = [i for i in inputs for _ in range(multiplier)]
+        shapes = [(degrees, inputs, False)] + [(degrees, degrees, False)] * blocks + \
+            [(outputs, degrees, True)]
+        for name, (out_deg, in_deg, strict) in zip(self.layer_names, shapes):
+            o = torch.tensor(out_deg).unsqueeze(1)
+            i = torch.tensor(in_deg).unsqueeze(0)
+            mask = (o > i) if strict else (o >= i)
+            setattr(self, name + "_weight", nn.Parameter(torch.zeros(len(out_deg), len(in_deg))))
+            setattr(self, name + "_bias", nn.Parameter(torch.zeros(len(out_deg))))
+            self.register_buffer(name + "_mask", mask.to(torch.float32))
+        self.context_weight = nn.Parameter(torch.zeros(hidden, context))
+        self.context_bias = nn.Parameter(torch.zeros(hidden))
+
+    def _layer(self, name, h):
+        w = getattr(self, name + "_weight")
+        return F.linear(h, w * getattr(self, name + "_mask").to(w.dtype),
+                        getattr(self, name + "_bias"))
+
+    def forward(self, inputs, context):
+        act = self.activation
+        h = act(self._layer("input", inputs) +
+                act(F.linear(context, self.context_weight, self.context_bias)))
+        for name in self.layer_names[1:-1]:
+            h = act(self._layer(name, h))
+        return self._layer("output", h)
+
+
+class PosteriorModule(GalaxymlModule):
+    """q(theta | x) of a galaxyml posterior model file.
+
+    Computes the network in the dtype of its parameters (float32 as
+    stored; call .double() for float64); the z-scores (buffers theta_mean,
+    theta_std, x_mean, x_std, float64) are applied in float64. The prior
+    box is kept in the non-persistent buffers prior_lower/prior_upper
+    (empty when unbounded); x_train_min/max hold the training range of x
+    when the file has it."""
+
+    family = "posterior"
+
+    def __init__(self, config, training_range=True):
+        super().__init__()
+        c = check_config(config, POSTERIOR_CONFIG_DEFAULTS, "posterior", "<config>")
+        if c["estimator"] not in ("maf", "nsf") or c["activation"] not in ("tanh", "relu"):
+            raise FormatError(f"posterior config: estimator '{c['estimator']}' / activation "
+                              f"'{c['activation']}' (supported: maf or nsf / tanh or relu)")
+        self.cfg = c
+        d, k = c["theta_dim"], c["x_dim"]
+        multiplier = 2 if c["estimator"] == "maf" else 3 * c["num_bins"] - 1
+        self.blocks = nn.ModuleList(
+            Made(d, k, c["hidden_width"], c["made_blocks"], multiplier, c["activation"])
+            for _ in range(c["num_blocks"]))
+        for b in range(c["num_blocks"]):
+            self.register_buffer(f"permutation{b}", torch.arange(d, dtype=torch.float32))
+        f64 = torch.float64
+        self.register_buffer("theta_mean", torch.zeros(d, dtype=f64))
+        self.register_buffer("theta_std", torch.ones(d, dtype=f64))
+        self.register_buffer("x_mean", torch.zeros(k, dtype=f64))
+        self.register_buffer("x_std", torch.ones(k, dtype=f64))
+        if training_range:
+            self.register_buffer("x_train_min", torch.zeros(k, dtype=f64))
+            self.register_buffer("x_train_max", torch.zeros(k, dtype=f64))
+        self.register_buffer("prior_lower", torch.tensor(c["prior_lower"], dtype=f64),
+                             persistent=False)
+        self.register_buffer("prior_upper", torch.tensor(c["prior_upper"], dtype=f64),
+                             persistent=False)
+
+    @classmethod
+    def load(cls, path, verify=True):
+        """Reads a posterior model file (checksum verified); FamilyError for
+        a file of another family, FormatError for an unknown config key or
+        arrays that do not match the config."""
+        mf = model_file.read_family(path, "posterior", verify=verify)
+        return cls.from_model_file(mf, path)
+
+    @classmethod
+    def from_model_file(cls, mf, path="<memory>"):
+        c = check_config(mf.config, POSTERIOR_CONFIG_DEFAULTS, "posterior", path)
+        module = cls(c, training_range="x_train_min" in mf.normalization)
+        module._init_file(mf, path)
+        module._load_arrays(mf, path)
+        d = c["theta_dim"]
+        for b in range(c["num_blocks"]):
+            p = getattr(module, f"permutation{b}")
+            if sorted(p.tolist()) != list(range(d)):
+                raise FormatError(f"posterior model file '{path}': permutation{b} is not a "
+                                  f"permutation of 0..{d - 1}")
+        return module.eval()
+
+    @property
+    def dims(self):
+        return self.cfg["theta_dim"], self.cfg["x_dim"]
+
+    def _dtype(self):
+        return self.blocks[0].context_weight.dtype
+
+    def _device(self):
+        return self.blocks[0].context_weight.device
+
+    def _permutation(self, b):
+        return getattr(self, f"permutation{b}").to(torch.long)
+
+    def normalized_x(self, x):
+        k = self.cfg["x_dim"]
+        xt = as_tensor(x, torch.float64, self._device(), "x")
+        if xt.dim() == 1:
+            xt = xt.unsqueeze(0)
+        if xt.dim() != 2 or xt.shape[1] != k:
+            raise ValueError(f"posterior: x must be (N, {k}), got {tuple(xt.shape)}")
+        return ((xt - self.x_mean) / self.x_std).to(self._dtype())
+
+    def log_prob(self, theta, x):
+        """log q(theta | x) in theta's units: theta (N, D); x (1, C) or
+        (N, C). Differentiable in the parameters and in theta."""
+        d = self.cfg["theta_dim"]
+        t = as_tensor(theta, torch.float64, self._device(), "theta")
+        if t.dim() != 2 or t.shape[1] != d:
+            raise ValueError(f"posterior: theta must be (N, {d}), got {tuple(t.shape)}")
+        c = self.normalized_x(x)
+        if c.shape[0] not in (1, t.shape[0]):
+            raise ValueError("posterior: x needs 1 or N rows")
+        u = ((t - self.theta_mean) / self.theta_std).to(c.dtype)
+        logdet = torch.zeros(u.shape[0], dtype=u.dtype, device=u.device)
+        for b, made in enumerate(self.blocks):
+            params = made(u, c).view(u.shape[0], d, -1)
+            if self.cfg["estimator"] == "maf":
+                scale = F.softplus(params[..., 0]) + 1e-3
+                u = u * scale + params[..., 1]
+                logdet = logdet + scale.log().sum(1)
+            else:
+                u, lad = rq_spline(u, params, False, self.cfg["tail_bound"])
+                logdet = logdet + lad.sum(1)
+            u = u[:, self._permutation(b)]
+        return (-0.5 * u.pow(2).sum(1) - _HALF_LOG_2PI * d + logdet -
+                self.theta_std.log().sum().to(u.dtype))
+
+    def forward(self, theta, x):
+        return self.log_prob(theta, x)
+
+    def from_latent(self, z, x):
+        """Latent z (N, D) -> theta (N, D) float64 given x (1 or N rows),
+        inverting each MADE column by column (D passes per block)."""
+        c = self.normalized_x(x)
+        u = as_tensor(z, self._dtype(), self._device(), "z")
+        d = self.cfg["theta_dim"]
+        maf = self.cfg["estimator"] == "maf"
+        for b in reversed(range(len(self.blocks))):
+            made = self.blocks[b]
+            u = u[:, torch.argsort(self._permutation(b))]
+            out = torch.zeros_like(u)
+            for i in range(d):
+                p = made(out, c).view(u.shape[0], d, -1)[:, i]
+                if maf:
+                    col = (u[:, i] - p[:, 1]) / (F.softplus(p[:, 0]) + 1e-3)
+                else:
+                    col = rq_spline(u[:, i:i + 1], p.unsqueeze(1), True,
+                                    self.cfg["tail_bound"])[0][:, 0]
+                out = torch.cat([out[:, :i], col.unsqueeze(1), out[:, i + 1:]], dim=1)
+            u = out
+        return u.to(torch.float64) * self.theta_std + self.theta_mean
+
+    def sample(self, x, n, generator=None, seed=None):
+        """n draws of theta for each observation of x (G, C): (G, n, D)
+        float64. The latent points come from `generator` (torch's default
+        when None), or with `seed` (>= 1) from the library's own streams:
+        observation g draws from a generator seeded with a splitmix64 of
+        (seed, g, chunk), as gml_posterior_sample(..., seed) does, so the
+        draws agree with the library's to rounding when this PyTorch's CPU
+        generator is the library's."""
+        c = as_tensor(x, torch.float64, self._device(), "x")
+        if c.dim() == 1:
+            c = c.unsqueeze(0)
+        g, d, n = c.shape[0], self.cfg["theta_dim"], int(n)
+        if seed is not None and generator is not None:
+            raise ValueError("posterior sample: give generator or seed, not both")
+        if seed is None:
+            device = self._device() if generator is None else generator.device
+            z = torch.randn(g * n, d, generator=generator, dtype=self._dtype(), device=device)
+        else:
+            parts = []
+            for row in range(g):
+                for chunk, first in enumerate(range(0, n, STREAM_CHUNK_ROWS)):
+                    gen = torch.Generator().manual_seed(stream_seed(int(seed), row, chunk))
+                    parts.append(torch.randn(min(STREAM_CHUNK_ROWS, n - first), d,
+                                             generator=gen, dtype=torch.float32))
+            z = torch.cat(parts) if parts else torch.zeros(0, d)
+        theta = self.from_latent(z.to(self._device(), self._dtype()),
+                                 c.repeat_interleave(n, dim=0))
+        return theta.view(g, n, d)
+
+    def outside_prior(self, theta):
+        """Boolean mask of draws outside the prior box (all False when the
+        prior is unbounded); theta (..., D)."""
+        t = torch.as_tensor(theta, dtype=torch.float64)
+        if self.prior_lower.numel() == 0:
+            return torch.zeros(t.shape[:-1], dtype=torch.bool)
+        return ((t < self.prior_lower.to(t.device)) | (t > self.prior_upper.to(t.device))).any(-1)
