@@ -74,13 +74,17 @@ void h5_require_dataset_stored(hid_t dataset, const std::string& where) {
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   H5Handle type(H5Dget_type(dataset), H5Tclose, "type of " + where, Status::Format);
   // At least 8 bytes per element in memory: the readers widen to 64 bits.
-  uint64_t bytes = std::max<uint64_t>(H5Tget_size(type.get()), 8);
+  // The span counts a zero extent as one: a tensor's strides multiply every
+  // other extent even when one of them is zero, so {0, 2^62, 2^62} holds no
+  // element and still overflows the stride arithmetic.
+  uint64_t span = std::max<uint64_t>(H5Tget_size(type.get()), 8);
   uint64_t stored_bytes = H5Tget_size(type.get());
   for (hsize_t d : dims) {
-    if (d != 0 && bytes > static_cast<uint64_t>(PTRDIFF_MAX) / d) {
+    const uint64_t extent = std::max<uint64_t>(d, 1);
+    if (span > static_cast<uint64_t>(PTRDIFF_MAX) / extent) {
       fail(Status::Format, where + " declares an impossible size");
     }
-    bytes *= d;
+    span *= extent;
     stored_bytes *= d;
   }
   if (stored_bytes == 0) return;

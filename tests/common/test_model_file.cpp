@@ -338,6 +338,30 @@ TEST(ModelFile, NullDataspaceIsFormatError) {
             std::string::npos);
 }
 
+// A zero extent holds no element, yet a tensor's strides multiply the other
+// extents: {0, 2^62, 2^62} passed the storage check and threw c10::Error
+// "Stride calculation overflowed" from at::empty (fuzz_model_file).
+TEST(ModelFile, ZeroExtentWithHugeExtentsIsFormatError) {
+  auto dir = temp_dir();
+  ModelFile m = sample_model();
+  gml::write_model_file((dir / "m.h5").string(), m);
+  hid_t f = H5Fopen((dir / "m.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  const hsize_t dims[3] = {0, hsize_t{1} << 62, hsize_t{1} << 62};
+  hid_t s = H5Screate_simple(3, dims, nullptr);
+  ASSERT_GE(s, 0);
+  hid_t d = H5Dcreate2(f, "/tensors/no_elements", H5T_IEEE_F32LE, s, H5P_DEFAULT, H5P_DEFAULT,
+                       H5P_DEFAULT);
+  ASSERT_GE(d, 0);
+  H5Dclose(d);
+  H5Sclose(s);
+  H5Fclose(f);
+  const std::string path = (dir / "m.h5").string();
+  EXPECT_EQ(status_of([&] { gml::read_model_file(path); }), Status::Format);
+  EXPECT_NE(message_of([&] { gml::read_model_file(path); }).find("declares an impossible size"),
+            std::string::npos);
+}
+
 namespace {
 struct TinyNetImpl : torch::nn::Module {
   TinyNetImpl() {
