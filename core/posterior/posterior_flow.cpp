@@ -34,11 +34,20 @@ PosteriorFlowImpl::PosteriorFlowImpl(const PosteriorConfig& config, uint64_t see
   mades_ = register_module("blocks", torch::nn::ModuleList());
   for (int64_t b = 0; b < config_.num_blocks; ++b) {
     mades_->push_back(Made(shape, gen));
+    // A MADE's first output sees no hidden unit, so the parameter that comes
+    // first in a block is transformed there without x. A permutation that
+    // keeps it first leaves it so in the next block too: with theta_dim = 2
+    // and identity permutations throughout (one seed in 2^num_blocks), the
+    // posterior of theta_0 ignored x. Redrawn until another parameter leads.
+    const auto as_long = at::TensorOptions().dtype(at::kLong);
+    at::Tensor perm = at::randperm(config_.theta_dim, gen, as_long);
+    while (config_.theta_dim > 1 && perm[0].item<int64_t>() == 0) {
+      perm = at::randperm(config_.theta_dim, gen, as_long);
+    }
     // Module::to(dtype) would cast integer buffers, so indices are stored as
     // exact small floats.
-    permutations_.push_back(register_buffer(
-        "permutation" + std::to_string(b),
-        at::randperm(config_.theta_dim, gen, at::TensorOptions().dtype(at::kLong)).to(at::kFloat)));
+    permutations_.push_back(
+        register_buffer("permutation" + std::to_string(b), perm.to(at::kFloat)));
   }
   const auto f64 = at::TensorOptions().dtype(at::kDouble);
   // Plain members, not buffers: the model file keeps them in its

@@ -179,6 +179,25 @@ TEST(PosteriorFlow, TwoDimensionalDensityIntegratesToOne) {
   }
 }
 
+// The parameter a MADE block takes first is transformed without x; each
+// block's permutation hands the lead to another parameter, so with two or
+// more blocks every parameter's posterior depends on x. Two parameters and
+// identity permutations everywhere used to leave theta_0 unconditioned.
+TEST(PosteriorFlow, EveryBlockHandsTheLeadToAnotherParameter) {
+  for (int64_t dim : {2, 3, 5}) {
+    for (uint64_t seed = 0; seed < 32; ++seed) {
+      PosteriorFlow flow(small_config(Estimator::Maf, dim, 2, 4, 8), seed);
+      const auto buffers = flow->named_buffers();
+      for (int b = 0; b < 4; ++b) {
+        const at::Tensor perm = buffers["permutation" + std::to_string(b)].to(at::kLong);
+        ASSERT_NE(perm[0].item<int64_t>(), 0)
+            << "dim " << dim << " seed " << seed << " block " << b;
+        EXPECT_TRUE(at::equal(std::get<0>(perm.sort()), at::arange(dim)));
+      }
+    }
+  }
+}
+
 TEST(PosteriorConfig, RoundTripsThroughJsonAndRejectsBadInput) {
   PosteriorConfig c = small_config(Estimator::Nsf, 3, 4, 5, 32);
   c.prior_lower = {0, 1, 2};

@@ -113,8 +113,12 @@ class PosteriorModule(GalaxymlModule):
         self.blocks = nn.ModuleList(
             Made(d, k, c["hidden_width"], c["made_blocks"], multiplier, c["activation"])
             for _ in range(c["num_blocks"]))
+        # Loading replaces these. A module built from a config alone rotates
+        # by one, so that each block hands the lead to another parameter (a
+        # MADE's first parameter is transformed without x; docs/posterior.md).
         for b in range(c["num_blocks"]):
-            self.register_buffer(f"permutation{b}", torch.arange(d, dtype=torch.float32))
+            self.register_buffer(f"permutation{b}",
+                                 torch.roll(torch.arange(d, dtype=torch.float32), -1))
         f64 = torch.float64
         self.register_buffer("theta_mean", torch.zeros(d, dtype=f64))
         self.register_buffer("theta_std", torch.ones(d, dtype=f64))
