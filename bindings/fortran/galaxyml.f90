@@ -66,6 +66,8 @@ module galaxyml
     procedure :: posterior_simulate => context_posterior_simulate
     procedure :: posterior_simulate_sed => context_posterior_simulate_sed
     procedure :: posterior_train => context_posterior_train
+    procedure :: posterior_training_set_write => context_posterior_training_set_write
+    procedure :: posterior_import => context_posterior_import
     procedure :: merger_simulate => context_merger_simulate
     procedure :: merger_train => context_merger_train
     procedure :: merger_cluster => context_merger_cluster
@@ -189,6 +191,7 @@ module galaxyml
 
   private :: c_strlen
   private :: to_c, opt_to_c, finish, fail, bad_extent, from_buffer, opt_i64, opt_i32, c_string_array
+  private :: import_options
   private :: simulator_adaptor, chunk_adaptor
 
   ! An error found by this layer (an extent, a count) before any library
@@ -1244,6 +1247,122 @@ contains
     call finish(gml_posterior_train(self%ptr, c_loc(c_set), c_loc(opts), c_loc(c_model)), &
       'context%posterior_train', stat)
   end subroutine context_posterior_train
+
+  function gml_posterior_import_defaults() result(opts)
+    type(gml_posterior_import_options), target :: opts
+    call gml_posterior_import_options_default(c_loc(opts))
+  end function gml_posterior_import_defaults
+
+  ! The import options of options (or the defaults) with the prior box and
+  ! labels given. opts points into prior_lower, prior_upper, c_tn and c_xn,
+  ! so they must stay in place until the library has read it. False (after
+  ! fail()) for half a box, which would otherwise be dropped unnoticed.
+  function import_options(where, options, prior_lower, prior_upper, theta_names, x_names, c_tn, &
+      c_xn, opts, stat) result(ok)
+    character(len=*), intent(in) :: where
+    type(gml_posterior_import_options), intent(in), optional :: options
+    real(c_double), intent(in), target, contiguous, optional :: prior_lower(:), prior_upper(:)
+    character(len=*), intent(in), optional :: theta_names, x_names
+    character(kind=c_char, len=:), allocatable, target, intent(inout) :: c_tn, c_xn
+    type(gml_posterior_import_options), intent(out) :: opts
+    integer(c_int32_t), intent(out), optional :: stat
+    logical :: ok
+    ok = .false.
+    opts = gml_posterior_import_defaults()
+    if (present(options)) opts = options
+    if (present(prior_lower) .neqv. present(prior_upper)) then
+      call fail(where, 'give both prior_lower and prior_upper, or neither', stat)
+      return
+    end if
+    if (present(prior_lower)) then
+      if (bad_extent(where, 'prior_upper', 1, size(prior_upper, 1, c_int64_t), &
+        size(prior_lower, 1, c_int64_t), stat)) return
+      opts%prior_dim = size(prior_lower, 1, c_int64_t)
+      opts%prior_lower = c_loc(prior_lower)
+      opts%prior_upper = c_loc(prior_upper)
+    end if
+    if (present(theta_names)) opts%theta_names = opt_to_c(theta_names, c_tn)
+    if (present(x_names)) opts%x_names = opt_to_c(x_names, c_xn)
+    ok = .true.
+  end function import_options
+
+  ! Writes simulations made elsewhere as a training set (HDF5, atomically)
+  ! that posterior_train reads. Rows with NaN or infinity are dropped and
+  ! counted, or refused with options%reject_nonfinite /= 0.
+  !   theta                     (theta_dim, n)   C [n, theta_dim]
+  !   x                         (x_dim, n)       C [n, x_dim]
+  !   prior_lower, prior_upper  (theta_dim), optional: the box prior the
+  !                             simulations were drawn from, stored with the
+  !                             set and the model trained on it
+  ! theta_names, x_names: comma-separated labels. report (optional)
+  ! receives the counts of rows read, written and dropped.
+  subroutine context_posterior_training_set_write(self, theta, x, path, options, prior_lower, &
+      prior_upper, theta_names, x_names, report, stat)
+    class(gml_context_t), intent(in) :: self
+    real(c_double), intent(in), target, contiguous :: theta(:, :), x(:, :)
+    character(len=*), intent(in) :: path
+    type(gml_posterior_import_options), intent(in), optional :: options
+    real(c_double), intent(in), target, contiguous, optional :: prior_lower(:), prior_upper(:)
+    character(len=*), intent(in), optional :: theta_names, x_names
+    type(gml_posterior_import_report), intent(out), optional :: report
+    integer(c_int32_t), intent(out), optional :: stat
+    character(len=*), parameter :: where = 'context%posterior_training_set_write'
+    type(gml_posterior_import_options), target :: opts
+    type(gml_posterior_import_report), target :: rep
+    character(kind=c_char, len=:), allocatable, target :: c_path, c_tn, c_xn
+    integer(c_int64_t) :: n
+    rep = gml_posterior_import_report(int(c_sizeof(rep), c_int32_t), 0, 0, 0, 0, 0, 0)
+    if (present(report)) report = rep
+    n = size(theta, 2, c_int64_t)
+    if (bad_extent(where, 'x', 2, size(x, 2, c_int64_t), n, stat)) return
+    if (.not. import_options(where, options, prior_lower, prior_upper, theta_names, x_names, c_tn, &
+      c_xn, opts, stat)) return
+    c_path = to_c(path)
+    call finish(gml_posterior_training_set_write(self%ptr, c_loc(theta), c_loc(x), n, &
+      size(theta, 1, c_int64_t), size(x, 1, c_int64_t), c_loc(opts), c_loc(c_path), c_loc(rep)), &
+      where, stat)
+    if (present(report)) report = rep
+  end subroutine context_posterior_training_set_write
+
+  ! Imports simulations from files as a training set (HDF5, atomically);
+  ! each file's extension picks its format: .h5 (datasets), .fits (table
+  ! columns), .npy (theta in theta_path, x in x_path), .npz (arrays) or
+  ! .csv/.txt (a header line naming the columns). x_path absent: x is in
+  ! theta_path.
+  ! theta, x: the datasets or .npz keys (default "theta", "x"), or FITS
+  ! and CSV column names, comma-separated (x = "*": every numeric column
+  ! theta does not take). hdu: FITS extension name or number (absent: the
+  ! first table). The other arguments as posterior_training_set_write; a
+  ! source that cannot be read is GML_ERR_FORMAT, its message listing every
+  ! problem found.
+  subroutine context_posterior_import(self, theta_path, path, x_path, theta, x, hdu, options, &
+      prior_lower, prior_upper, theta_names, x_names, report, stat)
+    class(gml_context_t), intent(in) :: self
+    character(len=*), intent(in) :: theta_path, path
+    character(len=*), intent(in), optional :: x_path, theta, x, hdu
+    type(gml_posterior_import_options), intent(in), optional :: options
+    real(c_double), intent(in), target, contiguous, optional :: prior_lower(:), prior_upper(:)
+    character(len=*), intent(in), optional :: theta_names, x_names
+    type(gml_posterior_import_report), intent(out), optional :: report
+    integer(c_int32_t), intent(out), optional :: stat
+    character(len=*), parameter :: where = 'context%posterior_import'
+    type(gml_posterior_import_options), target :: opts
+    type(gml_posterior_import_report), target :: rep
+    character(kind=c_char, len=:), allocatable, target :: c_theta_path, c_x_path, c_path, c_theta, &
+      c_x, c_hdu, c_tn, c_xn
+    rep = gml_posterior_import_report(int(c_sizeof(rep), c_int32_t), 0, 0, 0, 0, 0, 0)
+    if (present(report)) report = rep
+    if (.not. import_options(where, options, prior_lower, prior_upper, theta_names, x_names, c_tn, &
+      c_xn, opts, stat)) return
+    if (present(theta)) opts%theta = opt_to_c(theta, c_theta)
+    if (present(x)) opts%x = opt_to_c(x, c_x)
+    if (present(hdu)) opts%hdu = opt_to_c(hdu, c_hdu)
+    c_theta_path = to_c(theta_path)
+    c_path = to_c(path)
+    call finish(gml_posterior_import(self%ptr, c_loc(c_theta_path), opt_to_c(x_path, c_x_path), &
+      c_loc(opts), c_loc(c_path), c_loc(rep)), where, stat)
+    if (present(report)) report = rep
+  end subroutine context_posterior_import
 
   ! ==========================================================================
   ! Merger: dynamical stage of merging galaxies

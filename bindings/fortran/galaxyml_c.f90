@@ -388,6 +388,31 @@ module galaxyml_c
     integer(c_size_t) :: tarp_summary_capacity
   end type gml_posterior_diagnose_result
 
+  ! struct gml_posterior_import_options (galaxyml/posterior.h)
+  type, bind(C) :: gml_posterior_import_options
+    integer(c_int32_t) :: struct_size
+    type(c_ptr) :: theta
+    type(c_ptr) :: x
+    type(c_ptr) :: hdu
+    integer(c_int64_t) :: prior_dim
+    type(c_ptr) :: prior_lower
+    type(c_ptr) :: prior_upper
+    type(c_ptr) :: theta_names
+    type(c_ptr) :: x_names
+    integer(c_int32_t) :: reject_nonfinite
+  end type gml_posterior_import_options
+
+  ! struct gml_posterior_import_report (galaxyml/posterior.h)
+  type, bind(C) :: gml_posterior_import_report
+    integer(c_int32_t) :: struct_size
+    integer(c_int64_t) :: theta_dim
+    integer(c_int64_t) :: x_dim
+    integer(c_int64_t) :: rows_read
+    integer(c_int64_t) :: rows_written
+    integer(c_int64_t) :: rows_nonfinite
+    integer(c_int64_t) :: rows_outside_prior
+  end type gml_posterior_import_report
+
   ! Callback types: a Fortran procedure passed to the library has
   ! one of these interfaces.
   abstract interface
@@ -1439,5 +1464,38 @@ module galaxyml_c
       type(c_ptr), value :: path
       integer(c_int32_t) :: res
     end function gml_posterior_sample_to_file
+
+    subroutine gml_posterior_import_options_default(opts) &
+        bind(C, name="gml_posterior_import_options_default")
+      import
+      type(c_ptr), value :: opts
+    end subroutine gml_posterior_import_options_default
+
+    function gml_posterior_training_set_write(ctx, theta, x, n, theta_dim, x_dim, opts, path, &
+        report) bind(C, name="gml_posterior_training_set_write") result(res)
+      import
+      type(c_ptr), value :: ctx
+      type(c_ptr), value :: theta
+      type(c_ptr), value :: x
+      integer(c_int64_t), value :: n
+      integer(c_int64_t), value :: theta_dim
+      integer(c_int64_t), value :: x_dim
+      type(c_ptr), value :: opts
+      type(c_ptr), value :: path
+      type(c_ptr), value :: report
+      integer(c_int32_t) :: res
+    end function gml_posterior_training_set_write
+
+    function gml_posterior_import(ctx, theta_path, x_path, opts, path, report) &
+        bind(C, name="gml_posterior_import") result(res)
+      import
+      type(c_ptr), value :: ctx
+      type(c_ptr), value :: theta_path
+      type(c_ptr), value :: x_path
+      type(c_ptr), value :: opts
+      type(c_ptr), value :: path
+      type(c_ptr), value :: report
+      integer(c_int32_t) :: res
+    end function gml_posterior_import
   end interface
 end module galaxyml_c

@@ -2,7 +2,8 @@
  * gml_idl_glue.c — the hand-written part of the IDL binding's glue library:
  * the argument helpers the generated entries use, the error text the .pro
  * wrappers raise, and the entries that need C the generator cannot write
- * (a progress sink, the column pointers of a table append).
+ * (a progress sink, the column pointers of a table append, an import's
+ * prior box).
  */
 #include <errno.h>
 #include <math.h>
@@ -347,5 +348,121 @@ int gml_idl_table_writer_append(int argc, void* argv[]) {
   }
   if (st == GML_OK) st = gml_table_writer_append(w, n_rows, data);
   free(data);
+  return st;
+}
+
+/*
+ * gml_posterior_import_options from the keywords of a .pro wrapper, as the
+ * generated parsers read options, plus the prior box: the generator fills
+ * an array field only through an n_<field> count of its own, and
+ * prior_lower and prior_upper share prior_dim, which is therefore taken
+ * from their lengths rather than given.
+ */
+static gml_status import_option(gml_posterior_import_options* o, const char* key, const char* value,
+                                int32_t* n_lower, int32_t* n_upper, gml_idl_scratch* scratch) {
+  const char** text = gml_idl_key_is(key, "theta")         ? &o->theta
+                      : gml_idl_key_is(key, "x")           ? &o->x
+                      : gml_idl_key_is(key, "hdu")         ? &o->hdu
+                      : gml_idl_key_is(key, "theta_names") ? &o->theta_names
+                      : gml_idl_key_is(key, "x_names")     ? &o->x_names
+                                                           : NULL;
+  if (text != NULL) {
+    *text = value;
+    return GML_OK;
+  }
+  if (gml_idl_key_is(key, "reject_nonfinite"))
+    return gml_idl_parse_i32(key, value, &o->reject_nonfinite);
+  if (gml_idl_key_is(key, "prior_lower"))
+    return gml_idl_parse_f64_list(key, value, &o->prior_lower, n_lower, scratch);
+  if (gml_idl_key_is(key, "prior_upper"))
+    return gml_idl_parse_f64_list(key, value, &o->prior_upper, n_upper, scratch);
+  if (gml_idl_key_is(key, "prior_dim"))
+    return gml_idl_fail(GML_ERR_INVALID_ARGUMENT,
+                        "option prior_dim: it is the length of prior_lower and prior_upper");
+  return gml_idl_fail(GML_ERR_INVALID_ARGUMENT,
+                      "unknown option '%s' of gml_posterior_import_options", key);
+}
+
+static gml_status import_options(gml_posterior_import_options* o, const void* keys,
+                                 const void* values, int64_t n, gml_idl_scratch* scratch) {
+  memset(o, 0, sizeof *o);
+  o->struct_size = (uint32_t)sizeof *o;
+  gml_posterior_import_options_default(o);
+  if (n < 0 || n > GML_IDL_MAX_STRINGS)
+    return gml_idl_fail(GML_ERR_INVALID_ARGUMENT, "gml_posterior_import_options: %lld options",
+                        (long long)n);
+  int32_t n_lower = 0, n_upper = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const gml_status st = import_option(o, gml_idl_string_at(keys, i), gml_idl_string_at(values, i),
+                                        &n_lower, &n_upper, scratch);
+    if (st != GML_OK) return st;
+  }
+  if (n_lower != n_upper)
+    return gml_idl_fail(GML_ERR_INVALID_ARGUMENT,
+                        "prior_lower has %d values and prior_upper %d: give both, of one length",
+                        (int)n_lower, (int)n_upper);
+  o->prior_dim = n_lower;
+  return GML_OK;
+}
+
+static gml_status import_report(const gml_posterior_import_report* r, char* buf,
+                                uint64_t capacity) {
+  gml_idl_text t;
+  gml_idl_text_begin(&t, buf, capacity);
+  gml_idl_text_int(&t, "theta_dim", r->theta_dim);
+  gml_idl_text_int(&t, "x_dim", r->x_dim);
+  gml_idl_text_int(&t, "rows_read", r->rows_read);
+  gml_idl_text_int(&t, "rows_written", r->rows_written);
+  gml_idl_text_int(&t, "rows_nonfinite", r->rows_nonfinite);
+  gml_idl_text_int(&t, "rows_outside_prior", r->rows_outside_prior);
+  return gml_idl_text_end(&t);
+}
+
+/* gml_posterior_training_set_write with the prior box as options. The
+   arguments of the generated entry: ctx, theta, x, n, theta_dim, x_dim,
+   keys, values, count, path, report (BYTE array), its capacity, the NULL
+   mask. */
+int gml_idl_posterior_training_set_write_prior(int argc, void* argv[]) {
+  if (!gml_idl_begin(argc, argv, 13, "gml_posterior_training_set_write"))
+    return GML_ERR_INVALID_ARGUMENT;
+  const int64_t mask = *(const int64_t*)argv[12];
+  gml_idl_scratch scratch = {0};
+  gml_posterior_import_options opts;
+  gml_status st = import_options(&opts, argv[6], argv[7], *(const int64_t*)argv[8], &scratch);
+  if (st == GML_OK) {
+    gml_posterior_import_report report;
+    memset(&report, 0, sizeof report);
+    report.struct_size = (uint32_t)sizeof report;
+    st = gml_posterior_training_set_write((gml_context*)gml_idl_handle(argv[0], mask, 0),
+                                          (const double*)gml_idl_pointer(argv[1], mask, 1),
+                                          (const double*)gml_idl_pointer(argv[2], mask, 2),
+                                          *(const int64_t*)argv[3], *(const int64_t*)argv[4],
+                                          *(const int64_t*)argv[5], &opts,
+                                          gml_idl_string_arg(argv[9], mask, 9), &report);
+    if (st == GML_OK) st = import_report(&report, (char*)argv[10], *(const uint64_t*)argv[11]);
+  }
+  gml_idl_scratch_free(&scratch);
+  return st;
+}
+
+/* gml_posterior_import with the prior box as options. The arguments of the
+   generated entry: ctx, theta_path, x_path, keys, values, count, path,
+   report (BYTE array), its capacity, the NULL mask (bit 2: no x_path). */
+int gml_idl_posterior_import_prior(int argc, void* argv[]) {
+  if (!gml_idl_begin(argc, argv, 10, "gml_posterior_import")) return GML_ERR_INVALID_ARGUMENT;
+  const int64_t mask = *(const int64_t*)argv[9];
+  gml_idl_scratch scratch = {0};
+  gml_posterior_import_options opts;
+  gml_status st = import_options(&opts, argv[3], argv[4], *(const int64_t*)argv[5], &scratch);
+  if (st == GML_OK) {
+    gml_posterior_import_report report;
+    memset(&report, 0, sizeof report);
+    report.struct_size = (uint32_t)sizeof report;
+    st = gml_posterior_import(
+        (gml_context*)gml_idl_handle(argv[0], mask, 0), gml_idl_string_arg(argv[1], mask, 1),
+        gml_idl_string_arg(argv[2], mask, 2), &opts, gml_idl_string_arg(argv[6], mask, 6), &report);
+    if (st == GML_OK) st = import_report(&report, (char*)argv[7], *(const uint64_t*)argv[8]);
+  }
+  gml_idl_scratch_free(&scratch);
   return st;
 }

@@ -266,6 +266,46 @@ static gml_status gml_idl_fill_gml_merger_train_options(gml_merger_train_options
   return GML_OK;
 }
 
+static gml_status gml_idl_set_gml_posterior_import_options(gml_posterior_import_options* o, const char* key, const char* value,
+                                    gml_idl_scratch* scratch) {
+  (void)scratch;
+  if (gml_idl_key_is(key, "theta")) {
+    o->theta = value;
+    return GML_OK;
+  }
+  if (gml_idl_key_is(key, "x")) {
+    o->x = value;
+    return GML_OK;
+  }
+  if (gml_idl_key_is(key, "hdu")) {
+    o->hdu = value;
+    return GML_OK;
+  }
+  if (gml_idl_key_is(key, "prior_dim")) return gml_idl_parse_i64(key, value, &o->prior_dim);
+  if (gml_idl_key_is(key, "theta_names")) {
+    o->theta_names = value;
+    return GML_OK;
+  }
+  if (gml_idl_key_is(key, "x_names")) {
+    o->x_names = value;
+    return GML_OK;
+  }
+  if (gml_idl_key_is(key, "reject_nonfinite")) return gml_idl_parse_i32(key, value, &o->reject_nonfinite);
+  return gml_idl_fail(GML_ERR_INVALID_ARGUMENT, "unknown option '%s' of gml_posterior_import_options", key);
+}
+
+static gml_status gml_idl_fill_gml_posterior_import_options(gml_posterior_import_options* o, const void* keys, const void* values,
+                                     int64_t n, gml_idl_scratch* scratch) {
+  gml_posterior_import_options_default(o);
+  if (n < 0 || n > GML_IDL_MAX_STRINGS)
+    return gml_idl_fail(GML_ERR_INVALID_ARGUMENT, "gml_posterior_import_options: %lld options", (long long)n);
+  for (int64_t i = 0; i < n; ++i) {
+    const gml_status status = gml_idl_set_gml_posterior_import_options(o, gml_idl_string_at(keys, i), gml_idl_string_at(values, i), scratch);
+    if (status != GML_OK) return status;
+  }
+  return GML_OK;
+}
+
 static gml_status gml_idl_set_gml_posterior_run_options(gml_posterior_run_options* o, const char* key, const char* value,
                                     gml_idl_scratch* scratch) {
   (void)scratch;
@@ -561,6 +601,31 @@ static gml_status gml_idl_text_gml_model_info(const gml_model_info* r, char* buf
   gml_idl_text_chars(&t, "checksum", r->checksum, sizeof r->checksum);
   gml_idl_text_int(&t, "n_tensors", (int64_t)r->n_tensors);
   gml_idl_text_int(&t, "n_parameters", (int64_t)r->n_parameters);
+  return gml_idl_text_end(&t);
+}
+
+static gml_status gml_idl_text_gml_posterior_import_options(const gml_posterior_import_options* r, char* buf, uint64_t capacity) {
+  gml_idl_text t;
+  gml_idl_text_begin(&t, buf, capacity);
+  gml_idl_text_chars(&t, "theta", r->theta, (size_t)-1);
+  gml_idl_text_chars(&t, "x", r->x, (size_t)-1);
+  gml_idl_text_chars(&t, "hdu", r->hdu, (size_t)-1);
+  gml_idl_text_int(&t, "prior_dim", (int64_t)r->prior_dim);
+  gml_idl_text_chars(&t, "theta_names", r->theta_names, (size_t)-1);
+  gml_idl_text_chars(&t, "x_names", r->x_names, (size_t)-1);
+  gml_idl_text_int(&t, "reject_nonfinite", (int64_t)r->reject_nonfinite);
+  return gml_idl_text_end(&t);
+}
+
+static gml_status gml_idl_text_gml_posterior_import_report(const gml_posterior_import_report* r, char* buf, uint64_t capacity) {
+  gml_idl_text t;
+  gml_idl_text_begin(&t, buf, capacity);
+  gml_idl_text_int(&t, "theta_dim", (int64_t)r->theta_dim);
+  gml_idl_text_int(&t, "x_dim", (int64_t)r->x_dim);
+  gml_idl_text_int(&t, "rows_read", (int64_t)r->rows_read);
+  gml_idl_text_int(&t, "rows_written", (int64_t)r->rows_written);
+  gml_idl_text_int(&t, "rows_nonfinite", (int64_t)r->rows_nonfinite);
+  gml_idl_text_int(&t, "rows_outside_prior", (int64_t)r->rows_outside_prior);
   return gml_idl_text_end(&t);
 }
 
@@ -2279,5 +2344,75 @@ int gml_idl_posterior_sample_to_file(int argc, void* argv[]) {
   const uint64_t seed = *(const uint64_t*)argv[5];
   const char* path = gml_idl_string_arg(argv[6], idl_mask, 6);
   idl_rc = gml_posterior_sample_to_file(ctx, model, x, n_obs, n_samples, seed, path);
+  return idl_rc;
+}
+
+/* gml_posterior_import_options_default: 2 arguments, then the NULL mask. */
+int gml_idl_posterior_import_options_default(int argc, void* argv[]) {
+  if (!gml_idl_begin(argc, argv, 3, "gml_posterior_import_options_default")) return GML_ERR_INVALID_ARGUMENT;
+  const int64_t idl_mask = *(const int64_t*)argv[2];
+  (void)idl_mask;
+  gml_status idl_rc = GML_OK;
+  gml_posterior_import_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.struct_size = (uint32_t)sizeof opts;
+  gml_posterior_import_options_default(&opts);
+  if (idl_rc == GML_OK && !(idl_mask & (INT64_C(1) << 0)))
+    idl_rc = gml_idl_text_gml_posterior_import_options(&opts, (char*)argv[0], *(const uint64_t*)argv[1]);
+  return idl_rc;
+}
+
+/* gml_posterior_training_set_write: 12 arguments, then the NULL mask. */
+int gml_idl_posterior_training_set_write(int argc, void* argv[]) {
+  if (!gml_idl_begin(argc, argv, 13, "gml_posterior_training_set_write")) return GML_ERR_INVALID_ARGUMENT;
+  const int64_t idl_mask = *(const int64_t*)argv[12];
+  (void)idl_mask;
+  gml_status idl_rc = GML_OK;
+  gml_idl_scratch idl_scratch = {0};
+  gml_context* ctx = (gml_context*)gml_idl_handle(argv[0], idl_mask, 0);
+  const double* theta = (const double*)gml_idl_pointer(argv[1], idl_mask, 1);
+  const double* x = (const double*)gml_idl_pointer(argv[2], idl_mask, 2);
+  const int64_t n = *(const int64_t*)argv[3];
+  const int64_t theta_dim = *(const int64_t*)argv[4];
+  const int64_t x_dim = *(const int64_t*)argv[5];
+  gml_posterior_import_options opts;
+  const char* path = gml_idl_string_arg(argv[9], idl_mask, 9);
+  gml_posterior_import_report report;
+  memset(&report, 0, sizeof report);
+  report.struct_size = (uint32_t)sizeof report;
+  idl_rc = gml_idl_fill_gml_posterior_import_options(&opts, argv[6], argv[7], *(const int64_t*)argv[8],
+                                &idl_scratch);
+  if (idl_rc != GML_OK) goto done;
+  idl_rc = gml_posterior_training_set_write(ctx, theta, x, n, theta_dim, x_dim, &opts, path, &report);
+  if (idl_rc == GML_OK && !(idl_mask & (INT64_C(1) << 10)))
+    idl_rc = gml_idl_text_gml_posterior_import_report(&report, (char*)argv[10], *(const uint64_t*)argv[11]);
+done:
+  gml_idl_scratch_free(&idl_scratch);
+  return idl_rc;
+}
+
+/* gml_posterior_import: 9 arguments, then the NULL mask. */
+int gml_idl_posterior_import(int argc, void* argv[]) {
+  if (!gml_idl_begin(argc, argv, 10, "gml_posterior_import")) return GML_ERR_INVALID_ARGUMENT;
+  const int64_t idl_mask = *(const int64_t*)argv[9];
+  (void)idl_mask;
+  gml_status idl_rc = GML_OK;
+  gml_idl_scratch idl_scratch = {0};
+  gml_context* ctx = (gml_context*)gml_idl_handle(argv[0], idl_mask, 0);
+  const char* theta_path = gml_idl_string_arg(argv[1], idl_mask, 1);
+  const char* x_path = gml_idl_string_arg(argv[2], idl_mask, 2);
+  gml_posterior_import_options opts;
+  const char* path = gml_idl_string_arg(argv[6], idl_mask, 6);
+  gml_posterior_import_report report;
+  memset(&report, 0, sizeof report);
+  report.struct_size = (uint32_t)sizeof report;
+  idl_rc = gml_idl_fill_gml_posterior_import_options(&opts, argv[3], argv[4], *(const int64_t*)argv[5],
+                                &idl_scratch);
+  if (idl_rc != GML_OK) goto done;
+  idl_rc = gml_posterior_import(ctx, theta_path, x_path, &opts, path, &report);
+  if (idl_rc == GML_OK && !(idl_mask & (INT64_C(1) << 7)))
+    idl_rc = gml_idl_text_gml_posterior_import_report(&report, (char*)argv[7], *(const uint64_t*)argv[8]);
+done:
+  gml_idl_scratch_free(&idl_scratch);
   return idl_rc;
 }

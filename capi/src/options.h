@@ -82,6 +82,9 @@ GML_STRUCT_ABI_KIND(gml_posterior_diagnose_request, sizeof(gml_posterior_diagnos
 GML_STRUCT_ABI_KIND(gml_posterior_diagnose_result, sizeof(gml_posterior_diagnose_result),
                     StructKind::Request);
 GML_STRUCT_ABI(gml_diffusion_options, sizeof(gml_diffusion_options));
+GML_STRUCT_ABI(gml_posterior_import_options, sizeof(gml_posterior_import_options));
+GML_STRUCT_ABI_KIND(gml_posterior_import_report, sizeof(gml_posterior_import_report),
+                    StructKind::Result);
 
 #undef GML_STRUCT_ABI
 #undef GML_STRUCT_ABI_KIND

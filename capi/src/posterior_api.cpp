@@ -128,6 +128,11 @@ GML_API void gml_posterior_train_options_default(gml_posterior_train_options* op
   gml::capi::publish_fields(kPosteriorTrainFields, *opts, post::PosteriorTrainOptions{});
   opts->estimator = post::estimator_name(c.estimator);
   opts->activation = c.activation == post::Activation::Tanh ? "tanh" : "relu";
+  // Sized by the training set at train time (estimator_defaults.h).
+  opts->num_blocks = 0;
+  opts->hidden_width = 0;
+  opts->num_bins = 0;
+  opts->batch_size = 0;
 }
 
 GML_API gml_status gml_posterior_train(gml_context* ctx, const char* training_set_path,

@@ -5,12 +5,14 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
 #include "core/common/hdf5_extendible.h"
 #include "core/common/hdf5_handle.h"
 #include "core/common/progress.h"
+#include "core/posterior/simulation_import.h"
 
 namespace gml::posterior {
 namespace {
@@ -38,6 +40,20 @@ std::string json_attr(hid_t loc, const char* name, const std::string& path) {
   return *v;
 }
 
+// The columns of dataset `name` (its second extent), or -1 without it.
+int64_t dataset_columns(hid_t file, const char* name) {
+  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) return -1;
+  H5Handle d(H5Dopen2(file, name, H5P_DEFAULT), H5Dclose, name, Status::Format);
+  H5Handle space(H5Dget_space(d.get()), H5Sclose, "dataspace", Status::Format);
+  hsize_t dims[2] = {0, 0};
+  if (H5Sget_simple_extent_ndims(space.get()) != 2) return -1;
+  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  return static_cast<int64_t>(dims[1]);
+}
+
+// Only gml_kind and the two datasets are required: the rest is bookkeeping
+// of the built-in generator (seed, batch size, rows written) or description
+// (prior box, labels, observation kind), read when present.
 TrainingSetInfo read_info(hid_t file, const std::string& path) {
   auto kind = h5_read_string_attribute(file, "gml_kind");
   if (!kind || *kind != kKind) {
@@ -45,37 +61,45 @@ TrainingSetInfo read_info(hid_t file, const std::string& path) {
                              kind.value_or("") + "')");
   }
   TrainingSetInfo info;
+  auto int_attr = [&](const char* name, int64_t otherwise) {
+    return H5Aexists(file, name) > 0 ? read_int_attr(file, name, path) : otherwise;
+  };
+  auto json_or = [&](const char* name, const char* otherwise) {
+    return H5Aexists(file, name) > 0 ? json_attr(file, name, path) : std::string(otherwise);
+  };
   try {
-    info.theta_dim = read_int_attr(file, "theta_dim", path);
-    info.x_dim = read_int_attr(file, "x_dim", path);
-    info.seed = static_cast<uint64_t>(read_int_attr(file, "seed", path));
-    info.batch_size = read_int_attr(file, "batch_size", path);
+    info.theta_dim = int_attr("theta_dim", dataset_columns(file, "theta"));
+    info.x_dim = int_attr("x_dim", dataset_columns(file, "x"));
+    info.seed = static_cast<uint64_t>(int_attr("seed", 0));
+    info.batch_size = int_attr("batch_size", 10000);
     info.prior_lower =
-        nlohmann::json::parse(json_attr(file, "prior_lower", path)).get<std::vector<double>>();
+        nlohmann::json::parse(json_or("prior_lower", "[]")).get<std::vector<double>>();
     info.prior_upper =
-        nlohmann::json::parse(json_attr(file, "prior_upper", path)).get<std::vector<double>>();
+        nlohmann::json::parse(json_or("prior_upper", "[]")).get<std::vector<double>>();
     info.theta_names =
-        nlohmann::json::parse(json_attr(file, "theta_names", path)).get<std::vector<std::string>>();
-    info.x_names =
-        nlohmann::json::parse(json_attr(file, "x_names", path)).get<std::vector<std::string>>();
-    info.observation = json_attr(file, "observation", path);
+        nlohmann::json::parse(json_or("theta_names", "[]")).get<std::vector<std::string>>();
+    info.x_names = nlohmann::json::parse(json_or("x_names", "[]")).get<std::vector<std::string>>();
+    info.observation = json_or("observation", "");
   } catch (const nlohmann::json::exception& e) {
     fail(Status::Format, path + ": malformed training-set attribute: " + e.what());
   }
   // Attributes are checked before anything is sized by them: a damaged
   // theta_dim of -3 or 1e9 used to be reported as given.
-  auto bad = [&](const std::string& what) {
-    fail(Status::Format, path + ": damaged training set: " + what);
-  };
+  std::vector<std::string> problems;
+  auto bad = [&](const std::string& what) { problems.push_back(what); };
   if (info.theta_dim < 1 || info.theta_dim > 1024) {
-    bad("theta_dim = " + std::to_string(info.theta_dim) + " is not in [1, 1024]");
+    bad(info.theta_dim == -1
+            ? "no 2-D dataset /theta"
+            : "theta_dim = " + std::to_string(info.theta_dim) + " is not in [1, 1024]");
   }
   if (info.x_dim < 1 || info.x_dim > 16384) {
-    bad("x_dim = " + std::to_string(info.x_dim) + " is not in [1, 16384]");
+    bad(info.x_dim == -1 ? "no 2-D dataset /x"
+                         : "x_dim = " + std::to_string(info.x_dim) + " is not in [1, 16384]");
   }
   if (info.batch_size < 1) bad("batch_size = " + std::to_string(info.batch_size));
-  const auto theta_n = static_cast<size_t>(info.theta_dim);
-  if (info.prior_lower.size() != theta_n || info.prior_upper.size() != theta_n) {
+  const auto theta_n = static_cast<size_t>(std::max<int64_t>(info.theta_dim, 0));
+  if (info.prior_lower.size() != info.prior_upper.size() ||
+      (!info.prior_lower.empty() && info.prior_lower.size() != theta_n)) {
     bad("the prior bounds do not have theta_dim values");
   }
   if (!info.theta_names.empty() && info.theta_names.size() != theta_n) {
@@ -84,12 +108,21 @@ TrainingSetInfo read_info(hid_t file, const std::string& path) {
   if (!info.x_names.empty() && info.x_names.size() != static_cast<size_t>(info.x_dim)) {
     bad("x_names does not name x_dim columns");
   }
+  if (!problems.empty()) {
+    std::string msg = path + ": damaged training set:";
+    for (const auto& item : problems) msg += "\n  - " + item;
+    fail(Status::Format, msg + "\n(see " + std::string(kBringYourOwnSimulations) + ")");
+  }
   return info;
 }
 
 // rows_complete, checked against the datasets it counts rows of.
 int64_t rows_complete(hid_t file, const std::string& path, const TrainingSetInfo& info) {
-  const int64_t rows = read_int_attr(file, "rows_complete", path);
+  // Without the attribute the datasets must agree: every row counts.
+  int64_t rows = H5Aexists(file, "rows_complete") > 0 ? read_int_attr(file, "rows_complete", path)
+                                                      : std::numeric_limits<int64_t>::max();
+  const bool counted = rows != std::numeric_limits<int64_t>::max();
+  std::vector<int64_t> extents;
   for (const auto& [name, cols] : {std::pair<const char*, int64_t>{"theta", info.theta_dim},
                                    std::pair<const char*, int64_t>{"x", info.x_dim}}) {
     H5Handle d(H5Dopen2(file, name, H5P_DEFAULT), H5Dclose, path + ":/" + name, Status::Format);
@@ -103,11 +136,21 @@ int64_t rows_complete(hid_t file, const std::string& path, const TrainingSetInfo
       fail(Status::Format, path + ":/" + name + " has " + std::to_string(dims[1]) +
                                " columns, but the attributes say " + std::to_string(cols));
     }
+    extents.push_back(static_cast<int64_t>(dims[0]));
+    if (!counted) continue;
     if (rows < 0 || static_cast<uint64_t>(rows) > dims[0]) {
       fail(Status::Format, path +
                                ": damaged training set: rows_complete = " + std::to_string(rows) +
                                " but /" + name + " holds " + std::to_string(dims[0]) + " rows");
     }
+  }
+  if (!counted) {
+    if (extents[0] != extents[1]) {
+      fail(Status::Format, path + ": /theta has " + std::to_string(extents[0]) +
+                               " rows but /x has " + std::to_string(extents[1]) +
+                               " (and no rows_complete attribute says which are whole)");
+    }
+    rows = extents[0];
   }
   return rows;
 }
@@ -126,6 +169,27 @@ bool same_prior(const TrainingSetInfo& a, const TrainingSetInfo& b) {
          a.prior_upper == b.prior_upper && a.seed == b.seed && a.batch_size == b.batch_size;
 }
 
+// An HDF5 file of simulations that galaxyml did not write: no gml_kind,
+// datasets /theta and /x. It trains as it is (no prior box, no labels).
+bool is_plain_file(hid_t file) {
+  return H5Aexists(file, "gml_kind") <= 0 && H5Lexists(file, "theta", H5P_DEFAULT) > 0 &&
+         H5Lexists(file, "x", H5P_DEFAULT) > 0;
+}
+
+TrainingSet plain_training_set(const std::string& path, int64_t max_rows) {
+  SimulationSource source;
+  source.theta_path = path;
+  Simulations sims = read_simulations(source);
+  TrainingSet out;
+  const int64_t rows = max_rows > 0 ? std::min(max_rows, sims.theta.size(0)) : sims.theta.size(0);
+  out.theta = sims.theta.narrow(0, 0, rows).contiguous();
+  out.x = sims.x.narrow(0, 0, rows).contiguous();
+  out.info.theta_dim = out.theta.size(1);
+  out.info.x_dim = out.x.size(1);
+  out.info.batch_size = std::max<int64_t>(rows, 1);
+  return out;
+}
+
 }  // namespace
 
 struct TrainingSetWriter::Handles {
@@ -142,9 +206,10 @@ TrainingSetWriter::TrainingSetWriter(const std::string& path, const TrainingSetI
                                      bool resume)
     : h_(std::make_unique<Handles>()), info_(info) {
   require(info.theta_dim >= 1 && info.x_dim >= 1, "training set: dimensions must be positive");
-  require(static_cast<int64_t>(info.prior_lower.size()) == info.theta_dim &&
-              static_cast<int64_t>(info.prior_upper.size()) == info.theta_dim,
-          "training set: the prior needs one lower and upper bound per theta dimension");
+  require(info.prior_lower.size() == info.prior_upper.size() &&
+              (info.prior_lower.empty() ||
+               static_cast<int64_t>(info.prior_lower.size()) == info.theta_dim),
+          "training set: the prior needs one lower and upper bound per theta dimension, or none");
   Lock lock(hdf5_mutex());
   H5ErrorSilencer quiet;
   if (resume && std::filesystem::exists(path)) {
@@ -200,6 +265,7 @@ TrainingSet read_training_set(const std::string& path, int64_t max_rows) {
   H5ErrorSilencer quiet;
   if (!std::filesystem::exists(path)) fail(Status::Io, "training set " + path + " does not exist");
   H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path, Status::Format);
+  if (is_plain_file(file.get())) return plain_training_set(path, max_rows);
   TrainingSet out;
   out.info = read_info(file.get(), path);
   int64_t rows = rows_complete(file.get(), path, out.info);
@@ -238,6 +304,10 @@ TrainingSetShape training_set_shape(const std::string& path) {
   H5ErrorSilencer quiet;
   if (!std::filesystem::exists(path)) fail(Status::Io, "training set " + path + " does not exist");
   H5Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path, Status::Format);
+  if (is_plain_file(file.get())) {
+    const TrainingSet set = plain_training_set(path, 0);
+    return {set.info.theta_dim, set.info.x_dim, set.theta.size(0)};
+  }
   const TrainingSetInfo info = read_info(file.get(), path);
   return {info.theta_dim, info.x_dim, rows_complete(file.get(), path, info)};
 }
@@ -247,6 +317,9 @@ void simulate_training_set(const std::string& path, const TrainingSetInfo& info,
   require(n >= 1, "simulate: n must be >= 1");
   require(info.batch_size >= 1, "simulate: batch_size must be >= 1");
   require(static_cast<bool>(simulator), "simulate: no simulator");
+  require(static_cast<int64_t>(info.prior_lower.size()) == info.theta_dim &&
+              static_cast<int64_t>(info.prior_upper.size()) == info.theta_dim,
+          "simulate: the prior box needs one lower and upper bound per theta dimension");
   for (int64_t i = 0; i < info.theta_dim && i < static_cast<int64_t>(info.prior_lower.size());
        ++i) {
     require(std::isfinite(info.prior_lower[i]) && std::isfinite(info.prior_upper[i]) &&

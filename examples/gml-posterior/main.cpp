@@ -1,6 +1,7 @@
 // gml-posterior: SEDflow-style amortized posteriors for whole catalogs.
 //
 //   gml-posterior simulate --out sims.h5 --n 100000
+//   gml-posterior import   --sims my_sims.npz --out sims.h5
 //   gml-posterior train    --sims sims.h5 --out model.h5
 //   gml-posterior run      --model model.h5 --catalog cat.fits --out post.fits
 //                          [--map "f_u=MODELFLUX[0],...,z=Z"]
@@ -9,14 +10,17 @@
 // `run` under mpirun splits the catalog across ranks and writes one table.
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "cli.h"
 #include "commands.h"
 #include "diagnose.h"
+#include "import.h"
 #include "outputs.h"
 #include "plot.h"
 #include "posterior_common.h"
@@ -73,16 +77,21 @@ int cmd_train(int argc, char** argv) {
   bool resume = false;
   po::options_description d("gml-posterior train");
   add_common(d, c);
-  d.add_options()("sims", po::value(&sims)->required(), "training set (HDF5)")(
+  d.add_options()("sims", po::value(&sims)->required(),
+                  "training set (HDF5: galaxyml's, or any with datasets /theta and /x)")(
       "out,o", po::value(&out)->required(), "model file to write")(
       "estimator", po::value(&estimator)->default_value("maf"), "maf or nsf")(
-      "blocks", po::value(&o.num_blocks)->default_value(o.num_blocks), "MADE blocks")(
-      "hidden", po::value(&o.hidden_width)->default_value(o.hidden_width), "hidden width")(
+      "blocks", po::value(&o.num_blocks)->default_value(o.num_blocks),
+      "MADE blocks (0: 15 for SED training sets as SEDflow, else 5 as sbi)")(
+      "hidden", po::value(&o.hidden_width)->default_value(o.hidden_width),
+      "hidden width (0: 500 for SED training sets, else 50)")(
       "made-blocks", po::value(&o.made_blocks)->default_value(o.made_blocks),
       "hidden blocks per MADE")("activation", po::value(&activation)->default_value("tanh"),
                                 "tanh or relu")(
-      "bins", po::value(&o.num_bins)->default_value(o.num_bins), "NSF spline bins")(
-      "batch", po::value(&o.batch_size)->default_value(o.batch_size), "batch size")(
+      "bins", po::value(&o.num_bins)->default_value(o.num_bins),
+      "NSF spline bins (0: 8 for SED training sets, else 10)")(
+      "batch", po::value(&o.batch_size)->default_value(o.batch_size),
+      "batch size (0: 50 for SED training sets, else 200; at most a quarter of the rows)")(
       "lr", po::value(&o.learning_rate)->default_value(o.learning_rate), "Adam learning rate")(
       "max-epochs", po::value(&o.max_epochs)->default_value(o.max_epochs), "")(
       "patience", po::value(&o.patience)->default_value(o.patience),
@@ -104,7 +113,24 @@ int cmd_train(int argc, char** argv) {
   Session s(c.device, c.threads, c.seed, c.quiet);
   check(gml_posterior_train(s.ctx, sims.c_str(), &o, out.c_str()), "train");
   s.bar.close();
-  if (!c.quiet) std::fprintf(stderr, "wrote %s\n", out.c_str());
+  if (!c.quiet) {
+    // The network the training set chose when --blocks/--hidden were left at 0.
+    std::vector<char> config(1 << 16);
+    size_t length = 0;
+    check(gml_model_file_config(out.c_str(), config.data(), config.size(), &length), "config");
+    const std::string text(config.data());
+    auto field = [&](const char* key) {
+      const size_t at = text.find(std::string("\"") + key + "\":");
+      if (at == std::string::npos) return std::string("?");
+      const size_t from = at + std::strlen(key) + 3;
+      std::string value = text.substr(from, text.find_first_of(",}", from) - from);
+      value.erase(std::remove(value.begin(), value.end(), '"'), value.end());
+      return value;
+    };
+    std::fprintf(stderr, "wrote %s: %s of %s blocks x %s hidden units\n", out.c_str(),
+                 field("estimator").c_str(), field("num_blocks").c_str(),
+                 field("hidden_width").c_str());
+  }
   return 0;
 }
 
@@ -175,6 +201,8 @@ int main(int argc, char** argv) {
       "gml-posterior",
       "Amortized posteriors of galaxy properties for whole catalogs (SEDflow).",
       {{"simulate", "training set from the built-in SED model", cmd_simulate},
+       {"import", "training set from simulations in .h5, .fits, .npy/.npz or .csv files",
+        cmd_import},
        {"train", "fit a MAF/NSF posterior estimator", cmd_train},
        {"run", "posteriors for every row of a FITS catalog (MPI-aware)", cmd_run},
        {"sample", "draws for observations given with --x or --x-file (.h5, .fits, .npy)",

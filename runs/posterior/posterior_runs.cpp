@@ -10,6 +10,8 @@
 
 #include "core/common/error.h"
 #include "core/common/progress.h"
+#include "core/common/runtime.h"
+#include "core/posterior/estimator_defaults.h"
 #include "core/posterior/sed/observation.h"
 #include "core/posterior/sed/simulator.h"
 
@@ -181,9 +183,12 @@ post::PosteriorTrainReport run_posterior_training(const std::string& training_se
                                                   const PosteriorTrainRunOptions& options,
                                                   const std::string& model_path,
                                                   RunControl* control, const c10::Device& device) {
-  const post::PosteriorTrainOptions& to = options.train;
+  post::PosteriorTrainOptions to = options.train;
   const post::TrainingSet set = post::read_training_set(training_set_path, options.max_rows);
   post::PosteriorConfig cfg = options.config;
+  const std::string chosen =
+      post::apply_estimator_defaults(cfg, to, set.info.observation, set.theta.size(0));
+  if (!chosen.empty()) gml::log(gml::LogLevel::Info, "posterior training: " + chosen);
   cfg.theta_dim = set.info.theta_dim;
   cfg.x_dim = set.info.x_dim;
   cfg.prior_lower = set.info.prior_lower;

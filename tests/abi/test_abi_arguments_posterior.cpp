@@ -149,9 +149,13 @@ TEST(AbiArgumentsPosterior, EveryEntryPointRejectsBadArguments) {
   posterior_expect_invalid(gml_posterior_train(ctx, ts.c_str(), &to, (dir / "m.h5").c_str()),
                            "activation");
   gml_posterior_train_options_default(&to);
-  to.num_blocks = 0;
+  to.num_blocks = -1;  // 0 asks for the training set's default
   posterior_expect_invalid(gml_posterior_train(ctx, ts.c_str(), &to, (dir / "m.h5").c_str()),
-                           "blocks 0");
+                           "blocks -1");
+  gml_posterior_train_options_default(&to);
+  to.batch_size = -1;
+  posterior_expect_invalid(gml_posterior_train(ctx, ts.c_str(), &to, (dir / "m.h5").c_str()),
+                           "batch -1");
   EXPECT_FALSE(fs::exists(dir / "m.h5"));
   gml_posterior_train_options_default(&to);
   to.num_blocks = 1;

@@ -409,6 +409,25 @@ FUNCTIONS = {
         "minimum": {"n_obs": 1, "n_samples": 1},
         "nan": {"x": INVALID},
     },
+    "gml_posterior_import_options_default": {},
+    "gml_posterior_training_set_write": {
+        "args": {
+            "theta": "fx->posterior_theta",
+            "x": "fx->posterior_x",
+            "n": "2",
+            "theta_dim": "2",
+            "x_dim": "2",
+            "path": "fx->out_h5",
+        },
+        "minimum": {"n": 1, "theta_dim": 1, "x_dim": 1},
+        "nullable": {"opts": "ok", "report": "ok"},
+        # Non-finite rows are dropped; when every row is, nothing is left.
+        "nan": {"theta": INVALID, "x": INVALID},
+    },
+    "gml_posterior_import": {
+        "args": {"theta_path": "fx->training_set_path", "x_path": "NULL", "path": "fx->out_h5"},
+        "nullable": {"x_path": "ok", "opts": "ok", "report": "ok"},
+    },
     "gml_posterior_log_prob": {
         "args": {"theta": "fx->posterior_theta", "n": "2", "x": "fx->posterior_x", "n_x": "1"},
         "minimum": {"n_x": 1},

@@ -142,6 +142,8 @@ struct robustness_fixture {
   gml_diffusion_options diffusion_options;
   gml_merger_search_request merger_search_request;
   gml_merger_search_result merger_search_result;
+  gml_posterior_import_options posterior_import_options;
+  gml_posterior_import_report posterior_import_report;
 
   /* Scratch outputs, ROBUSTNESS_ELEMENTS elements each. */
   float* f32[ROBUSTNESS_BUFFERS];

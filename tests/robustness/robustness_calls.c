@@ -1811,6 +1811,95 @@ static gml_status call_gml_posterior_sample_to_file(struct robustness_fixture* f
   return gml_posterior_sample_to_file(ctx, model, x, n_obs, n_samples, seed, path);
 }
 
+/* void gml_posterior_import_options_default(gml_posterior_import_options* opts) */
+static gml_status call_gml_posterior_import_options_default(struct robustness_fixture* fx,
+                                                            int mutation) {
+  gml_posterior_import_options opts_value = fx->posterior_import_options;
+  gml_posterior_import_options* opts = &opts_value;
+  switch (mutation) {
+    case 1: opts = NULL; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  gml_posterior_import_options_default(opts);
+  return GML_OK;
+}
+
+/* gml_status gml_posterior_training_set_write(gml_context* ctx, const double* theta, const
+   double* x, int64_t n, int64_t theta_dim, int64_t x_dim, const gml_posterior_import_options*
+   opts, const char* path, gml_posterior_import_report* report) */
+static gml_status call_gml_posterior_training_set_write(struct robustness_fixture* fx,
+                                                        int mutation) {
+  gml_context* ctx = fx->ctx;
+  const double* theta = fx->posterior_theta;
+  const double* x = fx->posterior_x;
+  int64_t n = 2;
+  int64_t theta_dim = 2;
+  int64_t x_dim = 2;
+  gml_posterior_import_options opts_value = fx->posterior_import_options;
+  const gml_posterior_import_options* opts = &opts_value;
+  const char* path = fx->out_h5;
+  gml_posterior_import_report report_value = fx->posterior_import_report;
+  gml_posterior_import_report* report = &report_value;
+  switch (mutation) {
+    case 1: ctx = NULL; break;
+    case 2: ctx = (gml_context*)fx->wcs; break;
+    case 3: theta = NULL; break;
+    case 4: theta = fx->nan_f64; break;
+    case 5: x = NULL; break;
+    case 6: x = fx->nan_f64; break;
+    case 7: n = 0; break;
+    case 8: n = -1; break;
+    case 9: n = INT64_MAX; break;
+    case 10: theta_dim = 0; break;
+    case 11: theta_dim = -1; break;
+    case 12: theta_dim = INT64_MAX; break;
+    case 13: x_dim = 0; break;
+    case 14: x_dim = -1; break;
+    case 15: x_dim = INT64_MAX; break;
+    case 16: opts = NULL; break;
+    case 17: opts_value.struct_size = 0; break;
+    case 18: path = NULL; break;
+    case 19: path = ""; break;
+    case 20: report = NULL; break;
+    case 21: report_value.struct_size = 0; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  return gml_posterior_training_set_write(ctx, theta, x, n, theta_dim, x_dim, opts, path, report);
+}
+
+/* gml_status gml_posterior_import(gml_context* ctx, const char* theta_path, const char*
+   x_path, const gml_posterior_import_options* opts, const char* path,
+   gml_posterior_import_report* report) */
+static gml_status call_gml_posterior_import(struct robustness_fixture* fx, int mutation) {
+  gml_context* ctx = fx->ctx;
+  const char* theta_path = fx->training_set_path;
+  const char* x_path = NULL;
+  gml_posterior_import_options opts_value = fx->posterior_import_options;
+  const gml_posterior_import_options* opts = &opts_value;
+  const char* path = fx->out_h5;
+  gml_posterior_import_report report_value = fx->posterior_import_report;
+  gml_posterior_import_report* report = &report_value;
+  switch (mutation) {
+    case 1: ctx = NULL; break;
+    case 2: ctx = (gml_context*)fx->wcs; break;
+    case 3: theta_path = NULL; break;
+    case 4: theta_path = ""; break;
+    case 5: x_path = NULL; break;
+    case 6: x_path = ""; break;
+    case 7: opts = NULL; break;
+    case 8: opts_value.struct_size = 0; break;
+    case 9: path = NULL; break;
+    case 10: path = ""; break;
+    case 11: report = NULL; break;
+    case 12: report_value.struct_size = 0; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  return gml_posterior_import(ctx, theta_path, x_path, opts, path, report);
+}
+
 /* void gml_merger_simulate_options_default(gml_merger_simulate_options* opts) */
 static gml_status call_gml_merger_simulate_options_default(struct robustness_fixture* fx,
                                                            int mutation) {
@@ -3856,6 +3945,84 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
     {"gml_posterior_sample_to_file", "path", "\"\"", call_gml_posterior_sample_to_file, 17,
      ROBUSTNESS_EXPECT_FAIL, GML_OK, 0, 0, NULL},
+    {"gml_posterior_import_options_default", NULL, "valid arguments",
+     call_gml_posterior_import_options_default, 0, ROBUSTNESS_EXPECT_RETURN, GML_OK, 0, 0, NULL},
+    {"gml_posterior_import_options_default", "opts", "NULL",
+     call_gml_posterior_import_options_default, 1, ROBUSTNESS_EXPECT_RETURN, GML_OK, 0, 0, NULL},
+    {"gml_posterior_training_set_write", NULL, "valid arguments",
+     call_gml_posterior_training_set_write, 0, ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "ctx", "NULL", call_gml_posterior_training_set_write, 1,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "ctx", "a gml_wcs", call_gml_posterior_training_set_write,
+     2, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "theta", "NULL", call_gml_posterior_training_set_write, 3,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "theta", "all NaN", call_gml_posterior_training_set_write,
+     4, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "x", "NULL", call_gml_posterior_training_set_write, 5,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "x", "all NaN", call_gml_posterior_training_set_write, 6,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "n", "0", call_gml_posterior_training_set_write, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "n", "-1", call_gml_posterior_training_set_write, 8,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "n", "INT64_MAX", call_gml_posterior_training_set_write, 9,
+     ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_posterior_training_set_write", "theta_dim", "0", call_gml_posterior_training_set_write,
+     10, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "theta_dim", "-1", call_gml_posterior_training_set_write,
+     11, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "theta_dim", "INT64_MAX",
+     call_gml_posterior_training_set_write, 12, ROBUSTNESS_EXPECT_REJECT, GML_OK,
+     ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_posterior_training_set_write", "x_dim", "0", call_gml_posterior_training_set_write, 13,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "x_dim", "-1", call_gml_posterior_training_set_write, 14,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "x_dim", "INT64_MAX",
+     call_gml_posterior_training_set_write, 15, ROBUSTNESS_EXPECT_REJECT, GML_OK,
+     ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_posterior_training_set_write", "opts", "NULL", call_gml_posterior_training_set_write, 16,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "opts", "struct_size 0",
+     call_gml_posterior_training_set_write, 17, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT,
+     0, 0, NULL},
+    {"gml_posterior_training_set_write", "path", "NULL", call_gml_posterior_training_set_write, 18,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "path", "\"\"", call_gml_posterior_training_set_write, 19,
+     ROBUSTNESS_EXPECT_FAIL, GML_OK, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "report", "NULL", call_gml_posterior_training_set_write,
+     20, ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_posterior_training_set_write", "report", "struct_size 0",
+     call_gml_posterior_training_set_write, 21, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT,
+     0, 0, NULL},
+    {"gml_posterior_import", NULL, "valid arguments", call_gml_posterior_import, 0,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_posterior_import", "ctx", "NULL", call_gml_posterior_import, 1, ROBUSTNESS_EXPECT_STATUS,
+     GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_import", "ctx", "a gml_wcs", call_gml_posterior_import, 2,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_import", "theta_path", "NULL", call_gml_posterior_import, 3,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_import", "theta_path", "\"\"", call_gml_posterior_import, 4,
+     ROBUSTNESS_EXPECT_FAIL, GML_OK, 0, 0, NULL},
+    {"gml_posterior_import", "x_path", "NULL", call_gml_posterior_import, 5, ROBUSTNESS_EXPECT_OK,
+     GML_OK, 0, 0, NULL},
+    {"gml_posterior_import", "x_path", "\"\"", call_gml_posterior_import, 6, ROBUSTNESS_EXPECT_FAIL,
+     GML_OK, 0, 0, NULL},
+    {"gml_posterior_import", "opts", "NULL", call_gml_posterior_import, 7, ROBUSTNESS_EXPECT_OK,
+     GML_OK, 0, 0, NULL},
+    {"gml_posterior_import", "opts", "struct_size 0", call_gml_posterior_import, 8,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_import", "path", "NULL", call_gml_posterior_import, 9, ROBUSTNESS_EXPECT_STATUS,
+     GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_import", "path", "\"\"", call_gml_posterior_import, 10, ROBUSTNESS_EXPECT_FAIL,
+     GML_OK, 0, 0, NULL},
+    {"gml_posterior_import", "report", "NULL", call_gml_posterior_import, 11, ROBUSTNESS_EXPECT_OK,
+     GML_OK, 0, 0, NULL},
+    {"gml_posterior_import", "report", "struct_size 0", call_gml_posterior_import, 12,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
     {"gml_merger_simulate_options_default", NULL, "valid arguments",
      call_gml_merger_simulate_options_default, 0, ROBUSTNESS_EXPECT_RETURN, GML_OK, 0, 0, NULL},
     {"gml_merger_simulate_options_default", "opts", "NULL",

@@ -138,10 +138,10 @@ TEST(PosteriorRuns, TrainingRunTakesItsShapeFromTheSimulations) {
   std::remove(model.c_str());
 
   // An architecture the simulations cannot have is the caller's argument.
-  o.config.num_blocks = 0;
+  o.config.num_blocks = -1;  // 0 asks for the default of the training set
   try {
     runs::run_posterior_training(sims, o, model, nullptr, at::kCPU);
-    FAIL() << "num_blocks 0 trained";
+    FAIL() << "num_blocks -1 trained";
   } catch (const gml::Error& e) {
     EXPECT_EQ(e.status(), gml::Status::InvalidArgument);
   }

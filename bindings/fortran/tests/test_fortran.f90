@@ -40,6 +40,7 @@ program test_fortran
 
   call test_flow()
   call test_posterior()
+  call test_posterior_import()
   call test_merger()
   if (index(manifest, '"diffusion"') > 0) call test_diffusion()
   call test_errors()
@@ -268,6 +269,74 @@ contains
     call check(all(transfer(draws, 0_c_int64_t, size(draws)) == &
       transfer(ref_theta, 0_c_int64_t, size(draws))), 'posterior: sample_to_file .npy equals C bit for bit')
   end subroutine check_sample_file
+
+  ! Simulations made here written as a training set, then that file
+  ! imported again: the counts of the reports, and the errors this layer
+  ! finds before calling the library.
+  subroutine test_posterior_import()
+    use, intrinsic :: ieee_arithmetic, only: ieee_value, ieee_quiet_nan
+    character(len=*), parameter :: written = 'fortran_training_set.h5', imported = 'fortran_imported.h5'
+    integer(c_int64_t), parameter :: n = 40
+    real(c_double) :: theta(2, n), x(3, n)
+    type(gml_posterior_import_options) :: options
+    type(gml_posterior_import_report) :: report
+    integer(c_int64_t) :: theta_dim, x_dim, rows, i
+    integer(c_int32_t) :: stat
+    integer :: unit
+
+    do i = 1, n
+      theta(1, i) = (i - 0.5d0) / n
+      theta(2, i) = modulo(7 * i, n) / real(n, c_double)
+      x(:, i) = [theta(1, i) + theta(2, i), theta(1, i) - theta(2, i), 2 * theta(1, i)]
+    end do
+    ! Row 7 (0-based) of the C array: dropped and counted.
+    x(2, 8) = ieee_value(x(2, 8), ieee_quiet_nan)
+    ! Kept, and counted as outside the box.
+    theta(2, n) = 1.5d0
+
+    options = gml_posterior_import_defaults()
+    call check(options%reject_nonfinite == 0 .and. options%prior_dim == 0 .and. &
+      gml_string_from_c(options%theta) == 'theta' .and. gml_string_from_c(options%x) == 'x', &
+      'posterior_import: defaults')
+    call ctx%posterior_training_set_write(theta, x, written, prior_lower=[0d0, 0d0], &
+      prior_upper=[1d0, 1d0], theta_names='mass,age', x_names='f0,f1,f2', report=report)
+    call check(report%theta_dim == 2 .and. report%x_dim == 3 .and. report%rows_read == n .and. &
+      report%rows_written == n - 1 .and. report%rows_nonfinite == 1 .and. &
+      report%rows_outside_prior == 1, 'posterior_training_set_write: report counts')
+    call gml_training_set_shape(written, theta_dim, x_dim, rows)
+    call check(theta_dim == 2 .and. x_dim == 3 .and. rows == n - 1, &
+      'posterior_training_set_write: file shape')
+
+    call ctx%posterior_import(written, imported, report=report)
+    call check(report%rows_read == n - 1 .and. report%rows_written == n - 1 .and. &
+      report%rows_nonfinite == 0 .and. report%rows_outside_prior == 0, &
+      'posterior_import: a training set imports with the defaults')
+    call ctx%posterior_import(written, imported, theta='theta', x='x', prior_lower=[0d0, 0d0], &
+      prior_upper=[1d0, 1d0], report=report)
+    call check(report%theta_dim == 2 .and. report%x_dim == 3 .and. report%rows_outside_prior == 1, &
+      'posterior_import: prior box counts theta outside it')
+    call gml_training_set_shape(imported, theta_dim, x_dim, rows)
+    call check(theta_dim == 2 .and. x_dim == 3 .and. rows == n - 1, 'posterior_import: file shape')
+
+    options%reject_nonfinite = 1
+    call ctx%posterior_training_set_write(theta, x, imported, options=options, stat=stat)
+    call check(stat == GML_ERR_INVALID_ARGUMENT, 'posterior_training_set_write: reject_nonfinite ' // &
+      'refuses a NaN row: ' // gml_error_message())
+    call ctx%posterior_training_set_write(theta, x(:, 2:), imported, stat=stat)
+    call check(stat == GML_ERR_INVALID_ARGUMENT .and. index(gml_error_message(), 'x: extent 2') > 0, &
+      'posterior_training_set_write: x of another row count: ' // gml_error_message())
+    call ctx%posterior_import(written, imported, prior_lower=[0d0, 0d0], stat=stat)
+    call check(stat == GML_ERR_INVALID_ARGUMENT .and. index(gml_error_message(), 'prior_upper') > 0, &
+      'posterior_import: half a prior box: ' // gml_error_message())
+    call ctx%posterior_import(written, imported, x='no_such_dataset', stat=stat)
+    call check(stat == GML_ERR_FORMAT .and. index(gml_error_message(), 'no_such_dataset') > 0, &
+      'posterior_import: a missing dataset is GML_ERR_FORMAT: ' // gml_error_message())
+
+    open (newunit=unit, file=written, status='old')
+    close (unit, status='delete')
+    open (newunit=unit, file=imported, status='old')
+    close (unit, status='delete')
+  end subroutine test_posterior_import
 
   subroutine test_merger()
     type(gml_model_t) :: merger

@@ -205,6 +205,14 @@ class gml_posterior_diagnose_result(ctypes.Structure):
     pass
 
 
+class gml_posterior_import_options(ctypes.Structure):
+    pass
+
+
+class gml_posterior_import_report(ctypes.Structure):
+    pass
+
+
 # Callbacks.
 gml_log_fn = ctypes.CFUNCTYPE(None, ctypes.c_int32, ctypes.c_char_p, ctypes.c_void_p)
 gml_progress_fn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.POINTER(gml_progress), ctypes.c_void_p)
@@ -481,6 +489,27 @@ gml_posterior_diagnose_result._fields_ = [
     ("tarp_summary", ctypes.POINTER(ctypes.c_double)),
     ("tarp_summary_capacity", ctypes.c_size_t),
 ]
+gml_posterior_import_options._fields_ = [
+    ("struct_size", ctypes.c_uint32),
+    ("theta", ctypes.c_char_p),
+    ("x", ctypes.c_char_p),
+    ("hdu", ctypes.c_char_p),
+    ("prior_dim", ctypes.c_int64),
+    ("prior_lower", ctypes.POINTER(ctypes.c_double)),
+    ("prior_upper", ctypes.POINTER(ctypes.c_double)),
+    ("theta_names", ctypes.c_char_p),
+    ("x_names", ctypes.c_char_p),
+    ("reject_nonfinite", ctypes.c_int32),
+]
+gml_posterior_import_report._fields_ = [
+    ("struct_size", ctypes.c_uint32),
+    ("theta_dim", ctypes.c_int64),
+    ("x_dim", ctypes.c_int64),
+    ("rows_read", ctypes.c_int64),
+    ("rows_written", ctypes.c_int64),
+    ("rows_nonfinite", ctypes.c_int64),
+    ("rows_outside_prior", ctypes.c_int64),
+]
 
 # Options structs and the function that fills each with its defaults (and sets struct_size).
 OPTIONS_DEFAULTS = {
@@ -495,6 +524,7 @@ OPTIONS_DEFAULTS = {
     "gml_posterior_simulate_options": "gml_posterior_simulate_options_default",
     "gml_posterior_train_options": "gml_posterior_train_options_default",
     "gml_posterior_run_options": "gml_posterior_run_options_default",
+    "gml_posterior_import_options": "gml_posterior_import_options_default",
 }
 
 # name: (restype, argtypes, parameter names)
@@ -601,6 +631,9 @@ FUNCTIONS = {
     "gml_posterior_diagnose": (ctypes.c_int32, (gml_context_p, gml_model_p, ctypes.c_char_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double)), ("ctx", "model", "simulations_path", "first_row", "n_sims", "n_samples", "levels", "seed", "ranks", "sbc_pvalue", "coverage", "tarp_ecp", "tarp_summary")),
     "gml_posterior_diagnose_batch": (ctypes.c_int32, (gml_context_p, gml_model_p, ctypes.POINTER(gml_posterior_diagnose_request), ctypes.POINTER(gml_posterior_diagnose_result)), ("ctx", "model", "request", "result")),
     "gml_posterior_sample_to_file": (ctypes.c_int32, (gml_context_p, gml_model_p, ctypes.POINTER(ctypes.c_double), ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64, ctypes.c_char_p), ("ctx", "model", "x", "n_obs", "n_samples", "seed", "path")),
+    "gml_posterior_import_options_default": (None, (ctypes.POINTER(gml_posterior_import_options),), ("opts",)),
+    "gml_posterior_training_set_write": (ctypes.c_int32, (gml_context_p, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(gml_posterior_import_options), ctypes.c_char_p, ctypes.POINTER(gml_posterior_import_report)), ("ctx", "theta", "x", "n", "theta_dim", "x_dim", "opts", "path", "report")),
+    "gml_posterior_import": (ctypes.c_int32, (gml_context_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(gml_posterior_import_options), ctypes.c_char_p, ctypes.POINTER(gml_posterior_import_report)), ("ctx", "theta_path", "x_path", "opts", "path", "report")),
 }
 
 

@@ -6,6 +6,12 @@
     galaxyml.posterior.simulate(ctx, simulator, lower, upper, x_dim=3, n=5000,
                                 path="sims.h5", seed=1)
     galaxyml.posterior.train(ctx, "sims.h5", "posterior.h5", max_epochs=5, seed=1)
+
+Simulations made elsewhere come in as arrays or files:
+
+    galaxyml.posterior.write_training_set(ctx, theta, x, "sims.h5",
+                                          prior_lower=lower, prior_upper=upper)
+    galaxyml.posterior.import_simulations(ctx, "my_sims.npz", "sims.h5")
     post = ctx.load_model("posterior.h5", family="posterior")
     theta = post.sample(x, n_samples=1000, seed=3)      # (n_obs, 1000, theta_dim)
 
@@ -15,7 +21,7 @@ lossless casts and C-order copies are made, wrong shapes are refused.
 import ctypes
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -25,6 +31,17 @@ from ._lib import check, encode, lib, text_out
 from .context import Model, _FAMILY_CLASSES, default_options
 
 SUMMARY_COLUMNS = ("median", "p16", "p84", "mean", "std")
+
+
+@dataclass
+class ImportReport:
+    """What write_training_set / import_simulations wrote."""
+    theta_dim: int
+    x_dim: int
+    rows_read: int
+    rows_written: int
+    rows_nonfinite: int      # dropped for NaN or infinity
+    rows_outside_prior: int  # kept, but outside the prior box
 
 
 @dataclass
@@ -230,3 +247,70 @@ def train(ctx, training_set_path, model_path, **options):
     o = default_options("gml_posterior_train_options", options, keep)
     ctx.run(lib.gml_posterior_train, ctx.handle, encode(training_set_path), ctypes.byref(o),
             encode(model_path))
+
+
+def _import_options(keep, prior_lower, prior_upper, theta_names, x_names, reject_nonfinite,
+                    theta_dim=None, **named):
+    options = {k: v for k, v in named.items() if v is not None}
+    for key, names in (("theta_names", theta_names), ("x_names", x_names)):
+        if names is not None:
+            options[key] = names if isinstance(names, str) else ",".join(names)
+    options["reject_nonfinite"] = 1 if reject_nonfinite else 0
+    o = default_options("gml_posterior_import_options", options, keep)
+    if (prior_lower is None) != (prior_upper is None):
+        raise ValueError("give both prior_lower and prior_upper, or neither")
+    if prior_lower is not None:
+        lower = as_input(prior_lower, np.float64, "prior_lower", (theta_dim,))
+        upper = as_input(prior_upper, np.float64, "prior_upper", (lower.shape[0],))
+        keep += [lower, upper]
+        o.prior_dim = lower.shape[0]
+        o.prior_lower = ptr(lower)
+        o.prior_upper = ptr(upper)
+    return o
+
+
+def _report():
+    r = _abi.gml_posterior_import_report()
+    r.struct_size = ctypes.sizeof(r)
+    return r
+
+
+def _import_report(r):
+    return ImportReport(*(getattr(r, f.name) for f in fields(ImportReport)))
+
+
+def write_training_set(ctx, theta, x, path, prior_lower=None, prior_upper=None,
+                       theta_names=None, x_names=None, reject_nonfinite=False):
+    """Writes simulations made elsewhere as a training set (HDF5) that
+    train() reads, atomically. theta (n, theta_dim) and x (n, x_dim)
+    float64; the box prior (prior_lower, prior_upper) is optional and is
+    stored with the set and later the model. Rows with NaN or infinity are
+    dropped and counted (reject_nonfinite=True: refused). Returns an
+    ImportReport; rows_outside_prior counts theta outside the box."""
+    t = as_input(theta, np.float64, "theta", (None, None))
+    xs = as_input(x, np.float64, "x", (t.shape[0], None))
+    keep = []
+    o = _import_options(keep, prior_lower, prior_upper, theta_names, x_names, reject_nonfinite,
+                        theta_dim=t.shape[1])
+    r = _report()
+    ctx.run(lib.gml_posterior_training_set_write, ctx.handle, ptr(t), ptr(xs), t.shape[0],
+            t.shape[1], xs.shape[1], ctypes.byref(o), encode(path), ctypes.byref(r))
+    return _import_report(r)
+
+
+def import_simulations(ctx, theta_path, path, x_path=None, theta=None, x=None, hdu=None,
+                       prior_lower=None, prior_upper=None, theta_names=None, x_names=None,
+                       reject_nonfinite=False):
+    """Imports simulations from files as a training set, atomically: .h5
+    (datasets `theta`, `x`), .fits (columns, comma-separated; x="*" takes
+    the rest), .npy (theta_path and x_path), .npz (keys) or .csv/.txt (a
+    header naming the columns). Returns an ImportReport. Problems with the
+    files are raised together in one FormatError."""
+    keep = []
+    o = _import_options(keep, prior_lower, prior_upper, theta_names, x_names, reject_nonfinite,
+                        theta=theta, x=x, hdu=None if hdu is None else str(hdu))
+    r = _report()
+    ctx.run(lib.gml_posterior_import, ctx.handle, encode(os.fspath(theta_path)),
+            None if x_path is None else encode(os.fspath(x_path)), ctypes.byref(o),
+            encode(os.fspath(path)), ctypes.byref(r))
+    return _import_report(r)

@@ -97,12 +97,13 @@ GML_API gml_status gml_posterior_training_set_info(const char* path, int64_t* th
 typedef struct gml_posterior_train_options {
   uint32_t struct_size;        /**< sizeof(gml_posterior_train_options) */
   const char* estimator;       /**< "maf" (default) or "nsf" */
-  int64_t num_blocks;          /**< MADE blocks; default 15 */
-  int64_t hidden_width;        /**< default 500 */
+  int64_t num_blocks;          /**< MADE blocks; 0 (default): by the training
+                                    set, see below */
+  int64_t hidden_width;        /**< 0 (default): by the training set */
   int64_t made_blocks;         /**< hidden blocks per MADE; default 2 */
   const char* activation;      /**< "tanh" (default) or "relu" */
-  int64_t num_bins;            /**< NSF bins; default 8 */
-  int64_t batch_size;          /**< default 50 */
+  int64_t num_bins;            /**< NSF bins; 0 (default): by the training set */
+  int64_t batch_size;          /**< 0 (default): by the training set */
   double learning_rate;        /**< Adam; default 5e-4 */
   int64_t max_epochs;          /**< default 1000 */
   int64_t patience;            /**< early stopping; default 20 epochs */
@@ -118,7 +119,15 @@ typedef struct gml_posterior_train_options {
   double lr_factor;            /**< default 0.5 */
 } gml_posterior_train_options;
 
-/** Fills opts with the SEDflow defaults. NULL is ignored. */
+/**
+ * Fills opts with the defaults. NULL is ignored. The fields left at 0 are
+ * chosen from the training set when training starts: for a set of the
+ * built-in SED model (observation "sed_ugriz") SEDflow's network, 15 blocks
+ * of 2 x 500, batch 50; for any other simulator sbi's NPE defaults, 5 blocks
+ * of 2 x 50, 10 NSF bins, batch 200. The batch is at most a quarter of the
+ * training rows when chosen. The choice is logged (GML_LOG_INFO) and stored
+ * in the model.
+ */
 GML_API void gml_posterior_train_options_default(gml_posterior_train_options* opts);
 
 /**
@@ -356,6 +365,97 @@ GML_API gml_status gml_posterior_diagnose_batch(gml_context* ctx, const gml_mode
 GML_API gml_status gml_posterior_sample_to_file(gml_context* ctx, const gml_model* model,
                                                 const double* x, int64_t n_obs, int64_t n_samples,
                                                 uint64_t seed, const char* path);
+
+/*
+ * Simulations brought in from elsewhere: a host's arrays
+ * (gml_posterior_training_set_write) or the files people keep them in
+ * (gml_posterior_import), written as a training set that
+ * gml_posterior_train reads. docs/posterior.md, "Bring your own
+ * simulations".
+ */
+typedef struct gml_posterior_import_options {
+  uint32_t struct_size;      /**< sizeof(gml_posterior_import_options) */
+  const char* theta;         /**< gml_posterior_import: the HDF5 dataset or .npz
+                                  key of theta (default "theta"); FITS and CSV:
+                                  column names, comma-separated */
+  const char* x;             /**< the same for x (default "x"); FITS and CSV:
+                                  "*" takes every numeric column theta does not */
+  const char* hdu;           /**< FITS: extension name, or number (0: primary);
+                                  NULL: the first table */
+  int64_t prior_dim;         /**< values in prior_lower and prior_upper: 0 (default,
+                                  no prior box) or theta_dim */
+  const double* prior_lower; /**< [prior_dim] the box prior's lower bounds, or NULL */
+  const double* prior_upper; /**< [prior_dim] upper bounds, or NULL */
+  const char* theta_names;   /**< comma-separated labels; NULL: the column names
+                                  (FITS, CSV) or none */
+  const char* x_names;       /**< the same for x */
+  int32_t reject_nonfinite;  /**< 0 (default): rows with NaN or infinity in theta
+                                  or x are dropped and counted; non-zero: they
+                                  are an error naming the first */
+} gml_posterior_import_options;
+
+/** Fills opts with the defaults. NULL is ignored. */
+GML_API void gml_posterior_import_options_default(gml_posterior_import_options* opts);
+
+/** What an import wrote. The caller sets struct_size. */
+typedef struct gml_posterior_import_report {
+  uint32_t struct_size;       /**< sizeof(gml_posterior_import_report) */
+  int64_t theta_dim;          /**< columns of theta */
+  int64_t x_dim;              /**< columns of x */
+  int64_t rows_read;          /**< rows in the source */
+  int64_t rows_written;       /**< rows in the training set */
+  int64_t rows_nonfinite;     /**< rows dropped for NaN or infinity */
+  int64_t rows_outside_prior; /**< written rows whose theta is outside the prior
+                                   box: kept, but a sign that the box is not the
+                                   prior the simulations were drawn from */
+} gml_posterior_import_report;
+
+/**
+ * Writes a host's simulations as a training set, atomically (no file at path
+ * unless it succeeds).
+ * Given:    ctx; theta [n, theta_dim], x [n, x_dim] float64, row-major;
+ *           n >= 1; theta_dim in [1, 1024]; x_dim in [1, 16384]; opts
+ *           (NULL: defaults; theta, x and hdu are not used); path.
+ * Returned: report (NULL: not wanted).
+ * Errors:   GML_ERR_INVALID_ARGUMENT (a prior of another dimension, bounds
+ *           not lower < upper, labels that do not count the columns,
+ *           non-finite rows with reject_nonfinite, or every row non-finite;
+ *           the message lists every problem), GML_ERR_IO.
+ */
+GML_API gml_status gml_posterior_training_set_write(gml_context* ctx, const double* theta,
+                                                    const double* x, int64_t n, int64_t theta_dim,
+                                                    int64_t x_dim,
+                                                    const gml_posterior_import_options* opts,
+                                                    const char* path,
+                                                    gml_posterior_import_report* report);
+
+/**
+ * Imports simulations from files as a training set, atomically. The format
+ * follows each file's extension, in any letter case:
+ *   .h5/.hdf5/.he5/.hdf  datasets opts->theta and opts->x, [n] or [n, columns],
+ *                        any integer or float type;
+ *   .fits/.fit/.fts(.gz) table columns by name; a vector column gives its
+ *                        elements in order;
+ *   .npy                 one array per file: theta_path holds theta,
+ *                        x_path x;
+ *   .npz                 arrays opts->theta and opts->x (numpy.savez and
+ *                        numpy.savez_compressed);
+ *   .csv/.txt/.tsv/.dat  a header line naming the columns (it may start with
+ *                        '#'), then rows separated by commas or, without
+ *                        commas, blanks; an empty field or "nan" is NaN.
+ * Given:    ctx; theta_path; x_path (NULL: x is in theta_path); opts (NULL:
+ *           defaults); path  training set to write.
+ * Returned: report (NULL: not wanted).
+ * Errors:   GML_ERR_FORMAT for a source that cannot be read as simulations:
+ *           the message lists every problem found (missing datasets or
+ *           columns with the ones available, row counts that differ,
+ *           malformed lines, ...); GML_ERR_FITS; otherwise as
+ *           gml_posterior_training_set_write().
+ */
+GML_API gml_status gml_posterior_import(gml_context* ctx, const char* theta_path,
+                                        const char* x_path,
+                                        const gml_posterior_import_options* opts, const char* path,
+                                        gml_posterior_import_report* report);
 
 #ifdef __cplusplus
 } /* extern "C" */

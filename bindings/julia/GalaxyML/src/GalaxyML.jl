@@ -65,7 +65,8 @@ export flow_dims, flow_describe, flow_sample, flow_sample_to_file, flow_log_prob
 export posterior_dims, posterior_describe, posterior_sample, posterior_sample_to_file,
        posterior_log_prob,
        posterior_summarize, posterior_simulate, posterior_simulate_sed,
-       posterior_training_set_info, posterior_train, posterior_run_catalog, posterior_diagnose
+       posterior_training_set_info, posterior_train, posterior_run_catalog, posterior_diagnose,
+       posterior_training_set_write, posterior_import
 export merger_dims, merger_classify, merger_encode, merger_simulate, merger_train,
        merger_index_build, merger_index_info, merger_search, merger_cluster
 export diffusion_image_shape, diffusion_txt2img, diffusion_img2img, diffusion_tokenize,

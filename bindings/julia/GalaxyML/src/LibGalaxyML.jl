@@ -384,6 +384,29 @@ struct gml_posterior_diagnose_result
     tarp_summary_capacity::Csize_t
 end
 
+struct gml_posterior_import_options
+    struct_size::UInt32
+    theta::Ptr{Cchar}
+    x::Ptr{Cchar}
+    hdu::Ptr{Cchar}
+    prior_dim::Int64
+    prior_lower::Ptr{Cdouble}
+    prior_upper::Ptr{Cdouble}
+    theta_names::Ptr{Cchar}
+    x_names::Ptr{Cchar}
+    reject_nonfinite::Int32
+end
+
+struct gml_posterior_import_report
+    struct_size::UInt32
+    theta_dim::Int64
+    x_dim::Int64
+    rows_read::Int64
+    rows_written::Int64
+    rows_nonfinite::Int64
+    rows_outside_prior::Int64
+end
+
 # Functions
 function gml_status_name(status)
     @ccall libgalaxyml.gml_status_name(status::gml_status)::Ptr{Cchar}
@@ -791,6 +814,18 @@ end
 
 function gml_posterior_sample_to_file(ctx, model, x, n_obs, n_samples, seed, path)
     @ccall libgalaxyml.gml_posterior_sample_to_file(ctx::Ptr{gml_context}, model::Ptr{gml_model}, x::Ptr{Cdouble}, n_obs::Int64, n_samples::Int64, seed::UInt64, path::Ptr{Cchar})::gml_status
+end
+
+function gml_posterior_import_options_default(opts)
+    @ccall libgalaxyml.gml_posterior_import_options_default(opts::Ptr{gml_posterior_import_options})::Cvoid
+end
+
+function gml_posterior_training_set_write(ctx, theta, x, n, theta_dim, x_dim, opts, path, report)
+    @ccall libgalaxyml.gml_posterior_training_set_write(ctx::Ptr{gml_context}, theta::Ptr{Cdouble}, x::Ptr{Cdouble}, n::Int64, theta_dim::Int64, x_dim::Int64, opts::Ptr{gml_posterior_import_options}, path::Ptr{Cchar}, report::Ptr{gml_posterior_import_report})::gml_status
+end
+
+function gml_posterior_import(ctx, theta_path, x_path, opts, path, report)
+    @ccall libgalaxyml.gml_posterior_import(ctx::Ptr{gml_context}, theta_path::Ptr{Cchar}, x_path::Ptr{Cchar}, opts::Ptr{gml_posterior_import_options}, path::Ptr{Cchar}, report::Ptr{gml_posterior_import_report})::gml_status
 end
 
 end # module LibGalaxyML

@@ -218,6 +218,99 @@ function posterior_train(c::Context, training_set_path::AbstractString,
     return nothing
 end
 
+# gml_posterior_import_options from keywords named as its fields. Labels and
+# column lists may be vectors of strings, hdu a number; prior_dim is the
+# length of the box, which must come whole: half of one would be no prior.
+function _import_options(keep::Vector{Any}; kw...)
+    fields = Dict{Symbol,Any}()
+    for (k, v) in kw
+        fields[k] = v isa AbstractVector{<:AbstractString} ? join(v, ",") :
+                    k === :hdu && v isa Integer ? string(v) : v
+    end
+    lower = get(fields, :prior_lower, nothing)
+    upper = get(fields, :prior_upper, nothing)
+    (lower === nothing) == (upper === nothing) ||
+        throw(ArgumentError("give both prior_lower and prior_upper, or neither"))
+    if lower !== nothing
+        lo = vec(_dense(Float64, lower, "prior_lower"))
+        hi = vec(_dense(Float64, upper, "prior_upper"))
+        length(lo) == length(hi) || throw(DimensionMismatch(
+            "prior_lower has $(length(lo)) values and prior_upper $(length(hi))"))
+        fields[:prior_lower] = lo
+        fields[:prior_upper] = hi
+        fields[:prior_dim] = Int64(length(lo))
+    end
+    return _options(L.gml_posterior_import_options, L.gml_posterior_import_options_default, keep;
+                    fields...)
+end
+
+"""
+    posterior_training_set_write(context, theta, x, path; kw...) -> NamedTuple
+
+Writes simulations made elsewhere as a training set (HDF5, atomically) that
+[`posterior_train`](@ref) reads. `theta` is a `theta_dim × n` matrix (the C
+array [n, theta_dim]) and `x` an `x_dim × n` matrix, a column per simulation.
+Keywords are the `gml_posterior_import_options` fields that apply:
+`prior_lower` and `prior_upper` (`theta_dim` each: the box prior the
+simulations were drawn from, stored with the set and the model trained on
+it), `theta_names` and `x_names` (labels, comma-separated or a vector of
+strings), `reject_nonfinite` (`true`: a row with NaN or infinity is an
+error; `false`, the default: such rows are dropped and counted). Returns
+the `gml_posterior_import_report` fields: `theta_dim`, `x_dim`,
+`rows_read`, `rows_written`, `rows_nonfinite` and `rows_outside_prior`
+(kept, but a sign that the box is not the prior of the simulations).
+"""
+function posterior_training_set_write(c::Context, theta, x, path::AbstractString; kw...)
+    t = _dense(Float64, theta, "theta")
+    xs = _dense(Float64, x, "x")
+    (ndims(t) == 2 && ndims(xs) == 2) || throw(DimensionMismatch(
+        "theta and x must be matrices, theta_dim × n and x_dim × n; got sizes $(size(t)) " *
+        "and $(size(xs))"))
+    size(xs, 2) == size(t, 2) || throw(DimensionMismatch(
+        "theta has $(size(t, 2)) columns and x $(size(xs, 2)); give one column per " *
+        "simulation ($(_ORDER_HINT))"))
+    keep = Any[]
+    opts = _import_options(keep; kw...)
+    report = Ref(_sized(L.gml_posterior_import_report))
+    _before_call(c)
+    status = GC.@preserve keep L.gml_posterior_training_set_write(c, t, xs, Int64(size(t, 2)),
+                                                                  Int64(size(t, 1)),
+                                                                  Int64(size(xs, 1)), Ref(opts),
+                                                                  _cstring(path), report)
+    _check_call(c, status)
+    return _namedtuple(report[])
+end
+
+"""
+    posterior_import(context, theta_path, path; x_path=nothing, kw...) -> NamedTuple
+
+Imports simulations from files as a training set (HDF5, atomically). Each
+file's extension, in any letter case, picks its format: `.h5`/`.hdf5`
+(datasets `theta` and `x`, [n] or [n, columns]), `.fits`/`.fit`/`.fts`
+(table columns by name), `.npy` (theta in `theta_path`, x in `x_path`),
+`.npz` (arrays `theta` and `x`) or `.csv`/`.txt`/`.tsv`/`.dat` (a header
+line naming the columns). `x_path` (`nothing`: x is in `theta_path`) holds
+x. Keywords are the `gml_posterior_import_options` fields: `theta` and `x`
+(datasets or .npz keys; FITS and CSV column names, comma-separated or a
+vector of strings, `x = "*"` taking every numeric column `theta` does not),
+`hdu` (FITS extension name or number; `nothing`: the first table), and
+`prior_lower`, `prior_upper`, `theta_names`, `x_names`, `reject_nonfinite`
+as in [`posterior_training_set_write`](@ref), whose report it returns. A
+source that cannot be read throws a `GML_ERR_FORMAT` error whose message
+lists every problem found.
+"""
+function posterior_import(c::Context, theta_path::AbstractString, path::AbstractString;
+                          x_path::Union{Nothing,AbstractString} = nothing, kw...)
+    keep = Any[]
+    opts = _import_options(keep; kw...)
+    report = Ref(_sized(L.gml_posterior_import_report))
+    _before_call(c)
+    status = GC.@preserve keep L.gml_posterior_import(c, _cstring(theta_path), _cstr_arg(x_path),
+                                                      Ref(opts), _cstring(path), report)
+    _check_call(c, status)
+    return _namedtuple(report[])
+end
+
 """
     posterior_run_catalog(model, catalog_path, mapping, out_path; context=model.context, kw...)
 

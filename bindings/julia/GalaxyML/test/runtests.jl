@@ -131,6 +131,49 @@ const CTX = Context(device = "cpu")
         close(model)
     end
 
+    @testset "posterior training sets" begin
+        # Simulations made here written as a training set, then that file
+        # imported again with the default dataset names.
+        dir = mktempdir()
+        n = 40
+        theta = zeros(2, n)
+        theta[1, :] = ((1:n) .- 0.5) ./ n
+        theta[2, :] = mod.(7 .* (1:n), n) ./ n
+        theta[2, n] = 1.5  # outside the box: kept and counted
+        x = vcat(theta[1:1, :] .+ theta[2:2, :], theta[1:1, :] .- theta[2:2, :],
+                 2 .* theta[1:1, :])
+        x[2, 8] = NaN  # C row 7: dropped and counted
+        written = joinpath(dir, "host_sims.h5")
+        r = posterior_training_set_write(CTX, theta, x, written; prior_lower = [0.0, 0.0],
+                                         prior_upper = [1.0, 1.0], theta_names = ["mass", "age"],
+                                         x_names = "f0,f1,f2")
+        @test r == (theta_dim = 2, x_dim = 3, rows_read = 40, rows_written = 39,
+                    rows_nonfinite = 1, rows_outside_prior = 1)
+        @test posterior_training_set_info(written) == (2, 3, 39)
+
+        imported = joinpath(dir, "imported.h5")
+        r = posterior_import(CTX, written, imported)
+        @test (r.rows_read, r.rows_written, r.rows_nonfinite, r.rows_outside_prior) ==
+              (39, 39, 0, 0)
+        r = posterior_import(CTX, written, imported; theta = "theta", x = "x",
+                             prior_lower = [0, 0], prior_upper = [1, 1], reject_nonfinite = true)
+        @test (r.theta_dim, r.x_dim, r.rows_outside_prior) == (2, 3, 1)
+        @test posterior_training_set_info(imported) == (2, 3, 39)
+
+        err = caught(() -> posterior_import(CTX, written, imported; x = "no_such_dataset"))
+        @test err isa GalaxymlError && err.status == "GML_ERR_FORMAT"
+        @test occursin("no_such_dataset", err.message)
+        err = caught(() -> posterior_training_set_write(CTX, theta, x, imported;
+                                                        reject_nonfinite = true))
+        @test err isa GalaxymlError && err.status == "GML_ERR_INVALID_ARGUMENT"
+        @test occursin("row 7", err.message)
+        @test_throws ArgumentError posterior_import(CTX, written, imported;
+                                                    prior_lower = [0.0, 0.0])
+        @test_throws ArgumentError posterior_import(CTX, written, imported; no_such_option = 1)
+        @test_throws DimensionMismatch posterior_training_set_write(CTX, theta, x[:, 2:end],
+                                                                    imported)
+    end
+
     @testset "merger" begin
         mm = MANIFEST["merger"]
         model = load_model(CTX, joinpath(REF, mm["model"]); family = "merger")
