@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs each libFuzzer target (the fits_io readers, the model-file reader and
-# the safetensors reader) for SECONDS on a scratch copy of its seed corpus
+# the safetensors and NumPy readers) for SECONDS on a scratch copy of its seed corpus
 # (the repository is never modified). Exits non-zero if a target finds a crash, leak, timeout or
 # sanitizer report.
 #   tests/fuzz/run_fuzz.sh BUILD_DIR SECONDS
@@ -27,7 +27,7 @@ export TMPDIR="$work/tmp"
 
 status=0
 for pair in fuzz_fits_table:table fuzz_fits_wcs:wcs fuzz_model_file:model \
-    fuzz_safetensors:safetensors; do
+    fuzz_safetensors:safetensors fuzz_numpy:numpy; do
   target=${pair%%:*}
   corpus=${pair##*:}
   bin=$(find "$build_dir" -type f -name "$target" -perm -u+x | head -n 1)
