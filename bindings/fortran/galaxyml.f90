@@ -92,6 +92,8 @@ module galaxyml
     procedure :: posterior_describe => model_posterior_describe
     procedure :: posterior_sample => model_posterior_sample
     procedure :: posterior_sample_to_file => model_posterior_sample_to_file
+    procedure :: posterior_draw => model_posterior_draw
+    procedure :: posterior_draw_to_file => model_posterior_draw_to_file
     procedure :: posterior_log_prob => model_posterior_log_prob
     procedure :: posterior_summarize => model_posterior_summarize
     procedure :: posterior_run_catalog => model_posterior_run_catalog
@@ -157,7 +159,7 @@ module galaxyml
 
   abstract interface
     ! A host forward model for gml_context_t%posterior_simulate:
-    ! theta (theta_dim, n) drawn from the prior box in, x (x_dim, n) out.
+    ! theta (theta_dim, n) drawn from the prior in, x (x_dim, n) out.
     ! Return 0 on success; anything else stops the generation.
     function gml_simulator(theta, x, user) result(status)
       import :: c_double, c_ptr, c_int32_t
@@ -191,7 +193,7 @@ module galaxyml
 
   private :: c_strlen
   private :: to_c, opt_to_c, finish, fail, bad_extent, from_buffer, opt_i64, opt_i32, c_string_array
-  private :: import_options
+  private :: import_options, sample_options
   private :: simulator_adaptor, chunk_adaptor
 
   ! An error found by this layer (an extent, a count) before any library
@@ -873,7 +875,9 @@ contains
       'model%posterior_dims', stat)
   end subroutine model_posterior_dims
 
-  ! Labels, prior box, training range and architecture as JSON.
+  ! Labels, prior ("prior": its JSON, or null), its support (prior_lower,
+  ! prior_upper; null entries unbounded), training range and architecture
+  ! as JSON.
   function model_posterior_describe(self, stat) result(json)
     class(gml_model_t), intent(in) :: self
     integer(c_int32_t), intent(out), optional :: stat
@@ -893,7 +897,8 @@ contains
   ! Posterior draws for a batch of observations.
   !   x         (x_dim, n_obs)                  C [n_obs, x_dim]
   !   theta     (theta_dim, n_samples, n_obs)   C [n_obs, n_samples, theta_dim]
-  !   n_outside (n_obs), optional: draws outside the prior box
+  !   n_outside (n_obs), optional: draws outside the prior's support (kept;
+  !             posterior_draw replaces them)
   subroutine model_posterior_sample(self, ctx, x, n_samples, theta, seed, n_outside, stat)
     class(gml_model_t), intent(in) :: self
     type(gml_context_t), intent(in) :: ctx
@@ -956,6 +961,118 @@ contains
     call finish(st, where, stat)
   end subroutine model_posterior_sample_to_file
 
+  function gml_posterior_sample_defaults() result(opts)
+    type(gml_posterior_sample_options), target :: opts
+    call gml_posterior_sample_options_default(c_loc(opts))
+  end function gml_posterior_sample_defaults
+
+  ! options (or the defaults) with the truncation settings given.
+  function sample_options(options, truncate, min_acceptance) result(opts)
+    type(gml_posterior_sample_options), intent(in), optional :: options
+    integer(c_int32_t), intent(in), optional :: truncate
+    real(c_double), intent(in), optional :: min_acceptance
+    type(gml_posterior_sample_options) :: opts
+    opts = gml_posterior_sample_defaults()
+    if (present(options)) opts = options
+    if (present(truncate)) opts%truncate = truncate
+    if (present(min_acceptance)) opts%min_acceptance = min_acceptance
+  end function sample_options
+
+  ! Posterior draws truncated to the prior's support (sbi's rejection
+  ! sampling): draws outside it are rejected and replaced, so each
+  ! observation gets n_samples draws of the posterior restricted to the
+  ! prior, unless its acceptance falls below min_acceptance.
+  !   x          (x_dim, n_obs)                  C [n_obs, x_dim]
+  !   theta      (theta_dim, n_samples, n_obs)   C [n_obs, n_samples, theta_dim];
+  !              observation i's n_accepted(i) draws first, NaN after them
+  !   n_accepted (n_obs), optional: n_samples, or fewer where left short
+  !   n_proposed (n_obs), optional: draws made (n_accepted / n_proposed is
+  !              the acceptance)
+  ! truncate: -1 (default) where the model's prior has a bound, 1 always,
+  ! 0 never (then exactly posterior_sample's draws); min_acceptance:
+  ! default 1e-3. Both override options (gml_posterior_sample_defaults()
+  ! then edited), whose prior_log_prob may be the c_funloc of a bind(C)
+  ! function with the gml_prior_log_prob_fn interface, a host prior whose
+  ! support replaces the model's.
+  subroutine model_posterior_draw(self, ctx, x, n_samples, theta, seed, options, truncate, &
+      min_acceptance, n_accepted, n_proposed, stat)
+    class(gml_model_t), intent(in) :: self
+    type(gml_context_t), intent(in) :: ctx
+    real(c_double), intent(in), target, contiguous :: x(:, :)
+    integer(c_int64_t), intent(in) :: n_samples
+    real(c_double), intent(out), target, contiguous :: theta(:, :, :)
+    integer(c_int64_t), intent(in), optional :: seed
+    type(gml_posterior_sample_options), intent(in), optional :: options
+    integer(c_int32_t), intent(in), optional :: truncate
+    real(c_double), intent(in), optional :: min_acceptance
+    integer(c_int64_t), intent(out), target, contiguous, optional :: n_accepted(:), n_proposed(:)
+    integer(c_int32_t), intent(out), optional :: stat
+    character(len=*), parameter :: where = 'model%posterior_draw'
+    type(gml_posterior_sample_options), target :: opts
+    integer(c_int64_t), target :: theta_dim, x_dim
+    integer(c_int64_t) :: n_obs
+    type(c_ptr) :: p_accepted, p_proposed
+    integer(c_int32_t) :: st
+    st = gml_posterior_dims(self%ptr, c_loc(theta_dim), c_loc(x_dim))
+    if (st /= GML_OK) then
+      call finish(st, where, stat)
+      return
+    end if
+    n_obs = size(x, 2, c_int64_t)
+    if (bad_extent(where, 'x', 1, size(x, 1, c_int64_t), x_dim, stat)) return
+    if (bad_extent(where, 'theta', 1, size(theta, 1, c_int64_t), theta_dim, stat)) return
+    if (bad_extent(where, 'theta', 2, size(theta, 2, c_int64_t), n_samples, stat)) return
+    if (bad_extent(where, 'theta', 3, size(theta, 3, c_int64_t), n_obs, stat)) return
+    p_accepted = c_null_ptr
+    if (present(n_accepted)) then
+      if (bad_extent(where, 'n_accepted', 1, size(n_accepted, 1, c_int64_t), n_obs, stat)) return
+      p_accepted = c_loc(n_accepted)
+    end if
+    p_proposed = c_null_ptr
+    if (present(n_proposed)) then
+      if (bad_extent(where, 'n_proposed', 1, size(n_proposed, 1, c_int64_t), n_obs, stat)) return
+      p_proposed = c_loc(n_proposed)
+    end if
+    opts = sample_options(options, truncate, min_acceptance)
+    st = gml_posterior_draw(ctx%ptr, self%ptr, c_loc(x), n_obs, n_samples, opt_i64(seed, 0_c_int64_t), &
+      c_loc(opts), c_loc(theta), size(theta, kind=c_size_t), p_accepted, p_proposed)
+    call finish(st, where, stat)
+  end subroutine model_posterior_draw
+
+  ! The draws of posterior_draw streamed to a file (written atomically), in
+  ! the formats of posterior_sample_to_file; an observation left short has
+  ! NaN rows after its accepted draws (in FITS with INSIDE 0).
+  !   x  (x_dim, n_obs)   C [n_obs, x_dim]
+  subroutine model_posterior_draw_to_file(self, ctx, x, n_samples, path, seed, options, truncate, &
+      min_acceptance, stat)
+    class(gml_model_t), intent(in) :: self
+    type(gml_context_t), intent(in) :: ctx
+    real(c_double), intent(in), target, contiguous :: x(:, :)
+    integer(c_int64_t), intent(in) :: n_samples
+    character(len=*), intent(in) :: path
+    integer(c_int64_t), intent(in), optional :: seed
+    type(gml_posterior_sample_options), intent(in), optional :: options
+    integer(c_int32_t), intent(in), optional :: truncate
+    real(c_double), intent(in), optional :: min_acceptance
+    integer(c_int32_t), intent(out), optional :: stat
+    character(len=*), parameter :: where = 'model%posterior_draw_to_file'
+    type(gml_posterior_sample_options), target :: opts
+    integer(c_int64_t), target :: theta_dim, x_dim
+    character(kind=c_char, len=:), allocatable, target :: c_path
+    integer(c_int32_t) :: st
+    st = gml_posterior_dims(self%ptr, c_loc(theta_dim), c_loc(x_dim))
+    if (st /= GML_OK) then
+      call finish(st, where, stat)
+      return
+    end if
+    if (bad_extent(where, 'x', 1, size(x, 1, c_int64_t), x_dim, stat)) return
+    opts = sample_options(options, truncate, min_acceptance)
+    c_path = to_c(path)
+    st = gml_posterior_draw_to_file(ctx%ptr, self%ptr, c_loc(x), size(x, 2, c_int64_t), n_samples, &
+      opt_i64(seed, 0_c_int64_t), c_loc(opts), c_loc(c_path))
+    call finish(st, where, stat)
+  end subroutine model_posterior_draw_to_file
+
   ! log q(theta | x).
   !   theta    (theta_dim, n)
   !   x        (x_dim, 1) for one observation, or (x_dim, n)
@@ -987,7 +1104,9 @@ contains
     call finish(st, where, stat)
   end subroutine model_posterior_log_prob
 
-  ! Median, 16th/84th percentiles, mean and standard deviation of the draws.
+  ! Median, 16th/84th percentiles, mean and standard deviation of
+  ! n_samples draws inside the prior's support (posterior_draw with its
+  ! defaults); n_outside counts the draws rejected outside it.
   !   x       (x_dim, n_obs)
   !   summary (GML_SUMMARY_COLUMNS, theta_dim, n_obs)   C [n_obs, theta_dim, 5];
   !           summary(GML_SUMMARY_MEDIAN + 1, j, i) is the median of
@@ -1032,8 +1151,10 @@ contains
     call gml_posterior_run_options_default(c_loc(opts))
   end function gml_posterior_run_defaults
 
-  ! Posterior summaries of every row of a FITS catalog, as a FITS table.
-  ! options: numeric settings (gml_posterior_run_defaults() then edited).
+  ! Posterior summaries of every row of a FITS catalog, as a FITS table
+  ! (ROW, FLAGS, N_OUTSIDE, N_DRAWS, X, per-parameter summaries).
+  ! options: numeric settings (gml_posterior_run_defaults() then edited),
+  ! among them truncate and min_acceptance as for posterior_draw.
   subroutine model_posterior_run_catalog(self, ctx, catalog_path, mapping, out_path, options, &
       hdu, samples_path, stat)
     class(gml_model_t), intent(in) :: self
@@ -1148,28 +1269,52 @@ contains
     res = active_simulator(t, x, user)
   end function simulator_adaptor
 
-  ! Training set from a host forward model: theta uniform in the box
-  ! [prior_lower, prior_upper] (theta_dim each), x (x_dim per theta) from
-  ! simulator, written to an HDF5 file. See the gml_simulator interface.
+  ! Training set from a host forward model: theta from the prior, x (x_dim
+  ! per theta) from simulator, written to an HDF5 file. See the
+  ! gml_simulator interface. The prior is the box [prior_lower,
+  ! prior_upper] (theta_dim each), or prior, its JSON text
+  ! (docs/posterior.md, "Priors"; the bounds absent, theta_dim given), or
+  ! options%prior_sample, the c_funloc of a bind(C) function with the
+  ! gml_prior_sample_fn interface (the bounds are then its support,
+  ! +-huge or IEEE infinities where unbounded, or absent).
   subroutine context_posterior_simulate(self, simulator, prior_lower, prior_upper, x_dim, n, path, &
-      options, theta_names, x_names, user, stat)
+      options, theta_names, x_names, user, prior, theta_dim, stat)
     class(gml_context_t), intent(in) :: self
     procedure(gml_simulator) :: simulator
-    real(c_double), intent(in), target, contiguous :: prior_lower(:), prior_upper(:)
+    real(c_double), intent(in), target, contiguous, optional :: prior_lower(:), prior_upper(:)
     integer(c_int64_t), intent(in) :: x_dim, n
     character(len=*), intent(in) :: path
     type(gml_posterior_simulate_options), intent(in), optional :: options
-    character(len=*), intent(in), optional :: theta_names, x_names
+    character(len=*), intent(in), optional :: theta_names, x_names, prior
     type(c_ptr), intent(in), optional :: user
+    integer(c_int64_t), intent(in), optional :: theta_dim
     integer(c_int32_t), intent(out), optional :: stat
     character(len=*), parameter :: where = 'context%posterior_simulate'
     type(gml_posterior_simulate_options), target :: opts
-    character(kind=c_char, len=:), allocatable, target :: c_path, c_tn, c_xn
-    type(c_ptr) :: u
-    integer(c_int64_t) :: theta_dim
+    character(kind=c_char, len=:), allocatable, target :: c_path, c_tn, c_xn, c_prior
+    type(c_ptr) :: u, p_lower, p_upper
+    integer(c_int64_t) :: dim
     integer(c_int32_t) :: st
-    theta_dim = size(prior_lower, 1, c_int64_t)
-    if (bad_extent(where, 'prior_upper', 1, size(prior_upper, 1, c_int64_t), theta_dim, stat)) return
+    if (present(prior_lower) .neqv. present(prior_upper)) then
+      call fail(where, 'give both prior_lower and prior_upper, or neither', stat)
+      return
+    end if
+    p_lower = c_null_ptr
+    p_upper = c_null_ptr
+    if (present(prior_lower)) then
+      dim = size(prior_lower, 1, c_int64_t)
+      if (bad_extent(where, 'prior_upper', 1, size(prior_upper, 1, c_int64_t), dim, stat)) return
+      if (present(theta_dim)) then
+        if (bad_extent(where, 'prior_lower', 1, dim, theta_dim, stat)) return
+      end if
+      p_lower = c_loc(prior_lower)
+      p_upper = c_loc(prior_upper)
+    else if (present(theta_dim)) then
+      dim = theta_dim
+    else
+      call fail(where, 'give prior_lower and prior_upper, or theta_dim with a prior', stat)
+      return
+    end if
     if (associated(active_simulator)) then
       call fail(where, 'a simulation is already running in this process', stat)
       return
@@ -1178,14 +1323,15 @@ contains
     if (present(options)) opts = options
     if (present(theta_names)) opts%theta_names = opt_to_c(theta_names, c_tn)
     if (present(x_names)) opts%x_names = opt_to_c(x_names, c_xn)
+    if (present(prior)) opts%prior = opt_to_c(prior, c_prior)
     u = c_null_ptr
     if (present(user)) u = user
     c_path = to_c(path)
     active_simulator => simulator
-    active_theta_dim = theta_dim
+    active_theta_dim = dim
     active_x_dim = x_dim
-    st = gml_posterior_simulate(self%ptr, c_funloc(simulator_adaptor), u, theta_dim, x_dim, &
-      c_loc(prior_lower), c_loc(prior_upper), n, c_loc(opts), c_loc(c_path))
+    st = gml_posterior_simulate(self%ptr, c_funloc(simulator_adaptor), u, dim, x_dim, &
+      p_lower, p_upper, n, c_loc(opts), c_loc(c_path))
     active_simulator => null()
     call finish(st, where, stat)
   end subroutine context_posterior_simulate
@@ -1253,17 +1399,18 @@ contains
     call gml_posterior_import_options_default(c_loc(opts))
   end function gml_posterior_import_defaults
 
-  ! The import options of options (or the defaults) with the prior box and
-  ! labels given. opts points into prior_lower, prior_upper, c_tn and c_xn,
-  ! so they must stay in place until the library has read it. False (after
-  ! fail()) for half a box, which would otherwise be dropped unnoticed.
+  ! The import options of options (or the defaults) with the prior box or
+  ! JSON prior and labels given. opts points into prior_lower, prior_upper,
+  ! c_tn, c_xn and c_prior, so they must stay in place until the library has
+  ! read it. False (after fail()) for half a box, which would otherwise be
+  ! dropped unnoticed.
   function import_options(where, options, prior_lower, prior_upper, theta_names, x_names, c_tn, &
-      c_xn, opts, stat) result(ok)
+      c_xn, opts, stat, prior, c_prior) result(ok)
     character(len=*), intent(in) :: where
     type(gml_posterior_import_options), intent(in), optional :: options
     real(c_double), intent(in), target, contiguous, optional :: prior_lower(:), prior_upper(:)
-    character(len=*), intent(in), optional :: theta_names, x_names
-    character(kind=c_char, len=:), allocatable, target, intent(inout) :: c_tn, c_xn
+    character(len=*), intent(in), optional :: theta_names, x_names, prior
+    character(kind=c_char, len=:), allocatable, target, intent(inout) :: c_tn, c_xn, c_prior
     type(gml_posterior_import_options), intent(out) :: opts
     integer(c_int32_t), intent(out), optional :: stat
     logical :: ok
@@ -1283,6 +1430,7 @@ contains
     end if
     if (present(theta_names)) opts%theta_names = opt_to_c(theta_names, c_tn)
     if (present(x_names)) opts%x_names = opt_to_c(x_names, c_xn)
+    if (present(prior)) opts%prior = opt_to_c(prior, c_prior)
     ok = .true.
   end function import_options
 
@@ -1294,10 +1442,12 @@ contains
   !   prior_lower, prior_upper  (theta_dim), optional: the box prior the
   !                             simulations were drawn from, stored with the
   !                             set and the model trained on it
-  ! theta_names, x_names: comma-separated labels. report (optional)
+  ! prior (optional): instead of the box, the prior as JSON text
+  ! (docs/posterior.md, "Priors": uniform, normal, lognormal, independent,
+  ! mvn). theta_names, x_names: comma-separated labels. report (optional)
   ! receives the counts of rows read, written and dropped.
   subroutine context_posterior_training_set_write(self, theta, x, path, options, prior_lower, &
-      prior_upper, theta_names, x_names, report, stat)
+      prior_upper, theta_names, x_names, report, stat, prior)
     class(gml_context_t), intent(in) :: self
     real(c_double), intent(in), target, contiguous :: theta(:, :), x(:, :)
     character(len=*), intent(in) :: path
@@ -1306,17 +1456,18 @@ contains
     character(len=*), intent(in), optional :: theta_names, x_names
     type(gml_posterior_import_report), intent(out), optional :: report
     integer(c_int32_t), intent(out), optional :: stat
+    character(len=*), intent(in), optional :: prior
     character(len=*), parameter :: where = 'context%posterior_training_set_write'
     type(gml_posterior_import_options), target :: opts
     type(gml_posterior_import_report), target :: rep
-    character(kind=c_char, len=:), allocatable, target :: c_path, c_tn, c_xn
+    character(kind=c_char, len=:), allocatable, target :: c_path, c_tn, c_xn, c_prior
     integer(c_int64_t) :: n
     rep = gml_posterior_import_report(int(c_sizeof(rep), c_int32_t), 0, 0, 0, 0, 0, 0)
     if (present(report)) report = rep
     n = size(theta, 2, c_int64_t)
     if (bad_extent(where, 'x', 2, size(x, 2, c_int64_t), n, stat)) return
     if (.not. import_options(where, options, prior_lower, prior_upper, theta_names, x_names, c_tn, &
-      c_xn, opts, stat)) return
+      c_xn, opts, stat, prior, c_prior)) return
     c_path = to_c(path)
     call finish(gml_posterior_training_set_write(self%ptr, c_loc(theta), c_loc(x), n, &
       size(theta, 1, c_int64_t), size(x, 1, c_int64_t), c_loc(opts), c_loc(c_path), c_loc(rep)), &
@@ -1336,7 +1487,7 @@ contains
   ! source that cannot be read is GML_ERR_FORMAT, its message listing every
   ! problem found.
   subroutine context_posterior_import(self, theta_path, path, x_path, theta, x, hdu, options, &
-      prior_lower, prior_upper, theta_names, x_names, report, stat)
+      prior_lower, prior_upper, theta_names, x_names, report, stat, prior)
     class(gml_context_t), intent(in) :: self
     character(len=*), intent(in) :: theta_path, path
     character(len=*), intent(in), optional :: x_path, theta, x, hdu
@@ -1345,15 +1496,16 @@ contains
     character(len=*), intent(in), optional :: theta_names, x_names
     type(gml_posterior_import_report), intent(out), optional :: report
     integer(c_int32_t), intent(out), optional :: stat
+    character(len=*), intent(in), optional :: prior
     character(len=*), parameter :: where = 'context%posterior_import'
     type(gml_posterior_import_options), target :: opts
     type(gml_posterior_import_report), target :: rep
     character(kind=c_char, len=:), allocatable, target :: c_theta_path, c_x_path, c_path, c_theta, &
-      c_x, c_hdu, c_tn, c_xn
+      c_x, c_hdu, c_tn, c_xn, c_prior
     rep = gml_posterior_import_report(int(c_sizeof(rep), c_int32_t), 0, 0, 0, 0, 0, 0)
     if (present(report)) report = rep
     if (.not. import_options(where, options, prior_lower, prior_upper, theta_names, x_names, c_tn, &
-      c_xn, opts, stat)) return
+      c_xn, opts, stat, prior, c_prior)) return
     if (present(theta)) opts%theta = opt_to_c(theta, c_theta)
     if (present(x)) opts%x = opt_to_c(x, c_x)
     if (present(hdu)) opts%hdu = opt_to_c(hdu, c_hdu)

@@ -78,6 +78,7 @@ module galaxyml_c
   integer(c_int32_t), parameter :: GML_POSTERIOR_FLAG_BAD_IVAR         = 2
   integer(c_int32_t), parameter :: GML_POSTERIOR_FLAG_Z_OUTSIDE_PRIOR  = 4
   integer(c_int32_t), parameter :: GML_POSTERIOR_FLAG_OUTSIDE_TRAINING = 8
+  integer(c_int32_t), parameter :: GML_POSTERIOR_FLAG_LOW_ACCEPTANCE   = 16
 
   ! struct gml_init_options (galaxyml/galaxyml.h)
   type, bind(C) :: gml_init_options
@@ -326,6 +327,9 @@ module galaxyml_c
     integer(c_int32_t) :: resume
     type(c_ptr) :: theta_names
     type(c_ptr) :: x_names
+    type(c_ptr) :: prior
+    type(c_funptr) :: prior_sample
+    type(c_ptr) :: prior_user
   end type gml_posterior_simulate_options
 
   ! struct gml_posterior_train_options (galaxyml/posterior.h)
@@ -360,6 +364,8 @@ module galaxyml_c
     integer(c_int64_t) :: chunk_rows
     integer(c_int64_t) :: first_row
     integer(c_int64_t) :: max_rows
+    integer(c_int32_t) :: truncate
+    real(c_double) :: min_acceptance
   end type gml_posterior_run_options
 
   ! struct gml_posterior_diagnose_request (galaxyml/posterior.h)
@@ -400,6 +406,7 @@ module galaxyml_c
     type(c_ptr) :: theta_names
     type(c_ptr) :: x_names
     integer(c_int32_t) :: reject_nonfinite
+    type(c_ptr) :: prior
   end type gml_posterior_import_options
 
   ! struct gml_posterior_import_report (galaxyml/posterior.h)
@@ -412,6 +419,15 @@ module galaxyml_c
     integer(c_int64_t) :: rows_nonfinite
     integer(c_int64_t) :: rows_outside_prior
   end type gml_posterior_import_report
+
+  ! struct gml_posterior_sample_options (galaxyml/posterior.h)
+  type, bind(C) :: gml_posterior_sample_options
+    integer(c_int32_t) :: struct_size
+    integer(c_int32_t) :: truncate
+    real(c_double) :: min_acceptance
+    type(c_funptr) :: prior_log_prob
+    type(c_ptr) :: prior_user
+  end type gml_posterior_sample_options
 
   ! Callback types: a Fortran procedure passed to the library has
   ! one of these interfaces.
@@ -450,6 +466,27 @@ module galaxyml_c
       type(c_ptr), value :: user
       integer(c_int32_t) :: res
     end function gml_simulator_fn
+
+    function gml_prior_sample_fn(arg1, arg2, arg3, arg4, arg5, arg6) bind(C) result(res)
+      import
+      integer(c_int64_t), value :: arg1
+      integer(c_int64_t), value :: arg2
+      integer(c_int64_t), value :: arg3
+      integer(c_int64_t), value :: arg4
+      type(c_ptr), value :: arg5
+      type(c_ptr), value :: arg6
+      integer(c_int32_t) :: res
+    end function gml_prior_sample_fn
+
+    function gml_prior_log_prob_fn(arg1, arg2, arg3, arg4, arg5) bind(C) result(res)
+      import
+      type(c_ptr), value :: arg1
+      integer(c_int64_t), value :: arg2
+      integer(c_int64_t), value :: arg3
+      type(c_ptr), value :: arg4
+      type(c_ptr), value :: arg5
+      integer(c_int32_t) :: res
+    end function gml_prior_log_prob_fn
   end interface
 
   interface
@@ -1497,5 +1534,42 @@ module galaxyml_c
       type(c_ptr), value :: report
       integer(c_int32_t) :: res
     end function gml_posterior_import
+
+    subroutine gml_posterior_sample_options_default(opts) &
+        bind(C, name="gml_posterior_sample_options_default")
+      import
+      type(c_ptr), value :: opts
+    end subroutine gml_posterior_sample_options_default
+
+    function gml_posterior_draw(ctx, model, x, n_obs, n_samples, seed, opts, theta, capacity, &
+        n_accepted, n_proposed) bind(C, name="gml_posterior_draw") result(res)
+      import
+      type(c_ptr), value :: ctx
+      type(c_ptr), value :: model
+      type(c_ptr), value :: x
+      integer(c_int64_t), value :: n_obs
+      integer(c_int64_t), value :: n_samples
+      integer(c_int64_t), value :: seed
+      type(c_ptr), value :: opts
+      type(c_ptr), value :: theta
+      integer(c_size_t), value :: capacity
+      type(c_ptr), value :: n_accepted
+      type(c_ptr), value :: n_proposed
+      integer(c_int32_t) :: res
+    end function gml_posterior_draw
+
+    function gml_posterior_draw_to_file(ctx, model, x, n_obs, n_samples, seed, opts, path) &
+        bind(C, name="gml_posterior_draw_to_file") result(res)
+      import
+      type(c_ptr), value :: ctx
+      type(c_ptr), value :: model
+      type(c_ptr), value :: x
+      integer(c_int64_t), value :: n_obs
+      integer(c_int64_t), value :: n_samples
+      integer(c_int64_t), value :: seed
+      type(c_ptr), value :: opts
+      type(c_ptr), value :: path
+      integer(c_int32_t) :: res
+    end function gml_posterior_draw_to_file
   end interface
 end module galaxyml_c

@@ -353,10 +353,10 @@ int gml_idl_table_writer_append(int argc, void* argv[]) {
 
 /*
  * gml_posterior_import_options from the keywords of a .pro wrapper, as the
- * generated parsers read options, plus the prior box: the generator fills
- * an array field only through an n_<field> count of its own, and
- * prior_lower and prior_upper share prior_dim, which is therefore taken
- * from their lengths rather than given.
+ * generated parsers read options (the JSON prior among them), plus the
+ * prior box: the generator fills an array field only through an n_<field>
+ * count of its own, and prior_lower and prior_upper share prior_dim, which
+ * is therefore taken from their lengths rather than given.
  */
 static gml_status import_option(gml_posterior_import_options* o, const char* key, const char* value,
                                 int32_t* n_lower, int32_t* n_upper, gml_idl_scratch* scratch) {
@@ -365,6 +365,7 @@ static gml_status import_option(gml_posterior_import_options* o, const char* key
                       : gml_idl_key_is(key, "hdu")         ? &o->hdu
                       : gml_idl_key_is(key, "theta_names") ? &o->theta_names
                       : gml_idl_key_is(key, "x_names")     ? &o->x_names
+                      : gml_idl_key_is(key, "prior")       ? &o->prior
                                                            : NULL;
   if (text != NULL) {
     *text = value;

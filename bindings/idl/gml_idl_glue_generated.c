@@ -291,6 +291,10 @@ static gml_status gml_idl_set_gml_posterior_import_options(gml_posterior_import_
     return GML_OK;
   }
   if (gml_idl_key_is(key, "reject_nonfinite")) return gml_idl_parse_i32(key, value, &o->reject_nonfinite);
+  if (gml_idl_key_is(key, "prior")) {
+    o->prior = value;
+    return GML_OK;
+  }
   return gml_idl_fail(GML_ERR_INVALID_ARGUMENT, "unknown option '%s' of gml_posterior_import_options", key);
 }
 
@@ -322,6 +326,8 @@ static gml_status gml_idl_set_gml_posterior_run_options(gml_posterior_run_option
   if (gml_idl_key_is(key, "chunk_rows")) return gml_idl_parse_i64(key, value, &o->chunk_rows);
   if (gml_idl_key_is(key, "first_row")) return gml_idl_parse_i64(key, value, &o->first_row);
   if (gml_idl_key_is(key, "max_rows")) return gml_idl_parse_i64(key, value, &o->max_rows);
+  if (gml_idl_key_is(key, "truncate")) return gml_idl_parse_i32(key, value, &o->truncate);
+  if (gml_idl_key_is(key, "min_acceptance")) return gml_idl_parse_f64(key, value, &o->min_acceptance);
   return gml_idl_fail(GML_ERR_INVALID_ARGUMENT, "unknown option '%s' of gml_posterior_run_options", key);
 }
 
@@ -332,6 +338,26 @@ static gml_status gml_idl_fill_gml_posterior_run_options(gml_posterior_run_optio
     return gml_idl_fail(GML_ERR_INVALID_ARGUMENT, "gml_posterior_run_options: %lld options", (long long)n);
   for (int64_t i = 0; i < n; ++i) {
     const gml_status status = gml_idl_set_gml_posterior_run_options(o, gml_idl_string_at(keys, i), gml_idl_string_at(values, i), scratch);
+    if (status != GML_OK) return status;
+  }
+  return GML_OK;
+}
+
+static gml_status gml_idl_set_gml_posterior_sample_options(gml_posterior_sample_options* o, const char* key, const char* value,
+                                    gml_idl_scratch* scratch) {
+  (void)scratch;
+  if (gml_idl_key_is(key, "truncate")) return gml_idl_parse_i32(key, value, &o->truncate);
+  if (gml_idl_key_is(key, "min_acceptance")) return gml_idl_parse_f64(key, value, &o->min_acceptance);
+  return gml_idl_fail(GML_ERR_INVALID_ARGUMENT, "unknown option '%s' of gml_posterior_sample_options", key);
+}
+
+static gml_status gml_idl_fill_gml_posterior_sample_options(gml_posterior_sample_options* o, const void* keys, const void* values,
+                                     int64_t n, gml_idl_scratch* scratch) {
+  gml_posterior_sample_options_default(o);
+  if (n < 0 || n > GML_IDL_MAX_STRINGS)
+    return gml_idl_fail(GML_ERR_INVALID_ARGUMENT, "gml_posterior_sample_options: %lld options", (long long)n);
+  for (int64_t i = 0; i < n; ++i) {
+    const gml_status status = gml_idl_set_gml_posterior_sample_options(o, gml_idl_string_at(keys, i), gml_idl_string_at(values, i), scratch);
     if (status != GML_OK) return status;
   }
   return GML_OK;
@@ -349,6 +375,10 @@ static gml_status gml_idl_set_gml_posterior_simulate_options(gml_posterior_simul
   }
   if (gml_idl_key_is(key, "x_names")) {
     o->x_names = value;
+    return GML_OK;
+  }
+  if (gml_idl_key_is(key, "prior")) {
+    o->prior = value;
     return GML_OK;
   }
   return gml_idl_fail(GML_ERR_INVALID_ARGUMENT, "unknown option '%s' of gml_posterior_simulate_options", key);
@@ -614,6 +644,7 @@ static gml_status gml_idl_text_gml_posterior_import_options(const gml_posterior_
   gml_idl_text_chars(&t, "theta_names", r->theta_names, (size_t)-1);
   gml_idl_text_chars(&t, "x_names", r->x_names, (size_t)-1);
   gml_idl_text_int(&t, "reject_nonfinite", (int64_t)r->reject_nonfinite);
+  gml_idl_text_chars(&t, "prior", r->prior, (size_t)-1);
   return gml_idl_text_end(&t);
 }
 
@@ -639,6 +670,16 @@ static gml_status gml_idl_text_gml_posterior_run_options(const gml_posterior_run
   gml_idl_text_int(&t, "chunk_rows", (int64_t)r->chunk_rows);
   gml_idl_text_int(&t, "first_row", (int64_t)r->first_row);
   gml_idl_text_int(&t, "max_rows", (int64_t)r->max_rows);
+  gml_idl_text_int(&t, "truncate", (int64_t)r->truncate);
+  gml_idl_text_real(&t, "min_acceptance", (double)r->min_acceptance);
+  return gml_idl_text_end(&t);
+}
+
+static gml_status gml_idl_text_gml_posterior_sample_options(const gml_posterior_sample_options* r, char* buf, uint64_t capacity) {
+  gml_idl_text t;
+  gml_idl_text_begin(&t, buf, capacity);
+  gml_idl_text_int(&t, "truncate", (int64_t)r->truncate);
+  gml_idl_text_real(&t, "min_acceptance", (double)r->min_acceptance);
   return gml_idl_text_end(&t);
 }
 
@@ -650,6 +691,7 @@ static gml_status gml_idl_text_gml_posterior_simulate_options(const gml_posterio
   gml_idl_text_int(&t, "resume", (int64_t)r->resume);
   gml_idl_text_chars(&t, "theta_names", r->theta_names, (size_t)-1);
   gml_idl_text_chars(&t, "x_names", r->x_names, (size_t)-1);
+  gml_idl_text_chars(&t, "prior", r->prior, (size_t)-1);
   return gml_idl_text_end(&t);
 }
 
@@ -2412,6 +2454,72 @@ int gml_idl_posterior_import(int argc, void* argv[]) {
   idl_rc = gml_posterior_import(ctx, theta_path, x_path, &opts, path, &report);
   if (idl_rc == GML_OK && !(idl_mask & (INT64_C(1) << 7)))
     idl_rc = gml_idl_text_gml_posterior_import_report(&report, (char*)argv[7], *(const uint64_t*)argv[8]);
+done:
+  gml_idl_scratch_free(&idl_scratch);
+  return idl_rc;
+}
+
+/* gml_posterior_sample_options_default: 2 arguments, then the NULL mask. */
+int gml_idl_posterior_sample_options_default(int argc, void* argv[]) {
+  if (!gml_idl_begin(argc, argv, 3, "gml_posterior_sample_options_default")) return GML_ERR_INVALID_ARGUMENT;
+  const int64_t idl_mask = *(const int64_t*)argv[2];
+  (void)idl_mask;
+  gml_status idl_rc = GML_OK;
+  gml_posterior_sample_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.struct_size = (uint32_t)sizeof opts;
+  gml_posterior_sample_options_default(&opts);
+  if (idl_rc == GML_OK && !(idl_mask & (INT64_C(1) << 0)))
+    idl_rc = gml_idl_text_gml_posterior_sample_options(&opts, (char*)argv[0], *(const uint64_t*)argv[1]);
+  return idl_rc;
+}
+
+/* gml_posterior_draw: 13 arguments, then the NULL mask. */
+int gml_idl_posterior_draw(int argc, void* argv[]) {
+  if (!gml_idl_begin(argc, argv, 14, "gml_posterior_draw")) return GML_ERR_INVALID_ARGUMENT;
+  const int64_t idl_mask = *(const int64_t*)argv[13];
+  (void)idl_mask;
+  gml_status idl_rc = GML_OK;
+  gml_idl_scratch idl_scratch = {0};
+  gml_context* ctx = (gml_context*)gml_idl_handle(argv[0], idl_mask, 0);
+  gml_model* model = (gml_model*)gml_idl_handle(argv[1], idl_mask, 1);
+  const double* x = (const double*)gml_idl_pointer(argv[2], idl_mask, 2);
+  const int64_t n_obs = *(const int64_t*)argv[3];
+  const int64_t n_samples = *(const int64_t*)argv[4];
+  const uint64_t seed = *(const uint64_t*)argv[5];
+  gml_posterior_sample_options opts;
+  double* theta = (double*)gml_idl_pointer(argv[9], idl_mask, 9);
+  const uint64_t capacity = *(const uint64_t*)argv[10];
+  int64_t* n_accepted = (int64_t*)gml_idl_pointer(argv[11], idl_mask, 11);
+  int64_t* n_proposed = (int64_t*)gml_idl_pointer(argv[12], idl_mask, 12);
+  idl_rc = gml_idl_fill_gml_posterior_sample_options(&opts, argv[6], argv[7], *(const int64_t*)argv[8],
+                                &idl_scratch);
+  if (idl_rc != GML_OK) goto done;
+  idl_rc = gml_posterior_draw(ctx, model, x, n_obs, n_samples, seed, &opts, theta, (size_t)capacity, n_accepted, n_proposed);
+done:
+  gml_idl_scratch_free(&idl_scratch);
+  return idl_rc;
+}
+
+/* gml_posterior_draw_to_file: 10 arguments, then the NULL mask. */
+int gml_idl_posterior_draw_to_file(int argc, void* argv[]) {
+  if (!gml_idl_begin(argc, argv, 11, "gml_posterior_draw_to_file")) return GML_ERR_INVALID_ARGUMENT;
+  const int64_t idl_mask = *(const int64_t*)argv[10];
+  (void)idl_mask;
+  gml_status idl_rc = GML_OK;
+  gml_idl_scratch idl_scratch = {0};
+  gml_context* ctx = (gml_context*)gml_idl_handle(argv[0], idl_mask, 0);
+  gml_model* model = (gml_model*)gml_idl_handle(argv[1], idl_mask, 1);
+  const double* x = (const double*)gml_idl_pointer(argv[2], idl_mask, 2);
+  const int64_t n_obs = *(const int64_t*)argv[3];
+  const int64_t n_samples = *(const int64_t*)argv[4];
+  const uint64_t seed = *(const uint64_t*)argv[5];
+  gml_posterior_sample_options opts;
+  const char* path = gml_idl_string_arg(argv[9], idl_mask, 9);
+  idl_rc = gml_idl_fill_gml_posterior_sample_options(&opts, argv[6], argv[7], *(const int64_t*)argv[8],
+                                &idl_scratch);
+  if (idl_rc != GML_OK) goto done;
+  idl_rc = gml_posterior_draw_to_file(ctx, model, x, n_obs, n_samples, seed, &opts, path);
 done:
   gml_idl_scratch_free(&idl_scratch);
   return idl_rc;

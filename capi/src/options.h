@@ -58,9 +58,12 @@ GML_STRUCT_ABI_KIND(gml_model_info, sizeof(gml_model_info), StructKind::Result);
 GML_STRUCT_ABI(gml_table_writer_options, sizeof(gml_table_writer_options));
 GML_STRUCT_ABI(gml_cutout_options, sizeof(gml_cutout_options));
 GML_STRUCT_ABI(gml_flow_train_options, sizeof(gml_flow_train_options));
-GML_STRUCT_ABI(gml_posterior_simulate_options, sizeof(gml_posterior_simulate_options));
+// prior, prior_sample and prior_user were appended after the first publication.
+GML_STRUCT_ABI(gml_posterior_simulate_options,
+               GML_FIELD_END(gml_posterior_simulate_options, x_names));
 GML_STRUCT_ABI(gml_posterior_train_options, sizeof(gml_posterior_train_options));
-GML_STRUCT_ABI(gml_posterior_run_options, sizeof(gml_posterior_run_options));
+// truncate and min_acceptance were appended after the first publication.
+GML_STRUCT_ABI(gml_posterior_run_options, GML_FIELD_END(gml_posterior_run_options, max_rows));
 GML_STRUCT_ABI(gml_merger_simulate_options, sizeof(gml_merger_simulate_options));
 // lr_schedule was appended after the first publication.
 GML_STRUCT_ABI(gml_merger_train_options, GML_FIELD_END(gml_merger_train_options, command));
@@ -82,7 +85,10 @@ GML_STRUCT_ABI_KIND(gml_posterior_diagnose_request, sizeof(gml_posterior_diagnos
 GML_STRUCT_ABI_KIND(gml_posterior_diagnose_result, sizeof(gml_posterior_diagnose_result),
                     StructKind::Request);
 GML_STRUCT_ABI(gml_diffusion_options, sizeof(gml_diffusion_options));
-GML_STRUCT_ABI(gml_posterior_import_options, sizeof(gml_posterior_import_options));
+// prior was appended after the first publication.
+GML_STRUCT_ABI(gml_posterior_import_options,
+               GML_FIELD_END(gml_posterior_import_options, reject_nonfinite));
+GML_STRUCT_ABI(gml_posterior_sample_options, sizeof(gml_posterior_sample_options));
 GML_STRUCT_ABI_KIND(gml_posterior_import_report, sizeof(gml_posterior_import_report),
                     StructKind::Result);
 

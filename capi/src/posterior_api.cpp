@@ -1,4 +1,5 @@
 // C entry points of the posterior family (SEDflow).
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -64,7 +65,6 @@ GML_API gml_status gml_posterior_simulate(gml_context* ctx, gml_simulator_fn fn,
     gml_context& c = gml::capi::require_context(ctx);
     require(fn != nullptr, "fn must not be NULL");
     require(theta_dim >= 1 && x_dim >= 1, "theta_dim and x_dim must be >= 1");
-    require(prior_lower != nullptr && prior_upper != nullptr, "prior bounds must not be NULL");
     require(n >= 1, "n must be >= 1");
     gml::capi::checked_elements({n, theta_dim}, sizeof(double), "n x theta_dim parameters");
     gml::capi::checked_elements({n, x_dim}, sizeof(double), "n x x_dim observations");
@@ -74,8 +74,29 @@ GML_API gml_status gml_posterior_simulate(gml_context* ctx, gml_simulator_fn fn,
     post::TrainingSetInfo info;
     info.theta_dim = theta_dim;
     info.x_dim = x_dim;
-    info.prior_lower.assign(prior_lower, prior_lower + theta_dim);
-    info.prior_upper.assign(prior_upper, prior_upper + theta_dim);
+    require(!(o.prior && o.prior_sample), "give opts->prior or opts->prior_sample, not both");
+    require((prior_lower == nullptr) == (prior_upper == nullptr),
+            "prior_lower and prior_upper must both be given or both be NULL");
+    post::Prior prior;
+    std::vector<double> lo, hi;
+    if (prior_lower) {
+      lo.assign(prior_lower, prior_lower + theta_dim);
+      hi.assign(prior_upper, prior_upper + theta_dim);
+    }
+    if (o.prior) {
+      require(!prior_lower, "opts->prior is the prior: prior_lower and prior_upper must be NULL");
+      prior = post::Prior::from_json_text(o.prior, theta_dim);
+    } else if (o.prior_sample) {
+      prior = post::Prior::external(theta_dim, lo, hi);
+    } else {
+      require(prior_lower != nullptr, "prior bounds must not be NULL without opts->prior");
+      for (int64_t i = 0; i < theta_dim; ++i) {
+        require(std::isfinite(lo[i]) && std::isfinite(hi[i]) && lo[i] < hi[i],
+                "prior bound " + std::to_string(i) + " must be finite with lower < upper");
+      }
+      prior = post::Prior::box(lo, hi);
+    }
+    post::store_prior(prior, info.prior, info.prior_lower, info.prior_upper);
     info.theta_names = gml::capi::list_option(o.theta_names);
     info.x_names = gml::capi::list_option(o.x_names);
     require(info.theta_names.empty() || static_cast<int64_t>(info.theta_names.size()) == theta_dim,
@@ -88,7 +109,11 @@ GML_API gml_status gml_posterior_simulate(gml_context* ctx, gml_simulator_fn fn,
     post::simulate_training_set(
         path, info, n,
         [&](int64_t, const double* theta, int64_t m, double* x) { return fn(theta, m, x, user); },
-        o.resume != 0, &progress);
+        o.resume != 0, &progress,
+        o.prior_sample ? post::PriorSampler([&](int64_t first, int64_t m, double* theta) {
+          return o.prior_sample(first, m, theta_dim, o.seed, theta, o.prior_user);
+        })
+                       : post::PriorSampler());
     progress.finish();
   });
 }
@@ -103,6 +128,9 @@ GML_API gml_status gml_posterior_simulate_sed(gml_context* ctx, const char* data
                                 "n simulations");
     require(path != nullptr && *path, "path must not be NULL or empty");
     gml_posterior_simulate_options o = simulate_options(opts);
+    require(o.prior == nullptr && o.prior_sample == nullptr,
+            "the SED model's prior is built in (docs/sed_model.md): opts->prior and "
+            "opts->prior_sample must be NULL");
     o.seed = gml::capi::seed_for(c, o.seed);
     gml::runs::simulate_sed_training_set(default_data_dir(data_dir), n, o.seed, o.batch_size,
                                          o.resume != 0, path, &c.control);
@@ -264,6 +292,84 @@ GML_API gml_status gml_posterior_sample_to_file(gml_context* ctx, const gml_mode
         const at::Tensor xs = gml::capi::caller_rows(x, n_obs, flow->config().x_dim, "x");
         gml::runs::sample_posterior_to_file(flow, xs, n_samples, seed, path, m.path, m.checksum(),
                                             &c.control);
+      });
+}
+
+GML_API void gml_posterior_sample_options_default(gml_posterior_sample_options* opts) {
+  if (!gml::capi::start_defaults(opts)) return;
+  const post::TruncationOptions d;
+  opts->truncate = -1;
+  opts->min_acceptance = d.min_acceptance;
+}
+
+GML_API gml_status gml_posterior_draw(gml_context* ctx, const gml_model* model, const double* x,
+                                      int64_t n_obs, int64_t n_samples, uint64_t seed,
+                                      const gml_posterior_sample_options* opts, double* theta,
+                                      size_t capacity, int64_t* n_accepted, int64_t* n_proposed) {
+  return model_call(
+      "gml_posterior_draw", ctx, model, "posterior", [&](gml_context& c, const gml_model& m) {
+        seed = gml::capi::seed_for(c, seed);
+        post::PosteriorFlow& flow = gml::capi::loaded_as<post::LoadedPosterior>(m).flow;
+        const auto o = gml::capi::read_options(opts, gml_posterior_sample_options_default);
+        require(theta != nullptr, "theta must not be NULL");
+        const int64_t d = flow->config().theta_dim;
+        require(n_obs >= 1 && n_samples >= 1, "n_obs and n_samples must be >= 1");
+        require(n_samples <= INT64_MAX / n_obs / d, "n_obs * n_samples is too large");
+        gml::capi::require_capacity(theta, capacity, n_obs * n_samples * d, "theta", "doubles");
+        const at::Tensor xs = gml::capi::caller_rows(x, n_obs, flow->config().x_dim, "x");
+        gml::runs::HostLogProb host;
+        if (o.prior_log_prob) {
+          host = [&o, d](const double* t, int64_t rows, double* lp) {
+            return o.prior_log_prob(t, rows, d, lp, o.prior_user);
+          };
+        }
+        const auto truncation =
+            gml::runs::truncation_for(flow->config(), o.truncate, o.min_acceptance, host);
+        std::vector<int64_t> accepted;
+        const std::vector<int64_t> outside =
+            gml::runs::sample_posterior_into(flow, xs, n_samples, seed, theta, &c.control,
+                                             truncation ? &*truncation : nullptr, &accepted);
+        if (truncation) gml::runs::warn_short(accepted, n_samples, "gml_posterior_draw");
+        if (n_accepted) std::memcpy(n_accepted, accepted.data(), accepted.size() * sizeof(int64_t));
+        if (n_proposed) {
+          for (size_t g = 0; g < accepted.size(); ++g) {
+            n_proposed[g] = truncation ? accepted[g] + outside[g] : n_samples;
+          }
+        }
+      });
+}
+
+GML_API gml_status gml_posterior_draw_to_file(gml_context* ctx, const gml_model* model,
+                                              const double* x, int64_t n_obs, int64_t n_samples,
+                                              uint64_t seed,
+                                              const gml_posterior_sample_options* opts,
+                                              const char* path) {
+  return model_call(
+      "gml_posterior_draw_to_file", ctx, model, "posterior",
+      [&](gml_context& c, const gml_model& m) {
+        seed = gml::capi::seed_for(c, seed);
+        post::PosteriorFlow& flow = gml::capi::loaded_as<post::LoadedPosterior>(m).flow;
+        const auto o = gml::capi::read_options(opts, gml_posterior_sample_options_default);
+        require(path != nullptr && *path, "path must not be NULL or empty");
+        require(n_obs >= 1 && n_samples >= 1, "n_obs and n_samples must be >= 1");
+        const int64_t d = flow->config().theta_dim;
+        gml::capi::checked_elements({n_samples, d}, sizeof(double), "n_samples draws");
+        gml::capi::checked_elements({n_obs, n_samples, d}, sizeof(float),
+                                    "n_obs x n_samples draws");
+        const at::Tensor xs = gml::capi::caller_rows(x, n_obs, flow->config().x_dim, "x");
+        gml::runs::HostLogProb host;
+        if (o.prior_log_prob) {
+          host = [&o, d](const double* t, int64_t rows, double* lp) {
+            return o.prior_log_prob(t, rows, d, lp, o.prior_user);
+          };
+        }
+        const auto truncation =
+            gml::runs::truncation_for(flow->config(), o.truncate, o.min_acceptance, host);
+        std::vector<int64_t> accepted;
+        gml::runs::sample_posterior_to_file(flow, xs, n_samples, seed, path, m.path, m.checksum(),
+                                            &c.control, truncation ? &*truncation : nullptr,
+                                            &accepted);
+        if (truncation) gml::runs::warn_short(accepted, n_samples, "gml_posterior_draw_to_file");
       });
 }
 

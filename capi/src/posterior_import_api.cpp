@@ -30,6 +30,8 @@ Import import_options(const gml_posterior_import_options* opts) {
     in.info.prior_lower.assign(o.prior_lower, o.prior_lower + o.prior_dim);
     in.info.prior_upper.assign(o.prior_upper, o.prior_upper + o.prior_dim);
   }
+  // Its dimension is checked against theta's once the arrays are read.
+  if (o.prior) in.info.prior = post::Prior::from_json_text(o.prior);
   in.info.theta_names = gml::capi::list_option(o.theta_names);
   in.info.x_names = gml::capi::list_option(o.x_names);
   return in;

@@ -146,6 +146,22 @@ class ConfigFields {
     fields_.push_back(std::move(f));
   }
 
+  // A value added after files were first written: written only when
+  // `written` says so, so files that do not use it stay readable by a
+  // library that predates the key. Absent means the struct's default.
+  template <typename T>
+  void optional(const char* key, T Config::*member, bool (*written)(const T&)) {
+    Field f;
+    f.key = key;
+    f.write = [member, written](const Config& c, nlohmann::json& j, const char* k) {
+      if (written(c.*member)) j[k] = c.*member;
+    };
+    f.read = [name = name_, member](const nlohmann::json& j, Config& c, const char* k) {
+      read_json_field(j, k, c.*member, name);
+    };
+    fields_.push_back(std::move(f));
+  }
+
   // An enum stored by name. `absent` is what a file without the key means
   // when that differs from the struct's default (a key added later, with
   // files written before it meaning the old behaviour).

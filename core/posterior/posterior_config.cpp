@@ -29,6 +29,8 @@ const ConfigFields<PosteriorConfig>& fields() {
     f.real("tail_bound", &C::tail_bound, Interval::above(0));
     f.plain("prior_lower", &C::prior_lower);
     f.plain("prior_upper", &C::prior_upper);
+    f.optional(
+        "prior", &C::prior, +[](const Prior& p) { return !p.is_none(); });
     f.plain("theta_names", &C::theta_names);
     f.plain("x_names", &C::x_names);
     f.plain("observation", &C::observation);
@@ -64,6 +66,10 @@ void PosteriorConfig::validate() const {
              prior_lower[i] < prior_upper[i],
          "prior bound " + std::to_string(i) + " must satisfy lower < upper");
   }
+  need(prior.is_none() || prior.dim() == theta_dim, "the prior has " + std::to_string(prior.dim()) +
+                                                        " parameters, theta_dim is " +
+                                                        std::to_string(theta_dim));
+  need(prior.is_none() || prior_lower.empty(), "both a prior box and a prior object are set");
   need(theta_names.empty() || static_cast<int64_t>(theta_names.size()) == theta_dim,
        "theta_names needs one name per theta dimension");
   need(x_names.empty() || static_cast<int64_t>(x_names.size()) == x_dim,

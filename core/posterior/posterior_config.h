@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/posterior/made.h"
+#include "core/posterior/prior.h"
 
 namespace gml::posterior {
 
@@ -30,12 +31,18 @@ struct PosteriorConfig {
   // outside are counted per galaxy. Empty: unbounded.
   std::vector<double> prior_lower;
   std::vector<double> prior_upper;
+  // Any other prior (normal, log-normal, mixed, multivariate normal, a
+  // host's); none when the box above is the prior. store_prior() keeps the
+  // two forms apart, so box models stay readable by older libraries.
+  Prior prior;
   std::vector<std::string> theta_names;
   std::vector<std::string> x_names;
   // How x is built from a catalog row: "" (the mapped columns are x) or
   // "sed_ugriz" (fluxes, inverse variances and redshift; docs/posterior.md).
   std::string observation;
 
+  // The prior, whichever form holds it.
+  Prior prior_distribution() const { return effective_prior(prior, prior_lower, prior_upper); }
   // Outputs per theta dimension of each MADE.
   int64_t made_multiplier() const;
   // Throws Error(InvalidArgument) naming the first inconsistent field.

@@ -52,9 +52,8 @@ int64_t draw_observation_into(PosteriorFlow& flow, const at::Tensor& x, int64_t 
   c10::InferenceMode guard;
   const int64_t d = cfg.theta_dim;
   const at::Tensor xd = x.to(at::kDouble);
-  const bool bounded = !cfg.prior_lower.empty();
-  const at::Tensor lo = bounded ? at::tensor(cfg.prior_lower, at::kDouble) : at::Tensor();
-  const at::Tensor hi = bounded ? at::tensor(cfg.prior_upper, at::kDouble) : at::Tensor();
+  const Prior prior = cfg.prior_distribution();
+  const bool bounded = !prior.is_none();
   int64_t outside = 0;
   for (int64_t c0 = 0; c0 < n; c0 += kStreamChunk) {
     const int64_t k = std::min(kStreamChunk, n - c0);
@@ -67,7 +66,7 @@ int64_t draw_observation_into(PosteriorFlow& flow, const at::Tensor& x, int64_t 
           flow->from_latent(z.narrow(0, b0, m), xd, false, m).to(at::kCPU).contiguous();
       std::memcpy(theta_out + (c0 + b0) * d, theta.data_ptr<double>(),
                   static_cast<size_t>(m * d) * sizeof(double));
-      if (bounded) outside += m - ((theta >= lo) & (theta <= hi)).all(1).sum().item<int64_t>();
+      if (bounded) outside += m - prior.in_support(theta).sum().item<int64_t>();
     }
   }
   return outside;
@@ -109,10 +108,9 @@ PosteriorDraws draw_posterior(PosteriorFlow& flow, const at::Tensor& x, int64_t 
     out.theta.narrow(0, g0, gb).copy_(theta.to(at::kCPU).view({gb, n, d}));
     if (progress) progress->update(g0 + gb);
   }
-  if (!cfg.prior_lower.empty()) {
-    const at::Tensor lo = at::tensor(cfg.prior_lower, at::kDouble);
-    const at::Tensor hi = at::tensor(cfg.prior_upper, at::kDouble);
-    out.inside = ((out.theta >= lo) & (out.theta <= hi)).all(2);
+  const Prior prior = cfg.prior_distribution();
+  if (!prior.is_none()) {
+    out.inside = prior.in_support(out.theta.view({g_total * n, d})).view({g_total, n});
   } else {
     out.inside = at::ones({g_total, n}, at::TensorOptions().dtype(at::kBool));
   }

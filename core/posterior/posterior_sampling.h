@@ -19,8 +19,8 @@ namespace gml::posterior {
 
 struct PosteriorDraws {
   at::Tensor theta;    // (G, n, D) float64, user units
-  at::Tensor inside;   // (G, n) bool: inside the prior box (all true without bounds)
-  at::Tensor outside;  // (G) int64: draws outside the prior box
+  at::Tensor inside;   // (G, n) bool: inside the prior's support (all true without a prior)
+  at::Tensor outside;  // (G) int64: draws outside it
 };
 
 // n draws for each observation x (G, C); row g uses the stream
@@ -60,7 +60,7 @@ at::Tensor latent_chunk(uint64_t seed, int64_t row, int64_t chunk, int64_t k, in
 // caller's buffer is bounded by max_rows and kStreamChunk, whatever n, and
 // `progress` (when given) is checked for cancellation between batches.
 // Equal to draw_posterior()'s draws of that observation. Returns the number
-// of draws outside the prior box.
+// of draws outside the prior's support.
 int64_t draw_observation_into(PosteriorFlow& flow, const at::Tensor& x, int64_t n, uint64_t seed,
                               int64_t row, double* theta_out, Progress* progress = nullptr,
                               int64_t max_rows = 16384);

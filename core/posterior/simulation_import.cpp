@@ -488,6 +488,13 @@ TrainingSetImport write_training_set(const std::string& path, const at::Tensor& 
       }
     }
   }
+  if (!info.prior.is_none() && !info.prior_lower.empty()) {
+    p.add("both a prior box and a prior object are given; give one");
+  }
+  if (!info.prior.is_none() && info.prior.dim() != info.theta_dim) {
+    p.add("the prior has " + std::to_string(info.prior.dim()) + " dimensions but theta has " +
+          std::to_string(info.theta_dim) + " columns");
+  }
   if (!info.theta_names.empty() && info.theta_names.size() != theta_n) {
     p.add(std::to_string(info.theta_names.size()) + " theta names for " +
           std::to_string(info.theta_dim) + " columns");
@@ -516,11 +523,11 @@ TrainingSetImport write_training_set(const std::string& path, const at::Tensor& 
     fail(Status::InvalidArgument,
          "training set: every one of the " + std::to_string(n) + " rows holds NaN or infinity");
   }
-  if (!info.prior_lower.empty()) {
-    const at::Tensor lo = at::tensor(info.prior_lower, at::kDouble);
-    const at::Tensor hi = at::tensor(info.prior_upper, at::kDouble);
-    const at::Tensor inside = ((keep_theta >= lo) & (keep_theta <= hi)).all(1);
-    report.rows_outside_prior = report.rows_written - inside.sum().item<int64_t>();
+  const Prior prior = info.prior_distribution();
+  if (!prior.is_none()) {
+    report.rows_outside_prior =
+        report.rows_written - prior.in_support(keep_theta).sum().item<int64_t>();
+    store_prior(prior, info.prior, info.prior_lower, info.prior_upper);
   }
   info.batch_size = report.rows_written;
   fits::AtomicOutput out(path);

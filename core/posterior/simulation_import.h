@@ -46,15 +46,15 @@ struct TrainingSetImport {
   int64_t rows_read = 0;           // rows in the source
   int64_t rows_written = 0;        // rows in the training set
   int64_t rows_nonfinite = 0;      // rows with a NaN or infinity in theta or x
-  int64_t rows_outside_prior = 0;  // written rows whose theta lies outside the prior box
+  int64_t rows_outside_prior = 0;  // written rows whose theta lies outside the prior's support
 };
 
 // Writes (theta, x) as a training set at `path`, atomically (no file at path
-// unless it succeeds). `info` gives the optional prior box (empty: none),
+// unless it succeeds). `info` gives the optional prior (box or object),
 // labels (empty: the source's) and observation kind; its dimensions are
 // taken from the arrays. Rows with a non-finite value are dropped and
 // counted, or with Reject make it fail naming the first. Rows outside the
-// prior box are kept and counted: the caller decides whether that is wrong.
+// prior's support are kept and counted: the caller decides whether that is wrong.
 TrainingSetImport write_training_set(const std::string& path, const at::Tensor& theta,
                                      const at::Tensor& x, TrainingSetInfo info,
                                      NonFiniteRows policy);

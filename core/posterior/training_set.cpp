@@ -80,6 +80,11 @@ TrainingSetInfo read_info(hid_t file, const std::string& path) {
         nlohmann::json::parse(json_or("theta_names", "[]")).get<std::vector<std::string>>();
     info.x_names = nlohmann::json::parse(json_or("x_names", "[]")).get<std::vector<std::string>>();
     info.observation = json_or("observation", "");
+    if (H5Aexists(file, "prior") > 0) {
+      info.prior = Prior::from_json_text(json_attr(file, "prior", path));
+    }
+  } catch (const Error& e) {
+    fail(Status::Format, path + ": malformed training-set attribute 'prior': " + e.what());
   } catch (const nlohmann::json::exception& e) {
     fail(Status::Format, path + ": malformed training-set attribute: " + e.what());
   }
@@ -101,6 +106,9 @@ TrainingSetInfo read_info(hid_t file, const std::string& path) {
   if (info.prior_lower.size() != info.prior_upper.size() ||
       (!info.prior_lower.empty() && info.prior_lower.size() != theta_n)) {
     bad("the prior bounds do not have theta_dim values");
+  }
+  if (!info.prior.is_none() && info.prior.dim() != info.theta_dim) {
+    bad("the prior has " + std::to_string(info.prior.dim()) + " parameters, not theta_dim");
   }
   if (!info.theta_names.empty() && info.theta_names.size() != theta_n) {
     bad("theta_names does not name theta_dim columns");
@@ -166,7 +174,8 @@ H5ExtendibleDataset create_dataset(hid_t file, const char* name, int64_t cols,
 
 bool same_prior(const TrainingSetInfo& a, const TrainingSetInfo& b) {
   return a.theta_dim == b.theta_dim && a.x_dim == b.x_dim && a.prior_lower == b.prior_lower &&
-         a.prior_upper == b.prior_upper && a.seed == b.seed && a.batch_size == b.batch_size;
+         a.prior_upper == b.prior_upper && a.prior == b.prior && a.seed == b.seed &&
+         a.batch_size == b.batch_size;
 }
 
 // An HDF5 file of simulations that galaxyml did not write: no gml_kind,
@@ -210,6 +219,9 @@ TrainingSetWriter::TrainingSetWriter(const std::string& path, const TrainingSetI
               (info.prior_lower.empty() ||
                static_cast<int64_t>(info.prior_lower.size()) == info.theta_dim),
           "training set: the prior needs one lower and upper bound per theta dimension, or none");
+  require(info.prior.is_none() || info.prior.dim() == info.theta_dim,
+          "training set: the prior has " + std::to_string(info.prior.dim()) +
+              " parameters, theta has " + std::to_string(info.theta_dim));
   Lock lock(hdf5_mutex());
   H5ErrorSilencer quiet;
   if (resume && std::filesystem::exists(path)) {
@@ -241,6 +253,8 @@ TrainingSetWriter::TrainingSetWriter(const std::string& path, const TrainingSetI
   h5_write_string_attribute(h_->file, "theta_names", nlohmann::json(info.theta_names).dump());
   h5_write_string_attribute(h_->file, "x_names", nlohmann::json(info.x_names).dump());
   h5_write_string_attribute(h_->file, "observation", info.observation);
+  if (!info.prior.is_none())
+    h5_write_string_attribute(h_->file, "prior", info.prior.to_json_text());
   H5Fflush(h_->file, H5F_SCOPE_GLOBAL);
 }
 
@@ -313,38 +327,50 @@ TrainingSetShape training_set_shape(const std::string& path) {
 }
 
 void simulate_training_set(const std::string& path, const TrainingSetInfo& info, int64_t n,
-                           const Simulator& simulator, bool resume, Progress* progress) {
+                           const Simulator& simulator, bool resume, Progress* progress,
+                           const PriorSampler& prior_sampler) {
   require(n >= 1, "simulate: n must be >= 1");
   require(info.batch_size >= 1, "simulate: batch_size must be >= 1");
   require(static_cast<bool>(simulator), "simulate: no simulator");
-  require(static_cast<int64_t>(info.prior_lower.size()) == info.theta_dim &&
-              static_cast<int64_t>(info.prior_upper.size()) == info.theta_dim,
-          "simulate: the prior box needs one lower and upper bound per theta dimension");
-  for (int64_t i = 0; i < info.theta_dim && i < static_cast<int64_t>(info.prior_lower.size());
-       ++i) {
-    require(std::isfinite(info.prior_lower[i]) && std::isfinite(info.prior_upper[i]) &&
-                info.prior_lower[i] < info.prior_upper[i],
-            "simulate: prior bound " + std::to_string(i) + " must be finite with lower < upper");
-  }
+  const Prior prior = info.prior_distribution();
+  require(!prior.is_none() && prior.dim() == info.theta_dim,
+          "simulate: the prior needs theta_dim parameters");
+  require(prior.has_density() || static_cast<bool>(prior_sampler),
+          "simulate: a host prior needs its sample callback");
   TrainingSetWriter writer(path, info, resume);
   require(writer.rows() % info.batch_size == 0 || writer.rows() >= n,
           "simulate: " + path + " ends inside a batch and cannot be resumed");
-  const at::Tensor lo = at::tensor(info.prior_lower, at::kDouble);
-  const at::Tensor span = at::tensor(info.prior_upper, at::kDouble) - lo;
   std::vector<double> x(static_cast<size_t>(info.batch_size * info.x_dim));
   while (writer.rows() < n) {
     if (progress) progress->check_cancel();
     const int64_t batch = writer.rows() / info.batch_size;
     const int64_t m = std::min(info.batch_size, n - writer.rows());
-    auto gen = at::detail::createCPUGenerator(info.seed * 0x9E3779B97F4A7C15ULL +
-                                              static_cast<uint64_t>(batch) + 1);
-    const at::Tensor theta =
-        (lo + span * at::rand({m, info.theta_dim}, gen, at::kDouble)).contiguous();
     const std::string where = "batch " + std::to_string(batch) + " (rows " +
                               std::to_string(writer.rows()) + "-" +
                               std::to_string(writer.rows() + m - 1) + ")";
     const std::string kept =
         "; the " + std::to_string(writer.rows()) + " rows before it are kept in " + path;
+    at::Tensor theta;
+    if (prior_sampler) {
+      theta = at::empty({m, info.theta_dim}, at::kDouble);
+      const int rc = prior_sampler(writer.rows(), m, theta.data_ptr<double>());
+      if (rc != 0) {
+        fail(Status::Callback,
+             "prior sampler returned " + std::to_string(rc) + " on " + where + kept);
+      }
+      const at::Tensor inside = prior.in_support(theta);
+      if (!inside.all().item<bool>()) {
+        const int64_t row = at::logical_not(inside).nonzero()[0][0].item<int64_t>();
+        fail(Status::Callback,
+             "prior sampler returned a theta outside the prior's support or "
+             "non-finite (row " +
+                 std::to_string(writer.rows() + row) + ") on " + where + kept);
+      }
+    } else {
+      auto gen = at::detail::createCPUGenerator(info.seed * 0x9E3779B97F4A7C15ULL +
+                                                static_cast<uint64_t>(batch) + 1);
+      theta = prior.sample(m, gen);
+    }
     const int rc = simulator(writer.rows(), theta.data_ptr<double>(), m, x.data());
     if (rc != 0) {
       fail(Status::Callback, "simulator returned " + std::to_string(rc) + " on " + where + kept);

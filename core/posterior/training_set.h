@@ -3,7 +3,8 @@
 //   attributes: gml_kind = "posterior_training_set", rows_complete (the
 //   rows that are whole; a reader ignores anything beyond), theta_dim,
 //   x_dim, seed, batch_size, and JSON text prior_lower, prior_upper,
-//   theta_names, x_names, observation.
+//   theta_names, x_names, observation; prior (prior.h) for any prior that
+//   is not a box.
 // Written batch by batch and flushed, so an interrupted or failed
 // generation leaves a usable file that a later run can resume.
 #pragma once
@@ -16,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "core/posterior/prior.h"
+
 namespace gml {
 class Progress;
 }
@@ -26,10 +29,13 @@ struct TrainingSetInfo {
   int64_t theta_dim = 0;
   int64_t x_dim = 0;
   std::vector<double> prior_lower, prior_upper;  // theta's box prior
+  Prior prior;  // any other prior (store_prior() keeps the forms apart)
   std::vector<std::string> theta_names, x_names;
   std::string observation;  // how x is built from a catalog ("" or "sed_ugriz")
   uint64_t seed = 0;
   int64_t batch_size = 10000;
+
+  Prior prior_distribution() const { return effective_prior(prior, prior_lower, prior_upper); }
 };
 
 class TrainingSetWriter {
@@ -73,11 +79,19 @@ TrainingSetShape training_set_shape(const std::string& path);
 using Simulator =
     std::function<int(int64_t first_row, const double* theta, int64_t n, double* x_out)>;
 
+// A host's prior: theta_out (n, D) for the rows starting at `first_row`
+// (seed its stream from it, so a resumed run reproduces an uninterrupted
+// one); returns 0 on success.
+using PriorSampler = std::function<int(int64_t first_row, int64_t n, double* theta_out)>;
+
 // Generates until the file holds n rows: theta of batch b is drawn from the
-// box prior with a stream that depends on (seed, b) only, so a resumed run
-// writes what an uninterrupted one would. A simulator error or a non-finite
-// x stops with Error(Callback) naming the batch; the rows before it stay.
+// prior (`prior_sampler` for an external prior) with a stream that depends
+// on (seed, b) only, so a resumed run writes what an uninterrupted one
+// would. A simulator or prior error, a non-finite x or a theta outside the
+// prior's support stops with Error(Callback) naming the batch; the rows
+// before it stay.
 void simulate_training_set(const std::string& path, const TrainingSetInfo& info, int64_t n,
-                           const Simulator& simulator, bool resume, Progress* progress);
+                           const Simulator& simulator, bool resume, Progress* progress,
+                           const PriorSampler& prior_sampler = nullptr);
 
 }  // namespace gml::posterior

@@ -9,13 +9,15 @@
 #include "cli.h"
 #include "options.h"
 #include "outputs.h"
+#include "posterior_common.h"
 
 namespace po = boost::program_options;
 using namespace gml_tools;
 
 int cmd_import(int argc, char** argv) {
   Common c;
-  std::string sims, x_sims, out, theta = "theta", x = "x", hdu, lower, upper, theta_names, x_names;
+  std::string sims, x_sims, out, theta = "theta", x = "x", hdu, lower, upper, theta_names, x_names,
+                                 prior;
   bool reject = false;
   po::options_description d("gml-posterior import");
   add_common(d, c);
@@ -27,6 +29,9 @@ int cmd_import(int argc, char** argv) {
       "x", po::value(&x)->default_value(x),
       "the same for x; FITS/CSV: '*' takes every numeric column theta does not")(
       "hdu", po::value(&hdu), "FITS: extension name or number (default: the first table)")(
+      "prior", po::value(&prior),
+      "the prior as JSON, or @file.json (docs/posterior.md, \"Priors\"), e.g. "
+      "'{\"kind\":\"normal\",\"mean\":[0,0],\"std\":[1,1]}'")(
       "prior-lower", po::value(&lower), "the box prior's lower bounds, comma-separated")(
       "prior-upper", po::value(&upper), "its upper bounds")("theta-names", po::value(&theta_names),
                                                             "labels of theta, comma-separated")(
@@ -62,6 +67,10 @@ int cmd_import(int argc, char** argv) {
   o.theta_names = theta_names.empty() ? nullptr : theta_names.c_str();
   o.x_names = x_names.empty() ? nullptr : x_names.c_str();
   o.reject_nonfinite = reject ? 1 : 0;
+  if (!prior.empty() && !lower.empty())
+    die("give --prior or --prior-lower/--prior-upper, not both");
+  const std::string prior_text = prior_argument(prior);
+  o.prior = prior_text.empty() ? nullptr : prior_text.c_str();
   Session s(c.device, c.threads, c.seed, c.quiet);
   gml_posterior_import_report r{};
   r.struct_size = sizeof r;
@@ -80,7 +89,7 @@ int cmd_import(int argc, char** argv) {
   }
   if (r.rows_outside_prior > 0) {
     std::fprintf(stderr,
-                 "warning: %lld of %lld rows have theta outside the prior box; were the "
+                 "warning: %lld of %lld rows have theta outside the prior's support; were the "
                  "simulations drawn from this prior?\n",
                  (long long)r.rows_outside_prior, (long long)r.rows_written);
   }

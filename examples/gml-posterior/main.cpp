@@ -138,7 +138,7 @@ int cmd_run(int argc, char** argv) {
   Common c;
   gml_posterior_run_options o;
   gml_posterior_run_options_default(&o);
-  std::string model_path, catalog, map, out, samples, hdu, plot, backend = "auto";
+  std::string model_path, catalog, map, out, samples, hdu, plot, backend = "auto", truncate;
   po::options_description d("gml-posterior run");
   add_common(d, c);
   d.add_options()("model,m", po::value(&model_path)->required(), "posterior model file")(
@@ -152,6 +152,8 @@ int cmd_run(int argc, char** argv) {
       "first-row", po::value(&o.first_row)->default_value(0), "")(
       "max-rows", po::value(&o.max_rows)->default_value(0), "0: all rows")(
       "chunk", po::value(&o.chunk_rows)->default_value(0), "galaxies per work unit (0: auto)")(
+      "truncate", po::value(&truncate)->default_value("auto"),
+      "replace draws outside the prior's support: auto (where the prior has a bound), on, off")(
       "plot", po::value(&plot), "PNG of the posterior medians (default: OUT with .png)")(
       "backend", po::value(&backend)->default_value("auto"),
       "none, mpi or auto (MPI when started by mpirun)");
@@ -164,6 +166,7 @@ int cmd_run(int argc, char** argv) {
     require_output_file(samples, {model_path, catalog, plot}, "--samples", c.overwrite);
   require_output_file(plot, {model_path, catalog}, "--plot", c.overwrite);
   o.seed = c.seed;
+  o.truncate = truncate_argument(truncate);
   o.hdu = hdu.empty() ? nullptr : hdu.c_str();
   o.samples_path = samples.empty() ? nullptr : samples.c_str();
   Session s(c.device, c.threads, c.seed, c.quiet, backend);

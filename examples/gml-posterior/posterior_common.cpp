@@ -4,7 +4,10 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "cli.h"
 #include "plot.h"
@@ -32,8 +35,14 @@ PosteriorLabels posterior_labels(const gml_model* model) {
   const nlohmann::json j = describe(model);
   PosteriorLabels out;
   out.theta = j.at("theta").get<std::vector<std::string>>();
-  out.lower = j.at("prior_lower").get<std::vector<double>>();
-  out.upper = j.at("prior_upper").get<std::vector<double>>();
+  // Null is an unbounded side (JSON has no infinity).
+  auto side = [&](const char* key, double unbounded) {
+    std::vector<double> v;
+    for (const auto& e : j.at(key)) v.push_back(e.is_null() ? unbounded : e.get<double>());
+    return v;
+  };
+  out.lower = side("prior_lower", -std::numeric_limits<double>::infinity());
+  out.upper = side("prior_upper", std::numeric_limits<double>::infinity());
   int64_t d = 0;
   check(gml_posterior_dims(model, &d, nullptr), "dims");
   for (int64_t i = static_cast<int64_t>(out.theta.size()); i < d; ++i) {
@@ -46,6 +55,22 @@ std::string column_name(const std::string& label) {
   std::string s = label;
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
+}
+
+std::string prior_argument(const std::string& arg) {
+  if (arg.empty() || arg[0] != '@') return arg;
+  std::ifstream in(arg.substr(1));
+  if (!in) die("--prior: cannot read '" + arg.substr(1) + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+int32_t truncate_argument(const std::string& arg) {
+  if (arg == "auto") return -1;
+  if (arg == "on") return 1;
+  if (arg == "off") return 0;
+  die("--truncate must be auto, on or off, not '" + arg + "'");
 }
 
 std::string replace_extension(const std::string& path, const std::string& ext) {
@@ -82,21 +107,22 @@ RunSummary summarize_run(const gml_model* model, const std::string& table_path) 
 }
 
 void print_run_summary(const RunSummary& s, const std::string& path, int ranks) {
-  int64_t counts[5] = {0, 0, 0, 0, 0};
+  int64_t counts[6] = {0, 0, 0, 0, 0, 0};
   for (int32_t f : s.flags) {
     if (f == 0) ++counts[0];
     if (f & GML_POSTERIOR_FLAG_MISSING) ++counts[1];
     if (f & GML_POSTERIOR_FLAG_BAD_IVAR) ++counts[2];
     if (f & GML_POSTERIOR_FLAG_Z_OUTSIDE_PRIOR) ++counts[3];
     if (f & GML_POSTERIOR_FLAG_OUTSIDE_TRAINING) ++counts[4];
+    if (f & GML_POSTERIOR_FLAG_LOW_ACCEPTANCE) ++counts[5];
   }
   std::fprintf(stderr,
                "wrote %s: %lld rows (%d rank%s); clean %lld, missing value %lld, bad ivar %lld, "
-               "z outside prior %lld, outside training range %lld\n",
+               "z outside prior %lld, outside training range %lld, low prior acceptance %lld\n",
                path.c_str(), static_cast<long long>(s.rows), ranks, ranks == 1 ? "" : "s",
                static_cast<long long>(counts[0]), static_cast<long long>(counts[1]),
                static_cast<long long>(counts[2]), static_cast<long long>(counts[3]),
-               static_cast<long long>(counts[4]));
+               static_cast<long long>(counts[4]), static_cast<long long>(counts[5]));
 }
 
 void plot_run(const RunSummary& s, const std::string& png_path) {
@@ -118,7 +144,7 @@ void plot_run(const RunSummary& s, const std::string& png_path) {
     // Density axis tall enough for the highest of 30 bins over the prior.
     double lo = j < s.labels.lower.size() ? s.labels.lower[j] : 0.0;
     double hi = j < s.labels.upper.size() ? s.labels.upper[j] : 1.0;
-    if (j >= s.labels.lower.size() && !v.empty()) {
+    if (!(std::isfinite(lo) && std::isfinite(hi)) && !v.empty()) {
       lo = *std::min_element(v.begin(), v.end());
       hi = *std::max_element(v.begin(), v.end());
       if (hi <= lo) hi = lo + 1.0;

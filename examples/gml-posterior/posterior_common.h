@@ -38,4 +38,10 @@ void plot_run(const RunSummary& s, const std::string& png_path);
 std::string replace_extension(const std::string& path, const std::string& ext);
 std::string column_name(const std::string& label);
 
+// A --prior argument: JSON text, or @path to a file holding it ("" stays "").
+std::string prior_argument(const std::string& arg);
+
+// A --truncate argument: auto (-1), on (1) or off (0).
+int32_t truncate_argument(const std::string& arg);
+
 }  // namespace gml_tools

@@ -136,8 +136,10 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 int cmd_sample(int argc, char** argv) {
   Common c;
   std::vector<std::string> x_text;
-  std::string model_path, x_file, out;
+  std::string model_path, x_file, out, truncate = "auto";
   int64_t n = 1000;
+  gml_posterior_sample_options so;
+  gml_posterior_sample_options_default(&so);
   po::options_description d("gml-posterior sample");
   add_common(d, c);
   d.add_options()("model,m", po::value(&model_path)->required(), "posterior model file")(
@@ -146,6 +148,10 @@ int cmd_sample(int argc, char** argv) {
       "x-file", po::value(&x_file),
       "observations: .npy (float64/float32, [x_dim] or [n, x_dim]) or text (one per line)")(
       "n", po::value(&n)->default_value(n), "draws per observation")(
+      "truncate", po::value(&truncate)->default_value(truncate),
+      "replace draws outside the prior's support: auto (where the prior has a bound), on, off")(
+      "min-acceptance", po::value(&so.min_acceptance)->default_value(so.min_acceptance),
+      "below this acceptance an observation keeps fewer draws (NaN rows follow them)")(
       "out,o", po::value(&out)->required(),
       "draws to write: .h5 (samples [n_obs, n, theta_dim]), .fits (one row per draw) or .npy");
   if (!parse(argc, argv, d,
@@ -155,6 +161,7 @@ int cmd_sample(int argc, char** argv) {
     return 0;
   if (x_text.empty() == x_file.empty()) die("give the observations with --x or with --x-file");
   if (n < 1) die("--n must be at least 1");
+  so.truncate = truncate_argument(truncate);
   require_output_file(out, {model_path, x_file}, "--out", c.overwrite);
   Observations obs;
   if (!x_file.empty()) {
@@ -170,8 +177,8 @@ int cmd_sample(int argc, char** argv) {
   if (obs.width != x_dim)
     die("the observations have " + std::to_string(obs.width) + " values each; " + model_path +
         " takes x of " + std::to_string(x_dim));
-  check(gml_posterior_sample_to_file(s.ctx, model, obs.values.data(), obs.rows, n, c.seed,
-                                     out.c_str()),
+  check(gml_posterior_draw_to_file(s.ctx, model, obs.values.data(), obs.rows, n, c.seed, &so,
+                                   out.c_str()),
         "sample");
   s.bar.close();
   if (!c.quiet) {
@@ -184,8 +191,8 @@ int cmd_sample(int argc, char** argv) {
     const PosteriorLabels labels = posterior_labels(model);
     const int64_t shown = std::min<int64_t>(obs.rows, 10);
     for (int64_t i = 0; i < shown; ++i) {
-      std::fprintf(stderr, "observation %lld (%lld of %lld draws outside the prior):\n",
-                   (long long)i, (long long)outside[static_cast<size_t>(i)], (long long)n);
+      std::fprintf(stderr, "observation %lld (%lld draws outside the prior replaced):\n",
+                   (long long)i, (long long)outside[static_cast<size_t>(i)]);
       for (int64_t j = 0; j < theta_dim; ++j) {
         const double* r = &summary[static_cast<size_t>((i * theta_dim + j) * GML_SUMMARY_COLUMNS)];
         std::fprintf(stderr, "  %-16s median %-12.5g 68%% [%.5g, %.5g]\n",

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,10 +16,13 @@
 #include "adapters/table_writer.h"
 #include "core/common/error.h"
 #include "core/common/progress.h"
+#include "core/common/runtime.h"
 #include "core/distributed/backend.h"
 #include "core/distributed/rank_agreement.h"
 #include "core/posterior/posterior_sampling.h"
 #include "core/posterior/sed/support.h"
+#include "core/posterior/truncated_sampling.h"
+#include "runs/posterior/posterior_runs.h"
 
 namespace gml::runs {
 namespace {
@@ -30,6 +34,7 @@ struct UnitResult {
   int64_t first_row = 0, rows = 0;
   std::vector<int32_t> flags;
   std::vector<int64_t> outside;
+  std::vector<int64_t> draws;   // draws the summaries use
   std::vector<double> x;        // rows * x_dim
   std::vector<double> summary;  // rows * theta_dim * 5
   std::vector<float> samples;   // rows * n_samples * theta_dim, when kept
@@ -59,6 +64,7 @@ std::vector<char> pack(const UnitResult& r) {
   put(out, std::vector<int64_t>{r.first_row, r.rows});
   put(out, r.flags);
   put(out, r.outside);
+  put(out, r.draws);
   put(out, r.x);
   put(out, r.summary);
   put(out, r.samples);
@@ -78,6 +84,7 @@ std::vector<UnitResult> unpack_all(const std::vector<char>& bytes) {
     r.rows = head.at(1);
     take(p, r.flags);
     take(p, r.outside);
+    take(p, r.draws);
     take(p, r.x);
     take(p, r.summary);
     take(p, r.samples);
@@ -154,7 +161,8 @@ void observations(const post::PosteriorConfig& cfg, const post::LoadedPosterior&
 
 UnitResult process_unit(const post::LoadedPosterior& lp, adapters::CatalogReader& reader,
                         const adapters::BoundMapping& map, int64_t first, int64_t rows,
-                        const CatalogRunOptions& o, bool keep_samples) {
+                        const CatalogRunOptions& o, bool keep_samples,
+                        const std::optional<post::TruncationOptions>& truncation) {
   const post::PosteriorConfig& cfg = lp.flow->config();
   const int64_t n_out = map.n_outputs(), d = cfg.theta_dim, c = cfg.x_dim;
   UnitResult r;
@@ -165,6 +173,7 @@ UnitResult process_unit(const post::LoadedPosterior& lp, adapters::CatalogReader
   reader.read(map, first, rows, raw.data(), read_flags.data());
   observations(cfg, lp, raw, read_flags, rows, n_out, r);
   r.outside.assign(static_cast<size_t>(rows), -1);
+  r.draws.assign(static_cast<size_t>(rows), 0);
   r.summary.assign(static_cast<size_t>(rows * d * post::kSummaryColumns), std::nan(""));
   if (keep_samples) r.samples.assign(static_cast<size_t>(rows * o.n_samples * d), std::nanf(""));
   // Rows that can be sampled: no flag but "outside training".
@@ -184,9 +193,12 @@ UnitResult process_unit(const post::LoadedPosterior& lp, adapters::CatalogReader
     xs[static_cast<int64_t>(u)].copy_(at::from_blob(r.x.data() + usable[u] * c, {c}, at::kDouble));
   }
   post::PosteriorFlow flow = lp.flow;  // a shared handle; sampling does not modify it
-  post::PosteriorDraws dr = post::draw_posterior(flow, xs, o.n_samples, o.seed, ids);
+  post::PosteriorDraws dr =
+      truncation ? post::draw_posterior_truncated(flow, xs, o.n_samples, o.seed, ids, *truncation)
+                 : post::draw_posterior(flow, xs, o.n_samples, o.seed, ids);
   const at::Tensor s = post::summarize_draws(dr).contiguous();
   const at::Tensor outside = dr.outside.to(at::kLong).contiguous();
+  const at::Tensor used = dr.inside.sum(1).to(at::kLong).contiguous();
   const at::Tensor f = keep_samples ? dr.theta.to(at::kFloat).contiguous() : at::Tensor();
   const int64_t per_summary = d * post::kSummaryColumns, per_draws = o.n_samples * d;
   for (size_t u = 0; u < usable.size(); ++u) {
@@ -195,6 +207,10 @@ UnitResult process_unit(const post::LoadedPosterior& lp, adapters::CatalogReader
                 s.data_ptr<double>() + static_cast<int64_t>(u) * per_summary,
                 static_cast<size_t>(per_summary) * sizeof(double));
     r.outside[static_cast<size_t>(i)] = outside.data_ptr<int64_t>()[u];
+    r.draws[static_cast<size_t>(i)] = used.data_ptr<int64_t>()[u];
+    if (truncation && used.data_ptr<int64_t>()[u] < o.n_samples) {
+      r.flags[static_cast<size_t>(i)] |= kRowLowAcceptance;
+    }
     if (keep_samples) {
       std::memcpy(r.samples.data() + i * per_draws,
                   f.data_ptr<float>() + static_cast<int64_t>(u) * per_draws,
@@ -238,6 +254,9 @@ void run_posterior_catalog(const posterior::LoadedPosterior& lp, const std::stri
   const bool root = rank == 0;
   const bool keep_samples = !o.samples_path.empty();
   const int64_t d = cfg.theta_dim, cx = cfg.x_dim;
+  const std::optional<post::TruncationOptions> truncation =
+      truncation_for(cfg, o.truncate, o.min_acceptance);
+  int64_t short_rows = 0;
 
   std::unique_ptr<adapters::TableWriter> table;
   std::unique_ptr<adapters::Hdf5SampleWriter> samples;
@@ -254,6 +273,7 @@ void run_posterior_catalog(const posterior::LoadedPosterior& lp, const std::stri
       table->add_column({"ROW", ValueType::Int64, 1, ""});
       table->add_column({"FLAGS", ValueType::Int32, 1, ""});
       table->add_column({"N_OUTSIDE", ValueType::Int64, 1, ""});
+      table->add_column({"N_DRAWS", ValueType::Int64, 1, ""});
       table->add_column({"X", ValueType::Float64, cx, ""});
       static const char* kSuffix[] = {"_MEDIAN", "_P16", "_P84", "_MEAN", "_STD"};
       for (int64_t j = 0; j < d; ++j) {
@@ -266,6 +286,8 @@ void run_posterior_catalog(const posterior::LoadedPosterior& lp, const std::stri
       }
       table->set_keyword("NSAMPLES", std::to_string(o.n_samples), "posterior draws per galaxy");
       table->set_keyword("GMLSEED", std::to_string(o.seed), "seed of the draws");
+      table->set_keyword("TRUNCATE", truncation ? "T" : "F",
+                         "draws outside the prior's support replaced");
       if (keep_samples) {
         samples = std::make_unique<adapters::Hdf5SampleWriter>(o.samples_path);
         samples_id = samples->add_dataset("samples", {o.n_samples, d});
@@ -289,7 +311,7 @@ void run_posterior_catalog(const posterior::LoadedPosterior& lp, const std::stri
       if (k < units) {
         const int64_t first = o.first_row + k * unit;
         const int64_t rows = std::min(unit, o.first_row + n_rows - first);
-        mine = process_unit(lp, reader, map, first, rows, o, keep_samples);
+        mine = process_unit(lp, reader, map, first, rows, o, keep_samples, truncation);
       }
     };
     if (backend) {
@@ -314,8 +336,9 @@ void run_posterior_catalog(const posterior::LoadedPosterior& lp, const std::stri
               r.summary[static_cast<size_t>(i * d * post::kSummaryColumns + j)];
         }
       }
+      for (int32_t f : r.flags) short_rows += (f & kRowLowAcceptance) != 0;
       std::vector<const void*> data = {row_ids.data(), r.flags.data(), r.outside.data(),
-                                       r.x.data()};
+                                       r.draws.data(), r.x.data()};
       for (const auto& col : cols) data.push_back(col.data());
       table->append(r.rows, data.data());
       if (samples) samples->append(samples_id, r.rows, r.samples.data());
@@ -324,6 +347,11 @@ void run_posterior_catalog(const posterior::LoadedPosterior& lp, const std::stri
   }
   if (root) {
     progress.finish();
+    if (short_rows > 0) {
+      gml::log(gml::LogLevel::Warning, "posterior catalog run: " + std::to_string(short_rows) +
+                                           " rows kept fewer than " + std::to_string(o.n_samples) +
+                                           " draws inside the prior (FLAGS bit 16, N_DRAWS)");
+    }
     if (samples) samples->commit(catalog_path, mapping, o.model_checksum);
     table->commit();
   }

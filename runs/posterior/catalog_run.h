@@ -20,6 +20,7 @@ enum PosteriorRowFlag : int32_t {
   kRowBadIvar = sed::kObsFlagIvarNonPositive,  // an inverse variance <= 0
   kRowZOutsidePrior = sed::kObsFlagRedshiftOutOfRange,
   kRowOutsideTraining = sed::kObsFlagOutsideSupport,  // sampled, but extrapolated
+  kRowLowAcceptance = 16,                             // truncation kept fewer than n_samples draws
 };
 
 struct CatalogRunOptions {
@@ -31,6 +32,10 @@ struct CatalogRunOptions {
   int64_t first_row = 0;
   int64_t max_rows = 0;        // 0: to the end
   std::string model_checksum;  // recorded as provenance
+  // Truncation to the prior's support: -1 where the prior has a bound, 1
+  // always, 0 never (summaries then use the draws that fall inside).
+  int truncate = -1;
+  double min_acceptance = 1e-3;
 };
 
 // Throws gml::Error: InvalidArgument for options or a mapping that do not fit

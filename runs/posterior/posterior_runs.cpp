@@ -4,6 +4,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -60,31 +61,61 @@ std::string describe_posterior(const post::LoadedPosterior& model, const std::st
   nlohmann::json j;
   j["theta"] = cfg.theta_names;
   j["x"] = cfg.x_names;
-  j["prior_lower"] = cfg.prior_lower;
-  j["prior_upper"] = cfg.prior_upper;
+  const post::Prior prior = cfg.prior_distribution();
+  // JSON has no infinity: an unbounded side is null.
+  auto side = [](const std::vector<double>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (double e : v) a.push_back(std::isfinite(e) ? nlohmann::json(e) : nlohmann::json(nullptr));
+    return a;
+  };
+  j["prior_lower"] = side(prior.support_lower());
+  j["prior_upper"] = side(prior.support_upper());
+  j["prior"] = prior.to_json();
   j["observation"] = cfg.observation;
   const auto& ex = model.extras;
   if (ex.x_train_min.defined()) {
     j["x_train_min"] = to_vector(ex.x_train_min);
     j["x_train_max"] = to_vector(ex.x_train_max);
   }
+  if (!ex.provenance.empty()) {
+    // Where the model came from, with the training rows outside its prior.
+    j["provenance"] = nlohmann::json::parse(ex.provenance, nullptr, false);
+  }
   j["config"] = nlohmann::json::parse(cfg.to_json_text());
   j["checksum"] = checksum;
   return j.dump();
 }
 
-void sample_posterior_blocks(
-    post::PosteriorFlow& flow, const at::Tensor& x, int64_t n_samples, uint64_t seed,
-    Progress& progress, const std::function<double*(int64_t, int64_t)>& destination,
-    const std::function<void(int64_t, int64_t, const double*, const int64_t*)>& ready) {
+void sample_posterior_blocks(post::PosteriorFlow& flow, const at::Tensor& x, int64_t n_samples,
+                             uint64_t seed, Progress& progress,
+                             const std::function<double*(int64_t, int64_t)>& destination,
+                             const std::function<void(int64_t, int64_t, const double*,
+                                                      const int64_t*, const int64_t*)>& ready,
+                             const post::TruncationOptions* truncation) {
   const int64_t n_obs = x.size(0), d = flow->config().theta_dim;
+  if (truncation) {
+    const int64_t block = std::max<int64_t>(1, kMaxRows / n_samples);
+    for (int64_t g0 = 0; g0 < n_obs; g0 += block) {
+      const int64_t gb = std::min(block, n_obs - g0);
+      std::vector<int64_t> ids(static_cast<size_t>(gb));
+      for (int64_t g = 0; g < gb; ++g) ids[static_cast<size_t>(g)] = g0 + g;
+      double* theta = destination(g0, gb);
+      const post::TruncatedCounts tc = post::draw_truncated(
+          flow, x.narrow(0, g0, gb), n_samples, seed, ids, *truncation, theta, &progress, kMaxRows);
+      std::vector<int64_t> rejected(static_cast<size_t>(gb));
+      for (size_t g = 0; g < rejected.size(); ++g) rejected[g] = tc.proposed[g] - tc.accepted[g];
+      ready(g0, gb, theta, rejected.data(), tc.accepted.data());
+      progress.update(g0 + gb);
+    }
+    return;
+  }
   if (n_samples >= kMaxRows) {
     // One observation's draws span blocks: a cancel is seen within them.
     for (int64_t g = 0; g < n_obs; ++g) {
       double* theta = destination(g, 1);
       const int64_t outside = post::draw_observation_into(flow, x.narrow(0, g, 1), n_samples, seed,
                                                           g, theta, &progress, kMaxRows);
-      ready(g, 1, theta, &outside);
+      ready(g, 1, theta, &outside, nullptr);
       progress.update(g + 1);
     }
     return;
@@ -100,25 +131,68 @@ void sample_posterior_blocks(
     std::memcpy(theta, t.data_ptr<double>(),
                 static_cast<size_t>(gb * n_samples * d) * sizeof(double));
     copy_outside(dr, outside.data());
-    ready(g0, gb, theta, outside.data());
+    ready(g0, gb, theta, outside.data(), nullptr);
     progress.update(g0 + gb);
   }
 }
 
 std::vector<int64_t> sample_posterior_into(post::PosteriorFlow& flow, const at::Tensor& x,
                                            int64_t n_samples, uint64_t seed, double* theta,
-                                           RunControl* control) {
+                                           RunControl* control,
+                                           const post::TruncationOptions* truncation,
+                                           std::vector<int64_t>* accepted) {
   const int64_t n_obs = x.size(0), d = flow->config().theta_dim;
   Progress progress(control, "sample", n_obs, "galaxies");
   std::vector<int64_t> outside(static_cast<size_t>(n_obs));
+  if (accepted) accepted->assign(static_cast<size_t>(n_obs), n_samples);
   sample_posterior_blocks(
       flow, x, n_samples, seed, progress,
       [&](int64_t g0, int64_t) { return theta + g0 * n_samples * d; },
-      [&](int64_t g0, int64_t gb, const double*, const int64_t* out) {
+      [&](int64_t g0, int64_t gb, const double*, const int64_t* out, const int64_t* acc) {
         std::copy(out, out + gb, outside.begin() + g0);
-      });
+        if (accepted && acc) std::copy(acc, acc + gb, accepted->begin() + g0);
+      },
+      truncation);
   progress.finish();
   return outside;
+}
+
+std::optional<post::TruncationOptions> truncation_for(const post::PosteriorConfig& cfg, int mode,
+                                                      double min_acceptance,
+                                                      const HostLogProb& host) {
+  require(mode == -1 || mode == 0 || mode == 1, "truncate must be -1, 0 or 1");
+  require(min_acceptance > 0 && min_acceptance <= 1, "min_acceptance must be in (0, 1]");
+  if (mode == 0 || (mode == -1 && !host && !cfg.prior_distribution().bounded())) {
+    return std::nullopt;
+  }
+  post::TruncationOptions t;
+  t.min_acceptance = min_acceptance;
+  if (host) {
+    t.accept = [host](const at::Tensor& theta) {
+      const at::Tensor c = theta.to(at::kCPU, at::kDouble).contiguous();
+      at::Tensor lp = at::empty({c.size(0)}, at::kDouble);
+      const int rc = host(c.data_ptr<double>(), c.size(0), lp.data_ptr<double>());
+      if (rc != 0) fail(Status::Callback, "prior_log_prob returned " + std::to_string(rc));
+      return at::isfinite(lp) & at::isfinite(c).all(1);
+    };
+  }
+  return t;
+}
+
+void warn_short(const std::vector<int64_t>& accepted, int64_t n, const char* what) {
+  int64_t short_obs = 0, fewest = n;
+  for (int64_t a : accepted) {
+    short_obs += a < n;
+    fewest = std::min(fewest, a);
+  }
+  if (short_obs == 0) return;
+  gml::log(gml::LogLevel::Warning,
+           std::string(what) + ": " + std::to_string(short_obs) + " of " +
+               std::to_string(accepted.size()) + " observations got fewer than " +
+               std::to_string(n) +
+               " draws inside the prior (the fewest: " + std::to_string(fewest) +
+               "): the posterior puts almost no mass inside the prior there, so x is probably "
+               "not one the simulator produces");
 }
 
 std::vector<double> posterior_log_prob(post::PosteriorFlow& flow, const at::Tensor& theta,
@@ -146,18 +220,25 @@ PosteriorSummaries summarize_posterior(post::PosteriorFlow& flow, const at::Tens
   PosteriorSummaries out;
   out.summary.resize(static_cast<size_t>(n_obs * d * post::kSummaryColumns));
   out.outside.resize(static_cast<size_t>(n_obs));
+  out.accepted.resize(static_cast<size_t>(n_obs));
+  const post::TruncationOptions truncation;
   Progress progress(control, "summarize", n_obs, "galaxies");
   for (int64_t g = 0; g < n_obs; g += block) {
     const int64_t gb = std::min(block, n_obs - g);
-    const post::PosteriorDraws dr =
-        post::draw_posterior(flow, x.narrow(0, g, gb), n_samples, seed, g);
+    std::vector<int64_t> ids(static_cast<size_t>(gb));
+    for (int64_t i = 0; i < gb; ++i) ids[static_cast<size_t>(i)] = g + i;
+    post::TruncatedCounts tc;
+    const post::PosteriorDraws dr = post::draw_posterior_truncated(
+        flow, x.narrow(0, g, gb), n_samples, seed, ids, truncation, &progress, kMaxRows, &tc);
     const at::Tensor s = post::summarize_draws(dr).contiguous();
     std::memcpy(out.summary.data() + g * d * post::kSummaryColumns, s.data_ptr<double>(),
                 static_cast<size_t>(s.numel()) * sizeof(double));
     copy_outside(dr, out.outside.data() + g);
+    std::copy(tc.accepted.begin(), tc.accepted.end(), out.accepted.begin() + g);
     progress.update(g + gb);
   }
   progress.finish();
+  warn_short(out.accepted, n_samples, "posterior summaries");
   return out;
 }
 
@@ -191,8 +272,20 @@ post::PosteriorTrainReport run_posterior_training(const std::string& training_se
   if (!chosen.empty()) gml::log(gml::LogLevel::Info, "posterior training: " + chosen);
   cfg.theta_dim = set.info.theta_dim;
   cfg.x_dim = set.info.x_dim;
-  cfg.prior_lower = set.info.prior_lower;
-  cfg.prior_upper = set.info.prior_upper;
+  const post::Prior prior = set.info.prior_distribution();
+  post::store_prior(prior, cfg.prior, cfg.prior_lower, cfg.prior_upper);
+  int64_t outside = 0;
+  if (!prior.is_none()) {
+    // Simulations drawn from another prior train a posterior for that one.
+    outside = set.theta.size(0) - prior.in_support(set.theta).sum().item<int64_t>();
+    if (outside > 0) {
+      gml::log(gml::LogLevel::Warning, "posterior training: " + std::to_string(outside) + " of " +
+                                           std::to_string(set.theta.size(0)) +
+                                           " training theta lie outside the " + prior.summary() +
+                                           " of " + training_set_path +
+                                           ": the simulations were not drawn from it");
+    }
+  }
   cfg.theta_names = set.info.theta_names;
   cfg.x_names = set.info.x_names;
   cfg.observation = set.info.observation;
@@ -206,8 +299,11 @@ post::PosteriorTrainReport run_posterior_training(const std::string& training_se
   // The simulations are in random order (theta is drawn independently per
   // row), so the first rows are a fair subset for the support check.
   extras.support_x = set.x.narrow(0, 0, std::min<int64_t>(set.x.size(0), kSupportRows)).clone();
-  extras.provenance =
-      nlohmann::json{{"training_set", training_set_path}, {"rows", set.theta.size(0)}}.dump();
+  extras.provenance = nlohmann::json{
+      {"training_set", training_set_path},
+      {"rows", set.theta.size(0)},
+      {"rows_outside_prior",
+       outside}}.dump();
   extras.training = post::training_record(r, to);
   post::save_posterior(model_path, flow, extras);
   return r;

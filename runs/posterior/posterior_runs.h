@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "core/posterior/posterior_training.h"
 #include "core/posterior/sed/parameters.h"
 #include "core/posterior/training_set.h"
+#include "core/posterior/truncated_sampling.h"
 #include "runs/posterior/catalog_run.h"
 
 namespace gml {
@@ -37,23 +39,46 @@ std::string describe_posterior(const posterior::LoadedPosterior& model,
 // n_samples draws for each row of x (N, x_dim) into `theta` (N * n_samples *
 // theta_dim doubles, observation by observation), block by block straight
 // into the buffer, so memory beyond it stays bounded for any n_samples and a
-// cancel is seen between blocks. The draws are those of draw_posterior().
-// Returns the draws outside the prior box per observation.
+// cancel is seen between blocks. Untruncated (truncation null) the draws
+// are those of draw_posterior(), and the result counts the draws outside
+// the prior; truncated they are draw_truncated()'s, the result counts the
+// rejected proposals and `accepted` (when given) the draws kept.
 std::vector<int64_t> sample_posterior_into(posterior::PosteriorFlow& flow, const at::Tensor& x,
                                            int64_t n_samples, uint64_t seed, double* theta,
-                                           RunControl* control);
+                                           RunControl* control,
+                                           const posterior::TruncationOptions* truncation = nullptr,
+                                           std::vector<int64_t>* accepted = nullptr);
 
 // The blocks of sample_posterior_into(), for writers of other
 // destinations: observations [first, first + n) are drawn into
 // destination(first, n) (room for n * n_samples * theta_dim doubles), then
-// ready(first, n, theta, outside) receives them with the draws outside the
-// prior box per observation. At most max(1, 16384 / n_samples)
+// ready(first, n, theta, outside, accepted) receives them with the draws
+// outside the prior (or rejected) per observation, and the draws kept
+// (null without truncation: all of them). At most max(1, 16384 / n_samples)
 // observations per block, so memory beyond the destination stays bounded.
 // Progress reports observations done; a cancel is seen between blocks.
-void sample_posterior_blocks(
-    posterior::PosteriorFlow& flow, const at::Tensor& x, int64_t n_samples, uint64_t seed,
-    Progress& progress, const std::function<double*(int64_t, int64_t)>& destination,
-    const std::function<void(int64_t, int64_t, const double*, const int64_t*)>& ready);
+void sample_posterior_blocks(posterior::PosteriorFlow& flow, const at::Tensor& x, int64_t n_samples,
+                             uint64_t seed, Progress& progress,
+                             const std::function<double*(int64_t, int64_t)>& destination,
+                             const std::function<void(int64_t, int64_t, const double*,
+                                                      const int64_t*, const int64_t*)>& ready,
+                             const posterior::TruncationOptions* truncation = nullptr);
+
+// A host prior's log density: lp[n] for theta[n, D]; returns 0 on success.
+using HostLogProb = std::function<int(const double* theta, int64_t n, double* lp)>;
+
+// The truncation a caller asked for: mode -1 where the model's prior has a
+// bound (or a host density is given), 1 always, 0 never; nullopt when off.
+// With `host` a draw is kept where the host's log density is finite
+// (Error(Callback) when it fails), else where the model's prior has
+// support. Error(InvalidArgument) for another mode or min_acceptance
+// outside (0, 1].
+std::optional<posterior::TruncationOptions> truncation_for(const posterior::PosteriorConfig& cfg,
+                                                           int mode, double min_acceptance,
+                                                           const HostLogProb& host = nullptr);
+
+// Logs (GML_LOG_WARN) how many observations got fewer than n draws.
+void warn_short(const std::vector<int64_t>& accepted, int64_t n, const char* what);
 
 // log p(theta | x) per row; x has one row or one per theta row. Runs on
 // `device`, where the model is.
@@ -61,11 +86,13 @@ std::vector<double> posterior_log_prob(posterior::PosteriorFlow& flow, const at:
                                        const at::Tensor& x, const c10::Device& device);
 
 // summarize_draws() of n_samples draws per row of x (N * theta_dim *
-// kSummaryColumns doubles), in blocks of observations so memory stays
-// bounded for any N, with the draws outside the prior box per observation.
+// kSummaryColumns doubles), truncated to the prior's support (the default
+// TruncationOptions), in blocks of observations so memory stays bounded for
+// any N, with the rejected proposals and the draws used per observation.
 struct PosteriorSummaries {
   std::vector<double> summary;
   std::vector<int64_t> outside;
+  std::vector<int64_t> accepted;
 };
 PosteriorSummaries summarize_posterior(posterior::PosteriorFlow& flow, const at::Tensor& x,
                                        int64_t n_samples, uint64_t seed, RunControl* control);

@@ -90,6 +90,7 @@ class FitsSink final : public DrawSink {
       : writer_(path, "POSTERIOR_SAMPLES",
                 adapters::Provenance{model_path, "gml_posterior_sample_to_file", checksum}),
         cfg_(cfg),
+        prior_(cfg.prior_distribution()),
         n_samples_(n_samples) {
     writer_.add_column({"OBS", adapters::ValueType::Int64, 1, ""});
     for (const std::string& name : theta_labels(cfg))
@@ -100,21 +101,19 @@ class FitsSink final : public DrawSink {
   }
   void append(int64_t obs, const double* draws, const at::Tensor&) override {
     const int64_t d = cfg_.theta_dim;
-    const bool bounded = !cfg_.prior_lower.empty();
     for (int64_t r0 = 0; r0 < n_samples_; r0 += kFitsBlock) {
       const int64_t n = std::min(kFitsBlock, n_samples_ - r0);
       std::vector<int64_t> obs_col(static_cast<size_t>(n), obs);
       std::vector<std::vector<double>> theta(static_cast<size_t>(d),
                                              std::vector<double>(static_cast<size_t>(n)));
-      std::vector<int32_t> inside(static_cast<size_t>(n), 1);
+      const at::Tensor block =
+          at::from_blob(const_cast<double*>(draws + r0 * d), {n, d}, at::kDouble);
+      const at::Tensor in = prior_.in_support(block).to(at::kInt).contiguous();
+      std::vector<int32_t> inside(in.data_ptr<int32_t>(), in.data_ptr<int32_t>() + n);
       for (int64_t i = 0; i < n; ++i) {
         const double* row = draws + (r0 + i) * d;
-        for (int64_t j = 0; j < d; ++j) {
+        for (int64_t j = 0; j < d; ++j)
           theta[static_cast<size_t>(j)][static_cast<size_t>(i)] = row[j];
-          if (bounded && !(row[j] >= cfg_.prior_lower[static_cast<size_t>(j)] &&
-                           row[j] <= cfg_.prior_upper[static_cast<size_t>(j)]))
-            inside[static_cast<size_t>(i)] = 0;
-        }
       }
       std::vector<const void*> columns{obs_col.data()};
       for (const auto& c : theta) columns.push_back(c.data());
@@ -127,6 +126,7 @@ class FitsSink final : public DrawSink {
  private:
   adapters::TableWriter writer_;
   const post::PosteriorConfig& cfg_;
+  post::Prior prior_;
   int64_t n_samples_;
 };
 
@@ -186,7 +186,9 @@ class NpySink final : public DrawSink {
 
 void sample_posterior_to_file(post::PosteriorFlow& flow, const at::Tensor& x, int64_t n_samples,
                               uint64_t seed, const std::string& path, const std::string& model_path,
-                              const std::string& model_checksum, RunControl* control) {
+                              const std::string& model_checksum, RunControl* control,
+                              const post::TruncationOptions* truncation,
+                              std::vector<int64_t>* accepted) {
   const post::PosteriorConfig& cfg = flow->config();
   const int64_t n_obs = x.size(0);
   std::unique_ptr<DrawSink> sink;
@@ -205,6 +207,7 @@ void sample_posterior_to_file(post::PosteriorFlow& flow, const at::Tensor& x, in
   // for bit (the network's batch decides the last bits).
   const int64_t per_obs = n_samples * cfg.theta_dim;
   std::vector<double> draws;
+  if (accepted) accepted->assign(static_cast<size_t>(n_obs), n_samples);
   Progress progress(control, "sample", n_obs, "galaxies");
   sample_posterior_blocks(
       flow, x, n_samples, seed, progress,
@@ -212,9 +215,11 @@ void sample_posterior_to_file(post::PosteriorFlow& flow, const at::Tensor& x, in
         draws.resize(static_cast<size_t>(n * per_obs));
         return draws.data();
       },
-      [&](int64_t first, int64_t n, const double* theta, const int64_t*) {
+      [&](int64_t first, int64_t n, const double* theta, const int64_t*, const int64_t* acc) {
         for (int64_t g = 0; g < n; ++g) sink->append(first + g, theta + g * per_obs, x[first + g]);
-      });
+        if (accepted && acc) std::copy(acc, acc + n, accepted->begin() + first);
+      },
+      truncation);
   // The last report may still cancel; once the file is committed the call
   // must succeed (no file on error).
   progress.finish();

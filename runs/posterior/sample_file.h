@@ -8,8 +8,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/posterior/posterior_flow.h"
+#include "core/posterior/truncated_sampling.h"
 
 namespace gml {
 class RunControl;
@@ -27,13 +29,18 @@ namespace gml::runs {
 //   .fits/.fit/.fts a binary table with one row per draw: OBS (the
 //                   observation's 0-based index), one float64 column per
 //                   parameter (the model's names), INSIDE (1 inside the
-//                   prior box); model checksum and seed as keywords;
+//                   prior's support); model checksum and seed as keywords;
 //   .npy            float64 [N, n_samples, theta_dim].
+// With `truncation` the draws are draw_truncated()'s (NaN rows after the
+// accepted ones of a short observation), and the draws kept per
+// observation go to `accepted` when given.
 // Throws Error(InvalidArgument) for another extension, Error(Io) or a
 // FITS error when the file cannot be written, Error(Cancelled).
 void sample_posterior_to_file(posterior::PosteriorFlow& flow, const at::Tensor& x,
                               int64_t n_samples, uint64_t seed, const std::string& path,
                               const std::string& model_path, const std::string& model_checksum,
-                              RunControl* control);
+                              RunControl* control,
+                              const posterior::TruncationOptions* truncation = nullptr,
+                              std::vector<int64_t>* accepted = nullptr);
 
 }  // namespace gml::runs

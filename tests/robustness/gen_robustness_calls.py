@@ -409,6 +409,19 @@ FUNCTIONS = {
         "minimum": {"n_obs": 1, "n_samples": 1},
         "nan": {"x": INVALID},
     },
+    "gml_posterior_sample_options_default": {},
+    "gml_posterior_draw": {
+        "args": {"x": "fx->posterior_x", "n_obs": "2", "n_samples": "5"},
+        "minimum": {"n_obs": 1, "n_samples": 1},
+        "nullable": {"opts": "ok", "n_accepted": "ok", "n_proposed": "ok"},
+        "nan": {"x": INVALID},
+    },
+    "gml_posterior_draw_to_file": {
+        "args": {"x": "fx->posterior_x", "n_obs": "2", "n_samples": "5", "path": "fx->out_h5"},
+        "minimum": {"n_obs": 1, "n_samples": 1},
+        "nullable": {"opts": "ok"},
+        "nan": {"x": INVALID},
+    },
     "gml_posterior_import_options_default": {},
     "gml_posterior_training_set_write": {
         "args": {

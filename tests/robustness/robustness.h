@@ -144,6 +144,7 @@ struct robustness_fixture {
   gml_merger_search_result merger_search_result;
   gml_posterior_import_options posterior_import_options;
   gml_posterior_import_report posterior_import_report;
+  gml_posterior_sample_options posterior_sample_options;
 
   /* Scratch outputs, ROBUSTNESS_ELEMENTS elements each. */
   float* f32[ROBUSTNESS_BUFFERS];

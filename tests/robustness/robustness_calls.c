@@ -1900,6 +1900,106 @@ static gml_status call_gml_posterior_import(struct robustness_fixture* fx, int m
   return gml_posterior_import(ctx, theta_path, x_path, opts, path, report);
 }
 
+/* void gml_posterior_sample_options_default(gml_posterior_sample_options* opts) */
+static gml_status call_gml_posterior_sample_options_default(struct robustness_fixture* fx,
+                                                            int mutation) {
+  gml_posterior_sample_options opts_value = fx->posterior_sample_options;
+  gml_posterior_sample_options* opts = &opts_value;
+  switch (mutation) {
+    case 1: opts = NULL; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  gml_posterior_sample_options_default(opts);
+  return GML_OK;
+}
+
+/* gml_status gml_posterior_draw(gml_context* ctx, const gml_model* model, const double* x,
+   int64_t n_obs, int64_t n_samples, uint64_t seed, const gml_posterior_sample_options* opts,
+   double* theta, size_t capacity, int64_t* n_accepted, int64_t* n_proposed) */
+static gml_status call_gml_posterior_draw(struct robustness_fixture* fx, int mutation) {
+  gml_context* ctx = fx->ctx;
+  const gml_model* model = fx->posterior;
+  const double* x = fx->posterior_x;
+  int64_t n_obs = 2;
+  int64_t n_samples = 5;
+  uint64_t seed = 7;
+  gml_posterior_sample_options opts_value = fx->posterior_sample_options;
+  const gml_posterior_sample_options* opts = &opts_value;
+  double* theta = fx->f64[0];
+  size_t capacity = ROBUSTNESS_ELEMENTS;
+  int64_t* n_accepted = fx->i64[0];
+  int64_t* n_proposed = fx->i64[1];
+  switch (mutation) {
+    case 1: ctx = NULL; break;
+    case 2: ctx = (gml_context*)fx->wcs; break;
+    case 3: model = NULL; break;
+    case 4: model = (const gml_model*)fx->ctx; break;
+    case 5: model = fx->flow; break;
+    case 6: model = fx->merger; break;
+    case 7: model = fx->diffusion; break;
+    case 8: x = NULL; break;
+    case 9: x = fx->nan_f64; break;
+    case 10: n_obs = 0; break;
+    case 11: n_obs = -1; break;
+    case 12: n_obs = INT64_MAX; break;
+    case 13: n_samples = 0; break;
+    case 14: n_samples = -1; break;
+    case 15: n_samples = INT64_MAX; break;
+    case 16: opts = NULL; break;
+    case 17: opts_value.struct_size = 0; break;
+    case 18: theta = NULL; break;
+    case 19: capacity = 0; break;
+    case 20: capacity = SIZE_MAX / 2; break;
+    case 21: capacity = SIZE_MAX; break;
+    case 22: n_accepted = NULL; break;
+    case 23: n_proposed = NULL; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  return gml_posterior_draw(ctx, model, x, n_obs, n_samples, seed, opts, theta, capacity,
+                            n_accepted, n_proposed);
+}
+
+/* gml_status gml_posterior_draw_to_file(gml_context* ctx, const gml_model* model, const
+   double* x, int64_t n_obs, int64_t n_samples, uint64_t seed, const
+   gml_posterior_sample_options* opts, const char* path) */
+static gml_status call_gml_posterior_draw_to_file(struct robustness_fixture* fx, int mutation) {
+  gml_context* ctx = fx->ctx;
+  const gml_model* model = fx->posterior;
+  const double* x = fx->posterior_x;
+  int64_t n_obs = 2;
+  int64_t n_samples = 5;
+  uint64_t seed = 7;
+  gml_posterior_sample_options opts_value = fx->posterior_sample_options;
+  const gml_posterior_sample_options* opts = &opts_value;
+  const char* path = fx->out_h5;
+  switch (mutation) {
+    case 1: ctx = NULL; break;
+    case 2: ctx = (gml_context*)fx->wcs; break;
+    case 3: model = NULL; break;
+    case 4: model = (const gml_model*)fx->ctx; break;
+    case 5: model = fx->flow; break;
+    case 6: model = fx->merger; break;
+    case 7: model = fx->diffusion; break;
+    case 8: x = NULL; break;
+    case 9: x = fx->nan_f64; break;
+    case 10: n_obs = 0; break;
+    case 11: n_obs = -1; break;
+    case 12: n_obs = INT64_MAX; break;
+    case 13: n_samples = 0; break;
+    case 14: n_samples = -1; break;
+    case 15: n_samples = INT64_MAX; break;
+    case 16: opts = NULL; break;
+    case 17: opts_value.struct_size = 0; break;
+    case 18: path = NULL; break;
+    case 19: path = ""; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  return gml_posterior_draw_to_file(ctx, model, x, n_obs, n_samples, seed, opts, path);
+}
+
 /* void gml_merger_simulate_options_default(gml_merger_simulate_options* opts) */
 static gml_status call_gml_merger_simulate_options_default(struct robustness_fixture* fx,
                                                            int mutation) {
@@ -4023,6 +4123,98 @@ const struct robustness_case robustness_cases[] = {
      GML_OK, 0, 0, NULL},
     {"gml_posterior_import", "report", "struct_size 0", call_gml_posterior_import, 12,
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_sample_options_default", NULL, "valid arguments",
+     call_gml_posterior_sample_options_default, 0, ROBUSTNESS_EXPECT_RETURN, GML_OK, 0, 0, NULL},
+    {"gml_posterior_sample_options_default", "opts", "NULL",
+     call_gml_posterior_sample_options_default, 1, ROBUSTNESS_EXPECT_RETURN, GML_OK, 0, 0, NULL},
+    {"gml_posterior_draw", NULL, "valid arguments", call_gml_posterior_draw, 0,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_posterior_draw", "ctx", "NULL", call_gml_posterior_draw, 1, ROBUSTNESS_EXPECT_STATUS,
+     GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw", "ctx", "a gml_wcs", call_gml_posterior_draw, 2, ROBUSTNESS_EXPECT_STATUS,
+     GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw", "model", "NULL", call_gml_posterior_draw, 3, ROBUSTNESS_EXPECT_STATUS,
+     GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw", "model", "a gml_context", call_gml_posterior_draw, 4,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw", "model", "the flow model", call_gml_posterior_draw, 5,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_draw", "model", "the merger model", call_gml_posterior_draw, 6,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_draw", "model", "the diffusion model", call_gml_posterior_draw, 7,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_draw", "x", "NULL", call_gml_posterior_draw, 8, ROBUSTNESS_EXPECT_STATUS,
+     GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw", "x", "all NaN", call_gml_posterior_draw, 9, ROBUSTNESS_EXPECT_STATUS,
+     GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw", "n_obs", "0", call_gml_posterior_draw, 10, ROBUSTNESS_EXPECT_STATUS,
+     GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw", "n_obs", "-1", call_gml_posterior_draw, 11, ROBUSTNESS_EXPECT_STATUS,
+     GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw", "n_obs", "INT64_MAX", call_gml_posterior_draw, 12,
+     ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_posterior_draw", "n_samples", "0", call_gml_posterior_draw, 13, ROBUSTNESS_EXPECT_STATUS,
+     GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw", "n_samples", "-1", call_gml_posterior_draw, 14, ROBUSTNESS_EXPECT_STATUS,
+     GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw", "n_samples", "INT64_MAX", call_gml_posterior_draw, 15,
+     ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_posterior_draw", "opts", "NULL", call_gml_posterior_draw, 16, ROBUSTNESS_EXPECT_OK,
+     GML_OK, 0, 0, NULL},
+    {"gml_posterior_draw", "opts", "struct_size 0", call_gml_posterior_draw, 17,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw", "theta", "NULL", call_gml_posterior_draw, 18, ROBUSTNESS_EXPECT_STATUS,
+     GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw", "capacity", "0", call_gml_posterior_draw, 19, ROBUSTNESS_EXPECT_STATUS,
+     GML_ERR_CAPACITY, 0, 0, NULL},
+    {"gml_posterior_draw", "capacity", "SIZE_MAX / 2", call_gml_posterior_draw, 20,
+     ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_posterior_draw", "capacity", "SIZE_MAX", call_gml_posterior_draw, 21,
+     ROBUSTNESS_EXPECT_OK, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_posterior_draw", "n_accepted", "NULL", call_gml_posterior_draw, 22, ROBUSTNESS_EXPECT_OK,
+     GML_OK, 0, 0, NULL},
+    {"gml_posterior_draw", "n_proposed", "NULL", call_gml_posterior_draw, 23, ROBUSTNESS_EXPECT_OK,
+     GML_OK, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", NULL, "valid arguments", call_gml_posterior_draw_to_file, 0,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "ctx", "NULL", call_gml_posterior_draw_to_file, 1,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "ctx", "a gml_wcs", call_gml_posterior_draw_to_file, 2,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "model", "NULL", call_gml_posterior_draw_to_file, 3,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "model", "a gml_context", call_gml_posterior_draw_to_file, 4,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "model", "the flow model", call_gml_posterior_draw_to_file, 5,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "model", "the merger model", call_gml_posterior_draw_to_file, 6,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "model", "the diffusion model", call_gml_posterior_draw_to_file,
+     7, ROBUSTNESS_EXPECT_STATUS, GML_ERR_FAMILY, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "x", "NULL", call_gml_posterior_draw_to_file, 8,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "x", "all NaN", call_gml_posterior_draw_to_file, 9,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "n_obs", "0", call_gml_posterior_draw_to_file, 10,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "n_obs", "-1", call_gml_posterior_draw_to_file, 11,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "n_obs", "INT64_MAX", call_gml_posterior_draw_to_file, 12,
+     ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_posterior_draw_to_file", "n_samples", "0", call_gml_posterior_draw_to_file, 13,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "n_samples", "-1", call_gml_posterior_draw_to_file, 14,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "n_samples", "INT64_MAX", call_gml_posterior_draw_to_file, 15,
+     ROBUSTNESS_EXPECT_REJECT, GML_OK, ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_posterior_draw_to_file", "opts", "NULL", call_gml_posterior_draw_to_file, 16,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "opts", "struct_size 0", call_gml_posterior_draw_to_file, 17,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "path", "NULL", call_gml_posterior_draw_to_file, 18,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_posterior_draw_to_file", "path", "\"\"", call_gml_posterior_draw_to_file, 19,
+     ROBUSTNESS_EXPECT_FAIL, GML_OK, 0, 0, NULL},
     {"gml_merger_simulate_options_default", NULL, "valid arguments",
      call_gml_merger_simulate_options_default, 0, ROBUSTNESS_EXPECT_RETURN, GML_OK, 0, 0, NULL},
     {"gml_merger_simulate_options_default", "opts", "NULL",

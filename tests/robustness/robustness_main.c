@@ -242,6 +242,7 @@ static void prepare_options(struct robustness_fixture* fx) {
   gml_posterior_import_options_default(&fx->posterior_import_options);
   memset(&fx->posterior_import_report, 0, sizeof fx->posterior_import_report);
   fx->posterior_import_report.struct_size = sizeof fx->posterior_import_report;
+  gml_posterior_sample_options_default(&fx->posterior_sample_options);
 
   gml_posterior_train_options_default(&fx->posterior_train_options);
   fx->posterior_train_options.num_blocks = 1;

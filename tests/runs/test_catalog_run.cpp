@@ -137,6 +137,66 @@ TEST(CatalogRun, ARowRangeGivesTheSameRowsAsTheWholeRun) {
   std::remove(part.c_str());
 }
 
+TEST(CatalogRun, TruncationUsesExactlyNDrawsOrFlagsTheRow) {
+  // A box prior on the first parameter that cuts the untrained model's
+  // draws: every sampled row summarises n draws inside it. A box that no
+  // draw reaches leaves the rows short, flagged and counted.
+  post::LoadedPosterior model = tiny_model();
+  post::PosteriorConfig cfg = model.flow->config();
+  cfg.prior_lower = {-0.3, -50};
+  cfg.prior_upper = {0.3, 50};
+  post::PosteriorFlow boxed(cfg, 3);
+  boxed->eval();
+  model.flow = boxed;
+  const std::string catalog = write_catalog();
+  const std::string out = work_path("truncated.fits"), raw = work_path("raw.fits");
+  runs::CatalogRunOptions o = options();
+  runs::run_posterior_catalog(model, catalog, "a=A,b=B", o, out, nullptr, nullptr);
+  o.truncate = 0;
+  runs::run_posterior_catalog(model, catalog, "a=A,b=B", o, raw, nullptr, nullptr);
+  const std::vector<double> flags = column(out, "FLAGS"), draws = column(out, "N_DRAWS"),
+                            rejected = column(out, "N_OUTSIDE"), lo = column(out, "MASS_P16"),
+                            hi = column(out, "MASS_P84"), raw_draws = column(raw, "N_DRAWS"),
+                            raw_outside = column(raw, "N_OUTSIDE");
+  double rejected_total = 0;
+  for (size_t i = 0; i < flags.size(); ++i) {
+    if (i == 4) {
+      EXPECT_EQ(draws[i], 0) << "not sampled";
+      continue;
+    }
+    EXPECT_EQ(static_cast<int>(flags[i]) & runs::kRowLowAcceptance, 0) << i;
+    EXPECT_EQ(draws[i], 64) << i;
+    EXPECT_GE(lo[i], -0.3) << i;
+    EXPECT_LE(hi[i], 0.3) << i;
+    EXPECT_GE(rejected[i], raw_outside[i]) << i;
+    // Untruncated, the summaries use the draws that fall inside.
+    EXPECT_EQ(raw_draws[i], 64 - raw_outside[i]) << i;
+    rejected_total += rejected[i];
+  }
+  EXPECT_GT(rejected_total, 100) << "the box must cut off draws";
+  std::remove(out.c_str());
+
+  cfg.prior_lower = {40, 40};
+  cfg.prior_upper = {41, 41};
+  post::PosteriorFlow far(cfg, 3);
+  far->eval();
+  model.flow = far;
+  o = options();
+  o.min_acceptance = 0.25;
+  runs::run_posterior_catalog(model, catalog, "a=A,b=B", o, out, nullptr, nullptr);
+  const std::vector<double> far_flags = column(out, "FLAGS"), far_draws = column(out, "N_DRAWS"),
+                            far_outside = column(out, "N_OUTSIDE"),
+                            far_median = column(out, "MASS_MEDIAN");
+  for (size_t i : {0, 3, 12}) {
+    EXPECT_NE(static_cast<int>(far_flags[i]) & runs::kRowLowAcceptance, 0) << i;
+    EXPECT_EQ(far_draws[i], 0) << i;
+    EXPECT_EQ(far_outside[i], 256) << i << ": proposals stop at n / min_acceptance";
+    EXPECT_TRUE(std::isnan(far_median[i])) << i;
+  }
+  std::remove(out.c_str());
+  std::remove(raw.c_str());
+}
+
 TEST(CatalogRun, BadOptionsMappingsAndCancellationLeaveNoOutput) {
   const post::LoadedPosterior model = tiny_model();
   const std::string catalog = write_catalog();

@@ -60,12 +60,20 @@ TEST(PosteriorRuns, SummariesAreThoseOfTheDraws) {
   post::LoadedPosterior m = tiny_posterior_model();
   const at::Tensor x = observations(3);
   const runs::PosteriorSummaries s = runs::summarize_posterior(m.flow, x, 200, 8, nullptr);
+  // Summaries are over the truncated draws; without a prior they are the
+  // raw draws.
   const at::Tensor ref =
-      post::summarize_draws(post::draw_posterior(m.flow, x, 200, 8, 0)).contiguous();
+      post::summarize_draws(
+          post::draw_posterior_truncated(m.flow, x, 200, 8, {0, 1, 2}, post::TruncationOptions()))
+          .contiguous();
   ASSERT_EQ(s.summary.size(), static_cast<size_t>(ref.numel()));
   EXPECT_TRUE(at::equal(
       at::from_blob(const_cast<double*>(s.summary.data()), ref.sizes(), at::kDouble), ref));
-  EXPECT_EQ(s.outside.size(), 3u);
+  const at::Tensor raw =
+      post::summarize_draws(post::draw_posterior(m.flow, x, 200, 8, 0)).contiguous();
+  EXPECT_LT((raw - ref).abs().max().item<double>(), 1e-6);
+  EXPECT_EQ(s.outside, (std::vector<int64_t>{0, 0, 0}));
+  EXPECT_EQ(s.accepted, (std::vector<int64_t>{200, 200, 200}));
 }
 
 TEST(PosteriorRuns, LogProbWithOneOrPerRowObservations) {
@@ -150,3 +158,64 @@ TEST(PosteriorRuns, TrainingRunTakesItsShapeFromTheSimulations) {
 }
 
 }  // namespace
+
+// sbibm's gaussian_linear task, in 5 dimensions: theta ~ N(0, 0.1 I),
+// x ~ N(theta, 0.1 I), so the posterior is N(x / 2, 0.05 I) in closed form.
+// A model trained on 5,000 simulations with the generic defaults (sbi's
+// 5 x 50 MAF, batch 200) and a normal prior object must recover it.
+TEST(PosteriorRuns, GaussianLinearPosteriorMatchesTheClosedForm) {
+  const int64_t d = 5, n_sims = 5000;
+  const std::string sims = posterior_work_path("gl_sims.h5"),
+                    model = posterior_work_path("gl_model.h5");
+  std::remove(sims.c_str());
+  std::remove(model.c_str());
+  post::TrainingSetInfo info;
+  info.theta_dim = d;
+  info.x_dim = d;
+  info.prior = post::Prior::from_json_text(
+      R"({"kind":"normal","mean":[0,0,0,0,0],"std":[0.316227766,0.316227766,0.316227766,)"
+      R"(0.316227766,0.316227766]})");
+  info.seed = 12;
+  info.batch_size = 1000;
+  post::simulate_training_set(
+      sims, info, n_sims,
+      [d](int64_t first, const double* theta, int64_t n, double* x) {
+        auto gen = at::detail::createCPUGenerator(1000 + static_cast<uint64_t>(first));
+        const at::Tensor noise = at::randn({n, d}, gen, at::kDouble) * std::sqrt(0.1);
+        for (int64_t i = 0; i < n * d; ++i) x[i] = theta[i] + noise.data_ptr<double>()[i];
+        return 0;
+      },
+      false, nullptr);
+  runs::PosteriorTrainRunOptions o;
+  o.config.num_blocks = 0;  // the training set's defaults: sbi's for a generic simulator
+  o.config.hidden_width = 0;
+  o.config.num_bins = 0;
+  o.train.batch_size = 0;
+  o.train.max_epochs = 60;
+  o.train.seed = 3;
+  runs::run_posterior_training(sims, o, model, nullptr, at::kCPU);
+  const post::LoadedPosterior m = post::load_posterior(model);
+  EXPECT_EQ(m.flow->config().num_blocks, 5);
+  EXPECT_EQ(m.flow->config().prior_distribution().kind(), post::Prior::Kind::Independent);
+
+  const at::Tensor x =
+      at::tensor({0.3, -0.2, 0.0, 0.5, -0.4, -0.1, 0.2, 0.35, -0.3, 0.05}, at::kDouble)
+          .view({2, d});
+  const int64_t n = 4000;
+  std::vector<double> theta(static_cast<size_t>(2 * n * d));
+  post::PosteriorFlow flow = m.flow;
+  runs::sample_posterior_into(flow, x, n, 5, theta.data(), nullptr);
+  const at::Tensor t = at::from_blob(theta.data(), {2, n, d}, at::kDouble);
+  const double sigma = std::sqrt(0.05);
+  for (int64_t g = 0; g < 2; ++g) {
+    const at::Tensor mean = t[g].mean(0), sd = t[g].std(0);
+    const at::Tensor want = x[g] / 2;
+    // A quarter of the posterior's width on the mean, 20% on its spread.
+    EXPECT_LT((mean - want).abs().max().item<double>(), 0.25 * sigma) << mean << want;
+    EXPECT_LT((sd / sigma - 1).abs().max().item<double>(), 0.2) << sd;
+    const at::Tensor c = at::corrcoef(t[g].t());
+    EXPECT_LT((c - at::eye(d, at::kDouble)).abs().max().item<double>(), 0.2) << c;
+  }
+  std::remove(sims.c_str());
+  std::remove(model.c_str());
+}

@@ -10,6 +10,31 @@
 !
 ! REFERENCE_DIR holds manifest.json, the model files and the raw C-order
 ! arrays it names; a C array of shape [a, b] is read as a Fortran (b, a).
+! A host prior for model%posterior_draw through options%prior_log_prob:
+! the half-space theta(1) >= 0, which cuts through the reference model's
+! box, so draws that follow it rather than the box can be told apart.
+module fortran_test_priors
+  use, intrinsic :: iso_c_binding
+  use, intrinsic :: ieee_arithmetic, only: ieee_value, ieee_negative_inf
+  implicit none
+contains
+  function half_space_log_prob(theta, n, theta_dim, log_prob, user) bind(C) result(status)
+    type(c_ptr), value :: theta, log_prob, user
+    integer(c_int64_t), value :: n, theta_dim
+    integer(c_int32_t) :: status
+    real(c_double), pointer :: t(:, :), lp(:)
+    call c_f_pointer(theta, t, [theta_dim, n])
+    call c_f_pointer(log_prob, lp, [n])
+    where (t(1, :) >= 0)
+      lp = 0
+    elsewhere
+      lp = ieee_value(lp, ieee_negative_inf)
+    end where
+    ! It takes no user data: a pointer arriving here would be a mix-up.
+    status = merge(0_c_int32_t, 1_c_int32_t, .not. c_associated(user))
+  end function half_space_log_prob
+end module fortran_test_priors
+
 program test_fortran
   use, intrinsic :: iso_c_binding
   use, intrinsic :: iso_fortran_env, only: error_unit, output_unit
@@ -40,6 +65,7 @@ program test_fortran
 
   call test_flow()
   call test_posterior()
+  call test_posterior_draw()
   call test_posterior_import()
   call test_merger()
   if (index(manifest, '"diffusion"') > 0) call test_diffusion()
@@ -270,6 +296,82 @@ contains
       transfer(ref_theta, 0_c_int64_t, size(draws))), 'posterior: sample_to_file .npy equals C bit for bit')
   end subroutine check_sample_file
 
+  ! Draws truncated to the prior box of tests/bindings/binding_reference.c
+  ! (kPriorLower, kPriorUpper there): with truncation off they are the
+  ! reference draws of posterior_sample; on, every draw lies in the box and
+  ! the file holds the same draws.
+  subroutine test_posterior_draw()
+    use fortran_test_priors, only: half_space_log_prob
+    real(c_double), parameter :: lower(3) = [-1d0, 0d0, -2d0], upper(3) = [1d0, 3d0, 2d0]
+    character(len=16), parameter :: sec = 'posterior'
+    character(len=*), parameter :: npy = 'fortran_posterior_truncated.npy'
+    type(gml_model_t) :: post
+    type(gml_posterior_sample_options) :: options
+    real(c_double), allocatable, target :: x(:, :), theta(:, :, :), ref_theta(:, :, :), draws(:, :, :)
+    integer(c_int64_t), allocatable :: n_accepted(:), n_proposed(:), n_outside(:)
+    integer(c_int64_t) :: theta_dim, x_dim, n_obs, n_samples, seed, k
+    integer(c_int32_t) :: stat
+    character(len=1) :: magic(10)
+    logical :: inside
+    integer :: unit, header
+
+    call post%load(ctx, dir // '/' // json_value([character(len=64) :: sec, 'model']), family='posterior')
+    call post%posterior_dims(theta_dim, x_dim)
+    n_obs = json_int([character(len=64) :: sec, 'sample', 'n_obs'])
+    n_samples = json_int([character(len=64) :: sec, 'sample', 'n_samples'])
+    seed = json_int([character(len=64) :: sec, 'sample', 'seed'])
+    allocate (x(x_dim, n_obs), theta(theta_dim, n_samples, n_obs), ref_theta(theta_dim, n_samples, n_obs))
+    allocate (n_accepted(n_obs), n_proposed(n_obs), n_outside(n_obs))
+    call read_raw(json_value([character(len=64) :: sec, 'sample', 'x']), c_loc(x), 8 * size(x))
+    call read_raw(json_value([character(len=64) :: sec, 'sample', 'theta']), c_loc(ref_theta), 8 * size(ref_theta))
+    call check(index(post%posterior_describe(), '"prior"') > 0, 'posterior_describe: has a "prior" key')
+
+    options = gml_posterior_sample_defaults()
+    call check(options%truncate == -1 .and. abs(options%min_acceptance - 1d-3) < 1d-18 .and. &
+      .not. c_associated(options%prior_log_prob), 'posterior_draw: defaults')
+
+    call post%posterior_draw(ctx, x, n_samples, theta, seed=seed, truncate=0_c_int32_t, &
+      n_accepted=n_accepted, n_proposed=n_proposed)
+    call check(all(transfer(theta, 0_c_int64_t, size(theta)) == transfer(ref_theta, 0_c_int64_t, size(theta))), &
+      'posterior_draw: truncate=0 equals posterior_sample bit for bit')
+    call check(all(n_accepted == n_samples) .and. all(n_proposed == n_samples), &
+      'posterior_draw: truncate=0 accepts every proposal')
+
+    call post%posterior_sample(ctx, x, n_samples, ref_theta, seed=seed, n_outside=n_outside)
+    call post%posterior_draw(ctx, x, n_samples, theta, seed=seed, n_accepted=n_accepted, &
+      n_proposed=n_proposed)
+    inside = .true.
+    do k = 1, theta_dim
+      inside = inside .and. all(theta(k, :, :) >= lower(k) .and. theta(k, :, :) <= upper(k))
+    end do
+    call check(inside, 'posterior_draw: every draw inside the prior box')
+    call check(all(n_accepted == n_samples), 'posterior_draw: n_samples draws accepted per observation')
+    call check(all(n_proposed - n_accepted >= n_outside), &
+      'posterior_draw: at least the draws of posterior_sample outside the box are rejected')
+
+    call post%posterior_draw_to_file(ctx, x, n_samples, npy, seed=seed)
+    open (newunit=unit, file=npy, access='stream', form='unformatted', status='old')
+    read (unit) magic
+    header = 10 + ichar(magic(9)) + 256 * ichar(magic(10))
+    allocate (draws, mold=theta)
+    read (unit, pos=header + 1) draws
+    close (unit, status='delete')
+    call check(all(transfer(draws, 0_c_int64_t, size(draws)) == transfer(theta, 0_c_int64_t, size(draws))), &
+      'posterior_draw_to_file: .npy equals posterior_draw bit for bit')
+
+    options%prior_log_prob = c_funloc(half_space_log_prob)
+    call post%posterior_draw(ctx, x, n_samples, theta, seed=seed, options=options, n_accepted=n_accepted)
+    call check(all(theta(1, :, :) >= 0) .and. all(n_accepted == n_samples), &
+      'posterior_draw: options%prior_log_prob decides the support')
+
+    call post%posterior_draw(ctx, x, n_samples, theta, min_acceptance=2d0, stat=stat)
+    call check(stat == GML_ERR_INVALID_ARGUMENT .and. index(gml_error_message(), 'min_acceptance') > 0, &
+      'posterior_draw: min_acceptance above 1 is refused: ' // gml_error_message())
+    call post%posterior_draw(ctx, x, n_samples, theta, n_accepted=n_accepted(1:1), stat=stat)
+    call check(stat == GML_ERR_INVALID_ARGUMENT .and. index(gml_error_message(), 'n_accepted') > 0, &
+      'posterior_draw: n_accepted of another length: ' // gml_error_message())
+  end subroutine test_posterior_draw
+
   ! Simulations made here written as a training set, then that file
   ! imported again: the counts of the reports, and the errors this layer
   ! finds before calling the library.
@@ -328,6 +430,16 @@ contains
     call ctx%posterior_import(written, imported, prior_lower=[0d0, 0d0], stat=stat)
     call check(stat == GML_ERR_INVALID_ARGUMENT .and. index(gml_error_message(), 'prior_upper') > 0, &
       'posterior_import: half a prior box: ' // gml_error_message())
+    ! A normal prior has no bound, so no theta is outside it; with a box too
+    ! the prior would be given twice.
+    call ctx%posterior_training_set_write(theta, x, imported, report=report, &
+      prior='{"kind": "normal", "mean": [0.5, 0.5], "std": [1, 1]}')
+    call check(report%rows_written == n - 1 .and. report%rows_outside_prior == 0, &
+      'posterior_training_set_write: a normal prior as JSON')
+    call ctx%posterior_import(written, imported, prior_lower=[0d0, 0d0], prior_upper=[1d0, 1d0], &
+      prior='{"kind": "normal", "mean": [0.5, 0.5], "std": [1, 1]}', stat=stat)
+    call check(stat == GML_ERR_INVALID_ARGUMENT, &
+      'posterior_import: a prior box and a JSON prior together are refused: ' // gml_error_message())
     call ctx%posterior_import(written, imported, x='no_such_dataset', stat=stat)
     call check(stat == GML_ERR_FORMAT .and. index(gml_error_message(), 'no_such_dataset') > 0, &
       'posterior_import: a missing dataset is GML_ERR_FORMAT: ' // gml_error_message())

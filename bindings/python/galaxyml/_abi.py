@@ -69,6 +69,7 @@ GML_POSTERIOR_FLAG_MISSING = 1
 GML_POSTERIOR_FLAG_BAD_IVAR = 2
 GML_POSTERIOR_FLAG_Z_OUTSIDE_PRIOR = 4
 GML_POSTERIOR_FLAG_OUTSIDE_TRAINING = 8
+GML_POSTERIOR_FLAG_LOW_ACCEPTANCE = 16
 
 STATUS_NAMES = {
     0: "GML_OK",
@@ -213,11 +214,17 @@ class gml_posterior_import_report(ctypes.Structure):
     pass
 
 
+class gml_posterior_sample_options(ctypes.Structure):
+    pass
+
+
 # Callbacks.
 gml_log_fn = ctypes.CFUNCTYPE(None, ctypes.c_int32, ctypes.c_char_p, ctypes.c_void_p)
 gml_progress_fn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.POINTER(gml_progress), ctypes.c_void_p)
 gml_catalog_chunk_fn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(ctypes.c_float), ctypes.POINTER(ctypes.c_int32), ctypes.c_void_p)
 gml_simulator_fn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.POINTER(ctypes.c_double), ctypes.c_int64, ctypes.POINTER(ctypes.c_double), ctypes.c_void_p)
+gml_prior_sample_fn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_double), ctypes.c_void_p)
+gml_prior_log_prob_fn = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.POINTER(ctypes.c_double), ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(ctypes.c_double), ctypes.c_void_p)
 
 # Struct fields, in ABI order.
 gml_init_options._fields_ = [
@@ -436,6 +443,9 @@ gml_posterior_simulate_options._fields_ = [
     ("resume", ctypes.c_int32),
     ("theta_names", ctypes.c_char_p),
     ("x_names", ctypes.c_char_p),
+    ("prior", ctypes.c_char_p),
+    ("prior_sample", gml_prior_sample_fn),
+    ("prior_user", ctypes.c_void_p),
 ]
 gml_posterior_train_options._fields_ = [
     ("struct_size", ctypes.c_uint32),
@@ -466,6 +476,8 @@ gml_posterior_run_options._fields_ = [
     ("chunk_rows", ctypes.c_int64),
     ("first_row", ctypes.c_int64),
     ("max_rows", ctypes.c_int64),
+    ("truncate", ctypes.c_int32),
+    ("min_acceptance", ctypes.c_double),
 ]
 gml_posterior_diagnose_request._fields_ = [
     ("struct_size", ctypes.c_uint32),
@@ -500,6 +512,7 @@ gml_posterior_import_options._fields_ = [
     ("theta_names", ctypes.c_char_p),
     ("x_names", ctypes.c_char_p),
     ("reject_nonfinite", ctypes.c_int32),
+    ("prior", ctypes.c_char_p),
 ]
 gml_posterior_import_report._fields_ = [
     ("struct_size", ctypes.c_uint32),
@@ -509,6 +522,13 @@ gml_posterior_import_report._fields_ = [
     ("rows_written", ctypes.c_int64),
     ("rows_nonfinite", ctypes.c_int64),
     ("rows_outside_prior", ctypes.c_int64),
+]
+gml_posterior_sample_options._fields_ = [
+    ("struct_size", ctypes.c_uint32),
+    ("truncate", ctypes.c_int32),
+    ("min_acceptance", ctypes.c_double),
+    ("prior_log_prob", gml_prior_log_prob_fn),
+    ("prior_user", ctypes.c_void_p),
 ]
 
 # Options structs and the function that fills each with its defaults (and sets struct_size).
@@ -525,6 +545,7 @@ OPTIONS_DEFAULTS = {
     "gml_posterior_train_options": "gml_posterior_train_options_default",
     "gml_posterior_run_options": "gml_posterior_run_options_default",
     "gml_posterior_import_options": "gml_posterior_import_options_default",
+    "gml_posterior_sample_options": "gml_posterior_sample_options_default",
 }
 
 # name: (restype, argtypes, parameter names)
@@ -634,6 +655,9 @@ FUNCTIONS = {
     "gml_posterior_import_options_default": (None, (ctypes.POINTER(gml_posterior_import_options),), ("opts",)),
     "gml_posterior_training_set_write": (ctypes.c_int32, (gml_context_p, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(gml_posterior_import_options), ctypes.c_char_p, ctypes.POINTER(gml_posterior_import_report)), ("ctx", "theta", "x", "n", "theta_dim", "x_dim", "opts", "path", "report")),
     "gml_posterior_import": (ctypes.c_int32, (gml_context_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(gml_posterior_import_options), ctypes.c_char_p, ctypes.POINTER(gml_posterior_import_report)), ("ctx", "theta_path", "x_path", "opts", "path", "report")),
+    "gml_posterior_sample_options_default": (None, (ctypes.POINTER(gml_posterior_sample_options),), ("opts",)),
+    "gml_posterior_draw": (ctypes.c_int32, (gml_context_p, gml_model_p, ctypes.POINTER(ctypes.c_double), ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64, ctypes.POINTER(gml_posterior_sample_options), ctypes.POINTER(ctypes.c_double), ctypes.c_size_t, ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_int64)), ("ctx", "model", "x", "n_obs", "n_samples", "seed", "opts", "theta", "capacity", "n_accepted", "n_proposed")),
+    "gml_posterior_draw_to_file": (ctypes.c_int32, (gml_context_p, gml_model_p, ctypes.POINTER(ctypes.c_double), ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64, ctypes.POINTER(gml_posterior_sample_options), ctypes.c_char_p), ("ctx", "model", "x", "n_obs", "n_samples", "seed", "opts", "path")),
 }
 
 

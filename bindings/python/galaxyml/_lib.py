@@ -94,6 +94,7 @@ OPTIONS_DEFAULT_FNS = {
     "gml_posterior_train_options": lib.gml_posterior_train_options_default,
     "gml_posterior_run_options": lib.gml_posterior_run_options_default,
     "gml_posterior_import_options": lib.gml_posterior_import_options_default,
+    "gml_posterior_sample_options": lib.gml_posterior_sample_options_default,
 }
 
 

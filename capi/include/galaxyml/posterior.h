@@ -37,33 +37,74 @@ extern "C" {
  */
 typedef int32_t (*gml_simulator_fn)(const double* theta, int64_t n, double* x_out, void* user);
 
+/**
+ * A host prior's sampler, for priors the library's own kinds do not cover
+ * (docs/posterior.md, "Priors").
+ * Given:    first_row  training-set row of the first draw; n >= 1;
+ *           theta_dim; seed  the simulation's seed (derive the stream from
+ *           seed and first_row, so a resumed run repeats an uninterrupted
+ *           one); user  the pointer passed with the callback.
+ * Returned: theta_out [n, theta_dim] float64, finite, inside the support
+ *           the caller declared.
+ * Return 0 on success; anything else stops the generation. Called on the
+ * caller's thread only.
+ */
+typedef int32_t (*gml_prior_sample_fn)(int64_t first_row, int64_t n, int64_t theta_dim,
+                                       uint64_t seed, double* theta_out, void* user);
+
+/**
+ * A host prior's log density.
+ * Given:    theta [n, theta_dim] float64; n >= 1; theta_dim; user.
+ * Returned: log_prob_out [n]: -INFINITY (or NaN) outside the prior's
+ *           support, any finite value inside.
+ * Return 0 on success; anything else stops the call. Called on the
+ * caller's thread only.
+ */
+typedef int32_t (*gml_prior_log_prob_fn)(const double* theta, int64_t n, int64_t theta_dim,
+                                         double* log_prob_out, void* user);
+
 typedef struct gml_posterior_simulate_options {
-  uint32_t struct_size;    /**< sizeof(gml_posterior_simulate_options) */
-  int64_t batch_size;      /**< thetas per simulator call; default 10000 */
-  uint64_t seed;           /**< prior draws (and the built-in model's noise);
-                                0: the context's seed */
-  int32_t resume;          /**< non-zero: append to an existing file made with
-                                the same prior, seed and batch size */
-  const char* theta_names; /**< comma-separated labels, or NULL */
-  const char* x_names;     /**< comma-separated labels, or NULL */
+  uint32_t struct_size;             /**< sizeof(gml_posterior_simulate_options) */
+  int64_t batch_size;               /**< thetas per simulator call; default 10000 */
+  uint64_t seed;                    /**< prior draws (and the built-in model's noise);
+                                         0: the context's seed */
+  int32_t resume;                   /**< non-zero: append to an existing file made with
+                                         the same prior, seed and batch size */
+  const char* theta_names;          /**< comma-separated labels, or NULL */
+  const char* x_names;              /**< comma-separated labels, or NULL */
+  const char* prior;                /**< gml_posterior_simulate: the prior as JSON
+                                         (docs/posterior.md, "Priors": uniform, normal,
+                                         lognormal, independent, mvn); NULL: the box
+                                         of prior_lower and prior_upper */
+  gml_prior_sample_fn prior_sample; /**< gml_posterior_simulate: a host prior;
+                                         prior_lower/prior_upper are then its
+                                         support (NULL: unbounded); NULL: none */
+  void* prior_user;                 /**< passed to prior_sample */
 } gml_posterior_simulate_options;
 
 /** Fills opts with the defaults. NULL is ignored. */
 GML_API void gml_posterior_simulate_options_default(gml_posterior_simulate_options* opts);
 
 /**
- * Generates a training set with a host simulator: theta uniform in the box
- * [prior_lower, prior_upper], x from `fn`, written to an HDF5 file
- * (/theta, /x; layout in docs/posterior.md) batch by batch, flushed after
- * each, so an interrupted run can resume.
+ * Generates a training set with a host simulator: theta from the prior, x
+ * from `fn`, written to an HDF5 file (/theta, /x; layout in
+ * docs/posterior.md) batch by batch, flushed after each, so an interrupted
+ * run can resume. The prior is the box [prior_lower, prior_upper], or
+ * opts->prior, or the host's opts->prior_sample; it is stored in the file
+ * and in the models trained on it.
  * Given:    ctx (progress in simulations, cancel); fn, user; theta_dim,
  *           x_dim >= 1; prior_lower, prior_upper [theta_dim] float64,
- *           finite, lower < upper; n >= 1 rows in total; opts (NULL:
+ *           finite, lower < upper (NULL with opts->prior; a host prior's
+ *           support, +-INFINITY or NULL where unbounded, with
+ *           opts->prior_sample); n >= 1 rows in total; opts (NULL:
  *           defaults); path  output file.
- * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT (resuming
- *           a file that is not a training set), GML_ERR_CALLBACK (fn
- *           returned non-zero or a non-finite x: the message names the
- *           batch; the file keeps every row before it), GML_ERR_CANCELLED.
+ * Errors:   GML_ERR_INVALID_ARGUMENT (also a prior that is malformed or of
+ *           another dimension: the message lists every problem), GML_ERR_IO,
+ *           GML_ERR_FORMAT (resuming a file that is not a training set),
+ *           GML_ERR_CALLBACK (fn or prior_sample returned non-zero, a
+ *           non-finite x, a theta outside the declared support: the message
+ *           names the batch; the file keeps every row before it),
+ *           GML_ERR_CANCELLED.
  */
 GML_API gml_status gml_posterior_simulate(gml_context* ctx, gml_simulator_fn fn, void* user,
                                           int64_t theta_dim, int64_t x_dim,
@@ -79,7 +120,8 @@ GML_API gml_status gml_posterior_simulate(gml_context* ctx, gml_simulator_fn fn,
  *           NULL: the GML_DATA_DIR environment variable, else the data/
  *           folder of the source tree this library was built from.
  * Errors:   as gml_posterior_simulate(), plus GML_ERR_FITS for unreadable
- *           template or catalog files.
+ *           template or catalog files; GML_ERR_INVALID_ARGUMENT for
+ *           opts->prior or opts->prior_sample (the prior is the model's).
  */
 GML_API gml_status gml_posterior_simulate_sed(gml_context* ctx, const char* data_dir, int64_t n,
                                               const gml_posterior_simulate_options* opts,
@@ -132,8 +174,10 @@ GML_API void gml_posterior_train_options_default(gml_posterior_train_options* op
 
 /**
  * Trains a posterior estimator on a training set and writes the model file
- * (atomically). The prior box, labels and observation kind come from the
- * training set.
+ * (atomically). The prior, labels and observation kind come from the
+ * training set; training rows whose theta lies outside the prior's support
+ * are counted and reported (GML_LOG_WARN), as they mean the simulations
+ * were not drawn from that prior.
  * Given:    ctx (progress with loss, epoch and validation loss; cancel);
  *           training_set_path; opts (NULL: defaults); model_path.
  * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT,
@@ -151,10 +195,15 @@ GML_API gml_status gml_posterior_train(gml_context* ctx, const char* training_se
 GML_API gml_status gml_posterior_dims(const gml_model* model, int64_t* theta_dim, int64_t* x_dim);
 
 /**
- * Labels, prior box, training range of x and the architecture as JSON:
+ * Labels, prior, training range of x and the architecture as JSON:
  * {"theta": [...], "x": [...], "prior_lower": [...], "prior_upper": [...],
- *  "x_train_min": [...], "x_train_max": [...], "observation": "...",
- *  "config": {...}}. Strings-out convention.
+ *  "prior": {...}, "x_train_min": [...], "x_train_max": [...],
+ *  "observation": "...", "provenance": {...}, "config": {...}}.
+ * "provenance" names the training set, its rows and rows_outside_prior
+ * (training theta outside the prior's support). "prior" is the prior in the
+ * form of docs/posterior.md ("Priors"), null without one; prior_lower and
+ * prior_upper are its support (null entries: unbounded), empty without a
+ * prior. Strings-out convention.
  */
 GML_API gml_status gml_posterior_describe(const gml_model* model, char* buf, size_t capacity,
                                           size_t* length);
@@ -206,12 +255,16 @@ enum {
 
 /**
  * Posterior summaries without returning the samples: median, 16th and 84th
- * percentiles, mean and standard deviation of n_samples draws, over the
- * draws inside the prior box.
+ * percentiles, mean and standard deviation of n_samples draws inside the
+ * prior's support (gml_posterior_draw() with its default options: draws
+ * outside are replaced, so every summary uses exactly n_samples draws,
+ * except where the acceptance fell below 1e-3, which is logged as a
+ * GML_LOG_WARN naming how many observations; use gml_posterior_draw()
+ * to learn which).
  * Given:    as gml_posterior_sample(); capacity  doubles in summary.
  * Returned: summary [n_obs, theta_dim, GML_SUMMARY_COLUMNS] float64 (NaN
  *           where no draw falls inside the prior); n_outside [n_obs]
- *           (may be NULL).
+ *           (may be NULL): draws rejected outside the prior's support.
  * Errors:   as gml_posterior_sample().
  */
 GML_API gml_status gml_posterior_summarize(gml_context* ctx, const gml_model* model,
@@ -231,7 +284,10 @@ enum {
       range, or for SED models farther from every simulation than 99% of
       simulations are from their nearest neighbour, docs/sed_model.md):
       sampled, but the posterior is an extrapolation. */
-  GML_POSTERIOR_FLAG_OUTSIDE_TRAINING = 8
+  GML_POSTERIOR_FLAG_OUTSIDE_TRAINING = 8,
+  /** Truncation to the prior accepted fewer than min_acceptance of the
+      proposals: the summaries use the N_DRAWS draws that were accepted. */
+  GML_POSTERIOR_FLAG_LOW_ACCEPTANCE = 16
 };
 
 typedef struct gml_posterior_run_options {
@@ -247,6 +303,14 @@ typedef struct gml_posterior_run_options {
   int64_t chunk_rows;       /**< galaxies per work unit; 0: about 10^6 draws */
   int64_t first_row;        /**< first catalog row (0-based); default 0 */
   int64_t max_rows;         /**< rows to process; 0: to the end */
+  int32_t truncate;         /**< draws outside the prior's support are
+                                 replaced (gml_posterior_draw()): -1
+                                 (default) where the prior has a bound, 1
+                                 always, 0 never (then the summaries use the
+                                 draws that fall inside) */
+  double min_acceptance;    /**< below this acceptance a row is flagged
+                                 GML_POSTERIOR_FLAG_LOW_ACCEPTANCE; default
+                                 1e-3 */
 } gml_posterior_run_options;
 
 /** Fills opts with the defaults. NULL is ignored. */
@@ -255,8 +319,10 @@ GML_API void gml_posterior_run_options_default(gml_posterior_run_options* opts);
 /**
  * Posteriors for every row of a FITS catalog, written as a FITS table with
  * one row per input row, in input order: ROW, FLAGS (GML_POSTERIOR_FLAG_*),
- * N_OUTSIDE (draws outside the prior; -1 where not sampled), X (the
- * model input), and <name>_MEDIAN, _P16, _P84, _MEAN, _STD per parameter.
+ * N_OUTSIDE (draws outside the prior: rejected ones with truncation; -1
+ * where not sampled), N_DRAWS (draws the summaries use: n_samples unless
+ * flagged; 0 where not sampled), X (the model input), and <name>_MEDIAN,
+ * _P16, _P84, _MEAN, _STD per parameter.
  * Bad rows are flagged, never dropped; the run continues.
  * With a context whose backend is "mpi" (launched by mpirun), work units
  * are dealt round-robin to the ranks and rank 0 writes the one output;
@@ -392,6 +458,9 @@ typedef struct gml_posterior_import_options {
   int32_t reject_nonfinite;  /**< 0 (default): rows with NaN or infinity in theta
                                   or x are dropped and counted; non-zero: they
                                   are an error naming the first */
+  const char* prior;         /**< the prior the simulations were drawn from, as
+                                  JSON (docs/posterior.md, "Priors"); NULL: the
+                                  box above, or none. Not both. */
 } gml_posterior_import_options;
 
 /** Fills opts with the defaults. NULL is ignored. */
@@ -405,8 +474,8 @@ typedef struct gml_posterior_import_report {
   int64_t rows_read;          /**< rows in the source */
   int64_t rows_written;       /**< rows in the training set */
   int64_t rows_nonfinite;     /**< rows dropped for NaN or infinity */
-  int64_t rows_outside_prior; /**< written rows whose theta is outside the prior
-                                   box: kept, but a sign that the box is not the
+  int64_t rows_outside_prior; /**< written rows whose theta is outside the prior's
+                                   support: kept, but a sign that it is not the
                                    prior the simulations were drawn from */
 } gml_posterior_import_report;
 
@@ -456,6 +525,68 @@ GML_API gml_status gml_posterior_import(gml_context* ctx, const char* theta_path
                                         const char* x_path,
                                         const gml_posterior_import_options* opts, const char* path,
                                         gml_posterior_import_report* report);
+
+/*
+ * Draws truncated to the prior (sbi's rejection sampling): a flow trained on
+ * simulations puts some mass outside a bounded prior, where no simulation
+ * came from. Each observation's first n_samples proposals are
+ * gml_posterior_sample()'s draws; those outside the prior's support are
+ * rejected and replaced from further streams (seed, i, round), so the
+ * draws still depend only on (seed, i). docs/posterior.md, "Truncation".
+ */
+typedef struct gml_posterior_sample_options {
+  uint32_t struct_size;                 /**< sizeof(gml_posterior_sample_options) */
+  int32_t truncate;                     /**< -1 (default): where the model's prior has a
+                                             bound (uniform, log-normal, a bounded host
+                                             support); 1: always (also rejects non-finite
+                                             draws); 0: never, as gml_posterior_sample() */
+  double min_acceptance;                /**< proposals per observation stop at
+                                             n_samples / min_acceptance; an observation
+                                             below that acceptance keeps fewer draws.
+                                             Default 1e-3 */
+  gml_prior_log_prob_fn prior_log_prob; /**< a host prior's density: draws
+                                             where it is not finite are
+                                             rejected instead of those outside
+                                             the model's prior; NULL: none */
+  void* prior_user;                     /**< passed to prior_log_prob */
+} gml_posterior_sample_options;
+
+/** Fills opts with the defaults. NULL is ignored. */
+GML_API void gml_posterior_sample_options_default(gml_posterior_sample_options* opts);
+
+/**
+ * Posterior samples truncated to the prior's support.
+ * Given:    as gml_posterior_sample(); opts (NULL: defaults).
+ * Returned: theta  [n_obs, n_samples, theta_dim] float64: observation i's
+ *           n_accepted[i] draws first, NaN after them;
+ *           n_accepted [n_obs] (may be NULL): n_samples, or fewer where the
+ *           acceptance fell below opts->min_acceptance;
+ *           n_proposed [n_obs] (may be NULL): draws made, accepted or not
+ *           (their ratio is the acceptance rate).
+ *           An observation left short is also logged (GML_LOG_WARN, with
+ *           the count of such observations), as sbi warns.
+ * Errors:   as gml_posterior_sample(); GML_ERR_INVALID_ARGUMENT also for
+ *           min_acceptance outside (0, 1]; GML_ERR_CALLBACK when
+ *           prior_log_prob returns non-zero.
+ * Memory:   as gml_posterior_sample().
+ */
+GML_API gml_status gml_posterior_draw(gml_context* ctx, const gml_model* model, const double* x,
+                                      int64_t n_obs, int64_t n_samples, uint64_t seed,
+                                      const gml_posterior_sample_options* opts, double* theta,
+                                      size_t capacity, int64_t* n_accepted, int64_t* n_proposed);
+
+/**
+ * gml_posterior_draw() streamed to a file, in the formats of
+ * gml_posterior_sample_to_file() (an observation left short has NaN rows
+ * after its accepted draws; in FITS their INSIDE is 0).
+ * Given:    as gml_posterior_draw(); path  output file.
+ * Errors:   as gml_posterior_sample_to_file() and gml_posterior_draw().
+ */
+GML_API gml_status gml_posterior_draw_to_file(gml_context* ctx, const gml_model* model,
+                                              const double* x, int64_t n_obs, int64_t n_samples,
+                                              uint64_t seed,
+                                              const gml_posterior_sample_options* opts,
+                                              const char* path);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -63,7 +63,7 @@ export cutout_shape, cutouts, write_cutouts, read_cutouts
 export flow_dims, flow_describe, flow_sample, flow_sample_to_file, flow_log_prob, flow_train,
        flow_read_galaxy, flow_evaluate, flow_simulate
 export posterior_dims, posterior_describe, posterior_sample, posterior_sample_to_file,
-       posterior_log_prob,
+       posterior_draw, posterior_draw_to_file, posterior_log_prob,
        posterior_summarize, posterior_simulate, posterior_simulate_sed,
        posterior_training_set_info, posterior_train, posterior_run_catalog, posterior_diagnose,
        posterior_training_set_write, posterior_import

@@ -76,6 +76,7 @@ const GML_POSTERIOR_FLAG_MISSING = Int32(1)
 const GML_POSTERIOR_FLAG_BAD_IVAR = Int32(2)
 const GML_POSTERIOR_FLAG_Z_OUTSIDE_PRIOR = Int32(4)
 const GML_POSTERIOR_FLAG_OUTSIDE_TRAINING = Int32(8)
+const GML_POSTERIOR_FLAG_LOW_ACCEPTANCE = Int32(16)
 
 # Opaque handles: only ever used behind a Ptr.
 mutable struct gml_context end
@@ -93,6 +94,10 @@ const gml_progress_fn = Ptr{Cvoid}
 const gml_catalog_chunk_fn = Ptr{Cvoid}
 # int32_t (*gml_simulator_fn)(const double*, int64_t, double*, void*)
 const gml_simulator_fn = Ptr{Cvoid}
+# int32_t (*gml_prior_sample_fn)(int64_t, int64_t, int64_t, uint64_t, double*, void*)
+const gml_prior_sample_fn = Ptr{Cvoid}
+# int32_t (*gml_prior_log_prob_fn)(const double*, int64_t, int64_t, double*, void*)
+const gml_prior_log_prob_fn = Ptr{Cvoid}
 
 # Structs, field for field.
 struct gml_init_options
@@ -326,6 +331,9 @@ struct gml_posterior_simulate_options
     resume::Int32
     theta_names::Ptr{Cchar}
     x_names::Ptr{Cchar}
+    prior::Ptr{Cchar}
+    prior_sample::gml_prior_sample_fn
+    prior_user::Ptr{Cvoid}
 end
 
 struct gml_posterior_train_options
@@ -358,6 +366,8 @@ struct gml_posterior_run_options
     chunk_rows::Int64
     first_row::Int64
     max_rows::Int64
+    truncate::Int32
+    min_acceptance::Cdouble
 end
 
 struct gml_posterior_diagnose_request
@@ -395,6 +405,7 @@ struct gml_posterior_import_options
     theta_names::Ptr{Cchar}
     x_names::Ptr{Cchar}
     reject_nonfinite::Int32
+    prior::Ptr{Cchar}
 end
 
 struct gml_posterior_import_report
@@ -405,6 +416,14 @@ struct gml_posterior_import_report
     rows_written::Int64
     rows_nonfinite::Int64
     rows_outside_prior::Int64
+end
+
+struct gml_posterior_sample_options
+    struct_size::UInt32
+    truncate::Int32
+    min_acceptance::Cdouble
+    prior_log_prob::gml_prior_log_prob_fn
+    prior_user::Ptr{Cvoid}
 end
 
 # Functions
@@ -826,6 +845,18 @@ end
 
 function gml_posterior_import(ctx, theta_path, x_path, opts, path, report)
     @ccall libgalaxyml.gml_posterior_import(ctx::Ptr{gml_context}, theta_path::Ptr{Cchar}, x_path::Ptr{Cchar}, opts::Ptr{gml_posterior_import_options}, path::Ptr{Cchar}, report::Ptr{gml_posterior_import_report})::gml_status
+end
+
+function gml_posterior_sample_options_default(opts)
+    @ccall libgalaxyml.gml_posterior_sample_options_default(opts::Ptr{gml_posterior_sample_options})::Cvoid
+end
+
+function gml_posterior_draw(ctx, model, x, n_obs, n_samples, seed, opts, theta, capacity, n_accepted, n_proposed)
+    @ccall libgalaxyml.gml_posterior_draw(ctx::Ptr{gml_context}, model::Ptr{gml_model}, x::Ptr{Cdouble}, n_obs::Int64, n_samples::Int64, seed::UInt64, opts::Ptr{gml_posterior_sample_options}, theta::Ptr{Cdouble}, capacity::Csize_t, n_accepted::Ptr{Int64}, n_proposed::Ptr{Int64})::gml_status
+end
+
+function gml_posterior_draw_to_file(ctx, model, x, n_obs, n_samples, seed, opts, path)
+    @ccall libgalaxyml.gml_posterior_draw_to_file(ctx::Ptr{gml_context}, model::Ptr{gml_model}, x::Ptr{Cdouble}, n_obs::Int64, n_samples::Int64, seed::UInt64, opts::Ptr{gml_posterior_sample_options}, path::Ptr{Cchar})::gml_status
 end
 
 end # module LibGalaxyML

@@ -131,6 +131,38 @@ const CTX = Context(device = "cpu")
         close(model)
     end
 
+    @testset "posterior truncated draws" begin
+        # The prior box of tests/bindings/binding_reference.c (kPriorLower
+        # and kPriorUpper there).
+        lower, upper = [-1.0, 0.0, -2.0], [1.0, 3.0, 2.0]
+        p = MANIFEST["posterior"]
+        model = load_model(CTX, joinpath(REF, p["model"]); family = "posterior")
+        @test occursin("\"prior\"", posterior_describe(model))
+        s = p["sample"]
+        x, _ = reference(s["x"])
+        _, theta_bytes = reference(s["theta"])
+        n = s["n_samples"]
+        off = posterior_draw(model, x, n; seed = s["seed"], truncate = :off)
+        @test bytes_of(off.theta) == theta_bytes
+        @test all(off.n_accepted .== n) && all(off.n_proposed .== n)
+        on = posterior_draw(model, x, n; seed = s["seed"])
+        @test all(lower .<= on.theta .<= upper)
+        @test all(on.n_accepted .== n) && all(on.n_proposed .>= n)
+        npy = joinpath(mktempdir(), "truncated.npy")
+        posterior_draw_to_file(model, x, n, npy; seed = s["seed"], truncate = -1,
+                               min_acceptance = 1e-3)
+        raw = read(npy)
+        header = 10 + Int(raw[9]) + 256 * Int(raw[10])
+        @test raw[header+1:end] == bytes_of(on.theta)
+        # A Julia prior replaces the model's box: here a half-space.
+        half = posterior_draw(model, x, n; seed = s["seed"], prior_log_prob = t -> t[1, :] .>= 0)
+        @test all(half.theta[1, :, :] .>= 0) && all(half.n_accepted .== n)
+        err = caught(() -> posterior_draw(model, x, n; prior_log_prob = t -> Float64[]))
+        @test err isa CapturedException && err.ex isa DimensionMismatch
+        @test_throws ArgumentError posterior_draw(model, x, n; truncate = :sometimes)
+        close(model)
+    end
+
     @testset "posterior training sets" begin
         # Simulations made here written as a training set, then that file
         # imported again with the default dataset names.
@@ -170,6 +202,11 @@ const CTX = Context(device = "cpu")
         @test_throws ArgumentError posterior_import(CTX, written, imported;
                                                     prior_lower = [0.0, 0.0])
         @test_throws ArgumentError posterior_import(CTX, written, imported; no_such_option = 1)
+        # A normal prior has no bound: no theta lies outside it.
+        r = posterior_training_set_write(CTX, theta, x, imported;
+                                         prior = Dict("kind" => "normal", "mean" => [0.5, 0.5],
+                                                      "std" => [1, 1]))
+        @test (r.rows_written, r.rows_outside_prior) == (39, 0)
         @test_throws DimensionMismatch posterior_training_set_write(CTX, theta, x[:, 2:end],
                                                                     imported)
     end
