@@ -143,6 +143,7 @@ const char* const kConfigKeys[] = {"data_dim",
                                    "activation",
                                    "prior_lower",
                                    "prior_upper",
+                                   "prior",
                                    "theta_names",
                                    "x_names",
                                    "observation",
@@ -326,7 +327,15 @@ void mutate_config(FuzzedDataProvider& in, std::string& config) {
       j.erase(key);
       config = dump(j);
       return;
-    case 1:  // one element of an array value
+    case 1:  // one element of an array or object value (a prior's fields)
+      if (j.contains(key) && j[key].is_object() && !j[key].empty()) {
+        nlohmann::ordered_json& o = j[key];
+        auto it = o.begin();
+        std::advance(it, in.ConsumeIntegralInRange<size_t>(0, o.size() - 1));
+        it.value() = kSlot;
+        value = consume_json_value(in);
+        break;
+      }
       if (j.contains(key) && j[key].is_array()) {
         nlohmann::ordered_json& a = j[key];
         const size_t i = in.ConsumeIntegralInRange<size_t>(0, a.size());
@@ -791,8 +800,15 @@ void make_seeds() {
     c.hidden_width = 8;
     c.made_blocks = estimator == gml::posterior::Estimator::Maf ? 1 : 2;
     c.num_bins = 4;
-    c.prior_lower = {0.0, -1.0};
-    c.prior_upper = {1.0, 1.0};
+    if (estimator == gml::posterior::Estimator::Maf) {
+      c.prior_lower = {0.0, -1.0};
+      c.prior_upper = {1.0, 1.0};
+    } else {
+      // The other seed carries a prior object, so its JSON is fuzzed too.
+      c.prior = gml::posterior::Prior::from_json_text(
+          R"({"kind":"independent","marginals":[{"kind":"lognormal","mean":0,"std":1},)"
+          R"({"kind":"normal","mean":0,"std":2}]})");
+    }
     c.theta_names = {"log_mstar", "z"};
     gml::posterior::PosteriorFlow flow(c, 7);
     gml::posterior::PosteriorFileExtras extras;
