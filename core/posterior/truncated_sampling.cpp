@@ -97,8 +97,10 @@ TruncatedCounts draw_truncated(PosteriorFlow& flow, const at::Tensor& x, int64_t
         const at::Tensor kept =
             theta.narrow(0, offset, m).index({ok.narrow(0, offset, m)}).contiguous();
         const int64_t take = std::min(need, kept.size(0));
-        std::memcpy(theta_out + (owners[i] * n + counts.accepted[g]) * d, kept.data_ptr<double>(),
-                    static_cast<size_t>(take * d) * sizeof(double));
+        // An empty tensor's data pointer may be null, which memcpy must not see.
+        if (take > 0)
+          std::memcpy(theta_out + (owners[i] * n + counts.accepted[g]) * d, kept.data_ptr<double>(),
+                      static_cast<size_t>(take * d) * sizeof(double));
         counts.accepted[g] += take;
       }
       offset += m;
