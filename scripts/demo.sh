@@ -30,8 +30,8 @@ step "Posterior (SEDflow): SED simulations -> MAF -> posteriors of 10,000 real S
 "$BIN/gml-posterior" simulate --overwrite --out "$OUT/sed_sims.h5" --n 100000 --seed 1
 "$BIN/gml-posterior" simulate --overwrite --out "$OUT/sed_held_out.h5" --n 2000 --seed 2
 "$BIN/gml-posterior" train --overwrite --sims "$OUT/sed_sims.h5" --out "$OUT/posterior_model.h5" --seed 1 \
-  --blocks 8 --hidden 128 --batch 256 --lr 1e-3 --patience 4 --lr-plateau 2 \
-  --max-epochs "${GML_DEMO_POSTERIOR_EPOCHS:-12}"
+  --blocks 8 --hidden 128 --batch 256 --lr 1e-3 --patience 5 --lr-plateau 2 \
+  --max-epochs "${GML_DEMO_POSTERIOR_EPOCHS:-30}"
 "$BIN/gml-posterior" run --overwrite --model "$OUT/posterior_model.h5" \
   --catalog data/sdss/gst_tests_small.fits --n-samples 1000 --seed 3 \
   --out "$OUT/sdss_posteriors.fits"

@@ -352,6 +352,9 @@ module galaxyml_c
     integer(c_int64_t) :: max_rows
     integer(c_int64_t) :: lr_plateau
     real(c_double) :: lr_factor
+    integer(c_int64_t) :: calibration_sims
+    integer(c_int64_t) :: calibration_samples
+    integer(c_int32_t) :: bounded_theta
   end type gml_posterior_train_options
 
   ! struct gml_posterior_run_options (galaxyml/posterior.h)
@@ -377,6 +380,7 @@ module galaxyml_c
     integer(c_int64_t) :: n_samples
     integer(c_int64_t) :: levels
     integer(c_int64_t) :: seed
+    integer(c_int32_t) :: truncate
   end type gml_posterior_diagnose_request
 
   ! struct gml_posterior_diagnose_result (galaxyml/posterior.h)

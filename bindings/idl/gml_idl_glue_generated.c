@@ -425,6 +425,9 @@ static gml_status gml_idl_set_gml_posterior_train_options(gml_posterior_train_op
   if (gml_idl_key_is(key, "max_rows")) return gml_idl_parse_i64(key, value, &o->max_rows);
   if (gml_idl_key_is(key, "lr_plateau")) return gml_idl_parse_i64(key, value, &o->lr_plateau);
   if (gml_idl_key_is(key, "lr_factor")) return gml_idl_parse_f64(key, value, &o->lr_factor);
+  if (gml_idl_key_is(key, "calibration_sims")) return gml_idl_parse_i64(key, value, &o->calibration_sims);
+  if (gml_idl_key_is(key, "calibration_samples")) return gml_idl_parse_i64(key, value, &o->calibration_samples);
+  if (gml_idl_key_is(key, "bounded_theta")) return gml_idl_parse_i32(key, value, &o->bounded_theta);
   return gml_idl_fail(GML_ERR_INVALID_ARGUMENT, "unknown option '%s' of gml_posterior_train_options", key);
 }
 
@@ -715,6 +718,9 @@ static gml_status gml_idl_text_gml_posterior_train_options(const gml_posterior_t
   gml_idl_text_int(&t, "max_rows", (int64_t)r->max_rows);
   gml_idl_text_int(&t, "lr_plateau", (int64_t)r->lr_plateau);
   gml_idl_text_real(&t, "lr_factor", (double)r->lr_factor);
+  gml_idl_text_int(&t, "calibration_sims", (int64_t)r->calibration_sims);
+  gml_idl_text_int(&t, "calibration_samples", (int64_t)r->calibration_samples);
+  gml_idl_text_int(&t, "bounded_theta", (int64_t)r->bounded_theta);
   return gml_idl_text_end(&t);
 }
 
@@ -2338,10 +2344,10 @@ int gml_idl_posterior_diagnose(int argc, void* argv[]) {
   return idl_rc;
 }
 
-/* gml_posterior_diagnose_batch: 18 arguments, then the NULL mask. */
+/* gml_posterior_diagnose_batch: 19 arguments, then the NULL mask. */
 int gml_idl_posterior_diagnose_batch(int argc, void* argv[]) {
-  if (!gml_idl_begin(argc, argv, 19, "gml_posterior_diagnose_batch")) return GML_ERR_INVALID_ARGUMENT;
-  const int64_t idl_mask = *(const int64_t*)argv[18];
+  if (!gml_idl_begin(argc, argv, 20, "gml_posterior_diagnose_batch")) return GML_ERR_INVALID_ARGUMENT;
+  const int64_t idl_mask = *(const int64_t*)argv[19];
   (void)idl_mask;
   gml_status idl_rc = GML_OK;
   gml_context* ctx = (gml_context*)gml_idl_handle(argv[0], idl_mask, 0);
@@ -2355,19 +2361,20 @@ int gml_idl_posterior_diagnose_batch(int argc, void* argv[]) {
   request.n_samples = (int64_t) * (const int64_t*)argv[5];
   request.levels = (int64_t) * (const int64_t*)argv[6];
   request.seed = (uint64_t) * (const uint64_t*)argv[7];
+  request.truncate = (int32_t) * (const int32_t*)argv[8];
   gml_posterior_diagnose_result result;
   memset(&result, 0, sizeof result);
   result.struct_size = (uint32_t)sizeof result;
-  result.ranks = (int64_t*)gml_idl_pointer(argv[8], idl_mask, 8);
-  result.ranks_capacity = (size_t) * (const uint64_t*)argv[9];
-  result.sbc_pvalue = (double*)gml_idl_pointer(argv[10], idl_mask, 10);
-  result.sbc_pvalue_capacity = (size_t) * (const uint64_t*)argv[11];
-  result.coverage = (double*)gml_idl_pointer(argv[12], idl_mask, 12);
-  result.coverage_capacity = (size_t) * (const uint64_t*)argv[13];
-  result.tarp_ecp = (double*)gml_idl_pointer(argv[14], idl_mask, 14);
-  result.tarp_ecp_capacity = (size_t) * (const uint64_t*)argv[15];
-  result.tarp_summary = (double*)gml_idl_pointer(argv[16], idl_mask, 16);
-  result.tarp_summary_capacity = (size_t) * (const uint64_t*)argv[17];
+  result.ranks = (int64_t*)gml_idl_pointer(argv[9], idl_mask, 9);
+  result.ranks_capacity = (size_t) * (const uint64_t*)argv[10];
+  result.sbc_pvalue = (double*)gml_idl_pointer(argv[11], idl_mask, 11);
+  result.sbc_pvalue_capacity = (size_t) * (const uint64_t*)argv[12];
+  result.coverage = (double*)gml_idl_pointer(argv[13], idl_mask, 13);
+  result.coverage_capacity = (size_t) * (const uint64_t*)argv[14];
+  result.tarp_ecp = (double*)gml_idl_pointer(argv[15], idl_mask, 15);
+  result.tarp_ecp_capacity = (size_t) * (const uint64_t*)argv[16];
+  result.tarp_summary = (double*)gml_idl_pointer(argv[17], idl_mask, 17);
+  result.tarp_summary_capacity = (size_t) * (const uint64_t*)argv[18];
   idl_rc = gml_posterior_diagnose_batch(ctx, model, &request, &result);
   return idl_rc;
 }

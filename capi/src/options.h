@@ -61,7 +61,9 @@ GML_STRUCT_ABI(gml_flow_train_options, sizeof(gml_flow_train_options));
 // prior, prior_sample and prior_user were appended after the first publication.
 GML_STRUCT_ABI(gml_posterior_simulate_options,
                GML_FIELD_END(gml_posterior_simulate_options, x_names));
-GML_STRUCT_ABI(gml_posterior_train_options, sizeof(gml_posterior_train_options));
+// calibration_sims, calibration_samples and bounded_theta were appended
+// after the first publication.
+GML_STRUCT_ABI(gml_posterior_train_options, GML_FIELD_END(gml_posterior_train_options, lr_factor));
 // truncate and min_acceptance were appended after the first publication.
 GML_STRUCT_ABI(gml_posterior_run_options, GML_FIELD_END(gml_posterior_run_options, max_rows));
 GML_STRUCT_ABI(gml_merger_simulate_options, sizeof(gml_merger_simulate_options));
@@ -80,8 +82,9 @@ GML_STRUCT_ABI_KIND(gml_merger_search_request, sizeof(gml_merger_search_request)
 GML_STRUCT_ABI_KIND(gml_merger_search_result,
                     GML_FIELD_END(gml_merger_search_result, time_class_capacity),
                     StructKind::Request);
-GML_STRUCT_ABI_KIND(gml_posterior_diagnose_request, sizeof(gml_posterior_diagnose_request),
-                    StructKind::Request);
+// truncate was appended after the first publication.
+GML_STRUCT_ABI_KIND(gml_posterior_diagnose_request,
+                    GML_FIELD_END(gml_posterior_diagnose_request, seed), StructKind::Request);
 GML_STRUCT_ABI_KIND(gml_posterior_diagnose_result, sizeof(gml_posterior_diagnose_result),
                     StructKind::Request);
 GML_STRUCT_ABI(gml_diffusion_options, sizeof(gml_diffusion_options));

@@ -161,6 +161,10 @@ GML_API void gml_posterior_train_options_default(gml_posterior_train_options* op
   opts->hidden_width = 0;
   opts->num_bins = 0;
   opts->batch_size = 0;
+  const gml::runs::PosteriorTrainRunOptions run;
+  opts->calibration_sims = run.calibration_sims;
+  opts->calibration_samples = run.calibration_samples;
+  opts->bounded_theta = run.bounded_theta;
 }
 
 GML_API gml_status gml_posterior_train(gml_context* ctx, const char* training_set_path,
@@ -188,6 +192,14 @@ GML_API gml_status gml_posterior_train(gml_context* ctx, const char* training_se
     post::PosteriorTrainOptions& to = r.train;
     gml::capi::receive_fields(kPosteriorTrainFields, o, to);
     to.checkpoint_path = o.checkpoint_path ? o.checkpoint_path : "";
+    require(o.calibration_sims >= 0, "opts->calibration_sims must be >= 0");
+    require(o.calibration_sims == 0 || o.calibration_samples >= 2,
+            "opts->calibration_samples must be >= 2");
+    r.calibration_sims = o.calibration_sims;
+    r.calibration_samples = o.calibration_samples;
+    require(o.bounded_theta >= -1 && o.bounded_theta <= 1,
+            "opts->bounded_theta must be -1, 0 or 1");
+    r.bounded_theta = o.bounded_theta;
     gml::runs::run_posterior_training(training_set_path, r, model_path, &c.control, c.device);
   });
 }

@@ -1,6 +1,9 @@
 // gml_posterior_diagnose: calibration of a posterior model on held-out
 // simulations (SBC, expected coverage, TARP).
+#include <ATen/ATen.h>
+
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "capi/src/arrays.h"
@@ -37,11 +40,20 @@ void diagnose_into(gml_context& c, const gml_model& m, const gml_posterior_diagn
   require_capacity(rs.coverage, rs.coverage_capacity, levels * (dim + 1), "coverage");
   require_capacity(rs.tarp_ecp, rs.tarp_ecp_capacity, levels + 1, "tarp_ecp");
   require_capacity(rs.tarp_summary, rs.tarp_summary_capacity, 2, "tarp_summary");
-  const post::CalibrationReport r =
-      gml::runs::run_posterior_diagnosis(flow, rq.simulations_path, first_row, n_sims, rq.n_samples,
-                                         levels, gml::capi::seed_for(c, rq.seed), &c.control);
+  const std::optional<post::TruncationOptions> truncation =
+      gml::runs::truncation_for(cfg, rq.truncate, post::TruncationOptions{}.min_acceptance);
+  const post::CalibrationReport r = gml::runs::run_posterior_diagnosis(
+      flow, rq.simulations_path, first_row, n_sims, rq.n_samples, levels,
+      gml::capi::seed_for(c, rq.seed), &c.control, truncation ? &*truncation : nullptr);
   copy_out(r.sbc.ks_pvalue, rs.sbc_pvalue);
-  copy_out(r.sbc.ranks, rs.ranks);
+  if (r.short_sims > 0 && rs.ranks) {
+    // The simulations left out have no rank.
+    at::Tensor all = at::full({n_sims, dim}, -1, at::kLong);
+    all.index_copy_(0, r.kept, r.sbc.ranks.to(at::kLong));
+    copy_out(all, rs.ranks);
+  } else {
+    copy_out(r.sbc.ranks, rs.ranks);
+  }
   copy_out(r.coverage.empirical, rs.coverage);
   copy_out(r.tarp.ecp, rs.tarp_ecp);
   if (rs.tarp_summary) {
@@ -66,7 +78,7 @@ GML_API gml_status gml_posterior_diagnose(gml_context* ctx, const gml_model* mod
   return model_call(
       "gml_posterior_diagnose", ctx, model, "posterior", [&](gml_context& c, const gml_model& m) {
         const gml_posterior_diagnose_request rq{sizeof rq, simulations_path, first_row, n_sims,
-                                                n_samples, levels,           seed};
+                                                n_samples, levels,           seed,      0};
         const gml_posterior_diagnose_result rs{sizeof rs,  ranks,        kUnchecked, sbc_pvalue,
                                                kUnchecked, coverage,     kUnchecked, tarp_ecp,
                                                kUnchecked, tarp_summary, kUnchecked};

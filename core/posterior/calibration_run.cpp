@@ -4,18 +4,48 @@
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
+#include "core/common/error.h"
 #include "core/common/progress.h"
 #include "core/posterior/posterior_sampling.h"
 
 namespace gml::posterior {
 
-CalibrationReport calibrate_posterior(PosteriorFlow& flow, const at::Tensor& theta,
-                                      const at::Tensor& x, int64_t n_samples, int64_t levels,
-                                      uint64_t seed, Progress& progress) {
+CalibrationReport calibrate_posterior(PosteriorFlow& flow, const at::Tensor& theta_in,
+                                      const at::Tensor& x_in, int64_t n_samples, int64_t levels,
+                                      uint64_t seed, Progress& progress,
+                                      const TruncationOptions* truncation) {
   const PosteriorConfig& cfg = flow->config();
+  CalibrationReport r;
+  PosteriorDraws d;
+  at::Tensor theta = theta_in, x = x_in;
+  if (truncation) {
+    std::vector<int64_t> rows(static_cast<size_t>(theta.size(0)));
+    for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int64_t>(i);
+    TruncatedCounts counts;
+    d = draw_posterior_truncated(flow, x, n_samples, seed, rows, *truncation, &progress, 16384,
+                                 &counts);
+    r.truncated = true;
+    std::vector<int64_t> full;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (counts.accepted[i] == n_samples) full.push_back(static_cast<int64_t>(i));
+    }
+    r.short_sims = theta.size(0) - static_cast<int64_t>(full.size());
+    require(full.size() >= 2, "calibration: fewer than 2 simulations kept " +
+                                  std::to_string(n_samples) + " draws inside the prior");
+    if (r.short_sims > 0) {
+      const at::Tensor keep = at::tensor(full, at::kLong);
+      r.kept = keep;
+      d.theta = d.theta.index_select(0, keep);
+      theta = theta.index_select(0, keep);
+      x = x.index_select(0, keep);
+    }
+  } else {
+    d = draw_posterior(flow, x, n_samples, seed, 0, &progress);
+  }
   const int64_t n_sims = theta.size(0);
-  PosteriorDraws d = draw_posterior(flow, x, n_samples, seed, 0, &progress);
   // Densities of the draws and of the truths, for the highest-density coverage.
   at::Tensor lp_draws, lp_true;
   {
@@ -33,7 +63,6 @@ CalibrationReport calibrate_posterior(PosteriorFlow& flow, const at::Tensor& the
     }
   }
   progress.finish();
-  CalibrationReport r;
   r.sbc = simulation_based_calibration(d.theta, theta, seed + 1);
   r.coverage = expected_coverage(d.theta, theta, lp_draws, lp_true, levels);
   at::Tensor lo, hi;

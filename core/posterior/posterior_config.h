@@ -40,6 +40,15 @@ struct PosteriorConfig {
   // How x is built from a catalog row: "" (the mapped columns are x) or
   // "sed_ugriz" (fluxes, inverse variances and redshift; docs/posterior.md).
   std::string observation;
+  // The flow models theta mapped to an unbounded space where the prior
+  // bounds it, as torch's biject_to(support): logit of (theta - lower) /
+  // (upper - lower) on a two-sided bound, log(theta - lower) or
+  // log(upper - theta) on a one-sided one. Every draw then lies inside the
+  // support and no mass leaks out of it, which a flow on a box otherwise
+  // does (40% of an SED model's draws; truncating them leaves the rest too
+  // narrow). Written only when set, so older libraries refuse such a model
+  // instead of misreading it.
+  bool bounded_theta = false;
 
   // The prior, whichever form holds it.
   Prior prior_distribution() const { return effective_prior(prior, prior_lower, prior_upper); }

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <limits>
 
 #include "core/common/error.h"
 #include "core/common/rq_spline.h"
@@ -56,6 +57,15 @@ PosteriorFlowImpl::PosteriorFlowImpl(const PosteriorConfig& config, uint64_t see
   theta_std_ = at::ones({config_.theta_dim}, f64);
   x_mean_ = at::zeros({config_.x_dim}, f64);
   x_std_ = at::ones({config_.x_dim}, f64);
+  if (config_.bounded_theta) {
+    const Prior prior = config_.prior_distribution();
+    lower_ = at::tensor(prior.support_lower(), f64);
+    upper_ = at::tensor(prior.support_upper(), f64);
+    const at::Tensor has_lower = at::isfinite(lower_), has_upper = at::isfinite(upper_);
+    both_ = has_lower & has_upper;
+    below_ = has_lower & ~has_upper;
+    above_ = ~has_lower & has_upper;
+  }
 }
 
 int64_t PosteriorFlowImpl::num_parameters() const {
@@ -77,7 +87,7 @@ void PosteriorFlowImpl::fit_normalization(const at::Tensor& theta, const at::Ten
     mean.copy_(d.mean(0));
     std.copy_(s);
   };
-  fit(theta, theta_mean_, theta_std_);
+  fit(to_unbounded(theta.to(at::kCPU), nullptr), theta_mean_, theta_std_);
   fit(x, x_mean_, x_std_);
 }
 
@@ -103,6 +113,58 @@ void PosteriorFlowImpl::set_normalization_tensors(
   set("x_std", x_std_);
 }
 
+at::Tensor PosteriorFlowImpl::in_domain(const at::Tensor& theta) const {
+  if (!config_.bounded_theta) return at::ones({theta.size(0)}, at::kBool);
+  const at::Tensor t = theta.to(at::kCPU, at::kDouble);
+  return ((t > lower_) & (t < upper_)).all(1);
+}
+
+at::Tensor PosteriorFlowImpl::to_unbounded(const at::Tensor& theta,
+                                           at::Tensor* log_jacobian) const {
+  const at::Tensor t = theta.to(at::kDouble);
+  if (!config_.bounded_theta) {
+    if (log_jacobian) *log_jacobian = at::zeros({t.size(0)}, t.options());
+    return t;
+  }
+  const at::Tensor lo = lower_.to(t.device()), hi = upper_.to(t.device());
+  const at::Tensor both = both_.to(t.device()), below = below_.to(t.device()),
+                   above = above_.to(t.device());
+  // Every branch is evaluated on every column; where() keeps the right one,
+  // and the others' NaN from an infinite bound never reach the result.
+  // Just inside a bound the differences can round to 0 (or u to 1): they
+  // are kept off it, so a draw there has a finite density; points on or
+  // beyond a bound get -inf from in_domain() in log_prob.
+  const double tiny = std::numeric_limits<double>::min();
+  const double below_one = 1.0 - std::numeric_limits<double>::epsilon() / 2;
+  const at::Tensor width = hi - lo;
+  const at::Tensor u = ((t - lo) / width).clamp(tiny, below_one);
+  const at::Tensor log_u = at::log(u), log_1mu = at::log1p(-u);
+  const at::Tensor from_lo = at::log((t - lo).clamp_min(tiny)),
+                   to_hi = at::log((hi - t).clamp_min(tiny));
+  const at::Tensor v =
+      at::where(both, log_u - log_1mu, at::where(below, from_lo, at::where(above, to_hi, t)));
+  if (log_jacobian) {
+    const at::Tensor zero = at::zeros_like(t);
+    *log_jacobian = at::where(both, -at::log(width) - log_u - log_1mu,
+                              at::where(below, -from_lo, at::where(above, -to_hi, zero)))
+                        .sum(1);
+  }
+  return v;
+}
+
+at::Tensor PosteriorFlowImpl::from_unbounded(const at::Tensor& v) const {
+  if (!config_.bounded_theta) return v;
+  const at::Tensor lo = lower_.to(v.device()), hi = upper_.to(v.device());
+  const at::Tensor theta =
+      at::where(both_.to(v.device()), lo + (hi - lo) * at::sigmoid(v),
+                at::where(below_.to(v.device()), lo + at::exp(v),
+                          at::where(above_.to(v.device()), hi - at::exp(v), v)));
+  // sigmoid(v) rounds to 1 from v ~ 37 and exp(v) vanishes next to a bound,
+  // which would put a draw on the bound, where the density is not defined:
+  // such draws move to the nearest double inside.
+  return at::maximum(at::minimum(theta, at::nextafter(hi, lo)), at::nextafter(lo, hi));
+}
+
 at::Tensor PosteriorFlowImpl::permutation(size_t block) const {
   return permutations_[block].to(at::kLong);
 }
@@ -120,9 +182,10 @@ at::Tensor PosteriorFlowImpl::log_prob(const at::Tensor& theta, const at::Tensor
           "posterior: theta must be (N, " + std::to_string(config_.theta_dim) + ")");
   const at::Tensor c = normalized_x(x);
   require(c.size(0) == 1 || c.size(0) == theta.size(0), "posterior: x needs 1 or N rows");
-  at::Tensor u =
-      ((theta.to(at::kDouble) - theta_mean_.to(theta.device())) / theta_std_.to(theta.device()))
-          .to(c.scalar_type());
+  at::Tensor log_jacobian;
+  const at::Tensor mapped = to_unbounded(theta, &log_jacobian);
+  at::Tensor u = ((mapped - theta_mean_.to(theta.device())) / theta_std_.to(theta.device()))
+                     .to(c.scalar_type());
   const int64_t n = u.size(0), d = config_.theta_dim;
   at::Tensor logdet = at::zeros({n}, u.options());
   for (size_t b = 0; b < mades_->size(); ++b) {
@@ -141,7 +204,13 @@ at::Tensor PosteriorFlowImpl::log_prob(const at::Tensor& theta, const at::Tensor
     u = u.index_select(1, permutation(b));
   }
   const double base = -kHalfLog2Pi * static_cast<double>(d);
-  return -0.5 * u.pow(2).sum(1) + base + logdet - theta_std_.log().sum().to(u.scalar_type());
+  at::Tensor lp =
+      -0.5 * u.pow(2).sum(1) + base + logdet - theta_std_.log().sum().to(u.scalar_type());
+  if (!config_.bounded_theta) return lp;
+  lp = lp + log_jacobian.to(lp.scalar_type());
+  // Outside the bounds the density is zero (the mapping is NaN there).
+  const at::Tensor inside = in_domain(theta).to(lp.device());
+  return at::where(inside, lp, at::full_like(lp, -std::numeric_limits<double>::infinity()));
 }
 
 at::Tensor PosteriorFlowImpl::from_latent(const at::Tensor& z, const at::Tensor& x, bool naive,
@@ -165,7 +234,7 @@ at::Tensor PosteriorFlowImpl::from_latent(const at::Tensor& z, const at::Tensor&
       u = made->invert(u, c, solve, x_repeat);
     }
   }
-  return u.to(at::kDouble) * theta_std_.to(u.device()) + theta_mean_.to(u.device());
+  return from_unbounded(u.to(at::kDouble) * theta_std_.to(u.device()) + theta_mean_.to(u.device()));
 }
 
 at::Tensor PosteriorFlowImpl::sample(const at::Tensor& x, int64_t n, at::Generator generator,

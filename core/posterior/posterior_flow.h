@@ -31,13 +31,17 @@ class PosteriorFlowImpl : public torch::nn::Module {
   int64_t num_parameters() const;
 
   // Fits the z-scores of theta and x on a training set (columns with zero
-  // spread get unit scale).
+  // spread get unit scale); with bounded_theta, of the mapped theta.
   void fit_normalization(const at::Tensor& theta, const at::Tensor& x);
+  // (N) bool: rows of theta (N, D) the density is defined on: strictly
+  // inside the prior's bounds with bounded_theta, every row otherwise.
+  at::Tensor in_domain(const at::Tensor& theta) const;
   // Keys theta_mean, theta_std, x_mean, x_std (float64, CPU).
   std::map<std::string, at::Tensor> normalization_tensors() const;
   void set_normalization_tensors(const std::map<std::string, at::Tensor>& tensors);
 
-  // log q(theta | x): theta (N, D), x (N, C) or (1, C); differentiable.
+  // log q(theta | x): theta (N, D), x (N, C) or (1, C); differentiable in
+  // the network's parameters; -inf outside in_domain().
   at::Tensor log_prob(const at::Tensor& theta, const at::Tensor& x);
 
   // n samples for each of G observations x (G, C) -> (G, n, D) in user
@@ -52,12 +56,20 @@ class PosteriorFlowImpl : public torch::nn::Module {
 
  private:
   at::Tensor normalized_x(const at::Tensor& x) const;
+  // theta (float64) -> the space the flow models, and log |d mapped / d theta|
+  // summed per row into *log_jacobian when given; the identity without
+  // bounded_theta.
+  at::Tensor to_unbounded(const at::Tensor& theta, at::Tensor* log_jacobian) const;
+  at::Tensor from_unbounded(const at::Tensor& v) const;
   at::Tensor permutation(size_t block) const;
 
   PosteriorConfig config_;
   torch::nn::ModuleList mades_{nullptr};
   std::vector<at::Tensor> permutations_;                // buffers (D), float-coded indices
   at::Tensor theta_mean_, theta_std_, x_mean_, x_std_;  // float64, CPU
+  // bounded_theta: the prior's bounds (float64, CPU, +-inf where open) and
+  // which dimensions are bounded on both sides, below only, above only.
+  at::Tensor lower_, upper_, both_, below_, above_;
 };
 TORCH_MODULE(PosteriorFlow);
 

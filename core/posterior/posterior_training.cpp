@@ -113,7 +113,9 @@ PosteriorTrainReport train_posterior(PosteriorFlow& flow, const at::Tensor& thet
   PosteriorTrainReport report;
   const at::Tensor theta_all = theta_in.to(at::kCPU, at::kDouble);
   const at::Tensor x_all = x_in.to(at::kCPU, at::kDouble);
-  const at::Tensor finite = at::isfinite(theta_all).all(1) & at::isfinite(x_all).all(1);
+  // A bounded_theta flow has no density on or beyond the prior's bounds.
+  const at::Tensor finite =
+      at::isfinite(theta_all).all(1) & at::isfinite(x_all).all(1) & flow->in_domain(theta_all);
   report.dropped_rows = theta_all.size(0) - finite.sum().item<int64_t>();
   const at::Tensor theta = theta_all.index({finite});
   const at::Tensor x = x_all.index({finite});
@@ -132,6 +134,8 @@ PosteriorTrainReport train_posterior(PosteriorFlow& flow, const at::Tensor& thet
   flow->to(device);
   report.train_rows = theta_tr.size(0);
   report.validation_rows = n_val;
+  report.validation_theta = theta.index_select(0, val_idx);
+  report.validation_x = x.index_select(0, val_idx);
   report.x_min = std::get<0>(x_tr.min(0)).cpu();
   report.x_max = std::get<0>(x_tr.max(0)).cpu();
 

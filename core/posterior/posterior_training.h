@@ -45,8 +45,12 @@ struct PosteriorTrainReport {
   std::vector<double> validation_history;  // per epoch
   bool stopped_early = false;
   int64_t train_rows = 0, validation_rows = 0;
-  int64_t dropped_rows = 0;  // rows with non-finite theta or x, left out
+  int64_t dropped_rows = 0;  // rows with non-finite theta or x, or on or beyond the
+                             // bounds of a bounded_theta flow: left out
   at::Tensor x_min, x_max;   // (C) float64 range of x over the training rows
+  // The validation rows (CPU float64), held out of the gradient steps: the
+  // simulations a trained model is calibrated on.
+  at::Tensor validation_theta, validation_x;
 };
 
 // The record a model file keeps of its training (JSON text): the report's

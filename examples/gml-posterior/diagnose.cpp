@@ -62,8 +62,9 @@ void plot_sbc(const Diagnostics& d, const PosteriorLabels& labels, const std::st
   for (int64_t j = 0; j < d.dims; ++j) {
     std::vector<double> r;
     for (int64_t i = 0; i < d.sims; ++i) {
-      r.push_back(static_cast<double>(d.ranks[static_cast<size_t>(i * d.dims + j)]) /
-                  static_cast<double>(d.samples + 1));
+      const int64_t rank = d.ranks[static_cast<size_t>(i * d.dims + j)];
+      if (rank >= 0)  // -1: left out, too few draws inside the prior
+        r.push_back(static_cast<double>(rank) / static_cast<double>(d.samples + 1));
     }
     Panel p = fig.panel(rows, cols, static_cast<int>(j / cols), static_cast<int>(j % cols));
     p.set_limits(0, 1, 0, 2.2);
@@ -187,17 +188,28 @@ void print_diagnostics(const Diagnostics& d, const PosteriorLabels& labels,
     std::fprintf(stderr, " %s %.3f", labels.theta[static_cast<size_t>(j)].c_str(),
                  d.pvalue[static_cast<size_t>(j)]);
   }
+  // The pass rule of the calibration record a model gets when it is trained.
+  constexpr double kPass = 0.01;
+  std::string failed;
+  for (int64_t j = 0; j < d.dims; ++j) {
+    if (!(d.pvalue[static_cast<size_t>(j)] > kPass))
+      failed += " " + labels.theta[static_cast<size_t>(j)];
+  }
+  if (!(d.tarp_p > kPass)) failed += " TARP";
   std::fprintf(stderr,
-               "\nTARP ATC %.3f, KS p %.3f\nwrote %s/{sbc,coverage,tarp}.fits, "
-               "sbc_ranks.png, coverage_tarp.png\n",
-               d.tarp_atc, d.tarp_p, out_dir.c_str());
+               "\nTARP ATC %.3f, KS p %.3f\ncalibration %s on %lld simulations x %lld draws%s%s\n"
+               "wrote %s/{sbc,coverage,tarp}.fits, sbc_ranks.png, coverage_tarp.png\n",
+               d.tarp_atc, d.tarp_p, failed.empty() ? "passed" : "FAILED",
+               static_cast<long long>(d.sims), static_cast<long long>(d.samples),
+               failed.empty() ? " (every KS p > 0.01)" : ": KS p <= 0.01 for", failed.c_str(),
+               out_dir.c_str());
 }
 
 }  // namespace
 
 int cmd_diagnose(int argc, char** argv) {
   Common c;
-  std::string model_path, sims, out_dir = ".";
+  std::string model_path, sims, out_dir = ".", truncate;
   Diagnostics d;
   int64_t first_row = 0;
   d.sims = 500;
@@ -212,6 +224,9 @@ int cmd_diagnose(int argc, char** argv) {
       "n-sims", po::value(&d.sims)->default_value(d.sims), "simulations")(
       "n-samples", po::value(&d.samples)->default_value(d.samples), "draws per simulation")(
       "levels", po::value(&d.levels)->default_value(d.levels), "credibility levels")(
+      "truncate", po::value(&truncate)->default_value("auto"),
+      "auto|on|off: draws truncated to the prior's support, as a catalog run's (auto: where "
+      "the prior has a bound), or the flow's raw draws")(
       "out-dir", po::value(&out_dir)->default_value("."), "where tables and PNGs go");
   if (!parse(argc, argv, desc,
              "Simulation-based calibration, expected coverage and TARP of a posterior model."))
@@ -227,10 +242,28 @@ int cmd_diagnose(int argc, char** argv) {
   d.coverage.resize(static_cast<size_t>(d.levels * (d.dims + 1)));
   d.tarp_ecp.resize(static_cast<size_t>(d.levels + 1));
   double tarp[2];
-  check(gml_posterior_diagnose(s.ctx, model, sims.c_str(), first_row, d.sims, d.samples, d.levels,
-                               c.seed, d.ranks.data(), d.pvalue.data(), d.coverage.data(),
-                               d.tarp_ecp.data(), tarp),
-        "diagnose");
+  gml_posterior_diagnose_request rq{};
+  rq.struct_size = sizeof rq;
+  rq.simulations_path = sims.c_str();
+  rq.first_row = first_row;
+  rq.n_sims = d.sims;
+  rq.n_samples = d.samples;
+  rq.levels = d.levels;
+  rq.seed = c.seed;
+  rq.truncate = truncate_argument(truncate);
+  gml_posterior_diagnose_result rs{};
+  rs.struct_size = sizeof rs;
+  rs.ranks = d.ranks.data();
+  rs.ranks_capacity = d.ranks.size();
+  rs.sbc_pvalue = d.pvalue.data();
+  rs.sbc_pvalue_capacity = d.pvalue.size();
+  rs.coverage = d.coverage.data();
+  rs.coverage_capacity = d.coverage.size();
+  rs.tarp_ecp = d.tarp_ecp.data();
+  rs.tarp_ecp_capacity = d.tarp_ecp.size();
+  rs.tarp_summary = tarp;
+  rs.tarp_summary_capacity = 2;
+  check(gml_posterior_diagnose_batch(s.ctx, model, &rq, &rs), "diagnose");
   s.bar.close();
   d.tarp_atc = tarp[0];
   d.tarp_p = tarp[1];

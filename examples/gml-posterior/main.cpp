@@ -99,6 +99,14 @@ int cmd_train(int argc, char** argv) {
       "lr-plateau", po::value(&o.lr_plateau)->default_value(0),
       "halve the rate after this many epochs without improvement (0: never)")(
       "max-rows", po::value(&o.max_rows)->default_value(0), "use at most this many rows")(
+      "calibration-sims", po::value(&o.calibration_sims)->default_value(o.calibration_sims),
+      "after training, SBC and TARP on this many validation simulations, recorded in the "
+      "model (0: none)")("calibration-samples",
+                         po::value(&o.calibration_samples)->default_value(o.calibration_samples),
+                         "draws per calibration simulation")(
+      "bounded-theta", po::value(&o.bounded_theta)->default_value(o.bounded_theta),
+      "-1: model theta mapped to an unbounded space where the prior bounds it (every draw "
+      "inside the prior); 0: theta as it is; 1: mapped, or an error")(
       "checkpoint", po::value(&checkpoint), "checkpoint file, written every epoch")(
       "resume", po::bool_switch(&resume), "continue from --checkpoint");
   if (!parse(argc, argv, d, "Trains a posterior estimator (MAF or NSF) on simulations.")) return 0;
@@ -130,6 +138,10 @@ int cmd_train(int argc, char** argv) {
     std::fprintf(stderr, "wrote %s: %s of %s blocks x %s hidden units\n", out.c_str(),
                  field("estimator").c_str(), field("num_blocks").c_str(),
                  field("hidden_width").c_str());
+    gml_model* model = nullptr;
+    check(gml_model_load(s.ctx, out.c_str(), "posterior", &model), "load " + out);
+    std::fprintf(stderr, "%s\n", calibration_verdict(model).c_str());
+    gml_model_free(model);
   }
   return 0;
 }
@@ -189,7 +201,11 @@ int cmd_run(int argc, char** argv) {
   s.bar.close();
   if (rank == 0) {
     const RunSummary summary = summarize_run(model, out);
-    if (!c.quiet) print_run_summary(summary, out, size);
+    if (!c.quiet) {
+      print_run_summary(summary, out, size);
+      std::fprintf(stderr, "model %s (header keywords CALIB, CALNOTE)\n",
+                   calibration_verdict(model).c_str());
+    }
     plot_run(summary, plot);
     if (!c.quiet) std::fprintf(stderr, "wrote %s\n", plot.c_str());
   }

@@ -31,6 +31,15 @@ std::string posterior_observation(const gml_model* model) {
   return describe(model).value("observation", "");
 }
 
+std::string calibration_verdict(const gml_model* model) {
+  const nlohmann::json j = describe(model);
+  const auto p = j.find("provenance");
+  if (p == j.end() || !p->is_object() || !p->contains("calibration")) {
+    return "no calibration record: check the model with gml-posterior diagnose";
+  }
+  return (*p)["calibration"].value("verdict", "calibration record without a verdict");
+}
+
 PosteriorLabels posterior_labels(const gml_model* model) {
   const nlohmann::json j = describe(model);
   PosteriorLabels out;

@@ -21,6 +21,10 @@ PosteriorLabels posterior_labels(const gml_model* model);
 // columns are x).
 std::string posterior_observation(const gml_model* model);
 
+// The one-line verdict of the model's calibration record (made when it
+// was trained), or a line saying it has none.
+std::string calibration_verdict(const gml_model* model);
+
 struct RunSummary {
   PosteriorLabels labels;
   int64_t rows = 0;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "core/common/runtime.h"
 #include "core/distributed/backend.h"
 #include "core/distributed/rank_agreement.h"
+#include "core/posterior/calibration_record.h"
 #include "core/posterior/posterior_sampling.h"
 #include "core/posterior/sed/support.h"
 #include "core/posterior/truncated_sampling.h"
@@ -28,6 +30,33 @@ namespace gml::runs {
 namespace {
 
 namespace post = gml::posterior;
+
+std::string keyword_figure(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+// CALIB is PASS, FAIL or NONE (no record); the figures follow
+// CalibrationRecord, and CALNOTE is its one-line verdict.
+void write_calibration_keywords(adapters::TableWriter& table, const post::CalibrationRecord& c,
+                                bool has_record) {
+  if (!has_record) {
+    table.set_keyword("CALIB", "NONE", "the model carries no calibration record");
+    return;
+  }
+  table.set_keyword("CALIB", c.passed() ? "PASS" : "FAIL", "model calibration (SBC and TARP)");
+  table.set_keyword("CALNSIM", std::to_string(c.n_sims), "calibration simulations");
+  table.set_keyword("CALNDRAW", std::to_string(c.n_samples), "calibration draws per simulation");
+  table.set_keyword("CALSBCP",
+                    keyword_figure(c.sbc_pvalue.empty() ? 0 : c.sbc_pvalue[c.worst_parameter()]),
+                    "smallest SBC KS p-value over parameters");
+  table.set_keyword("CALTARPP", keyword_figure(c.tarp_pvalue), "TARP KS p-value");
+  table.set_keyword("CALATC", keyword_figure(c.tarp_atc), "TARP ATC (<0: over-confident)");
+  table.set_keyword("CALPASSP", keyword_figure(post::CalibrationRecord::kPassPvalue),
+                    "pass: every p-value above this");
+  table.set_keyword("CALNOTE", c.verdict(), "calibration verdict");
+}
 
 // One work unit's results, packed for the gather to rank 0.
 struct UnitResult {
@@ -257,6 +286,19 @@ void run_posterior_catalog(const posterior::LoadedPosterior& lp, const std::stri
   const std::optional<post::TruncationOptions> truncation =
       truncation_for(cfg, o.truncate, o.min_acceptance);
   int64_t short_rows = 0;
+  // The catalog carries the model's own evidence of calibration, and a run
+  // of an uncalibrated model says so once, in one line.
+  post::CalibrationRecord calibration;
+  const bool has_calibration = post::calibration_from_provenance(lp.extras.provenance, calibration);
+  if (root) {
+    if (!has_calibration) {
+      gml::log(gml::LogLevel::Warning,
+               "posterior run: the model carries no calibration record (trained by an older "
+               "library, or on too few simulations); check it with gml-posterior diagnose");
+    } else if (!calibration.passed()) {
+      gml::log(gml::LogLevel::Warning, "posterior run: model " + calibration.verdict());
+    }
+  }
 
   std::unique_ptr<adapters::TableWriter> table;
   std::unique_ptr<adapters::Hdf5SampleWriter> samples;
@@ -288,6 +330,7 @@ void run_posterior_catalog(const posterior::LoadedPosterior& lp, const std::stri
       table->set_keyword("GMLSEED", std::to_string(o.seed), "seed of the draws");
       table->set_keyword("TRUNCATE", truncation ? "T" : "F",
                          "draws outside the prior's support replaced");
+      write_calibration_keywords(*table, calibration, has_calibration);
       if (keep_samples) {
         samples = std::make_unique<adapters::Hdf5SampleWriter>(o.samples_path);
         samples_id = samples->add_dataset("samples", {o.n_samples, d});

@@ -12,6 +12,7 @@
 #include "core/common/error.h"
 #include "core/common/progress.h"
 #include "core/common/runtime.h"
+#include "core/posterior/calibration_record.h"
 #include "core/posterior/estimator_defaults.h"
 #include "core/posterior/sed/observation.h"
 #include "core/posterior/sed/simulator.h"
@@ -33,6 +34,10 @@ constexpr int64_t kLogProbRows = 65536;
 
 // Draws held at once by summarize_posterior().
 constexpr int64_t kSummaryDraws = 4000000;
+
+// Credibility levels of the coverage and TARP curves of a training's
+// calibration run (gml-posterior diagnose's default).
+constexpr int64_t kCalibrationLevels = 20;
 
 std::vector<double> to_vector(const at::Tensor& t) {
   const at::Tensor c = t.to(at::kCPU, at::kDouble).contiguous();
@@ -246,7 +251,8 @@ post::CalibrationReport run_posterior_diagnosis(post::PosteriorFlow& flow,
                                                 const std::string& simulations_path,
                                                 int64_t first_row, int64_t n_sims,
                                                 int64_t n_samples, int64_t levels, uint64_t seed,
-                                                RunControl* control) {
+                                                RunControl* control,
+                                                const post::TruncationOptions* truncation) {
   const post::PosteriorConfig& cfg = flow->config();
   const post::TrainingSet set = post::read_training_set(simulations_path, first_row + n_sims);
   require(set.theta.size(0) == first_row + n_sims,
@@ -255,9 +261,16 @@ post::CalibrationReport run_posterior_diagnosis(post::PosteriorFlow& flow,
   require(set.info.theta_dim == cfg.theta_dim && set.info.x_dim == cfg.x_dim,
           "the simulations' dimensions differ from the model's");
   Progress progress(control, "diagnose", n_sims, "simulations");
-  return post::calibrate_posterior(flow, set.theta.narrow(0, first_row, n_sims),
-                                   set.x.narrow(0, first_row, n_sims), n_samples, levels, seed,
-                                   progress);
+  post::CalibrationReport r = post::calibrate_posterior(
+      flow, set.theta.narrow(0, first_row, n_sims), set.x.narrow(0, first_row, n_sims), n_samples,
+      levels, seed, progress, truncation);
+  if (r.short_sims > 0) {
+    gml::log(gml::LogLevel::Warning,
+             "posterior diagnosis: " + std::to_string(r.short_sims) + " of " +
+                 std::to_string(n_sims) + " simulations left out: fewer than " +
+                 std::to_string(n_samples) + " draws fell inside the prior");
+  }
+  return r;
 }
 
 post::PosteriorTrainReport run_posterior_training(const std::string& training_set_path,
@@ -274,6 +287,16 @@ post::PosteriorTrainReport run_posterior_training(const std::string& training_se
   cfg.x_dim = set.info.x_dim;
   const post::Prior prior = set.info.prior_distribution();
   post::store_prior(prior, cfg.prior, cfg.prior_lower, cfg.prior_upper);
+  require(options.bounded_theta >= -1 && options.bounded_theta <= 1,
+          "bounded_theta must be -1 (where the prior bounds theta), 0 or 1");
+  if (options.bounded_theta == -1) {
+    bool bounded = false;
+    for (double v : prior.support_lower()) bounded = bounded || std::isfinite(v);
+    for (double v : prior.support_upper()) bounded = bounded || std::isfinite(v);
+    cfg.bounded_theta = bounded;
+  } else {
+    cfg.bounded_theta = options.bounded_theta == 1;
+  }
   int64_t outside = 0;
   if (!prior.is_none()) {
     // Simulations drawn from another prior train a posterior for that one.
@@ -299,11 +322,32 @@ post::PosteriorTrainReport run_posterior_training(const std::string& training_se
   // The simulations are in random order (theta is drawn independently per
   // row), so the first rows are a fair subset for the support check.
   extras.support_x = set.x.narrow(0, 0, std::min<int64_t>(set.x.size(0), kSupportRows)).clone();
-  extras.provenance = nlohmann::json{
-      {"training_set", training_set_path},
-      {"rows", set.theta.size(0)},
-      {"rows_outside_prior",
-       outside}}.dump();
+  nlohmann::json provenance{{"training_set", training_set_path},
+                            {"rows", set.theta.size(0)},
+                            {"rows_outside_prior", outside}};
+  const int64_t n_cal = std::min(options.calibration_sims, r.validation_rows);
+  if (options.calibration_sims > 0 && n_cal < kMinCalibrationSims) {
+    gml::log(gml::LogLevel::Info,
+             "posterior training: not calibrated: " + std::to_string(r.validation_rows) +
+                 " validation rows, " + std::to_string(kMinCalibrationSims) + " needed");
+  } else if (options.calibration_sims > 0) {
+    require(options.calibration_samples >= 2, "calibration_samples must be >= 2");
+    Progress progress(control, "calibrate", n_cal, "simulations");
+    // The draws a catalog run summarises by default: truncated where the
+    // prior has a bound.
+    const std::optional<post::TruncationOptions> truncation =
+        truncation_for(flow->config(), -1, post::TruncationOptions{}.min_acceptance);
+    const post::CalibrationReport report = post::calibrate_posterior(
+        flow, r.validation_theta.narrow(0, 0, n_cal), r.validation_x.narrow(0, 0, n_cal),
+        options.calibration_samples, kCalibrationLevels, to.seed + 0x5bc, progress,
+        truncation ? &*truncation : nullptr);
+    const post::CalibrationRecord record = post::record_calibration(
+        report, cfg.theta_names, options.calibration_samples, "validation simulations");
+    gml::log(record.passed() ? gml::LogLevel::Info : gml::LogLevel::Warning,
+             "posterior training: " + record.verdict());
+    provenance["calibration"] = nlohmann::json::parse(record.to_json_text());
+  }
+  extras.provenance = provenance.dump();
   extras.training = post::training_record(r, to);
   post::save_posterior(model_path, flow, extras);
   return r;

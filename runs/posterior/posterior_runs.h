@@ -102,20 +102,33 @@ struct PosteriorTrainRunOptions {
   posterior::PosteriorConfig config;
   posterior::PosteriorTrainOptions train;
   int64_t max_rows = 0;  // 0: every complete row of the file
+  // After training, a calibration run on up to this many validation rows
+  // (never in a gradient step), stored in the model's provenance; 0: none.
+  // Fewer than kMinCalibrationSims validation rows are too few to test and
+  // leave the model without a record.
+  int64_t calibration_sims = 1000;
+  int64_t calibration_samples = 500;  // draws per simulation
+  // PosteriorConfig::bounded_theta: -1 where the prior bounds a parameter,
+  // 0 never, 1 always (InvalidArgument when the prior bounds nothing).
+  int bounded_theta = -1;
 };
+inline constexpr int64_t kMinCalibrationSims = 100;
 
 // Calibration of the model on rows [first_row, first_row + n_sims) of a
 // simulations file it was not trained on (calibrate_posterior()). Throws
 // InvalidArgument when the file holds fewer complete rows or other
-// dimensions than the model's, the file errors, Cancelled.
-posterior::CalibrationReport run_posterior_diagnosis(posterior::PosteriorFlow& flow,
-                                                     const std::string& simulations_path,
-                                                     int64_t first_row, int64_t n_sims,
-                                                     int64_t n_samples, int64_t levels,
-                                                     uint64_t seed, RunControl* control);
+// dimensions than the model's, the file errors, Cancelled. With
+// `truncation`, the draws are truncated to the prior (calibrate_posterior()),
+// and simulations left short are logged.
+posterior::CalibrationReport run_posterior_diagnosis(
+    posterior::PosteriorFlow& flow, const std::string& simulations_path, int64_t first_row,
+    int64_t n_sims, int64_t n_samples, int64_t levels, uint64_t seed, RunControl* control,
+    const posterior::TruncationOptions* truncation = nullptr);
 
-// A simulations file in, a model file out (with the x range and a subset of
-// training x for the catalog support check). Throws InvalidArgument for an
+// A simulations file in, a model file out (with the x range, a subset of
+// training x for the catalog support check and the calibration record,
+// whose verdict is logged: GML_LOG_INFO when it passes, GML_LOG_WARN when
+// not). Throws InvalidArgument for an
 // architecture the simulations cannot have, the file errors, Cancelled.
 posterior::PosteriorTrainReport run_posterior_training(const std::string& training_set_path,
                                                        const PosteriorTrainRunOptions& options,

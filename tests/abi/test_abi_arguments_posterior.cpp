@@ -156,6 +156,14 @@ TEST(AbiArgumentsPosterior, EveryEntryPointRejectsBadArguments) {
   to.batch_size = -1;
   posterior_expect_invalid(gml_posterior_train(ctx, ts.c_str(), &to, (dir / "m.h5").c_str()),
                            "batch -1");
+  gml_posterior_train_options_default(&to);
+  to.calibration_sims = -1;
+  posterior_expect_invalid(gml_posterior_train(ctx, ts.c_str(), &to, (dir / "m.h5").c_str()),
+                           "calibration_sims -1");
+  gml_posterior_train_options_default(&to);
+  to.calibration_samples = 1;
+  posterior_expect_invalid(gml_posterior_train(ctx, ts.c_str(), &to, (dir / "m.h5").c_str()),
+                           "calibration_samples 1");
   EXPECT_FALSE(fs::exists(dir / "m.h5"));
   gml_posterior_train_options_default(&to);
   to.num_blocks = 1;
@@ -335,7 +343,26 @@ TEST(AbiArgumentsPosterior, EveryEntryPointRejectsBadArguments) {
   EXPECT_EQ(pv2[0], pv[0]);
   EXPECT_EQ(pv2[1], pv[1]);
   EXPECT_EQ(ecp[0], 0.0);
-  EXPECT_EQ(ecp[4], 1.0);
+  for (int k = 1; k < 5; ++k) {
+    EXPECT_GE(ecp[k], ecp[k - 1]) << k;  // a coverage curve
+    EXPECT_LE(ecp[k], 1.0) << k;
+  }
+  // Truncated to the prior's box, as a catalog run draws: each simulation is
+  // ranked among n_samples draws inside the box, or left out (rank -1).
+  int64_t ranks[40];
+  rs.ranks = ranks;
+  rs.ranks_capacity = 40;
+  rq.truncate = 1;
+  ASSERT_EQ(gml_posterior_diagnose_batch(ctx, model, &rq, &rs), GML_OK) << gml_last_error();
+  for (int64_t r : ranks) {
+    EXPECT_GE(r, -1);
+    EXPECT_LE(r, 10);
+  }
+  rq.truncate = 5;
+  posterior_expect_invalid(gml_posterior_diagnose_batch(ctx, model, &rq, &rs), "truncate 5");
+  rq.truncate = 0;
+  rs.ranks = nullptr;
+  rs.ranks_capacity = 0;
   posterior_expect_invalid(gml_posterior_diagnose_batch(nullptr, model, &rq, &rs),
                            "diagnose_batch ctx");
   posterior_expect_invalid(gml_posterior_diagnose_batch(ctx, nullptr, &rq, &rs),

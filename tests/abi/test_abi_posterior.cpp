@@ -153,11 +153,16 @@ TEST_F(AbiPosterior, TrainSampleLogProbAndSummarize) {
   ASSERT_EQ(gml_posterior_dims(model, &td, &xd), GML_OK);
   EXPECT_EQ(td, 2);
   EXPECT_EQ(xd, 2);
-  char json[4096];
+  char json[16384];
   size_t len = 0;
   ASSERT_EQ(gml_posterior_describe(model, json, sizeof json, &len), GML_OK) << gml_last_error();
   EXPECT_NE(std::strstr(json, "\"prior_upper\":[1.0,2.0]"), nullptr) << json;
   EXPECT_NE(std::strstr(json, "x_train_min"), nullptr) << json;
+  // The default calibration on the 600 validation simulations.
+  EXPECT_NE(std::strstr(json, "\"calibration\":{"), nullptr) << json;
+  EXPECT_NE(std::strstr(json, "\"n_sims\":600"), nullptr) << json;
+  EXPECT_NE(std::strstr(json, "\"truncated\":true"), nullptr) << json << ": a box prior";
+  EXPECT_NE(std::strstr(json, "\"verdict\":\"calibration "), nullptr) << json;
 
   // Observation of theta = (0.5, -0.5): x = (0, 1). With noise 0.1 the
   // posterior is tight around the truth.

@@ -71,9 +71,12 @@ class AbiPosteriorPrior : public ::testing::Test {
     fs::remove(dir_, ec);
   }
   std::string path(const char* name) const { return (dir_ / name).string(); }
-  gml_model* train(const std::string& set, const char* name) {
+  // bounded_theta 0 by default here: the truncation tests need a flow that
+  // leaks out of the prior.
+  gml_model* train(const std::string& set, const char* name, int32_t bounded_theta = 0) {
     gml_posterior_train_options t;
     gml_posterior_train_options_default(&t);
+    t.bounded_theta = bounded_theta;
     t.num_blocks = 2;
     t.hidden_width = 16;
     t.batch_size = 64;
@@ -128,6 +131,19 @@ TEST_F(AbiPosteriorPrior, AJsonPriorIsDrawnStoredAndTruncatedTo) {
   ASSERT_EQ(gml_posterior_sample(ctx_, model, x, 1, n, 9, raw.data(), raw.size(), &outside),
             GML_OK);
   ASSERT_GT(outside, 20) << "the test needs draws outside the prior";
+  {
+    // By default the flow models log(theta_0), so nothing leaks.
+    gml_model* bounded = train(set, "bounded.h5", -1);
+    ASSERT_NE(bounded, nullptr);
+    EXPECT_NE(describe(bounded).find(R"("bounded_theta":true)"), std::string::npos);
+    std::vector<double> in(n * 2);
+    int64_t none = -1;
+    ASSERT_EQ(gml_posterior_sample(ctx_, bounded, x, 1, n, 9, in.data(), in.size(), &none), GML_OK)
+        << gml_last_error();
+    EXPECT_EQ(none, 0);
+    for (int64_t i = 0; i < n; ++i) ASSERT_GT(in[2 * i], 0.0) << i;
+    gml_model_free(bounded);
+  }
   gml_posterior_sample_options o;
   gml_posterior_sample_options_default(&o);
   ASSERT_EQ(gml_posterior_draw(ctx_, model, x, 1, n, 9, &o, cut.data(), cut.size(), &acc, &prop),

@@ -179,6 +179,84 @@ TEST(PosteriorFlow, TwoDimensionalDensityIntegratesToOne) {
   }
 }
 
+// bounded_theta: the flow models logit((theta - lo) / (hi - lo)),
+// log(theta - lo) or log(hi - theta). For each kind of bound the density is
+// normalised on the support (quadrature, through theta = lo + e^s on an
+// open side), zero outside it, and every draw lies inside with the mean the
+// density gives.
+TEST(PosteriorFlow, BoundedThetaIsADensityOnThePriorsSupportAndDrawsStayInside) {
+  struct Case {
+    const char* prior;
+    double lo, hi;
+  };
+  const Case cases[] = {{R"({"kind":"uniform","lower":[2],"upper":[3.5]})", 2, 3.5},
+                        {R"({"kind":"external","lower":[1],"upper":[null]})", 1, INFINITY},
+                        {R"({"kind":"external","lower":[null],"upper":[5]})", -INFINITY, 5}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.prior);
+    for (Estimator e : {Estimator::Maf, Estimator::Nsf}) {
+      PosteriorConfig cfg = small_config(e, 1, 1, 2, 16);
+      cfg.prior = gml::posterior::Prior::from_json_text(c.prior);
+      if (cfg.prior.kind() == gml::posterior::Prior::Kind::Independent) {
+        cfg.prior_lower = {c.lo};  // a box is kept in the legacy fields
+        cfg.prior_upper = {c.hi};
+        cfg.prior = gml::posterior::Prior();
+      }
+      cfg.bounded_theta = true;
+      PosteriorFlow flow(cfg, 12);
+      flow->to(at::kDouble);
+      perturb(*flow, 13, 0.2);
+      std::map<std::string, at::Tensor> norm = flow->normalization_tensors();
+      norm["theta_mean"] = at::tensor({0.3}, kFlowF64);
+      norm["theta_std"] = at::tensor({0.8}, kFlowF64);
+      flow->set_normalization_tensors(norm);
+      const at::Tensor x = at::tensor({0.4}, kFlowF64).view({1, 1});
+      torch::NoGradGuard no_grad;
+      // Midpoints of the support, or of s with theta = lo + e^s / hi - e^s.
+      const int64_t m = 40000;
+      at::Tensor theta, weight;
+      if (std::isfinite(c.lo) && std::isfinite(c.hi)) {
+        const double h = (c.hi - c.lo) / m;
+        theta = c.lo + h * (at::arange(m, kFlowF64) + 0.5);
+        weight = at::full({m}, h, kFlowF64);
+      } else {
+        const double h = 60.0 / m;
+        const at::Tensor ex = at::exp(-30.0 + h * (at::arange(m, kFlowF64) + 0.5));
+        theta = std::isfinite(c.lo) ? c.lo + ex : c.hi - ex;
+        weight = h * ex;
+      }
+      const at::Tensor q = flow->log_prob(theta.view({m, 1}), x).exp() * weight;
+      EXPECT_NEAR(q.sum().item<double>(), 1.0, 2e-3);
+      const double mean = (q * theta).sum().item<double>();
+
+      const double outside = std::isfinite(c.lo) ? c.lo - 0.5 : c.hi + 0.5;
+      EXPECT_EQ(flow->log_prob(at::tensor({outside}, kFlowF64).view({1, 1}), x).item<double>(),
+                -INFINITY);
+      EXPECT_FALSE(flow->in_domain(at::tensor({outside}, kFlowF64).view({1, 1}))[0].item<bool>());
+
+      const at::Tensor draws = flow->sample(x, 20000, at::detail::createCPUGenerator(14))[0];
+      EXPECT_TRUE(((draws >= c.lo) & (draws <= c.hi)).all().item<bool>());
+      const double sd = draws.std().item<double>();
+      EXPECT_NEAR(draws.mean().item<double>(), mean, 5 * sd / std::sqrt(20000.0));
+    }
+  }
+}
+
+// The flag is written only when set (older libraries refuse such a model
+// rather than misread it), and it needs a bound to map.
+TEST(PosteriorConfig, BoundedThetaIsWrittenOnlyWhenSetAndNeedsABound) {
+  PosteriorConfig cfg = small_config(Estimator::Maf, 1, 1, 1, 4);
+  EXPECT_EQ(cfg.to_json_text().find("bounded_theta"), std::string::npos);
+  cfg.prior_lower = {0};
+  cfg.prior_upper = {1};
+  cfg.bounded_theta = true;
+  EXPECT_NE(cfg.to_json_text().find("\"bounded_theta\":true"), std::string::npos);
+  EXPECT_TRUE(PosteriorConfig::from_json_text(cfg.to_json_text()).bounded_theta);
+  cfg.prior_lower.clear();
+  cfg.prior_upper.clear();
+  EXPECT_THROW(cfg.validate(), gml::Error);
+}
+
 // The parameter a MADE block takes first is transformed without x; each
 // block's permutation hands the lead to another parameter, so with two or
 // more blocks every parameter's posterior depends on x. Two parameters and

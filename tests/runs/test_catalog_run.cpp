@@ -17,6 +17,9 @@
 #include "core/common/error.h"
 #include "core/common/progress.h"
 #include "core/distributed/rank_agreement.h"
+#include "core/posterior/calibration_record.h"
+#include "fits_io/fits_file.h"
+#include "fits_io/header.h"
 #include "runs/posterior/catalog_run.h"
 #include "tests/runs/tiny_posterior.h"
 
@@ -195,6 +198,45 @@ TEST(CatalogRun, TruncationUsesExactlyNDrawsOrFlagsTheRow) {
   }
   std::remove(out.c_str());
   std::remove(raw.c_str());
+}
+
+TEST(CatalogRun, TheHeaderCarriesTheModelsCalibration) {
+  // A model without a record says so (CALIB NONE); one whose record failed
+  // gives the verdict and its figures, so the catalog carries its evidence.
+  post::LoadedPosterior model = tiny_model();
+  const std::string catalog = write_catalog(), out = work_path("calibrated.fits");
+  runs::run_posterior_catalog(model, catalog, "a=A,b=B", options(), out, nullptr, nullptr);
+  {
+    auto f = gml::fits::FitsFile::open(out + "[POSTERIOR]");
+    EXPECT_EQ(gml::fits::read_key_string(f, "CALIB"), "NONE");
+  }
+  std::remove(out.c_str());
+
+  post::CalibrationRecord rec;
+  rec.source = "validation simulations";
+  rec.n_sims = 400;
+  rec.n_samples = 300;
+  rec.names = {"mass", "age"};
+  rec.sbc_pvalue = {0.4, 0.002};
+  rec.tarp_pvalue = 0.3;
+  rec.tarp_atc = -1.5;
+  model.extras.provenance = "{\"calibration\":" + rec.to_json_text() + "}";
+  runs::run_posterior_catalog(model, catalog, "a=A,b=B", options(), out, nullptr, nullptr);
+  {
+    auto f = gml::fits::FitsFile::open(out + "[POSTERIOR]");
+    EXPECT_EQ(gml::fits::read_key_string(f, "CALIB"), "FAIL");
+    EXPECT_EQ(gml::fits::read_key_string(f, "CALNSIM"), "400");
+    EXPECT_EQ(gml::fits::read_key_string(f, "CALNDRAW"), "300");
+    EXPECT_EQ(std::stod(gml::fits::read_key_string(f, "CALSBCP")), 0.002);
+    EXPECT_EQ(std::stod(gml::fits::read_key_string(f, "CALTARPP")), 0.3);
+    const std::string note = gml::fits::read_key_string(f, "CALNOTE");
+    EXPECT_EQ(note, rec.verdict());
+    EXPECT_NE(note.find("FAILED"), std::string::npos) << note;
+    EXPECT_NE(note.find("(age)"), std::string::npos) << note;
+    EXPECT_EQ(note.find("(mass)"), std::string::npos) << note << ": mass passed";
+  }
+  std::remove(out.c_str());
+  std::remove(catalog.c_str());
 }
 
 TEST(CatalogRun, BadOptionsMappingsAndCancellationLeaveNoOutput) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/common/error.h"
+#include "core/posterior/calibration_record.h"
 #include "runs/posterior/posterior_runs.h"
 #include "tests/runs/tiny_posterior.h"
 
@@ -131,6 +132,8 @@ TEST(PosteriorRuns, TrainingRunTakesItsShapeFromTheSimulations) {
   const std::string text = runs::describe_posterior(loaded, "c0ffee");
   EXPECT_NE(text.find("\"checksum\":\"c0ffee\""), std::string::npos) << text;
   EXPECT_NE(text.find("x_train_min"), std::string::npos) << text;
+  // 30 validation rows are too few to calibrate on: no record, not a weak one.
+  EXPECT_EQ(text.find("calibration"), std::string::npos) << text;
 
   post::PosteriorFlow flow = loaded.flow;
   const post::CalibrationReport cal =
@@ -196,6 +199,14 @@ TEST(PosteriorRuns, GaussianLinearPosteriorMatchesTheClosedForm) {
   runs::run_posterior_training(sims, o, model, nullptr, at::kCPU);
   const post::LoadedPosterior m = post::load_posterior(model);
   EXPECT_EQ(m.flow->config().num_blocks, 5);
+  // The model calibrated itself on its 500 validation simulations, and this
+  // posterior is the true one up to training noise, so it passes.
+  post::CalibrationRecord cal;
+  ASSERT_TRUE(post::calibration_from_provenance(m.extras.provenance, cal)) << m.extras.provenance;
+  EXPECT_EQ(cal.n_sims, 500);
+  EXPECT_EQ(cal.n_samples, 500);
+  EXPECT_EQ(cal.sbc_pvalue.size(), 5u);
+  EXPECT_TRUE(cal.passed()) << cal.verdict();
   EXPECT_EQ(m.flow->config().prior_distribution().kind(), post::Prior::Kind::Independent);
 
   const at::Tensor x =

@@ -466,6 +466,9 @@ gml_posterior_train_options._fields_ = [
     ("max_rows", ctypes.c_int64),
     ("lr_plateau", ctypes.c_int64),
     ("lr_factor", ctypes.c_double),
+    ("calibration_sims", ctypes.c_int64),
+    ("calibration_samples", ctypes.c_int64),
+    ("bounded_theta", ctypes.c_int32),
 ]
 gml_posterior_run_options._fields_ = [
     ("struct_size", ctypes.c_uint32),
@@ -487,6 +490,7 @@ gml_posterior_diagnose_request._fields_ = [
     ("n_samples", ctypes.c_int64),
     ("levels", ctypes.c_int64),
     ("seed", ctypes.c_uint64),
+    ("truncate", ctypes.c_int32),
 ]
 gml_posterior_diagnose_result._fields_ = [
     ("struct_size", ctypes.c_uint32),

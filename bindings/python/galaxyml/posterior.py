@@ -436,7 +436,9 @@ def train(ctx, training_set_path, model_path, **options):
     fields of gml_posterior_train_options (estimator, num_blocks,
     hidden_width, made_blocks, activation, num_bins, batch_size,
     learning_rate, max_epochs, patience, validation_fraction,
-    checkpoint_path, resume, seed, max_rows, lr_plateau, lr_factor)."""
+    checkpoint_path, resume, seed, max_rows, lr_plateau, lr_factor,
+    calibration_sims, calibration_samples, bounded_theta). The model keeps the calibration
+    on its validation simulations: describe()["provenance"]["calibration"]."""
     keep = []
     o = default_options("gml_posterior_train_options", options, keep)
     ctx.run(lib.gml_posterior_train, ctx.handle, encode(training_set_path), ctypes.byref(o),

@@ -159,6 +159,22 @@ typedef struct gml_posterior_train_options {
                                     epochs without improvement; 0 (default, as
                                     SEDflow): constant rate */
   double lr_factor;            /**< default 0.5 */
+  /* Appended after the first publication. */
+  int64_t calibration_sims;    /**< after training, SBC and TARP on up to this
+                                    many validation simulations (never used in
+                                    a gradient step), recorded in the model
+                                    (see gml_posterior_train()); default 1000;
+                                    0: none */
+  int64_t calibration_samples; /**< draws per calibration simulation, >= 2;
+                                    default 500 */
+  int32_t bounded_theta;       /**< -1 (default): where the prior bounds a
+                                    parameter, the flow models it mapped to
+                                    an unbounded space (logit of a two-sided
+                                    bound, log of a one-sided one), so every
+                                    draw lies inside the prior; 0: theta as
+                                    it is (draws may leak out of the prior;
+                                    see truncation); 1: mapped, an error when
+                                    the prior bounds nothing */
 } gml_posterior_train_options;
 
 /**
@@ -178,6 +194,13 @@ GML_API void gml_posterior_train_options_default(gml_posterior_train_options* op
  * training set; training rows whose theta lies outside the prior's support
  * are counted and reported (GML_LOG_WARN), as they mean the simulations
  * were not drawn from that prior.
+ * The trained model is then calibrated on up to opts->calibration_sims of
+ * its validation simulations (at least 100 are needed): SBC per parameter
+ * and TARP, as gml_posterior_diagnose(). The record goes into the model
+ * (gml_posterior_describe(): provenance.calibration) and into the header of
+ * every catalog the model produces (gml_posterior_run_catalog()). It passes
+ * when every KS p-value is above 0.01; the verdict is logged in one line,
+ * GML_LOG_WARN when it fails.
  * Given:    ctx (progress with loss, epoch and validation loss; cancel);
  *           training_set_path; opts (NULL: defaults); model_path.
  * Errors:   GML_ERR_INVALID_ARGUMENT, GML_ERR_IO, GML_ERR_FORMAT,
@@ -383,6 +406,12 @@ typedef struct gml_posterior_diagnose_request {
   int64_t n_samples;            /**< draws per simulation, >= 2 */
   int64_t levels;               /**< credibility levels, >= 1 */
   uint64_t seed;                /**< 0: the context's */
+  /* Appended after the first publication. */
+  int32_t truncate; /**< 0: the flow's raw draws; 1: draws truncated to the
+                         prior's support, as a catalog run summarises them
+                         (simulations left with fewer than n_samples draws
+                         inside are left out: rank -1, logged); -1: 1 where
+                         the prior has a bound */
 } gml_posterior_diagnose_request;
 
 /** Where gml_posterior_diagnose_batch() writes; capacities in elements. */

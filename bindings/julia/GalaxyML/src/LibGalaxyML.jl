@@ -355,6 +355,9 @@ struct gml_posterior_train_options
     max_rows::Int64
     lr_plateau::Int64
     lr_factor::Cdouble
+    calibration_sims::Int64
+    calibration_samples::Int64
+    bounded_theta::Int32
 end
 
 struct gml_posterior_run_options
@@ -378,6 +381,7 @@ struct gml_posterior_diagnose_request
     n_samples::Int64
     levels::Int64
     seed::UInt64
+    truncate::Int32
 end
 
 struct gml_posterior_diagnose_result

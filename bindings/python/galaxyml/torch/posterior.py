@@ -26,6 +26,7 @@ POSTERIOR_CONFIG_DEFAULTS = {
     "estimator": "maf", "theta_dim": 1, "x_dim": 1, "num_blocks": 15, "hidden_width": 500,
     "made_blocks": 2, "activation": "tanh", "num_bins": 8, "tail_bound": 3.0,
     "prior_lower": [], "prior_upper": [], "theta_names": [], "x_names": [], "observation": "",
+    "bounded_theta": False,
 }
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -131,6 +132,8 @@ class PosteriorModule(GalaxymlModule):
                              persistent=False)
         self.register_buffer("prior_upper", torch.tensor(c["prior_upper"], dtype=f64),
                              persistent=False)
+        if c["bounded_theta"] and not c["prior_lower"]:
+            raise FormatError("posterior config: bounded_theta needs the prior box")
 
     @classmethod
     def load(cls, path, verify=True):
@@ -186,7 +189,8 @@ class PosteriorModule(GalaxymlModule):
         c = self.normalized_x(x)
         if c.shape[0] not in (1, t.shape[0]):
             raise ValueError("posterior: x needs 1 or N rows")
-        u = ((t - self.theta_mean) / self.theta_std).to(c.dtype)
+        v, log_jacobian = self._to_unbounded(t)
+        u = ((v - self.theta_mean) / self.theta_std).to(c.dtype)
         logdet = torch.zeros(u.shape[0], dtype=u.dtype, device=u.device)
         for b, made in enumerate(self.blocks):
             params = made(u, c).view(u.shape[0], d, -1)
@@ -198,8 +202,33 @@ class PosteriorModule(GalaxymlModule):
                 u, lad = rq_spline(u, params, False, self.cfg["tail_bound"])
                 logdet = logdet + lad.sum(1)
             u = u[:, self._permutation(b)]
-        return (-0.5 * u.pow(2).sum(1) - _HALF_LOG_2PI * d + logdet -
-                self.theta_std.log().sum().to(u.dtype))
+        lp = (-0.5 * u.pow(2).sum(1) - _HALF_LOG_2PI * d + logdet -
+              self.theta_std.log().sum().to(u.dtype))
+        if not self.cfg["bounded_theta"]:
+            return lp
+        inside = ((t > self.prior_lower) & (t < self.prior_upper)).all(1)
+        return torch.where(inside, lp + log_jacobian.to(lp.dtype),
+                           torch.full_like(lp, -math.inf))
+
+    def _to_unbounded(self, t):
+        """bounded_theta: logit((theta - lower) / (upper - lower)) and its
+        log-Jacobian per row, kept finite next to a bound as the library
+        does (core/posterior/posterior_flow.cpp)."""
+        if not self.cfg["bounded_theta"]:
+            return t, None
+        width = self.prior_upper - self.prior_lower
+        u = ((t - self.prior_lower) / width).clamp(torch.finfo(torch.float64).tiny,
+                                                   1.0 - torch.finfo(torch.float64).eps / 2)
+        log_u, log_1mu = torch.log(u), torch.log1p(-u)
+        return log_u - log_1mu, (-torch.log(width) - log_u - log_1mu).sum(1)
+
+    def _from_unbounded(self, v):
+        if not self.cfg["bounded_theta"]:
+            return v
+        lo, hi = self.prior_lower, self.prior_upper
+        theta = lo + (hi - lo) * torch.sigmoid(v)
+        return torch.maximum(torch.minimum(theta, torch.nextafter(hi, lo)),
+                             torch.nextafter(lo, hi))
 
     def forward(self, theta, x):
         return self.log_prob(theta, x)
@@ -224,7 +253,7 @@ class PosteriorModule(GalaxymlModule):
                                     self.cfg["tail_bound"])[0][:, 0]
                 out = torch.cat([out[:, :i], col.unsqueeze(1), out[:, i + 1:]], dim=1)
             u = out
-        return u.to(torch.float64) * self.theta_std + self.theta_mean
+        return self._from_unbounded(u.to(torch.float64) * self.theta_std + self.theta_mean)
 
     def sample(self, x, n, generator=None, seed=None):
         """n draws of theta for each observation of x (G, C): (G, n, D)
