@@ -258,7 +258,8 @@ GML_API gml_status gml_posterior_sample(gml_context* ctx, const gml_model* model
  * log q(theta | x).
  * Given:    theta [n, theta_dim] float64; n >= 0; x [n_x, x_dim] float64
  *           with n_x 1 (one observation for all) or n.
- * Returned: log_prob [n] float64.
+ * Returned: log_prob [n] float64; -inf for theta on or beyond a bound of
+ *           a model trained with bounded_theta (its density is zero there).
  * Errors:   GML_ERR_INVALID_ARGUMENT (NULL, n_x, NaN/Inf), GML_ERR_FAMILY,
  *           GML_ERR_CANCELLED.
  */
