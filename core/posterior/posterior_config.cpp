@@ -77,13 +77,8 @@ void PosteriorConfig::validate() const {
        "x_names needs one name per x dimension");
   need(observation.empty() || (observation == "sed_ugriz" && x_dim == 11),
        "observation must be empty or \"sed_ugriz\" (with x_dim 11)");
-  if (bounded_theta) {
-    const Prior p = prior_distribution();
-    bool any = false;
-    for (double v : p.support_lower()) any = any || std::isfinite(v);
-    for (double v : p.support_upper()) any = any || std::isfinite(v);
-    need(any, "bounded_theta needs a prior that bounds at least one parameter");
-  }
+  need(!bounded_theta || prior_distribution().bounded(),
+       "bounded_theta needs a prior that bounds at least one parameter");
 }
 
 std::string PosteriorConfig::to_json_text() const {

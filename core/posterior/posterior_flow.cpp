@@ -122,10 +122,7 @@ at::Tensor PosteriorFlowImpl::in_domain(const at::Tensor& theta) const {
 at::Tensor PosteriorFlowImpl::to_unbounded(const at::Tensor& theta,
                                            at::Tensor* log_jacobian) const {
   const at::Tensor t = theta.to(at::kDouble);
-  if (!config_.bounded_theta) {
-    if (log_jacobian) *log_jacobian = at::zeros({t.size(0)}, t.options());
-    return t;
-  }
+  if (!config_.bounded_theta) return t;  // log_jacobian left undefined: zero
   const at::Tensor lo = lower_.to(t.device()), hi = upper_.to(t.device());
   const at::Tensor both = both_.to(t.device()), below = below_.to(t.device()),
                    above = above_.to(t.device());

@@ -58,7 +58,7 @@ class PosteriorFlowImpl : public torch::nn::Module {
   at::Tensor normalized_x(const at::Tensor& x) const;
   // theta (float64) -> the space the flow models, and log |d mapped / d theta|
   // summed per row into *log_jacobian when given; the identity without
-  // bounded_theta.
+  // bounded_theta (then *log_jacobian is left undefined).
   at::Tensor to_unbounded(const at::Tensor& theta, at::Tensor* log_jacobian) const;
   at::Tensor from_unbounded(const at::Tensor& v) const;
   at::Tensor permutation(size_t block) const;

@@ -289,14 +289,7 @@ post::PosteriorTrainReport run_posterior_training(const std::string& training_se
   post::store_prior(prior, cfg.prior, cfg.prior_lower, cfg.prior_upper);
   require(options.bounded_theta >= -1 && options.bounded_theta <= 1,
           "bounded_theta must be -1 (where the prior bounds theta), 0 or 1");
-  if (options.bounded_theta == -1) {
-    bool bounded = false;
-    for (double v : prior.support_lower()) bounded = bounded || std::isfinite(v);
-    for (double v : prior.support_upper()) bounded = bounded || std::isfinite(v);
-    cfg.bounded_theta = bounded;
-  } else {
-    cfg.bounded_theta = options.bounded_theta == 1;
-  }
+  cfg.bounded_theta = options.bounded_theta == -1 ? prior.bounded() : options.bounded_theta == 1;
   int64_t outside = 0;
   if (!prior.is_none()) {
     // Simulations drawn from another prior train a posterior for that one.
