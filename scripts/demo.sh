@@ -69,5 +69,11 @@ step "Merger (DeepGalaxy): N-body merger images -> CNN + VAE -> stages of real S
 "$BIN/gml-merger" cluster --overwrite --index "$OUT/merger_index.h5" --clusters 6 --images "$OUT/mergers.fits" \
   --out "$OUT/merger_clusters.fits" --png "$OUT/merger_clusters.png"
 
+step "Synthesis (GalaxySD): a captioned training set of procedural g/r/i galaxies"
+# Survey-like cutouts in nanomaggies with Galaxy Zoo 2 style captions: the
+# data a text-conditioned model trains on (docs/synthesis.md).
+"$BIN/gml-synth" procedural --overwrite --n 480 --seed 5 --out "$OUT/procedural_galaxies.fits" \
+  --png "$OUT/procedural_galaxies.png"
+
 step "Outputs in $OUT"
 ls -l "$OUT" "$OUT/flow_eval" "$OUT/posterior_diagnostics"

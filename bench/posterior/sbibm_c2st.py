@@ -14,9 +14,10 @@ posterior by sbibm's C2ST (0.5: indistinguishable). Training CPU time and
 sampling time are measured side by side, in one process, on the same
 threads.
 
-Prints one JSON line per (task, budget, seed, estimator, library) and a
-Markdown table of the mean C2ST over observations and seeds, with the seed
-spread.
+Appends one JSON line per (task, budget, seed, estimator, library) to the
+results file and skips those already there, so the grid (hours of CPU) can
+be run a piece at a time; then prints a Markdown table of every row in the
+file: the mean C2ST over observations and seeds, with the seed spread.
 
     # sbibm 1.1.0 pins sbi < 0.22 and pulls ABC packages; only its tasks and
     # metrics are used here, next to sbi 0.27:
@@ -24,6 +25,7 @@ spread.
     .deps/venv/bin/pip install future autograd pandas scikit-learn
     bench/posterior/sbibm_c2st.py --tasks two_moons,gaussian_linear,slcp,bernoulli_glm \\
         --budgets 1000,10000,100000 --estimators maf,nsf --seeds 0,1,2 --observations 10
+    bench/posterior/sbibm_c2st.py --table   # the table of what has been run
 """
 import argparse
 import json
@@ -39,9 +41,17 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
 
-# Lueckmann et al. (2021), NPE, mean C2ST over the 10 observations, where
-# this project has the figure; the table shows "-" elsewhere.
-PUBLISHED_NPE = {("two_moons", 10000): 0.606, ("slcp", 10000): 0.901}
+# Lueckmann et al. (2021), NPE: mean C2ST over the 10 observations, from
+# the paper's results table (github.com/sbi-benchmark/results,
+# benchmarking_sbi/results/main_paper.csv, algorithm "NPE").
+PUBLISHED_NPE = {
+    ("two_moons", 1000): 0.725, ("two_moons", 10000): 0.606, ("two_moons", 100000): 0.542,
+    ("gaussian_linear", 1000): 0.694, ("gaussian_linear", 10000): 0.552,
+    ("gaussian_linear", 100000): 0.506,
+    ("slcp", 1000): 0.975, ("slcp", 10000): 0.901, ("slcp", 100000): 0.831,
+    ("bernoulli_glm", 1000): 0.863, ("bernoulli_glm", 10000): 0.678,
+    ("bernoulli_glm", 100000): 0.559,
+}
 
 
 def prior_of(task):
@@ -96,6 +106,18 @@ def run_galaxyml(ctx, prior_json, theta, x, estimator, seed, observations, n_dra
     return draws, train_cpu, train_wall, time.perf_counter() - t0, epochs
 
 
+def read_results(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def read_done(path):
+    return {(r["task"], r["budget"], r["seed"], r["estimator"], r["library"])
+            for r in read_results(path)}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tasks", default="two_moons,gaussian_linear,slcp,bernoulli_glm")
@@ -106,17 +128,30 @@ def main():
     ap.add_argument("--draws", type=int, default=10000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--libraries", default="galaxyml,sbi")
+    ap.add_argument("--results", default=os.path.join(HERE, "sbibm_results.jsonl"),
+                    help="JSON lines, appended to; rows already there are not rerun")
+    ap.add_argument("--table", action="store_true", help="only print the results' table")
     args = ap.parse_args()
+    args.results = os.path.abspath(args.results)  # sbi's run changes directory
+
+    results = read_results(args.results)
+    if args.table:
+        print_table(results)
+        return 0
+    done = read_done(args.results)
 
     import galaxyml
     import sbi
     import sbibm
     from sbibm.metrics import c2st
+    from threadpoolctl import threadpool_limits
 
     galaxyml.init(num_threads=args.threads)
     torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)  # the C2ST classifier's BLAS
     libraries = args.libraries.split(",")
-    results = []
+    versions = {"sbibm": sbibm.__version__, "sbi": sbi.__version__, "torch": torch.__version__,
+                "galaxyml": galaxyml.version(), "threads": args.threads}
     work = tempfile.mkdtemp(prefix="gml_bench_sbibm_")
     print(f"sbibm {sbibm.__version__}, sbi {sbi.__version__}, torch {torch.__version__}, "
           f"galaxyml {galaxyml.version()}, {args.threads} threads", flush=True)
@@ -131,27 +166,39 @@ def main():
                     for i in range(1, args.observations + 1)]
             for budget in map(int, args.budgets.split(",")):
                 for seed in map(int, args.seeds.split(",")):
+                    todo = [(e, lib) for e in args.estimators.split(",") for lib in libraries
+                            if (task_name, budget, seed, e, lib) not in done]
+                    if not todo:
+                        continue
                     torch.manual_seed(seed)
                     theta = task.get_prior()(num_samples=budget)
                     x = simulator(theta)
-                    for estimator in args.estimators.split(","):
-                        for lib in libraries:
-                            if lib == "sbi":
-                                out = run_sbi(torch_prior, theta, x, estimator, seed, obs,
-                                              args.draws, work)
-                            else:
-                                out = run_galaxyml(ctx, prior_json, theta, x, estimator, seed, obs,
-                                                   args.draws, work)
-                            draws, train_cpu, train_wall, sample_s, epochs = out
-                            scores = [float(c2st(r, d.float())) for r, d in zip(refs, draws)]
-                            row = {"task": task_name, "budget": budget, "seed": seed,
-                                   "estimator": estimator, "library": lib,
-                                   "c2st": statistics.mean(scores), "c2st_per_obs": scores,
-                                   "train_cpu_s": train_cpu, "train_wall_s": train_wall,
-                                   "sample_s": sample_s, "epochs": epochs}
-                            results.append(row)
-                            print(json.dumps(row), flush=True)
+                    for estimator, lib in todo:
+                        if (task_name, budget, seed, estimator, lib) in read_done(args.results):
+                            continue  # another process of this script ran it meanwhile
+                        if lib == "sbi":
+                            out = run_sbi(torch_prior, theta, x, estimator, seed, obs,
+                                          args.draws, work)
+                        else:
+                            out = run_galaxyml(ctx, prior_json, theta, x, estimator, seed, obs,
+                                               args.draws, work)
+                        draws, train_cpu, train_wall, sample_s, epochs = out
+                        scores = [float(c2st(r, d.float())) for r, d in zip(refs, draws)]
+                        row = {"task": task_name, "budget": budget, "seed": seed,
+                               "estimator": estimator, "library": lib,
+                               "c2st": statistics.mean(scores), "c2st_per_obs": scores,
+                               "train_cpu_s": train_cpu, "train_wall_s": train_wall,
+                               "sample_s": sample_s, "epochs": epochs,
+                               "observations": len(obs), "draws": args.draws,
+                               "theta_sum": float(theta.double().sum()), **versions}
+                        with open(args.results, "a") as f:
+                            f.write(json.dumps(row) + "\n")
+                        print(json.dumps(row), flush=True)
+    print_table(read_results(args.results))
+    return 0
 
+
+def print_table(results):
     print("\n| task | sims | estimator | galaxyml C2ST | sbi C2ST | published NPE | "
           "train CPU galaxyml / sbi (s) | sampling galaxyml / sbi (s) |")
     print("|---|---:|---|---:|---:|---:|---:|---:|")
@@ -173,7 +220,6 @@ def main():
         print(f"| {task_name} | {budget} | {estimator} | {cell['galaxyml'][0]} | "
               f"{cell['sbi'][0]} | {pub if pub else '-'} | {cell['galaxyml'][1]} / "
               f"{cell['sbi'][1]} | {cell['galaxyml'][2]} / {cell['sbi'][2]} |")
-    return 0
 
 
 if __name__ == "__main__":

@@ -71,6 +71,7 @@ module galaxyml
     procedure :: merger_simulate => context_merger_simulate
     procedure :: merger_train => context_merger_train
     procedure :: merger_cluster => context_merger_cluster
+    procedure :: procedural_galaxies => context_procedural_galaxies
     final :: context_final
   end type gml_context_t
 
@@ -2106,6 +2107,33 @@ contains
     c_out = to_c(out_path)
     call finish(gml_diffusion_convert(c_loc(c_dir), c_loc(c_out)), 'gml_convert_diffusers', stat)
   end subroutine gml_convert_diffusers
+
+  function gml_diffusion_procedural_defaults() result(opts)
+    type(gml_diffusion_procedural_options), target :: opts
+    call gml_diffusion_procedural_options_default(c_loc(opts))
+  end function gml_diffusion_procedural_defaults
+
+  ! Procedural galaxies (docs/synthesis.md) written as a galaxy image set:
+  ! a FITS cube in nanomaggies and a table of captions. tags: the
+  ! morphology every galaxy must have ("disk, 2 arms"), absent to draw all
+  ! from the mix; numeric settings (size, seed, mix) in options.
+  subroutine context_procedural_galaxies(self, out_path, n_galaxies, tags, options, stat)
+    class(gml_context_t), intent(in) :: self
+    character(len=*), intent(in) :: out_path
+    integer(c_int64_t), intent(in) :: n_galaxies
+    character(len=*), intent(in), optional :: tags
+    type(gml_diffusion_procedural_options), intent(in), target, optional :: options
+    integer(c_int32_t), intent(out), optional :: stat
+    type(gml_diffusion_procedural_options), target :: opts
+    character(kind=c_char, len=:), allocatable, target :: c_out, c_tags
+    type(c_ptr) :: p_tags
+    opts = gml_diffusion_procedural_defaults()
+    if (present(options)) opts = options
+    p_tags = opt_to_c(tags, c_tags)
+    c_out = to_c(out_path)
+    call finish(gml_diffusion_procedural_galaxies(self%ptr, p_tags, n_galaxies, c_loc(opts), &
+      c_loc(c_out)), 'context%procedural_galaxies', stat)
+  end subroutine context_procedural_galaxies
 
   ! ==========================================================================
   ! WCS

@@ -170,6 +170,36 @@ module galaxyml_c
     integer(c_int32_t) :: channels_last
   end type gml_diffusion_options
 
+  ! struct gml_diffusion_procedural_options (galaxyml/diffusion.h)
+  type, bind(C) :: gml_diffusion_procedural_options
+    integer(c_int32_t) :: struct_size
+    integer(c_int64_t) :: size
+    real(c_double) :: pixel_scale
+    integer(c_int32_t) :: n_bands
+    type(c_ptr) :: band_names
+    type(c_ptr) :: band_wavelength
+    type(c_ptr) :: band_psf_fwhm
+    type(c_ptr) :: band_sky_sigma
+    type(c_ptr) :: band_electrons
+    real(c_double) :: reference_wavelength
+    real(c_double) :: magnitude_min
+    real(c_double) :: magnitude_max
+    integer(c_int32_t) :: oversample
+    real(c_double) :: moffat_beta
+    integer(c_int32_t) :: noise
+    real(c_double) :: mix_smooth
+    real(c_double) :: mix_edge_on_disk
+    real(c_double) :: mix_disk
+    real(c_double) :: mix_merger
+    real(c_double) :: p_dust_lane_smooth
+    real(c_double) :: p_dust_lane_edge_on
+    real(c_double) :: p_spiral
+    real(c_double) :: p_bar
+    real(c_double) :: p_ring
+    integer(c_int64_t) :: seed
+    integer(c_int64_t) :: first
+  end type gml_diffusion_procedural_options
+
   ! struct gml_flow_train_options (galaxyml/flow.h)
   type, bind(C) :: gml_flow_train_options
     integer(c_int32_t) :: struct_size
@@ -1045,6 +1075,23 @@ module galaxyml_c
       type(c_ptr), value :: length
       integer(c_int32_t) :: res
     end function gml_diffusion_describe
+
+    subroutine gml_diffusion_procedural_options_default(opts) &
+        bind(C, name="gml_diffusion_procedural_options_default")
+      import
+      type(c_ptr), value :: opts
+    end subroutine gml_diffusion_procedural_options_default
+
+    function gml_diffusion_procedural_galaxies(ctx, tags, n_galaxies, opts, out_path) &
+        bind(C, name="gml_diffusion_procedural_galaxies") result(res)
+      import
+      type(c_ptr), value :: ctx
+      type(c_ptr), value :: tags
+      integer(c_int64_t), value :: n_galaxies
+      type(c_ptr), value :: opts
+      type(c_ptr), value :: out_path
+      integer(c_int32_t) :: res
+    end function gml_diffusion_procedural_galaxies
 
     ! galaxyml/flow.h
     function gml_flow_dims(model, data_dim, condition_dim) &

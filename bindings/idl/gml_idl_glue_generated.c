@@ -112,6 +112,48 @@ static gml_status gml_idl_fill_gml_diffusion_options(gml_diffusion_options* o, c
   return GML_OK;
 }
 
+static gml_status gml_idl_set_gml_diffusion_procedural_options(gml_diffusion_procedural_options* o, const char* key, const char* value,
+                                    gml_idl_scratch* scratch) {
+  (void)scratch;
+  if (gml_idl_key_is(key, "size")) return gml_idl_parse_i64(key, value, &o->size);
+  if (gml_idl_key_is(key, "pixel_scale")) return gml_idl_parse_f64(key, value, &o->pixel_scale);
+  if (gml_idl_key_is(key, "n_bands")) return gml_idl_parse_i32(key, value, &o->n_bands);
+  if (gml_idl_key_is(key, "band_names")) {
+    o->band_names = value;
+    return GML_OK;
+  }
+  if (gml_idl_key_is(key, "reference_wavelength")) return gml_idl_parse_f64(key, value, &o->reference_wavelength);
+  if (gml_idl_key_is(key, "magnitude_min")) return gml_idl_parse_f64(key, value, &o->magnitude_min);
+  if (gml_idl_key_is(key, "magnitude_max")) return gml_idl_parse_f64(key, value, &o->magnitude_max);
+  if (gml_idl_key_is(key, "oversample")) return gml_idl_parse_i32(key, value, &o->oversample);
+  if (gml_idl_key_is(key, "moffat_beta")) return gml_idl_parse_f64(key, value, &o->moffat_beta);
+  if (gml_idl_key_is(key, "noise")) return gml_idl_parse_i32(key, value, &o->noise);
+  if (gml_idl_key_is(key, "mix_smooth")) return gml_idl_parse_f64(key, value, &o->mix_smooth);
+  if (gml_idl_key_is(key, "mix_edge_on_disk")) return gml_idl_parse_f64(key, value, &o->mix_edge_on_disk);
+  if (gml_idl_key_is(key, "mix_disk")) return gml_idl_parse_f64(key, value, &o->mix_disk);
+  if (gml_idl_key_is(key, "mix_merger")) return gml_idl_parse_f64(key, value, &o->mix_merger);
+  if (gml_idl_key_is(key, "p_dust_lane_smooth")) return gml_idl_parse_f64(key, value, &o->p_dust_lane_smooth);
+  if (gml_idl_key_is(key, "p_dust_lane_edge_on")) return gml_idl_parse_f64(key, value, &o->p_dust_lane_edge_on);
+  if (gml_idl_key_is(key, "p_spiral")) return gml_idl_parse_f64(key, value, &o->p_spiral);
+  if (gml_idl_key_is(key, "p_bar")) return gml_idl_parse_f64(key, value, &o->p_bar);
+  if (gml_idl_key_is(key, "p_ring")) return gml_idl_parse_f64(key, value, &o->p_ring);
+  if (gml_idl_key_is(key, "seed")) return gml_idl_parse_u64(key, value, &o->seed);
+  if (gml_idl_key_is(key, "first")) return gml_idl_parse_i64(key, value, &o->first);
+  return gml_idl_fail(GML_ERR_INVALID_ARGUMENT, "unknown option '%s' of gml_diffusion_procedural_options", key);
+}
+
+static gml_status gml_idl_fill_gml_diffusion_procedural_options(gml_diffusion_procedural_options* o, const void* keys, const void* values,
+                                     int64_t n, gml_idl_scratch* scratch) {
+  gml_diffusion_procedural_options_default(o);
+  if (n < 0 || n > GML_IDL_MAX_STRINGS)
+    return gml_idl_fail(GML_ERR_INVALID_ARGUMENT, "gml_diffusion_procedural_options: %lld options", (long long)n);
+  for (int64_t i = 0; i < n; ++i) {
+    const gml_status status = gml_idl_set_gml_diffusion_procedural_options(o, gml_idl_string_at(keys, i), gml_idl_string_at(values, i), scratch);
+    if (status != GML_OK) return status;
+  }
+  return GML_OK;
+}
+
 static gml_status gml_idl_set_gml_flow_train_options(gml_flow_train_options* o, const char* key, const char* value,
                                     gml_idl_scratch* scratch) {
   (void)scratch;
@@ -522,6 +564,33 @@ static gml_status gml_idl_text_gml_diffusion_options(const gml_diffusion_options
   gml_idl_text_int(&t, "restore_mean", (int64_t)r->restore_mean);
   gml_idl_text_chars(&t, "precision", r->precision, (size_t)-1);
   gml_idl_text_int(&t, "channels_last", (int64_t)r->channels_last);
+  return gml_idl_text_end(&t);
+}
+
+static gml_status gml_idl_text_gml_diffusion_procedural_options(const gml_diffusion_procedural_options* r, char* buf, uint64_t capacity) {
+  gml_idl_text t;
+  gml_idl_text_begin(&t, buf, capacity);
+  gml_idl_text_int(&t, "size", (int64_t)r->size);
+  gml_idl_text_real(&t, "pixel_scale", (double)r->pixel_scale);
+  gml_idl_text_int(&t, "n_bands", (int64_t)r->n_bands);
+  gml_idl_text_chars(&t, "band_names", r->band_names, (size_t)-1);
+  gml_idl_text_real(&t, "reference_wavelength", (double)r->reference_wavelength);
+  gml_idl_text_real(&t, "magnitude_min", (double)r->magnitude_min);
+  gml_idl_text_real(&t, "magnitude_max", (double)r->magnitude_max);
+  gml_idl_text_int(&t, "oversample", (int64_t)r->oversample);
+  gml_idl_text_real(&t, "moffat_beta", (double)r->moffat_beta);
+  gml_idl_text_int(&t, "noise", (int64_t)r->noise);
+  gml_idl_text_real(&t, "mix_smooth", (double)r->mix_smooth);
+  gml_idl_text_real(&t, "mix_edge_on_disk", (double)r->mix_edge_on_disk);
+  gml_idl_text_real(&t, "mix_disk", (double)r->mix_disk);
+  gml_idl_text_real(&t, "mix_merger", (double)r->mix_merger);
+  gml_idl_text_real(&t, "p_dust_lane_smooth", (double)r->p_dust_lane_smooth);
+  gml_idl_text_real(&t, "p_dust_lane_edge_on", (double)r->p_dust_lane_edge_on);
+  gml_idl_text_real(&t, "p_spiral", (double)r->p_spiral);
+  gml_idl_text_real(&t, "p_bar", (double)r->p_bar);
+  gml_idl_text_real(&t, "p_ring", (double)r->p_ring);
+  gml_idl_text_uint(&t, "seed", (uint64_t)r->seed);
+  gml_idl_text_int(&t, "first", (int64_t)r->first);
   return gml_idl_text_end(&t);
 }
 
@@ -1663,6 +1732,42 @@ int gml_idl_diffusion_describe(int argc, void* argv[]) {
   const uint64_t capacity = *(const uint64_t*)argv[2];
   size_t* length = (size_t*)gml_idl_pointer(argv[3], idl_mask, 3);
   idl_rc = gml_diffusion_describe(model, buf, (size_t)capacity, length);
+  return idl_rc;
+}
+
+/* gml_diffusion_procedural_options_default: 2 arguments, then the NULL mask. */
+int gml_idl_diffusion_procedural_options_default(int argc, void* argv[]) {
+  if (!gml_idl_begin(argc, argv, 3, "gml_diffusion_procedural_options_default")) return GML_ERR_INVALID_ARGUMENT;
+  const int64_t idl_mask = *(const int64_t*)argv[2];
+  (void)idl_mask;
+  gml_status idl_rc = GML_OK;
+  gml_diffusion_procedural_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.struct_size = (uint32_t)sizeof opts;
+  gml_diffusion_procedural_options_default(&opts);
+  if (idl_rc == GML_OK && !(idl_mask & (INT64_C(1) << 0)))
+    idl_rc = gml_idl_text_gml_diffusion_procedural_options(&opts, (char*)argv[0], *(const uint64_t*)argv[1]);
+  return idl_rc;
+}
+
+/* gml_diffusion_procedural_galaxies: 7 arguments, then the NULL mask. */
+int gml_idl_diffusion_procedural_galaxies(int argc, void* argv[]) {
+  if (!gml_idl_begin(argc, argv, 8, "gml_diffusion_procedural_galaxies")) return GML_ERR_INVALID_ARGUMENT;
+  const int64_t idl_mask = *(const int64_t*)argv[7];
+  (void)idl_mask;
+  gml_status idl_rc = GML_OK;
+  gml_idl_scratch idl_scratch = {0};
+  gml_context* ctx = (gml_context*)gml_idl_handle(argv[0], idl_mask, 0);
+  const char* tags = gml_idl_string_arg(argv[1], idl_mask, 1);
+  const int64_t n_galaxies = *(const int64_t*)argv[2];
+  gml_diffusion_procedural_options opts;
+  const char* out_path = gml_idl_string_arg(argv[6], idl_mask, 6);
+  idl_rc = gml_idl_fill_gml_diffusion_procedural_options(&opts, argv[3], argv[4], *(const int64_t*)argv[5],
+                                &idl_scratch);
+  if (idl_rc != GML_OK) goto done;
+  idl_rc = gml_diffusion_procedural_galaxies(ctx, tags, n_galaxies, &opts, out_path);
+done:
+  gml_idl_scratch_free(&idl_scratch);
   return idl_rc;
 }
 

@@ -94,6 +94,7 @@ GML_STRUCT_ABI(gml_posterior_import_options,
 GML_STRUCT_ABI(gml_posterior_sample_options, sizeof(gml_posterior_sample_options));
 GML_STRUCT_ABI_KIND(gml_posterior_import_report, sizeof(gml_posterior_import_report),
                     StructKind::Result);
+GML_STRUCT_ABI(gml_diffusion_procedural_options, sizeof(gml_diffusion_procedural_options));
 
 #undef GML_STRUCT_ABI
 #undef GML_STRUCT_ABI_KIND

@@ -6,6 +6,7 @@
 //       --scheduler euler_a --steps 40 --guidance 6.5 --out synth.fits
 //   gml-synth sample --model galaxysd/ --prompt "..." --ref gz2.fits --strength 0.6 --out s.fits
 //   gml-synth tokens --model galaxysd.h5 --prompt "a {barred:1.2} spiral galaxy"
+//   gml-synth procedural --n 4000 --tags "disk, spiral" --out spirals.fits
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -207,6 +208,60 @@ int cmd_tokens(int argc, char** argv) {
   return 0;
 }
 
+int cmd_procedural(int argc, char** argv) {
+  Common c;
+  std::string tags, out, png;
+  int64_t n = 0;
+  gml_diffusion_procedural_options o;
+  gml_diffusion_procedural_options_default(&o);
+  po::options_description d("gml-synth procedural");
+  add_common(d, c);
+  d.add_options()("n", po::value(&n)->required(), "galaxies to draw")(
+      "tags", po::value(&tags),
+      "morphology every galaxy must have, comma-separated (e.g. \"disk, 2 arms, bar\"); "
+      "default: all drawn from the mix")("size", po::value(&o.size)->default_value(o.size),
+                                         "pixels per side")(
+      "pixel-scale", po::value(&o.pixel_scale)->default_value(o.pixel_scale), "arcsec per pixel")(
+      "mag-min", po::value(&o.magnitude_min)->default_value(o.magnitude_min),
+      "brightest total r magnitude")("mag-max",
+                                     po::value(&o.magnitude_max)->default_value(o.magnitude_max),
+                                     "faintest total r magnitude")(
+      "p-dust-lane-smooth", po::value(&o.p_dust_lane_smooth)->default_value(o.p_dust_lane_smooth),
+      "probability of a dust lane on a smooth galaxy (0 holds the rare combination out)")(
+      "first", po::value(&o.first)->default_value(o.first),
+      "index of the first galaxy (galaxy i is drawn from seed + i)")("no-noise",
+                                                                     "noiseless images")(
+      "out,o", po::value(&out)->required(),
+      "galaxy image set to write: FITS cube in nanomaggies and a GALAXIES caption table")(
+      "png", po::value(&png), "PNG grid of the first 48 (default: --out with .png)");
+  if (!parse(argc, argv, d,
+             "Draws procedural galaxies (SDSS g, r, i; docs/synthesis.md) with their "
+             "morphology captions, to train or test a synthesis model.\n"
+             "usage: gml-synth procedural --n 1000 [--tags \"edge-on disk, dust lane\"] --out "
+             "set.fits"))
+    return 0;
+  for (int i = 0; i < argc; ++i)
+    if (std::string(argv[i]) == "--no-noise") o.noise = 0;
+  if (png.empty()) png = replace_extension(out, ".png");
+  require_output_file(out, {}, "--out", c.overwrite);
+  require_output_file(png, {out}, "--png", c.overwrite);
+  // A seed is always recorded, as for sample.
+  if (c.seed == 0) c.seed = (static_cast<uint64_t>(std::random_device{}()) << 20) + 1;
+  Session s(synth_device(c.device), c.threads, c.seed, c.quiet);
+  o.seed = c.seed;
+  check(gml_diffusion_procedural_galaxies(s.ctx, tags.empty() ? nullptr : tags.c_str(), n, &o,
+                                          out.c_str()),
+        "procedural");
+  s.bar.close();
+  write_image_set_png(out, png, 48);
+  if (!c.quiet)
+    std::fprintf(stderr, "wrote %lld galaxies of %lld x %lld (seed %llu) to %s and %s\n",
+                 static_cast<long long>(n), static_cast<long long>(o.size),
+                 static_cast<long long>(o.size), static_cast<unsigned long long>(c.seed),
+                 out.c_str(), png.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -217,6 +272,8 @@ int main(int argc, char** argv) {
       "1.x checkpoints.",
       {{"convert", "a diffusers folder as one galaxyml model file", cmd_convert},
        {"sample", "images from prompts: a FITS cube with provenance and a PNG grid", cmd_sample},
-       {"tokens", "the tokens and weights of a prompt", cmd_tokens}}};
+       {"tokens", "the tokens and weights of a prompt", cmd_tokens},
+       {"procedural", "procedural galaxies with morphology captions: a training set",
+        cmd_procedural}}};
   return dispatch(tool, argc, argv);
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -166,6 +167,95 @@ void write_synth_png(const std::string& path, const std::vector<float>& images,
     }
   }
   fig.save(path);
+}
+
+void write_image_set_png(const std::string& fits_path, const std::string& png_path,
+                         int max_images) {
+  fitsfile* f = nullptr;
+  int status = 0;
+  auto read_check = [&](const std::string& what) {
+    if (status == 0) return;
+    char text[FLEN_STATUS];
+    fits_get_errstatus(status, text);
+    die("reading " + fits_path + " (" + what + "): CFITSIO " + text);
+  };
+  fits_open_file(&f, fits_path.c_str(), READONLY, &status);
+  read_check("open");
+  int naxis = 0;
+  long naxes[4] = {1, 1, 1, 1};
+  fits_get_img_dim(f, &naxis, &status);
+  fits_get_img_size(f, 4, naxes, &status);
+  read_check("cube");
+  const long w = naxes[0], h = naxes[1], bands = naxis == 4 ? naxes[2] : 1;
+  const long n = std::min<long>(naxis == 4 ? naxes[3] : naxes[2], max_images);
+  std::vector<float> cube(static_cast<size_t>(w * h * bands * n));
+  long first[4] = {1, 1, 1, 1};
+  fits_read_pix(f, TFLOAT, first, static_cast<LONGLONG>(cube.size()), nullptr, cube.data(), nullptr,
+                &status);
+  read_check("pixels");
+  fits_movnam_hdu(f, BINARY_TBL, const_cast<char*>("GALAXIES"), 0, &status);
+  int column = 0;
+  fits_get_colnum(f, CASEINSEN, const_cast<char*>("CAPTION"), &column, &status);
+  long repeat = 0, width = 0;
+  int type = 0;
+  fits_get_coltype(f, column, &type, &repeat, &width, &status);
+  read_check("captions");
+  std::vector<std::string> captions;
+  std::vector<char> text(static_cast<size_t>(repeat) + 1);
+  for (long i = 0; i < n; ++i) {
+    char* cell = text.data();
+    fits_read_col(f, TSTRING, column, i + 1, 1, 1, nullptr, &cell, nullptr, &status);
+    captions.emplace_back(cell);
+  }
+  read_check("captions");
+  fits_close_file(f, &status);
+
+  // Per band: the sky noise (from the median absolute deviation) softens
+  // the stretch, the 99.5th percentile is white.
+  const size_t plane = static_cast<size_t>(w * h);
+  std::vector<double> soft(static_cast<size_t>(bands)), top(static_cast<size_t>(bands));
+  for (long b = 0; b < bands; ++b) {
+    std::vector<float> v;
+    for (long i = 0; i < n; ++i) {
+      const float* p = cube.data() + (static_cast<size_t>(i * bands + b)) * plane;
+      v.insert(v.end(), p, p + plane);
+    }
+    std::vector<float> sorted = v;
+    std::sort(sorted.begin(), sorted.end());
+    const double median = sorted[sorted.size() / 2];
+    for (float& x : v) x = static_cast<float>(std::fabs(x - median));
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    soft[static_cast<size_t>(b)] = std::max(1e-12, 1.4826 * v[v.size() / 2]);
+    top[static_cast<size_t>(b)] =
+        std::max(10.0 * soft[static_cast<size_t>(b)],
+                 static_cast<double>(sorted[static_cast<size_t>(0.995 * (sorted.size() - 1))]));
+  }
+  const int cols = static_cast<int>(std::min<long>(n, 8));
+  const int rows = static_cast<int>((n + cols - 1) / cols);
+  const int cell = static_cast<int>(std::clamp<long>(2 * std::max(w, h), 96, 192));
+  Figure fig(cols * (cell + 8) + 8, rows * (cell + 24) + 40);
+  fig.title(fits_path);
+  for (long i = 0; i < n; ++i) {
+    std::vector<float> rgb(3 * plane);
+    for (int c = 0; c < 3; ++c) {
+      // Red is the reddest band: bands are stored bluest first.
+      const long b = bands >= 3 ? bands - 1 - c : 0;
+      const float* p = cube.data() + static_cast<size_t>(i * bands + b) * plane;
+      const double s = soft[static_cast<size_t>(b)];
+      const double range = std::asinh(top[static_cast<size_t>(b)] / s);
+      for (long y = 0; y < h; ++y)  // FITS row 1 is the bottom
+        for (long x = 0; x < w; ++x)
+          rgb[static_cast<size_t>(c) * plane + static_cast<size_t>(y * w + x)] = static_cast<float>(
+              std::asinh(p[static_cast<size_t>((h - 1 - y) * w + x)] / s) / range);
+    }
+    Panel panel = fig.panel(rows, cols, static_cast<int>(i / cols), static_cast<int>(i % cols));
+    panel.image(rgb, static_cast<int>(w), static_cast<int>(h), 3, 0.0, 1.0);
+    std::string title = captions[static_cast<size_t>(i)];
+    if (title.rfind("procedural, ", 0) == 0) title = title.substr(12);
+    if (title.size() > 30) title = title.substr(0, 28) + "..";
+    panel.set_labels("", "", title);
+  }
+  fig.save(png_path);
 }
 
 }  // namespace gml_tools

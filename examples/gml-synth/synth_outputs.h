@@ -48,4 +48,11 @@ void write_synth_fits(const std::string& path, const std::vector<float>& images,
 void write_synth_png(const std::string& path, const std::vector<float>& images,
                      const int64_t shape[4], const SynthRun& run);
 
+// The first images of a galaxy image set (gml_diffusion_procedural_galaxies)
+// on a grid titled with their captions: the last three bands as red, green
+// and blue (one band: grey), each asinh-stretched from its sky noise to its
+// 99.5th percentile.
+void write_image_set_png(const std::string& fits_path, const std::string& png_path,
+                         int max_images = 48);
+
 }  // namespace gml_tools

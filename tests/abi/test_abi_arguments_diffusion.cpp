@@ -17,9 +17,16 @@ namespace {
 
 // Each name below has a case in the tests of this file.
 const char* const kCoveredDiffusion[] = {
-    "gml_diffusion_options_default", "gml_diffusion_image_shape", "gml_diffusion_txt2img",
-    "gml_diffusion_img2img",         "gml_diffusion_tokenize",    "gml_diffusion_encode_prompt",
-    "gml_diffusion_convert",         "gml_diffusion_describe",
+    "gml_diffusion_options_default",
+    "gml_diffusion_image_shape",
+    "gml_diffusion_txt2img",
+    "gml_diffusion_img2img",
+    "gml_diffusion_tokenize",
+    "gml_diffusion_encode_prompt",
+    "gml_diffusion_convert",
+    "gml_diffusion_describe",
+    "gml_diffusion_procedural_options_default",
+    "gml_diffusion_procedural_galaxies",
 };
 
 const std::string kArgsTinySd = std::string(GML_GOLDEN) + "/diffusion/tiny_sd";
@@ -67,7 +74,7 @@ class AbiArgumentsDiffusion : public gml::test::PreparedFixture<AbiArgumentsDiff
 };
 
 TEST_F(AbiArgumentsDiffusion, CoverageListNamesEveryCase) {
-  EXPECT_EQ(sizeof kCoveredDiffusion / sizeof *kCoveredDiffusion, 8u);
+  EXPECT_EQ(sizeof kCoveredDiffusion / sizeof *kCoveredDiffusion, 10u);
 }
 
 TEST_F(AbiArgumentsDiffusion, OptionsDefaultIgnoresNull) {
@@ -185,6 +192,68 @@ TEST_F(AbiArgumentsDiffusion, ConvertAndDescribe) {
   diffusion_expect_invalid(gml_diffusion_describe(nullptr, buf, sizeof buf, &length), "NULL model");
   EXPECT_EQ(gml_diffusion_describe(model_, buf, sizeof buf, &length), GML_ERR_CAPACITY);
   EXPECT_STREQ(buf, "xxxxxxx");
+}
+
+TEST_F(AbiArgumentsDiffusion, ProceduralGalaxies) {
+  gml_diffusion_procedural_options_default(nullptr);
+  gml_diffusion_procedural_options o;
+  gml_diffusion_procedural_options_default(&o);
+  EXPECT_EQ(o.size, 64);
+  EXPECT_EQ(o.n_bands, 0);
+  EXPECT_EQ(o.noise, 1);
+  o.size = 16;
+  const std::string out = "/tmp/gml_abi_args_procedural_" + std::to_string(::getpid()) + ".fits";
+  auto invalid = [&](gml_status s, const char* what, const char* in_message) {
+    diffusion_expect_invalid(s, what);
+    EXPECT_NE(std::string(gml_last_error()).find(in_message), std::string::npos)
+        << what << ": " << gml_last_error();
+    EXPECT_NE(::access(out.c_str(), F_OK), 0) << what << " left a file";
+  };
+  invalid(gml_diffusion_procedural_galaxies(nullptr, "disk", 2, &o, out.c_str()), "NULL ctx",
+          "ctx");
+  invalid(gml_diffusion_procedural_galaxies(ctx_, "disk", 2, &o, nullptr), "NULL out_path",
+          "out_path");
+  invalid(gml_diffusion_procedural_galaxies(ctx_, "disk", 0, &o, out.c_str()), "no galaxies",
+          "n_galaxies");
+  invalid(gml_diffusion_procedural_galaxies(ctx_, "disk, spirall", 2, &o, out.c_str()),
+          "unknown tag", "nearest: 'spiral'");
+  invalid(gml_diffusion_procedural_galaxies(ctx_, "smooth, 2 arms", 2, &o, out.c_str()),
+          "conflicting tags", "'smooth' and '2 arms' exclude each other");
+  gml_diffusion_procedural_options bad = o;
+  bad.size = 8;
+  invalid(gml_diffusion_procedural_galaxies(ctx_, nullptr, 2, &bad, out.c_str()), "size 8", "size");
+  bad = o;
+  const double wavelength[2] = {4770, 6231}, fwhm[2] = {1.5, 1.4}, sky[2] = {0.05, 0.05};
+  bad.n_bands = 2;
+  bad.band_wavelength = wavelength;
+  invalid(gml_diffusion_procedural_galaxies(ctx_, nullptr, 2, &bad, out.c_str()),
+          "missing band arrays", "band_psf_fwhm");
+  bad.band_psf_fwhm = fwhm;
+  bad.band_sky_sigma = sky;
+  bad.band_names = "g";
+  invalid(gml_diffusion_procedural_galaxies(ctx_, nullptr, 2, &bad, out.c_str()),
+          "one band name for two bands", "band_names");
+  bad = o;
+  bad.band_wavelength = wavelength;
+  invalid(gml_diffusion_procedural_galaxies(ctx_, nullptr, 2, &bad, out.c_str()),
+          "band arrays without n_bands", "n_bands");
+  bad = o;
+  bad.p_bar = 1.5;
+  invalid(gml_diffusion_procedural_galaxies(ctx_, nullptr, 2, &bad, out.c_str()),
+          "a probability above 1", "[0, 1]");
+  EXPECT_NE(gml_diffusion_procedural_galaxies(ctx_, nullptr, 2, &o, "/nonexistent/dir/set.fits"),
+            GML_OK);
+
+  // The call itself, and a cancelled one that leaves nothing behind.
+  ASSERT_EQ(gml_diffusion_procedural_galaxies(ctx_, "merger", 3, &o, out.c_str()), GML_OK)
+      << gml_last_error();
+  EXPECT_EQ(::access(out.c_str(), F_OK), 0);
+  ::unlink(out.c_str());
+  gml_cancel(ctx_);
+  EXPECT_EQ(gml_diffusion_procedural_galaxies(ctx_, nullptr, 300, &o, out.c_str()),
+            GML_ERR_CANCELLED);
+  gml_cancel_reset(ctx_);
+  EXPECT_NE(::access(out.c_str(), F_OK), 0);
 }
 
 }  // namespace

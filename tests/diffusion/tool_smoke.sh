@@ -86,4 +86,13 @@ expect_failure "steps" bad.fits sample --model tiny.h5 --prompt "a galaxy" --ste
 expect_failure "reference" bad.fits sample --model tiny.h5 --prompt "a galaxy" --steps 4 \
   --ref bf16.fits --height 24 --width 16 --out bad.fits -q
 expect_failure "model_index.json" bad.fits sample --model "$tiny/unet" --prompt "a galaxy" --out bad.fits -q
+# Procedural galaxies: a galaxy image set and its PNG grid; tags checked.
+"$tool" procedural --n 6 --tags "edge-on disk, dust lane" --size 32 --seed 4 --out proc.fits -q
+expect_keyword proc.fits NAXIS3 3
+expect_keyword proc.fits NAXIS4 6
+expect_keyword proc.fits BUNIT nanomaggy
+expect_keyword proc.fits SEED 4
+is_png proc.png
+expect_failure "nearest: 'spiral'" bad.fits procedural --n 2 --tags "disk, spirall" --out bad.fits -q
+expect_failure "exclude each other" bad.fits procedural --n 2 --tags "smooth, 2 arms" --out bad.fits -q
 echo "gml-synth: all checks passed"

@@ -608,6 +608,16 @@ FUNCTIONS = {
         ],
     },
     "gml_diffusion_describe": {},
+    "gml_diffusion_procedural_options_default": {},
+    "gml_diffusion_procedural_galaxies": {
+        "args": {"tags": '"disk, spiral, bar"', "n_galaxies": "2", "out_path": "fx->out_fits"},
+        "minimum": {"n_galaxies": 1},
+        "nullable": {"tags": "ok", "opts": "ok"},
+        "extra": [
+            ("tags", "an unknown tag", 'tags = "disk, spirall";', INVALID),
+            ("tags", "tags that exclude each other", 'tags = "smooth, bar";', INVALID),
+        ],
+    },
 }
 
 EXPECT_CODES = {

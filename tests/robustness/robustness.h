@@ -140,6 +140,7 @@ struct robustness_fixture {
   gml_merger_classify_request merger_classify_request;
   gml_merger_classify_result merger_classify_result;
   gml_diffusion_options diffusion_options;
+  gml_diffusion_procedural_options diffusion_procedural_options;
   gml_merger_search_request merger_search_request;
   gml_merger_search_result merger_search_result;
   gml_posterior_import_options posterior_import_options;

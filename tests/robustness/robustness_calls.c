@@ -2629,6 +2629,49 @@ static gml_status call_gml_diffusion_describe(struct robustness_fixture* fx, int
   return gml_diffusion_describe(model, buf, capacity, length);
 }
 
+/* void gml_diffusion_procedural_options_default(gml_diffusion_procedural_options* opts) */
+static gml_status call_gml_diffusion_procedural_options_default(struct robustness_fixture* fx,
+                                                                int mutation) {
+  gml_diffusion_procedural_options opts_value = fx->diffusion_procedural_options;
+  gml_diffusion_procedural_options* opts = &opts_value;
+  switch (mutation) {
+    case 1: opts = NULL; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  gml_diffusion_procedural_options_default(opts);
+  return GML_OK;
+}
+
+/* gml_status gml_diffusion_procedural_galaxies(gml_context* ctx, const char* tags, int64_t
+   n_galaxies, const gml_diffusion_procedural_options* opts, const char* out_path) */
+static gml_status call_gml_diffusion_procedural_galaxies(struct robustness_fixture* fx,
+                                                         int mutation) {
+  gml_context* ctx = fx->ctx;
+  const char* tags = "disk, spiral, bar";
+  int64_t n_galaxies = 2;
+  gml_diffusion_procedural_options opts_value = fx->diffusion_procedural_options;
+  const gml_diffusion_procedural_options* opts = &opts_value;
+  const char* out_path = fx->out_fits;
+  switch (mutation) {
+    case 1: ctx = NULL; break;
+    case 2: ctx = (gml_context*)fx->wcs; break;
+    case 3: tags = NULL; break;
+    case 4: n_galaxies = 0; break;
+    case 5: n_galaxies = -1; break;
+    case 6: n_galaxies = INT64_MAX; break;
+    case 7: opts = NULL; break;
+    case 8: opts_value.struct_size = 0; break;
+    case 9: out_path = NULL; break;
+    case 10: out_path = ""; break;
+    case 11: tags = "disk, spirall"; break;
+    case 12: tags = "smooth, bar"; break;
+    default: break;
+  }
+  robustness_before_call(fx);
+  return gml_diffusion_procedural_galaxies(ctx, tags, n_galaxies, opts, out_path);
+}
+
 const struct robustness_case robustness_cases[] = {
     {"gml_status_name", NULL, "valid arguments", call_gml_status_name, 0, ROBUSTNESS_EXPECT_RETURN,
      GML_OK, 0, 0, NULL},
@@ -4789,6 +4832,45 @@ const struct robustness_case robustness_cases[] = {
      ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
     {"gml_diffusion_describe", "buf", "NULL, capacity 0 (query)", call_gml_diffusion_describe, 11,
      ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_procedural_options_default", NULL, "valid arguments",
+     call_gml_diffusion_procedural_options_default, 0, ROBUSTNESS_EXPECT_RETURN, GML_OK, 0, 0,
+     NULL},
+    {"gml_diffusion_procedural_options_default", "opts", "NULL",
+     call_gml_diffusion_procedural_options_default, 1, ROBUSTNESS_EXPECT_RETURN, GML_OK, 0, 0,
+     NULL},
+    {"gml_diffusion_procedural_galaxies", NULL, "valid arguments",
+     call_gml_diffusion_procedural_galaxies, 0, ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_procedural_galaxies", "ctx", "NULL", call_gml_diffusion_procedural_galaxies, 1,
+     ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_procedural_galaxies", "ctx", "a gml_wcs",
+     call_gml_diffusion_procedural_galaxies, 2, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT,
+     0, 0, NULL},
+    {"gml_diffusion_procedural_galaxies", "tags", "NULL", call_gml_diffusion_procedural_galaxies, 3,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_procedural_galaxies", "n_galaxies", "0", call_gml_diffusion_procedural_galaxies,
+     4, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT, 0, 0, NULL},
+    {"gml_diffusion_procedural_galaxies", "n_galaxies", "-1",
+     call_gml_diffusion_procedural_galaxies, 5, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT,
+     0, 0, NULL},
+    {"gml_diffusion_procedural_galaxies", "n_galaxies", "INT64_MAX",
+     call_gml_diffusion_procedural_galaxies, 6, ROBUSTNESS_EXPECT_REJECT, GML_OK,
+     ROBUSTNESS_OVERFLOW, 0, NULL},
+    {"gml_diffusion_procedural_galaxies", "opts", "NULL", call_gml_diffusion_procedural_galaxies, 7,
+     ROBUSTNESS_EXPECT_OK, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_procedural_galaxies", "opts", "struct_size 0",
+     call_gml_diffusion_procedural_galaxies, 8, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT,
+     0, 0, NULL},
+    {"gml_diffusion_procedural_galaxies", "out_path", "NULL",
+     call_gml_diffusion_procedural_galaxies, 9, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT,
+     0, 0, NULL},
+    {"gml_diffusion_procedural_galaxies", "out_path", "\"\"",
+     call_gml_diffusion_procedural_galaxies, 10, ROBUSTNESS_EXPECT_FAIL, GML_OK, 0, 0, NULL},
+    {"gml_diffusion_procedural_galaxies", "tags", "an unknown tag",
+     call_gml_diffusion_procedural_galaxies, 11, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT,
+     0, 0, NULL},
+    {"gml_diffusion_procedural_galaxies", "tags", "tags that exclude each other",
+     call_gml_diffusion_procedural_galaxies, 12, ROBUSTNESS_EXPECT_STATUS, GML_ERR_INVALID_ARGUMENT,
+     0, 0, NULL},
 };
 
 const size_t robustness_n_cases = sizeof robustness_cases / sizeof robustness_cases[0];

@@ -464,6 +464,8 @@ static void prepare_diffusion(struct robustness_fixture* fx, const char* diffusi
   fx->diffusion_options.height = ROBUSTNESS_DIFFUSION_SIZE;
   fx->diffusion_options.width = ROBUSTNESS_DIFFUSION_SIZE;
   fx->diffusion_options.strength = 0.5;
+  gml_diffusion_procedural_options_default(&fx->diffusion_procedural_options);
+  fx->diffusion_procedural_options.size = 16;
   fx->diffusion_prompts[0] = "a {barred:1.2} spiral galaxy";
   for (i = 0; i < sizeof fx->diffusion_reference / sizeof(float); ++i)
     fx->diffusion_reference[i] = (float)(i % 17) / 16.0f;

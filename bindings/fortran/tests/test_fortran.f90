@@ -508,6 +508,9 @@ contains
     integer(c_int64_t) :: shape(4)
     character(len=16), parameter :: sec = 'diffusion'
     character(len=:), allocatable :: prompt
+    type(gml_diffusion_procedural_options) :: popts
+    integer(c_int32_t) :: stat
+    logical :: written
 
     call sd%load(ctx, json_value([character(len=64) :: sec, 'model']), family='diffusion')
     opts = gml_diffusion_defaults()
@@ -529,6 +532,18 @@ contains
       scheduler=json_value([character(len=64) :: sec, 'txt2img', 'scheduler']))
     call check(all(transfer(images, 0_c_int32_t, size(images)) == &
       transfer(ref_images, 0_c_int32_t, size(images))), 'diffusion: txt2img equals C bit for bit')
+
+    popts = gml_diffusion_procedural_defaults()
+    popts%size = 16
+    call ctx%procedural_galaxies(dir // '/procedural.fits', 2_c_int64_t, tags='disk, 2 arms', &
+      options=popts)
+    inquire (file=dir // '/procedural.fits', exist=written)
+    call check(written, 'diffusion: procedural galaxies written')
+    call ctx%procedural_galaxies(dir // '/procedural_bad.fits', 2_c_int64_t, tags='disk, spirall', &
+      options=popts, stat=stat)
+    call check(stat == GML_ERR_INVALID_ARGUMENT .and. &
+      index(gml_error_message(), "nearest: 'spiral'") > 0, &
+      'diffusion: an unknown procedural tag is refused with the nearest one')
   end subroutine test_diffusion
 
   ! ------------------------------------------------------------------------

@@ -154,6 +154,10 @@ class gml_diffusion_options(ctypes.Structure):
     pass
 
 
+class gml_diffusion_procedural_options(ctypes.Structure):
+    pass
+
+
 class gml_flow_train_options(ctypes.Structure):
     pass
 
@@ -302,6 +306,34 @@ gml_diffusion_options._fields_ = [
     ("restore_mean", ctypes.c_int32),
     ("precision", ctypes.c_char_p),
     ("channels_last", ctypes.c_int32),
+]
+gml_diffusion_procedural_options._fields_ = [
+    ("struct_size", ctypes.c_uint32),
+    ("size", ctypes.c_int64),
+    ("pixel_scale", ctypes.c_double),
+    ("n_bands", ctypes.c_int32),
+    ("band_names", ctypes.c_char_p),
+    ("band_wavelength", ctypes.POINTER(ctypes.c_double)),
+    ("band_psf_fwhm", ctypes.POINTER(ctypes.c_double)),
+    ("band_sky_sigma", ctypes.POINTER(ctypes.c_double)),
+    ("band_electrons", ctypes.POINTER(ctypes.c_double)),
+    ("reference_wavelength", ctypes.c_double),
+    ("magnitude_min", ctypes.c_double),
+    ("magnitude_max", ctypes.c_double),
+    ("oversample", ctypes.c_int32),
+    ("moffat_beta", ctypes.c_double),
+    ("noise", ctypes.c_int32),
+    ("mix_smooth", ctypes.c_double),
+    ("mix_edge_on_disk", ctypes.c_double),
+    ("mix_disk", ctypes.c_double),
+    ("mix_merger", ctypes.c_double),
+    ("p_dust_lane_smooth", ctypes.c_double),
+    ("p_dust_lane_edge_on", ctypes.c_double),
+    ("p_spiral", ctypes.c_double),
+    ("p_bar", ctypes.c_double),
+    ("p_ring", ctypes.c_double),
+    ("seed", ctypes.c_uint64),
+    ("first", ctypes.c_int64),
 ]
 gml_flow_train_options._fields_ = [
     ("struct_size", ctypes.c_uint32),
@@ -542,6 +574,7 @@ OPTIONS_DEFAULTS = {
     "gml_table_writer_options": "gml_table_writer_options_default",
     "gml_cutout_options": "gml_cutout_options_default",
     "gml_diffusion_options": "gml_diffusion_options_default",
+    "gml_diffusion_procedural_options": "gml_diffusion_procedural_options_default",
     "gml_flow_train_options": "gml_flow_train_options_default",
     "gml_merger_simulate_options": "gml_merger_simulate_options_default",
     "gml_merger_train_options": "gml_merger_train_options_default",
@@ -617,6 +650,8 @@ FUNCTIONS = {
     "gml_diffusion_encode_prompt": (ctypes.c_int32, (gml_context_p, gml_model_p, ctypes.c_char_p, ctypes.c_int32, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t, ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_int64)), ("ctx", "model", "prompt", "restore_mean", "embedding", "capacity", "n_tokens", "width")),
     "gml_diffusion_convert": (ctypes.c_int32, (ctypes.c_char_p, ctypes.c_char_p), ("diffusers_dir", "out_path")),
     "gml_diffusion_describe": (ctypes.c_int32, (gml_model_p, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)), ("model", "buf", "capacity", "length")),
+    "gml_diffusion_procedural_options_default": (None, (ctypes.POINTER(gml_diffusion_procedural_options),), ("opts",)),
+    "gml_diffusion_procedural_galaxies": (ctypes.c_int32, (gml_context_p, ctypes.c_char_p, ctypes.c_int64, ctypes.POINTER(gml_diffusion_procedural_options), ctypes.c_char_p), ("ctx", "tags", "n_galaxies", "opts", "out_path")),
     "gml_flow_dims": (ctypes.c_int32, (gml_model_p, ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_int64)), ("model", "data_dim", "condition_dim")),
     "gml_flow_describe": (ctypes.c_int32, (gml_model_p, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)), ("model", "buf", "capacity", "length")),
     "gml_flow_sample": (ctypes.c_int32, (gml_context_p, gml_model_p, ctypes.POINTER(ctypes.c_double), ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t, ctypes.POINTER(ctypes.c_double)), ("ctx", "model", "conditions", "n_galaxies", "n_per_galaxy", "seed", "stars", "capacity", "outside")),

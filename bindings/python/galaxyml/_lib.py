@@ -87,6 +87,7 @@ OPTIONS_DEFAULT_FNS = {
     "gml_table_writer_options": lib.gml_table_writer_options_default,
     "gml_cutout_options": lib.gml_cutout_options_default,
     "gml_diffusion_options": lib.gml_diffusion_options_default,
+    "gml_diffusion_procedural_options": lib.gml_diffusion_procedural_options_default,
     "gml_flow_train_options": lib.gml_flow_train_options_default,
     "gml_merger_simulate_options": lib.gml_merger_simulate_options_default,
     "gml_merger_train_options": lib.gml_merger_train_options_default,

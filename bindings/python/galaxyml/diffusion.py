@@ -108,3 +108,39 @@ _FAMILY_CLASSES["diffusion"] = DiffusionModel
 def convert(diffusers_dir, out_path):
     """Writes a diffusers folder as one galaxyml model file (atomic)."""
     check(lib.gml_diffusion_convert(encode(diffusers_dir), encode(out_path)))
+
+
+def procedural_galaxies(ctx, out_path, n_galaxies, tags=None, bands=None, **options):
+    """Draws `n_galaxies` procedural galaxies (docs/synthesis.md) and writes them
+    as a galaxy image set: a FITS cube (n_galaxies, bands, size, size) in
+    nanomaggies and a GALAXIES table whose CAPTION column holds each
+    galaxy's morphology tags. tags: comma-separated tags every galaxy must
+    have ("edge-on disk, dust lane"), None to draw all from the mix.
+    bands: None for SDSS g, r, i, or a list of dicts with name, wavelength
+    (Angstrom), psf_fwhm (arcsec), sky_sigma (nanomaggies per pixel) and
+    optionally electrons (per nanomaggy). options: the other fields of
+    gml_diffusion_procedural_options (size, pixel_scale,
+    reference_wavelength, magnitude_min, magnitude_max, oversample,
+    moffat_beta, noise, mix_smooth, mix_edge_on_disk, mix_disk, mix_merger,
+    p_dust_lane_smooth, p_dust_lane_edge_on, p_spiral, p_bar, p_ring, seed,
+    first)."""
+    keep = []
+    o = default_options("gml_diffusion_procedural_options", options, keep)
+    if bands is not None:
+        bands = list(bands)
+        names = encode(",".join(b["name"] for b in bands))
+        columns = {key: np.ascontiguousarray([float(b[key]) for b in bands])
+                   for key in ("wavelength", "psf_fwhm", "sky_sigma")}
+        keep += [names, *columns.values()]
+        o.n_bands = len(bands)
+        o.band_names = names
+        o.band_wavelength = ptr(columns["wavelength"])
+        o.band_psf_fwhm = ptr(columns["psf_fwhm"])
+        o.band_sky_sigma = ptr(columns["sky_sigma"])
+        if any("electrons" in b for b in bands):
+            electrons = np.ascontiguousarray([float(b.get("electrons", 0.0)) for b in bands])
+            keep.append(electrons)
+            o.band_electrons = ptr(electrons)
+    ctx.run(lib.gml_diffusion_procedural_galaxies, ctx.handle,
+            None if tags is None else encode(tags), int(n_galaxies), ctypes.byref(o),
+            encode(out_path))

@@ -70,7 +70,7 @@ export posterior_dims, posterior_describe, posterior_sample, posterior_sample_to
 export merger_dims, merger_classify, merger_encode, merger_simulate, merger_train,
        merger_index_build, merger_index_info, merger_search, merger_cluster
 export diffusion_image_shape, diffusion_txt2img, diffusion_img2img, diffusion_tokenize,
-       diffusion_encode_prompt, diffusion_convert, diffusion_describe
+       diffusion_encode_prompt, diffusion_convert, diffusion_describe, procedural_galaxies
 
 include("support.jl")
 include("context.jl")

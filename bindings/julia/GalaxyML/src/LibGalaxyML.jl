@@ -183,6 +183,35 @@ struct gml_diffusion_options
     channels_last::Int32
 end
 
+struct gml_diffusion_procedural_options
+    struct_size::UInt32
+    size::Int64
+    pixel_scale::Cdouble
+    n_bands::Int32
+    band_names::Ptr{Cchar}
+    band_wavelength::Ptr{Cdouble}
+    band_psf_fwhm::Ptr{Cdouble}
+    band_sky_sigma::Ptr{Cdouble}
+    band_electrons::Ptr{Cdouble}
+    reference_wavelength::Cdouble
+    magnitude_min::Cdouble
+    magnitude_max::Cdouble
+    oversample::Int32
+    moffat_beta::Cdouble
+    noise::Int32
+    mix_smooth::Cdouble
+    mix_edge_on_disk::Cdouble
+    mix_disk::Cdouble
+    mix_merger::Cdouble
+    p_dust_lane_smooth::Cdouble
+    p_dust_lane_edge_on::Cdouble
+    p_spiral::Cdouble
+    p_bar::Cdouble
+    p_ring::Cdouble
+    seed::UInt64
+    first::Int64
+end
+
 struct gml_flow_train_options
     struct_size::UInt32
     steps::Int64
@@ -681,6 +710,14 @@ end
 
 function gml_diffusion_describe(model, buf, capacity, length)
     @ccall libgalaxyml.gml_diffusion_describe(model::Ptr{gml_model}, buf::Ptr{Cchar}, capacity::Csize_t, length::Ptr{Csize_t})::gml_status
+end
+
+function gml_diffusion_procedural_options_default(opts)
+    @ccall libgalaxyml.gml_diffusion_procedural_options_default(opts::Ptr{gml_diffusion_procedural_options})::Cvoid
+end
+
+function gml_diffusion_procedural_galaxies(ctx, tags, n_galaxies, opts, out_path)
+    @ccall libgalaxyml.gml_diffusion_procedural_galaxies(ctx::Ptr{gml_context}, tags::Ptr{Cchar}, n_galaxies::Int64, opts::Ptr{gml_diffusion_procedural_options}, out_path::Ptr{Cchar})::gml_status
 end
 
 function gml_flow_dims(model, data_dim, condition_dim)

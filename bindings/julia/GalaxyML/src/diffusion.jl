@@ -145,3 +145,36 @@ diffusion_convert(diffusers_dir::AbstractString, out_path::AbstractString) =
 JSON describing a loaded diffusion model: origin, parts, scheduler, native size.
 """
 diffusion_describe(m::Model) = _string_out((b, n, len) -> L.gml_diffusion_describe(m, b, n, len))
+
+"""
+    procedural_galaxies(context, out_path, n_galaxies; tags=nothing, kw...)
+
+Draws `n_galaxies` procedural galaxies (docs/synthesis.md) and writes them as
+a galaxy image set: a FITS cube in nanomaggies (numpy shape (N, bands, size,
+size)) and a `GALAXIES` table whose `CAPTION` column holds each galaxy's
+morphology tags. `tags` (e.g. `"edge-on disk, dust lane"`) fixes what every
+galaxy must have; `nothing` draws all from the mix. Keywords are the
+`gml_diffusion_procedural_options` fields: `size`, `pixel_scale`, the band
+arrays `band_wavelength`, `band_psf_fwhm`, `band_sky_sigma`,
+`band_electrons` (vectors, with `band_names` a comma-separated string;
+`n_bands` follows from them), `reference_wavelength`, `magnitude_min`,
+`magnitude_max`, `oversample`, `moffat_beta`, `noise`, the `mix_*` weights,
+the `p_*` probabilities, `seed`, `first`.
+"""
+function procedural_galaxies(c::Context, out_path::AbstractString, n_galaxies::Integer;
+                             tags = nothing, kw...)
+    fields = Dict{Symbol,Any}(kw)
+    wavelength = get(fields, :band_wavelength, nothing)
+    wavelength === nothing || haskey(fields, :n_bands) ||
+        (fields[:n_bands] = Int32(length(wavelength)))
+    keep = Any[]
+    opts = _options(L.gml_diffusion_procedural_options,
+                    L.gml_diffusion_procedural_options_default, keep; fields...)
+    t = _cstr_arg(tags)
+    _before_call(c)
+    status = GC.@preserve keep t L.gml_diffusion_procedural_galaxies(c, t, Int64(n_galaxies),
+                                                                     Ref(opts),
+                                                                     _cstring(out_path))
+    _check_call(c, status)
+    return nothing
+end
