@@ -232,8 +232,11 @@ void write_image_set_png(const std::string& fits_path, const std::string& png_pa
   }
   const int cols = static_cast<int>(std::min<long>(n, 8));
   const int rows = static_cast<int>((n + cols - 1) / cols);
-  const int cell = static_cast<int>(std::clamp<long>(2 * std::max(w, h), 96, 192));
-  Figure fig(cols * (cell + 8) + 8, rows * (cell + 24) + 40);
+  // Square images: Figure::panel() keeps 62 px of each cell's width and
+  // 44 px of its height for margins.
+  const int cell = static_cast<int>(std::clamp<long>(2 * std::max(w, h), 128, 192));
+  Figure fig(cols * (cell + 62), 30 + rows * (cell + 44));
+  const size_t title_chars = static_cast<size_t>(cell + 40) / 6;
   fig.title(fits_path);
   for (long i = 0; i < n; ++i) {
     std::vector<float> rgb(3 * plane);
@@ -252,7 +255,7 @@ void write_image_set_png(const std::string& fits_path, const std::string& png_pa
     panel.image(rgb, static_cast<int>(w), static_cast<int>(h), 3, 0.0, 1.0);
     std::string title = captions[static_cast<size_t>(i)];
     if (title.rfind("procedural, ", 0) == 0) title = title.substr(12);
-    if (title.size() > 30) title = title.substr(0, 28) + "..";
+    if (title.size() > title_chars) title = title.substr(0, title_chars - 2) + "..";
     panel.set_labels("", "", title);
   }
   fig.save(png_path);
