@@ -1373,8 +1373,9 @@ contains
     call gml_posterior_train_options_default(c_loc(opts))
   end function gml_posterior_train_defaults
 
-  ! Trains a posterior estimator. estimator: "maf" or "nsf"; activation:
-  ! "tanh" or "relu"; numeric settings in options.
+  ! Trains a posterior estimator. estimator: "maf", "nsf" (sbi's spline
+  ! couplings) or "autoregressive_nsf"; activation: "tanh" or "relu" (absent:
+  ! relu for nsf, else tanh); numeric settings in options.
   subroutine context_posterior_train(self, training_set_path, model_path, options, estimator, &
       activation, checkpoint_path, stat)
     class(gml_context_t), intent(in) :: self

@@ -155,7 +155,8 @@ GML_API void gml_posterior_train_options_default(gml_posterior_train_options* op
   gml::capi::publish_fields(kPosteriorConfigFields, *opts, c);
   gml::capi::publish_fields(kPosteriorTrainFields, *opts, post::PosteriorTrainOptions{});
   opts->estimator = post::estimator_name(c.estimator);
-  opts->activation = c.activation == post::Activation::Tanh ? "tanh" : "relu";
+  // NULL: the estimator's own (tanh for MADE blocks, relu for sbi's NSF).
+  opts->activation = nullptr;
   // Sized by the training set at train time (estimator_defaults.h).
   opts->num_blocks = 0;
   opts->hidden_width = 0;
@@ -180,12 +181,16 @@ GML_API gml_status gml_posterior_train(gml_context* ctx, const char* training_se
     gml::runs::PosteriorTrainRunOptions r;
     r.max_rows = o.max_rows;
     post::PosteriorConfig& cfg = r.config;
-    try {
-      cfg.estimator = post::estimator_from_name(o.estimator ? o.estimator : "maf");
-    } catch (const gml::Error& e) {
-      gml::fail(gml::Status::InvalidArgument, e.what());
-    }
-    const std::string act = o.activation ? o.activation : "tanh";
+    // "nsf" is sbi's (couplings); the MADE-based one of earlier releases
+    // stays reachable by name.
+    const std::string est = o.estimator ? o.estimator : "maf";
+    require(
+        est == "maf" || est == "nsf" || est == "autoregressive_nsf",
+        "opts->estimator must be \"maf\", \"nsf\" or \"autoregressive_nsf\", not \"" + est + "\"");
+    cfg.estimator = est == "maf" ? post::Estimator::Maf : post::Estimator::Nsf;
+    cfg.coupling = est == "nsf";
+    const std::string act =
+        o.activation && *o.activation ? o.activation : (cfg.coupling ? "relu" : "tanh");
     require(act == "tanh" || act == "relu", "opts->activation must be \"tanh\" or \"relu\"");
     cfg.activation = act == "tanh" ? post::Activation::Tanh : post::Activation::Relu;
     gml::capi::receive_fields(kPosteriorConfigFields, o, cfg);

@@ -52,7 +52,8 @@ std::string apply_estimator_defaults(PosteriorConfig& config, PosteriorTrainOpti
     }
   }
   if (!chosen) return "";
-  return std::string(estimator_name(config.estimator)) + " of " +
+  return std::string(estimator_name(config.estimator)) +
+         (config.coupling ? " (spline couplings)" : "") + " of " +
          std::to_string(config.num_blocks) + " blocks x " + std::to_string(config.hidden_width) +
          (config.estimator == Estimator::Nsf ? ", " + std::to_string(config.num_bins) + " bins"
                                              : "") +

@@ -35,6 +35,7 @@ const ConfigFields<PosteriorConfig>& fields() {
     f.plain("x_names", &C::x_names);
     f.plain("observation", &C::observation);
     f.flag("bounded_theta", &C::bounded_theta);
+    f.flag("coupling", &C::coupling);
     return f;
   }();
   return table;
@@ -77,6 +78,7 @@ void PosteriorConfig::validate() const {
        "x_names needs one name per x dimension");
   need(observation.empty() || (observation == "sed_ugriz" && x_dim == 11),
        "observation must be empty or \"sed_ugriz\" (with x_dim 11)");
+  need(!coupling || estimator == Estimator::Nsf, "coupling is an NSF layout");
   need(!bounded_theta || prior_distribution().bounded(),
        "bounded_theta needs a prior that bounds at least one parameter");
 }

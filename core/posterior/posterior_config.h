@@ -14,7 +14,7 @@ namespace gml::posterior {
 
 enum class Estimator {
   Maf,  // masked autoregressive flow, affine (Papamakarios et al. 2017)
-  Nsf,  // autoregressive rational-quadratic spline flow (Durkan et al. 2019)
+  Nsf,  // rational-quadratic spline flow (Durkan et al. 2019): coupling or autoregressive
 };
 
 struct PosteriorConfig {
@@ -27,6 +27,13 @@ struct PosteriorConfig {
   Activation activation = Activation::Tanh;
   int64_t num_bins = 8;     // NSF only
   double tail_bound = 3.0;  // NSF only: splines on [-B, B], identity outside
+  // NSF only. true: sbi's NSF (core/posterior/spline_coupling.h): couplings
+  // on alternate halves with residual conditioners (made_blocks residual
+  // blocks of hidden_width) and an LU-linear layer after each, no
+  // permutations. false: MADE blocks as for the MAF. Written only when set,
+  // so files from before it read as they were written, and older libraries
+  // refuse a coupling model instead of misreading it.
+  bool coupling = false;
   // Prior support of theta in user units, one bound per dimension; samples
   // outside are counted per galaxy. Empty: unbounded.
   std::vector<double> prior_lower;

@@ -7,6 +7,7 @@
 
 #include "core/common/error.h"
 #include "core/common/rq_spline.h"
+#include "core/posterior/spline_coupling.h"
 
 namespace gml::posterior {
 namespace {
@@ -25,30 +26,45 @@ PosteriorFlowImpl::PosteriorFlowImpl(const PosteriorConfig& config, uint64_t see
     : config_(config) {
   config_.validate();
   at::Generator gen = at::detail::createCPUGenerator(seed);
-  MadeShape shape;
-  shape.features = config_.theta_dim;
-  shape.context = config_.x_dim;
-  shape.hidden = config_.hidden_width;
-  shape.blocks = config_.made_blocks;
-  shape.multiplier = config_.made_multiplier();
-  shape.activation = config_.activation;
-  mades_ = register_module("blocks", torch::nn::ModuleList());
-  for (int64_t b = 0; b < config_.num_blocks; ++b) {
-    mades_->push_back(Made(shape, gen));
-    // A MADE's first output sees no hidden unit, so the parameter that comes
-    // first in a block is transformed there without x. A permutation that
-    // keeps it first leaves it so in the next block too: with theta_dim = 2
-    // and identity permutations throughout (one seed in 2^num_blocks), the
-    // posterior of theta_0 ignored x. Redrawn until another parameter leads.
-    const auto as_long = at::TensorOptions().dtype(at::kLong);
-    at::Tensor perm = at::randperm(config_.theta_dim, gen, as_long);
-    while (config_.theta_dim > 1 && perm[0].item<int64_t>() == 0) {
-      perm = at::randperm(config_.theta_dim, gen, as_long);
+  blocks_ = register_module("blocks", torch::nn::ModuleList());
+  if (config_.coupling) {
+    SplineCouplingShape shape;
+    shape.features = config_.theta_dim;
+    shape.context = config_.x_dim;
+    shape.hidden = config_.hidden_width;
+    shape.residual_blocks = config_.made_blocks;
+    shape.bins = config_.num_bins;
+    shape.tail_bound = config_.tail_bound;
+    shape.activation = config_.activation;
+    for (int64_t b = 0; b < config_.num_blocks; ++b) {
+      shape.even = b % 2 == 0;
+      blocks_->push_back(SplineCoupling(shape, gen));
     }
-    // Module::to(dtype) would cast integer buffers, so indices are stored as
-    // exact small floats.
-    permutations_.push_back(
-        register_buffer("permutation" + std::to_string(b), perm.to(at::kFloat)));
+  } else {
+    MadeShape shape;
+    shape.features = config_.theta_dim;
+    shape.context = config_.x_dim;
+    shape.hidden = config_.hidden_width;
+    shape.blocks = config_.made_blocks;
+    shape.multiplier = config_.made_multiplier();
+    shape.activation = config_.activation;
+    for (int64_t b = 0; b < config_.num_blocks; ++b) {
+      blocks_->push_back(Made(shape, gen));
+      // A MADE's first output sees no hidden unit, so the parameter that comes
+      // first in a block is transformed there without x. A permutation that
+      // keeps it first leaves it so in the next block too: with theta_dim = 2
+      // and identity permutations throughout (one seed in 2^num_blocks), the
+      // posterior of theta_0 ignored x. Redrawn until another parameter leads.
+      const auto as_long = at::TensorOptions().dtype(at::kLong);
+      at::Tensor perm = at::randperm(config_.theta_dim, gen, as_long);
+      while (config_.theta_dim > 1 && perm[0].item<int64_t>() == 0) {
+        perm = at::randperm(config_.theta_dim, gen, as_long);
+      }
+      // Module::to(dtype) would cast integer buffers, so indices are stored as
+      // exact small floats.
+      permutations_.push_back(
+          register_buffer("permutation" + std::to_string(b), perm.to(at::kFloat)));
+    }
   }
   const auto f64 = at::TensorOptions().dtype(at::kDouble);
   // Plain members, not buffers: the model file keeps them in its
@@ -169,7 +185,7 @@ at::Tensor PosteriorFlowImpl::permutation(size_t block) const {
 at::Tensor PosteriorFlowImpl::normalized_x(const at::Tensor& x) const {
   require(x.defined() && x.dim() == 2 && x.size(1) == config_.x_dim,
           "posterior: x must be (N, " + std::to_string(config_.x_dim) + ")");
-  const at::Tensor w = mades_->ptr<MadeImpl>(0)->parameters().front();
+  const at::Tensor w = blocks_->parameters().front();
   return ((x.to(at::kDouble) - x_mean_.to(x.device())) / x_std_.to(x.device()))
       .to(w.options().requires_grad(false));
 }
@@ -185,8 +201,14 @@ at::Tensor PosteriorFlowImpl::log_prob(const at::Tensor& theta, const at::Tensor
                      .to(c.scalar_type());
   const int64_t n = u.size(0), d = config_.theta_dim;
   at::Tensor logdet = at::zeros({n}, u.options());
-  for (size_t b = 0; b < mades_->size(); ++b) {
-    const at::Tensor params = mades_->ptr<MadeImpl>(b)->forward(u, c).view({n, d, -1});
+  for (size_t b = 0; b < blocks_->size(); ++b) {
+    if (config_.coupling) {
+      auto [v, ld] = blocks_->ptr<SplineCouplingImpl>(b)->forward(u, c);
+      u = v;
+      logdet = logdet + ld;
+      continue;
+    }
+    const at::Tensor params = blocks_->ptr<MadeImpl>(b)->forward(u, c).view({n, d, -1});
     if (config_.estimator == Estimator::Maf) {
       const at::Tensor scale = affine_scale(params.select(2, 0));
       u = u * scale + params.select(2, 1);
@@ -222,9 +244,14 @@ at::Tensor PosteriorFlowImpl::from_latent(const at::Tensor& z, const at::Tensor&
     if (maf) return (zi - params.select(1, 1)) / affine_scale(params.select(1, 0));
     return rq_spline_packed(zi.unsqueeze(1), params.unsqueeze(1), true, opt).outputs.squeeze(1);
   };
-  for (size_t b = mades_->size(); b-- > 0;) {
+  for (size_t b = blocks_->size(); b-- > 0;) {
+    if (config_.coupling) {
+      u = blocks_->ptr<SplineCouplingImpl>(b)->inverse(
+          u, naive && x_repeat > 1 ? c.repeat_interleave(x_repeat, 0) : c, naive ? 1 : x_repeat);
+      continue;
+    }
     u = u.index_select(1, at::argsort(permutation(b)));
-    auto* made = mades_->ptr<MadeImpl>(b).get();
+    auto* made = blocks_->ptr<MadeImpl>(b).get();
     if (naive) {
       u = made->invert_naive(u, x_repeat > 1 ? c.repeat_interleave(x_repeat, 0) : c, solve);
     } else {

@@ -1,11 +1,12 @@
 // The conditional density estimator q(theta | x) of the posterior family: a
-// stack of MADE blocks (affine MAF or rational-quadratic NSF), a fixed
-// random permutation after each, and independent z-scoring of theta and x.
+// stack of MADE blocks (affine MAF or rational-quadratic NSF) with a fixed
+// random permutation after each, or of sbi's NSF couplings
+// (spline_coupling.h), and independent z-scoring of theta and x.
 //
 // Forward direction (density): theta -> z = f(theta; x) ~ N(0, I),
 //   log q(theta | x) = log N(z) + log|det dz/dtheta|.
 // Sampling inverts each MADE by degree order (MadeImpl::invert), about one
-// network evaluation per block instead of D.
+// network evaluation per block instead of D; a coupling inverts in one.
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -64,7 +65,7 @@ class PosteriorFlowImpl : public torch::nn::Module {
   at::Tensor permutation(size_t block) const;
 
   PosteriorConfig config_;
-  torch::nn::ModuleList mades_{nullptr};
+  torch::nn::ModuleList blocks_{nullptr};
   std::vector<at::Tensor> permutations_;                // buffers (D), float-coded indices
   at::Tensor theta_mean_, theta_std_, x_mean_, x_std_;  // float64, CPU
   // bounded_theta: the prior's bounds (float64, CPU, +-inf where open) and

@@ -73,21 +73,22 @@ int cmd_train(int argc, char** argv) {
   Common c;
   gml_posterior_train_options o;
   gml_posterior_train_options_default(&o);
-  std::string sims, out, checkpoint, estimator = "maf", activation = "tanh";
+  std::string sims, out, checkpoint, estimator = "maf", activation;
   bool resume = false;
   po::options_description d("gml-posterior train");
   add_common(d, c);
   d.add_options()("sims", po::value(&sims)->required(),
                   "training set (HDF5: galaxyml's, or any with datasets /theta and /x)")(
       "out,o", po::value(&out)->required(), "model file to write")(
-      "estimator", po::value(&estimator)->default_value("maf"), "maf or nsf")(
+      "estimator", po::value(&estimator)->default_value("maf"),
+      "maf, nsf (sbi's: spline couplings) or autoregressive_nsf")(
       "blocks", po::value(&o.num_blocks)->default_value(o.num_blocks),
       "MADE blocks (0: 15 for SED training sets as SEDflow, else 5 as sbi)")(
       "hidden", po::value(&o.hidden_width)->default_value(o.hidden_width),
       "hidden width (0: 500 for SED training sets, else 50)")(
       "made-blocks", po::value(&o.made_blocks)->default_value(o.made_blocks),
-      "hidden blocks per MADE")("activation", po::value(&activation)->default_value("tanh"),
-                                "tanh or relu")(
+      "hidden blocks per MADE (residual blocks per NSF conditioner)")(
+      "activation", po::value(&activation), "tanh or relu (default: relu for nsf, else tanh)")(
       "bins", po::value(&o.num_bins)->default_value(o.num_bins),
       "NSF spline bins (0: 8 for SED training sets, else 10)")(
       "batch", po::value(&o.batch_size)->default_value(o.batch_size),
@@ -114,7 +115,7 @@ int cmd_train(int argc, char** argv) {
   require_output_file(out, {sims, checkpoint}, "--out", c.overwrite);
   if (!checkpoint.empty()) require_output_file(checkpoint, {sims}, "--checkpoint", true);
   o.estimator = estimator.c_str();
-  o.activation = activation.c_str();
+  o.activation = activation.empty() ? nullptr : activation.c_str();
   o.seed = c.seed;
   o.resume = resume ? 1 : 0;
   o.checkpoint_path = checkpoint.empty() ? nullptr : checkpoint.c_str();
@@ -135,9 +136,10 @@ int cmd_train(int argc, char** argv) {
       value.erase(std::remove(value.begin(), value.end(), '"'), value.end());
       return value;
     };
-    std::fprintf(stderr, "wrote %s: %s of %s blocks x %s hidden units\n", out.c_str(),
-                 field("estimator").c_str(), field("num_blocks").c_str(),
-                 field("hidden_width").c_str());
+    const bool coupling = field("coupling") == "true";
+    std::fprintf(stderr, "wrote %s: %s%s of %s blocks x %s hidden units\n", out.c_str(),
+                 field("estimator").c_str(), coupling ? " (spline couplings)" : "",
+                 field("num_blocks").c_str(), field("hidden_width").c_str());
     gml_model* model = nullptr;
     check(gml_model_load(s.ctx, out.c_str(), "posterior", &model), "load " + out);
     std::fprintf(stderr, "%s\n", calibration_verdict(model).c_str());

@@ -37,8 +37,21 @@ void perturb(torch::nn::Module& m, uint64_t seed, double scale) {
   for (auto& p : m.parameters()) p.add_(at::randn(p.sizes(), gen, p.options()) * scale);
 }
 
-PosteriorConfig small_config(Estimator e, int64_t d, int64_t c, int64_t blocks, int64_t hidden) {
+// Every layout of the family: MAF, autoregressive NSF, sbi's coupling NSF.
+struct FlowLayout {
+  Estimator estimator;
+  bool coupling;
+  const char* name;
+};
+const FlowLayout kFlowLayouts[] = {{Estimator::Maf, false, "maf"},
+                                   {Estimator::Nsf, false, "autoregressive_nsf"},
+                                   {Estimator::Nsf, true, "nsf"}};
+
+PosteriorConfig small_config(Estimator e, int64_t d, int64_t c, int64_t blocks, int64_t hidden,
+                             bool coupling = false) {
   PosteriorConfig cfg;
+  cfg.coupling = coupling;
+  if (coupling) cfg.activation = gml::posterior::Activation::Relu;
   cfg.estimator = e;
   cfg.theta_dim = d;
   cfg.x_dim = c;
@@ -55,7 +68,7 @@ TEST(PosteriorFlow, MatchesNflowsLogProbAndInverse) {
   std::ifstream in(std::string(GML_GOLDEN_DIR) + "/posterior/nflows_golden.json");
   ASSERT_TRUE(in.good()) << "missing tests/golden/posterior/nflows_golden.json";
   const nlohmann::json doc = nlohmann::json::parse(in);
-  ASSERT_GE(doc.at("cases").size(), 4u);
+  ASSERT_GE(doc.at("cases").size(), 7u);
   for (const auto& c : doc.at("cases")) {
     SCOPED_TRACE(c.at("name").get<std::string>());
     PosteriorConfig cfg;
@@ -67,6 +80,8 @@ TEST(PosteriorFlow, MatchesNflowsLogProbAndInverse) {
     cfg.made_blocks = c.at("made_blocks");
     cfg.num_bins = c.at("num_bins");
     cfg.tail_bound = c.at("tail_bound");
+    cfg.coupling = c.value("coupling", false);
+    if (cfg.coupling) cfg.activation = gml::posterior::Activation::Relu;
     PosteriorFlow flow(cfg, 1);
     flow->to(at::kDouble);
     // Every parameter and permutation of ours must come from the file.
@@ -106,9 +121,9 @@ TEST(PosteriorFlow, MatchesNflowsLogProbAndInverse) {
 }
 
 TEST(PosteriorFlow, FastSamplingEqualsNaiveSampling) {
-  for (Estimator e : {Estimator::Maf, Estimator::Nsf}) {
-    SCOPED_TRACE(gml::posterior::estimator_name(e));
-    PosteriorFlow flow(small_config(e, 7, 11, 4, 64), 3);
+  for (const FlowLayout& layout : kFlowLayouts) {
+    SCOPED_TRACE(layout.name);
+    PosteriorFlow flow(small_config(layout.estimator, 7, 11, 4, 64, layout.coupling), 3);
     perturb(*flow, 4, 0.05);
     const at::Tensor x = at::randn({3, 11}, at::detail::createCPUGenerator(5));
     const at::Tensor fast = flow->sample(x, 400, at::detail::createCPUGenerator(6));
@@ -153,9 +168,9 @@ TEST(PosteriorFlow, SamplesAreTheInverseOfTheDensityMap) {
 }
 
 TEST(PosteriorFlow, TwoDimensionalDensityIntegratesToOne) {
-  for (Estimator e : {Estimator::Maf, Estimator::Nsf}) {
-    SCOPED_TRACE(gml::posterior::estimator_name(e));
-    PosteriorFlow flow(small_config(e, 2, 2, 3, 16), 10);
+  for (const FlowLayout& layout : kFlowLayouts) {
+    SCOPED_TRACE(layout.name);
+    PosteriorFlow flow(small_config(layout.estimator, 2, 2, 3, 16, layout.coupling), 10);
     flow->to(at::kDouble);
     perturb(*flow, 11, 0.1);
     std::map<std::string, at::Tensor> norm = flow->normalization_tensors();
@@ -175,7 +190,7 @@ TEST(PosteriorFlow, TwoDimensionalDensityIntegratesToOne) {
                             .item<double>() *
                         cell;
     EXPECT_NEAR(mass, 1.0, 0.01);
-    std::cout << "[ integral ] " << gml::posterior::estimator_name(e) << " " << mass << "\n";
+    std::cout << "[ integral ] " << layout.name << " " << mass << "\n";
   }
 }
 
@@ -240,6 +255,22 @@ TEST(PosteriorFlow, BoundedThetaIsADensityOnThePriorsSupportAndDrawsStayInside) 
       EXPECT_NEAR(draws.mean().item<double>(), mean, 5 * sd / std::sqrt(20000.0));
     }
   }
+}
+
+// sbi's NSF layout is stored only when chosen (files written before it
+// read as the MADE layout), and only an NSF has it.
+TEST(PosteriorConfig, CouplingIsWrittenOnlyWhenSetAndOnlyForNsf) {
+  PosteriorConfig cfg = small_config(Estimator::Nsf, 3, 2, 2, 8);
+  EXPECT_EQ(cfg.to_json_text().find("coupling"), std::string::npos);
+  EXPECT_FALSE(PosteriorConfig::from_json_text(cfg.to_json_text()).coupling);
+  cfg.coupling = true;
+  EXPECT_TRUE(PosteriorConfig::from_json_text(cfg.to_json_text()).coupling);
+  // No permutations: the alternating halves and LU layers mix the dimensions.
+  PosteriorFlow flow(cfg, 1);
+  for (const auto& b : flow->named_buffers())
+    EXPECT_EQ(b.key().find("permutation"), std::string::npos);
+  cfg.estimator = Estimator::Maf;
+  EXPECT_THROW(cfg.validate(), gml::Error);
 }
 
 // The flag is written only when set (older libraries refuse such a model

@@ -160,6 +160,8 @@ TEST(PosteriorTraining, CheckpointResumeEqualsUninterruptedRunAndFileRoundTrips)
   const GaussianLinear task;
   auto [theta, x] = task.simulate(1500, 4);
   PosteriorConfig cfg = task_config(Estimator::Nsf);
+  cfg.coupling = true;  // sbi's NSF: LU layers and residual conditioners round-trip too
+  cfg.activation = gml::posterior::Activation::Relu;
   cfg.num_blocks = 2;
   cfg.hidden_width = 16;
   PosteriorTrainOptions o = task_options();

@@ -118,7 +118,7 @@ def c2st(a, b, seed=0):
 C2ST_TOL = 0.05
 
 
-@pytest.mark.parametrize("model,estimator", [("maf", "maf"), ("maf_rqs", "nsf")])
+@pytest.mark.parametrize("model,estimator", [("maf", "maf"), ("maf_rqs", "nsf"), ("nsf", "nsf")])
 def test_random_estimator_log_prob_matches(ctx, tmp_path, simulations, model, estimator):
     est = build(model, simulations, num_bins=6, tail_bound=2.5)
     out = str(tmp_path / f"{model}.h5")
@@ -130,6 +130,8 @@ def test_random_estimator_log_prob_matches(ctx, tmp_path, simulations, model, es
     assert m.config["prior_lower"] == LOW.tolist() and m.config["prior_upper"] == HIGH.tolist()
     if estimator == "nsf":
         assert m.config["num_bins"] == 6 and m.config["tail_bound"] == 2.5
+    # sbi's "nsf" is spline couplings with LU layers; "maf_rqs" is autoregressive.
+    assert m.config.get("coupling", False) == (model == "nsf")
     # The z-scores are sbi's, not trivial.
     np.testing.assert_allclose(m.normalization["x_std"], simulations[1].double().std(0),
                                rtol=1e-5)
@@ -268,10 +270,32 @@ def test_refuses_mdn(tmp_path, simulations):
     assert "posterior_nn('maf')" in msg
 
 
-def test_refuses_coupling_nsf(tmp_path, simulations):
-    msg = refused(tmp_path, build("nsf", simulations, perturb=0.0),
-                  "PiecewiseRationalQuadraticCouplingTransform")
-    assert "maf_rqs" in msg and "supported:" in msg
+def test_one_dimensional_nsf_log_prob_matches(ctx, tmp_path, simulations):
+    # sbi's NSF on one parameter: the spline comes from x alone (ContextSplineMap).
+    theta, x = simulations
+    est = build("nsf", (theta[:, 1:2], x), num_bins=5)
+    out = str(tmp_path / "nsf_1d.h5")
+    gsbi.convert(est, out)
+    assert model_file.read(out).config["theta_dim"] == 1
+    rng = np.random.default_rng(4)
+    t = torch.tensor(LOW[1] + (HIGH[1] - LOW[1]) * rng.random((500, 1)), dtype=torch.float32)
+    xs = torch.tensor(simulate(LOW + (HIGH - LOW) * rng.random((500, 3)), rng),
+                      dtype=torch.float32)
+    ref = sbi_log_prob(est, t, xs)
+    assert rel_diff(galaxyml_log_prob(ctx, out, t, xs), ref).max() <= LOG_PROB_TOL
+
+
+def test_refuses_coupling_on_other_columns(tmp_path):
+    # Couplings that do not alternate as sbi's do (even blocks 0, 2, ...).
+    from nflows.distributions.normal import StandardNormal
+    from nflows.flows.base import Flow
+    from nflows.nn.nets import ResidualNet
+    from nflows.transforms import PiecewiseRationalQuadraticCouplingTransform
+    t = PiecewiseRationalQuadraticCouplingTransform(
+        mask=torch.tensor([1, 1, 0]), tails="linear",
+        transform_net_create_fn=lambda i, o: ResidualNet(i, o, 8, context_features=X_DIM))
+    msg = refused(tmp_path, Flow(t, StandardNormal([THETA_DIM])), "transforms columns \\[0, 1\\]")
+    assert "supported:" in msg
 
 
 def test_refuses_zuko_maf(tmp_path, simulations):

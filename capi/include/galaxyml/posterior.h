@@ -138,12 +138,21 @@ GML_API gml_status gml_posterior_training_set_info(const char* path, int64_t* th
 
 typedef struct gml_posterior_train_options {
   uint32_t struct_size;        /**< sizeof(gml_posterior_train_options) */
-  const char* estimator;       /**< "maf" (default) or "nsf" */
-  int64_t num_blocks;          /**< MADE blocks; 0 (default): by the training
-                                    set, see below */
+  const char* estimator;       /**< "maf" (default); "nsf": sbi's neural
+                                    spline flow (rational-quadratic spline
+                                    couplings with residual conditioners and
+                                    an LU-linear layer after each);
+                                    "autoregressive_nsf": the splines in MADE
+                                    blocks (what "nsf" trained before the
+                                    couplings; such model files load as
+                                    they were written) */
+  int64_t num_blocks;          /**< MADE blocks (or NSF couplings); 0
+                                    (default): by the training set, see below */
   int64_t hidden_width;        /**< 0 (default): by the training set */
-  int64_t made_blocks;         /**< hidden blocks per MADE; default 2 */
-  const char* activation;      /**< "tanh" (default) or "relu" */
+  int64_t made_blocks;         /**< hidden blocks per MADE (residual blocks
+                                    per NSF conditioner); default 2 */
+  const char* activation;      /**< "tanh" or "relu"; NULL (default): relu
+                                    for "nsf", tanh otherwise (as sbi) */
   int64_t num_bins;            /**< NSF bins; 0 (default): by the training set */
   int64_t batch_size;          /**< 0 (default): by the training set */
   double learning_rate;        /**< Adam; default 5e-4 */

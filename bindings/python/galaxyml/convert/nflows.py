@@ -156,6 +156,81 @@ def _made_block(index, transform, kind):
     return arch, tensors
 
 
+def _coupling_block(index, transform, lu, features):
+    """Architecture and tensors of one spline coupling of sbi's NSF
+    (core/posterior/spline_coupling.h) and the LULinear after it."""
+    import torch
+    from nflows.nn.nets import ResidualNet
+    name = type(transform).__name__
+    if transform.tails != "linear":
+        _refuse(f"block {index} ({name}): tails={transform.tails!r}; galaxyml's spline has "
+                "linear (identity) tails")
+    for attr in ("min_bin_width", "min_bin_height", "min_derivative"):
+        if getattr(transform, attr) != _SPLINE_MINIMUM:
+            _refuse(f"block {index} ({name}): {attr}={getattr(transform, attr)}; galaxyml's "
+                    f"spline uses {_SPLINE_MINIMUM}")
+    if transform.unconditional_transform is not None:
+        _refuse(f"block {index} ({name}): an unconditional transform of the identity half "
+                "(apply_unconditional_transform=True)")
+    ident = transform.identity_features.tolist()
+    moved = transform.transform_features.tolist()
+    want = list(range(features)) if features == 1 else \
+        [i for i in range(features) if (i % 2 == 0) == (index % 2 == 0)]
+    if moved != want:
+        _refuse(f"block {index} ({name}): transforms columns {moved}; galaxyml's couplings "
+                "alternate, even blocks 0, 2, ..., odd blocks 1, 3, ... (sbi's masks)")
+    net = transform.transform_net
+    tensors = {}
+
+    def put(lname, layer):
+        tensors[f"blocks.{index}.{lname}_weight"] = _np(layer.weight, np.float32)
+        tensors[f"blocks.{index}.{lname}_bias"] = _np(layer.bias, np.float32)
+
+    arch = {"features": features, "num_bins": int(transform.num_bins),
+            "tail_bound": float(transform.tail_bound)}
+    if ident:
+        if type(net) is not ResidualNet or net.context_features is None:
+            _refuse(f"block {index} ({name}): conditioner {type(net).__name__} is not an "
+                    "nflows ResidualNet with context features")
+        for b in net.blocks:
+            if b.use_batch_norm:
+                _refuse(f"block {index} ({name}): ResidualNet with batch norm")
+        arch.update(hidden_width=net.hidden_features, made_blocks=len(net.blocks),
+                    context=net.context_features,
+                    activation=_activation_name(net.blocks[0].activation) if net.blocks
+                    else "relu")
+        put("initial", net.initial_layer)
+        for k, b in enumerate(net.blocks):
+            put(f"residual{k}_context", b.context_layer)
+            put(f"residual{k}_first", b.linear_layers[0])
+            put(f"residual{k}_second", b.linear_layers[1])
+        put("final", net.final_layer)
+        if lu is None:
+            _refuse(f"block {index} ({name}): no LULinear after the coupling (sbi's NSF has "
+                    "one after every coupling)")
+        if lu.eps != 1e-3:
+            _refuse(f"block {index}: LULinear with eps={lu.eps} (galaxyml's is 1e-3)")
+        tensors[f"blocks.{index}.lu_lower"] = _np(lu.lower_entries, np.float32)
+        tensors[f"blocks.{index}.lu_upper"] = _np(lu.upper_entries, np.float32)
+        tensors[f"blocks.{index}.lu_diag"] = _np(lu.unconstrained_upper_diag, np.float32)
+        tensors[f"blocks.{index}.lu_bias"] = _np(lu.bias, np.float32)
+    else:
+        seq = getattr(net, "spline_predictor", None)
+        kinds = [type(m) for m in seq] if isinstance(seq, torch.nn.Sequential) else []
+        lin, relu = torch.nn.Linear, torch.nn.ReLU
+        if kinds != [lin, relu, lin, relu, lin]:
+            _refuse(f"block {index} ({name}): one-dimensional conditioner "
+                    f"{type(net).__name__} is not sbi's ContextSplineMap with one hidden layer")
+        arch.update(hidden_width=seq[0].out_features, made_blocks=2,
+                    context=seq[0].in_features, activation="relu")
+        put("initial", seq[0])
+        put("hidden", seq[2])
+        put("final", seq[4])
+        if lu is not None:
+            _refuse(f"block {index}: LULinear on one dimension")
+    return arch, tensors
+
+
 def _vector(name, value, n):
     if value is None:
         return None
@@ -182,7 +257,8 @@ def posterior_parts(flow, theta_mean=None, theta_std=None, x_mean=None, x_std=No
     from nflows.flows.base import Flow
     from nflows.transforms import (MaskedAffineAutoregressiveTransform,
                                    MaskedPiecewiseRationalQuadraticAutoregressiveTransform,
-                                   Permutation, PointwiseAffineTransform)
+                                   Permutation, PiecewiseRationalQuadraticCouplingTransform,
+                                   PointwiseAffineTransform)
     if not isinstance(flow, Flow):
         _refuse(f"{type(flow).__module__}.{type(flow).__name__} is not an nflows Flow")
     if not embedding_checked and not isinstance(flow._embedding_net, torch.nn.Identity):
@@ -207,6 +283,8 @@ def posterior_parts(flow, theta_mean=None, theta_std=None, x_mean=None, x_std=No
         theta_mean = -shift / scale
     kinds = {MaskedAffineAutoregressiveTransform: "maf",
              MaskedPiecewiseRationalQuadraticAutoregressiveTransform: "nsf"}
+    if layers and isinstance(layers[0], PiecewiseRationalQuadraticCouplingTransform):
+        return _coupling_parts(layers, dist, theta_mean, theta_std, x_mean, x_std)
     blocks = []
     i = 0
     while i < len(layers):
@@ -217,8 +295,7 @@ def posterior_parts(flow, theta_mean=None, theta_std=None, x_mean=None, x_std=No
             if isinstance(t, PointwiseAffineTransform):
                 what += " after the first transform"
             elif "Coupling" in what:
-                what += (" (a coupling layer, as in sbi's 'nsf'; galaxyml's spline flow is "
-                         "autoregressive, sbi's 'maf_rqs')")
+                what += " (a coupling layer in a flow of autoregressive blocks)"
             _refuse(f"transform {i} is {what}")
         perm = None
         if i + 1 < len(layers) and isinstance(layers[i + 1], Permutation):
@@ -258,6 +335,49 @@ def posterior_parts(flow, theta_mean=None, theta_std=None, x_mean=None, x_std=No
     if tuple(dist._shape) != (d,):
         _refuse(f"base distribution of shape {tuple(dist._shape)} for {d} features")
 
+    config = {"estimator": kind, "theta_dim": d, "x_dim": c, "num_blocks": len(blocks),
+              "hidden_width": arch0["hidden_width"], "made_blocks": arch0["made_blocks"],
+              "activation": arch0["activation"], "num_bins": arch0.get("num_bins", 8),
+              "tail_bound": arch0.get("tail_bound", 3.0), "observation": ""}
+    return config, tensors, _normalization(d, c, theta_mean, theta_std, x_mean, x_std)
+
+
+def _coupling_parts(layers, dist, theta_mean, theta_std, x_mean, x_std):
+    """posterior_parts of sbi's NSF: [coupling, LULinear] per block (a
+    coupling alone on one dimension)."""
+    from nflows.transforms import LULinear, PiecewiseRationalQuadraticCouplingTransform
+    tensors, arch0, index, i = {}, None, 0, 0
+    while i < len(layers):
+        t = layers[i]
+        if type(t) is not PiecewiseRationalQuadraticCouplingTransform:
+            _refuse(f"transform {i} is {type(t).__name__} in a flow of spline couplings "
+                    "(sbi's NSF: coupling, LULinear, coupling, ...)")
+        lu = None
+        if i + 1 < len(layers) and type(layers[i + 1]) is LULinear:
+            lu = layers[i + 1]
+            i += 1
+        arch, block_tensors = _coupling_block(index, t, lu, t.features)
+        if arch0 is None:
+            arch0 = arch
+        elif arch != arch0:
+            diff = sorted(k for k in arch if arch[k] != arch0.get(k))
+            _refuse(f"block {index} differs from block 0 in {', '.join(diff)} (galaxyml uses "
+                    "one coupling shape for every block)")
+        tensors.update(block_tensors)
+        index += 1
+        i += 1
+    d, c = arch0["features"], arch0["context"]
+    if tuple(dist._shape) != (d,):
+        _refuse(f"base distribution of shape {tuple(dist._shape)} for {d} features")
+    config = {"estimator": "nsf", "coupling": True, "theta_dim": d, "x_dim": c,
+              "num_blocks": index, "hidden_width": arch0["hidden_width"],
+              "made_blocks": arch0["made_blocks"], "activation": arch0["activation"],
+              "num_bins": arch0["num_bins"], "tail_bound": arch0["tail_bound"],
+              "observation": ""}
+    return config, tensors, _normalization(d, c, theta_mean, theta_std, x_mean, x_std)
+
+
+def _normalization(d, c, theta_mean, theta_std, x_mean, x_std):
     theta_mean = _vector("theta_mean", theta_mean, d)
     theta_std = _vector("theta_std", theta_std, d)
     x_mean = _vector("x_mean", x_mean, c)
@@ -265,15 +385,10 @@ def posterior_parts(flow, theta_mean=None, theta_std=None, x_mean=None, x_std=No
     for name, s in (("theta_std", theta_std), ("x_std", x_std)):
         if s is not None and not np.all(s > 0):
             raise InvalidArgumentError(f"{name} must be positive")
-    norm = {"theta_mean": np.zeros(d) if theta_mean is None else theta_mean,
+    return {"theta_mean": np.zeros(d) if theta_mean is None else theta_mean,
             "theta_std": np.ones(d) if theta_std is None else theta_std,
             "x_mean": np.zeros(c) if x_mean is None else x_mean,
             "x_std": np.ones(c) if x_std is None else x_std}
-    config = {"estimator": kind, "theta_dim": d, "x_dim": c, "num_blocks": len(blocks),
-              "hidden_width": arch0["hidden_width"], "made_blocks": arch0["made_blocks"],
-              "activation": arch0["activation"], "num_bins": arch0.get("num_bins", 8),
-              "tail_bound": arch0.get("tail_bound", 3.0), "observation": ""}
-    return config, tensors, norm
 
 
 def _names(label, names, n):

@@ -7,17 +7,16 @@
 
 Supported (sbi 0.27, nflows 0.14): a DirectPosterior, or the density
 estimator itself (NFlowsFlow, or the nflows Flow it holds), built by
-posterior_nn("maf") or posterior_nn("maf_rqs") with any hidden_features,
-num_transforms, num_blocks (MADE depth), num_bins and tail_bound, z-scoring
+posterior_nn("maf"), posterior_nn("maf_rqs") or posterior_nn("nsf") with any
+hidden_features, num_transforms, num_blocks (MADE depth, or residual blocks
+of the NSF's conditioners), num_bins and tail_bound, z-scoring
 of theta and x "independent", "structured" or "none", no embedding net
 (nn.Identity), and a BoxUniform prior (stored as galaxyml's prior box) or a
 prior with unbounded support (no box). Both compute exactly galaxyml's
 posterior flow (docs/posterior.md), so the file gives the same log q and the
 same distribution of draws.
 
-Refused, with a message naming the module: posterior_nn("nsf") (nflows
-coupling layers with a ResNet conditioner; galaxyml's NSF is autoregressive,
-which is sbi's "maf_rqs"), "mdn", "made", the zuko_* flows (their MADE feeds
+Refused, with a message naming the module: "mdn", "made", the zuko_* flows (their MADE feeds
 x linearly into the first layer and their affine scale is
 exp(s / (1 + |s / log 1e-3|)), neither of which galaxyml computes), flow
 matching and score estimators, embedding nets other than z-scoring, batch
@@ -34,8 +33,9 @@ from .nflows import UnsupportedModel
 
 __all__ = ["convert", "posterior_parts", "prior_box", "UnsupportedModel"]
 
-SUPPORTED = ("sbi DirectPosterior or density estimator from posterior_nn('maf') or "
-             "posterior_nn('maf_rqs') (tails='linear'), z_score 'independent', 'structured' "
+SUPPORTED = ("sbi DirectPosterior or density estimator from posterior_nn('maf'), "
+             "posterior_nn('maf_rqs') or posterior_nn('nsf') (tails='linear'), z_score "
+             "'independent', 'structured' "
              "or 'none', no embedding net, a BoxUniform or unbounded prior")
 
 
@@ -75,7 +75,7 @@ def _estimator_and_prior(obj):
     hints = {
         "ZukoFlow": "the zuko flows (posterior_nn('zuko_*')) are not representable: their "
                     "MADE feeds x linearly into the first layer and their affine scale is "
-                    "exp(s / (1 + |s / log 1e-3|)); use posterior_nn('maf') or 'maf_rqs'",
+                    "exp(s / (1 + |s / log 1e-3|)); use posterior_nn('maf'), 'maf_rqs' or 'nsf'",
         "MixtureDensityEstimator": "a mixture density network (posterior_nn('mdn')) is not "
                                    "a flow galaxyml has",
         "FlowMatchingEstimator": "flow matching estimators are not density flows galaxyml has",
@@ -180,6 +180,14 @@ def posterior_parts(estimator):
         if net is not None and hasattr(net, "context_layer"):
             x_dim = net.context_layer.in_features
             break
+        net = getattr(t, "transform_net", None)  # sbi's NSF
+        if getattr(net, "context_features", None):
+            x_dim = net.context_features
+            break
+        first = getattr(net, "spline_predictor", [None])[0]  # its one-dimensional form
+        if isinstance(getattr(first, "in_features", None), int):
+            x_dim = first.in_features
+            break
     if x_dim is None:
         # posterior_parts below names the offending transform.
         x_mean = x_std = None
@@ -191,8 +199,8 @@ def posterior_parts(estimator):
 
 def convert(estimator_or_posterior, out_path, prior=None, theta_names=None, x_names=None,
             x_train=None, verify=True):
-    """Writes an sbi NPE (DirectPosterior, or its MAF/"maf_rqs" density
-    estimator) as a galaxyml posterior model file; returns its checksum.
+    """Writes an sbi NPE (DirectPosterior, or its "maf", "maf_rqs" or "nsf"
+    density estimator) as a galaxyml posterior model file; returns its checksum.
 
     prior: None takes the posterior's own prior (none for a bare
     estimator); a BoxUniform gives the prior box; False stores no box.
@@ -216,7 +224,8 @@ def convert(estimator_or_posterior, out_path, prior=None, theta_names=None, x_na
             _nflows.verify_log_prob(tmp, ref, theta, x)
     provenance = {"converted_from": "sbi", "versions": _nflows._versions("sbi", "nflows",
                                                                          "torch"),
-                  "estimator": config["estimator"] if config["estimator"] == "maf"
-                  else "maf_rqs", "command": "galaxyml.convert.sbi.convert"}
+                  "estimator": config["estimator"] if config["estimator"] == "maf" or
+                  config.get("coupling") else "maf_rqs",
+                  "command": "galaxyml.convert.sbi.convert"}
     return _nflows.write_posterior(out_path, (config, tensors, norm), lower, upper, theta_names,
                                    x_names, x_train, provenance, check)

@@ -6,9 +6,12 @@
 
 q(theta | x) is a stack of MADE blocks (core/posterior/made.cpp), affine
 (MAF) or rational-quadratic (NSF), each followed by a fixed permutation of
-theta's columns, on z-scored theta and x. Parameter and buffer names are
-those of the model file (blocks.0.input_weight, permutation0, theta_mean,
-...), so state_dict() holds exactly the file's arrays.
+theta's columns, or sbi's NSF (config "coupling": spline couplings with
+residual conditioners and an LU-linear layer after each,
+core/posterior/spline_coupling.cpp), on z-scored theta and x. Parameter and
+buffer names are those of the model file (blocks.0.input_weight,
+permutation0, theta_mean, ...), so state_dict() holds exactly the file's
+arrays.
 """
 import math
 
@@ -26,8 +29,9 @@ POSTERIOR_CONFIG_DEFAULTS = {
     "estimator": "maf", "theta_dim": 1, "x_dim": 1, "num_blocks": 15, "hidden_width": 500,
     "made_blocks": 2, "activation": "tanh", "num_bins": 8, "tail_bound": 3.0,
     "prior_lower": [], "prior_upper": [], "theta_names": [], "x_names": [], "observation": "",
-    "bounded_theta": False,
+    "bounded_theta": False, "coupling": False,
 }
+_LU_EPS = 1e-3
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _MASK64 = (1 << 64) - 1
@@ -90,6 +94,101 @@ class Made(nn.Module):
         return self._layer("output", h)
 
 
+class SplineCoupling(nn.Module):
+    """One coupling of sbi's NSF as core/posterior/spline_coupling.cpp
+    computes it: even blocks transform columns 0, 2, ..., odd ones 1, 3, ...
+    with splines whose parameters come from a residual network of the
+    other columns and x; then y = L (U v) + bias. One theta dimension: the
+    spline comes from x alone (Linear-act-Linear-act-Linear), no LU."""
+
+    def __init__(self, d, c, hidden, residual_blocks, bins, tail_bound, even, activation):
+        super().__init__()
+        self.act = torch.tanh if activation == "tanh" else torch.relu
+        self.bins, self.tail_bound, self.hidden = bins, tail_bound, hidden
+        cols = list(range(d))
+        self.transform_cols = cols if d == 1 else [i for i in cols if (i % 2 == 0) == even]
+        self.identity_cols = [] if d == 1 else [i for i in cols if (i % 2 == 0) != even]
+        n_id, n_out = len(self.identity_cols), len(self.transform_cols) * (3 * bins - 1)
+        self.residual_blocks = 0 if n_id == 0 else residual_blocks
+
+        def linear(name, out, inp):
+            setattr(self, name + "_weight", nn.Parameter(torch.zeros(out, inp)))
+            setattr(self, name + "_bias", nn.Parameter(torch.zeros(out)))
+
+        if n_id == 0:
+            linear("initial", hidden, c)
+            linear("hidden", hidden, hidden)
+        else:
+            linear("initial", hidden, n_id + c)
+            for k in range(residual_blocks):
+                for part in ("context", "first", "second"):
+                    linear(f"residual{k}_{part}", hidden, c if part == "context" else hidden)
+            tri = d * (d - 1) // 2
+            self.lu_lower = nn.Parameter(torch.zeros(tri))
+            self.lu_upper = nn.Parameter(torch.zeros(tri))
+            self.lu_diag = nn.Parameter(torch.full((d,), math.log(math.expm1(1 - _LU_EPS))))
+            self.lu_bias = nn.Parameter(torch.zeros(d))
+        linear("final", n_out, hidden)
+
+    def _lin(self, name, h):
+        return F.linear(h, getattr(self, name + "_weight"), getattr(self, name + "_bias"))
+
+    def _params(self, identity, context):
+        act = self.act
+        if not self.identity_cols:
+            h = self._lin("final", act(self._lin("hidden", act(self._lin("initial", context)))))
+        else:
+            h = self._lin("initial", torch.cat([identity, context.expand(identity.shape[0], -1)],
+                                               1))
+            for k in range(self.residual_blocks):
+                t = self._lin(f"residual{k}_second", act(self._lin(f"residual{k}_first", act(h))))
+                h = h + t * torch.sigmoid(self._lin(f"residual{k}_context", context))
+            h = self._lin("final", h)
+        k = self.bins
+        p = h.reshape(h.shape[0], len(self.transform_cols), 3 * k - 1)
+        s = 1.0 / math.sqrt(self.hidden)
+        return torch.cat([p[..., :2 * k] * s, p[..., 2 * k:]], -1)
+
+    def _lower_upper(self):
+        d = self.lu_diag.shape[0]
+        lower = torch.eye(d, dtype=self.lu_lower.dtype, device=self.lu_lower.device)
+        i, j = torch.tril_indices(d, d, -1)
+        lower = lower.index_put((i, j), self.lu_lower)
+        upper = torch.diag(F.softplus(self.lu_diag) + _LU_EPS)
+        i, j = torch.triu_indices(d, d, 1)
+        return lower, upper.index_put((i, j), self.lu_upper)
+
+    def forward(self, v, context):
+        ti = self.transform_cols
+        identity = v[:, self.identity_cols] if self.identity_cols else None
+        params = self._params(identity, context)
+        if context.shape[0] == 1 and params.shape[0] != v.shape[0]:
+            params = params.expand(v.shape[0], -1, -1)
+        out, lad = rq_spline(v[:, ti], params, False, self.tail_bound)
+        y = v.index_copy(1, torch.tensor(ti, device=v.device), out)
+        logdet = lad.sum(1)
+        if not self.identity_cols:
+            return y, logdet
+        lower, upper = self._lower_upper()
+        y = F.linear(F.linear(y, upper), lower, self.lu_bias)
+        return y, logdet + torch.log(F.softplus(self.lu_diag) + _LU_EPS).sum()
+
+    def inverse(self, y, context):
+        v = y
+        if self.identity_cols:
+            lower, upper = self._lower_upper()
+            v = torch.linalg.solve_triangular(lower.t(), y - self.lu_bias, upper=True,
+                                              left=False, unitriangular=True)
+            v = torch.linalg.solve_triangular(upper.t(), v, upper=False, left=False)
+        ti = self.transform_cols
+        identity = v[:, self.identity_cols] if self.identity_cols else None
+        params = self._params(identity, context)
+        if context.shape[0] == 1 and params.shape[0] != v.shape[0]:
+            params = params.expand(v.shape[0], -1, -1)
+        out, _ = rq_spline(v[:, ti], params, True, self.tail_bound)
+        return v.index_copy(1, torch.tensor(ti, device=v.device), out)
+
+
 class PosteriorModule(GalaxymlModule):
     """q(theta | x) of a galaxyml posterior model file.
 
@@ -108,18 +207,27 @@ class PosteriorModule(GalaxymlModule):
         if c["estimator"] not in ("maf", "nsf") or c["activation"] not in ("tanh", "relu"):
             raise FormatError(f"posterior config: estimator '{c['estimator']}' / activation "
                               f"'{c['activation']}' (supported: maf or nsf / tanh or relu)")
+        if c["coupling"] and c["estimator"] != "nsf":
+            raise FormatError("posterior config: coupling is an NSF layout")
         self.cfg = c
         d, k = c["theta_dim"], c["x_dim"]
-        multiplier = 2 if c["estimator"] == "maf" else 3 * c["num_bins"] - 1
-        self.blocks = nn.ModuleList(
-            Made(d, k, c["hidden_width"], c["made_blocks"], multiplier, c["activation"])
-            for _ in range(c["num_blocks"]))
-        # Loading replaces these. A module built from a config alone rotates
-        # by one, so that each block hands the lead to another parameter (a
-        # MADE's first parameter is transformed without x; docs/posterior.md).
-        for b in range(c["num_blocks"]):
-            self.register_buffer(f"permutation{b}",
-                                 torch.roll(torch.arange(d, dtype=torch.float32), -1))
+        if c["coupling"]:
+            self.blocks = nn.ModuleList(
+                SplineCoupling(d, k, c["hidden_width"], c["made_blocks"], c["num_bins"],
+                               c["tail_bound"], b % 2 == 0, c["activation"])
+                for b in range(c["num_blocks"]))
+        else:
+            multiplier = 2 if c["estimator"] == "maf" else 3 * c["num_bins"] - 1
+            self.blocks = nn.ModuleList(
+                Made(d, k, c["hidden_width"], c["made_blocks"], multiplier, c["activation"])
+                for _ in range(c["num_blocks"]))
+            # Loading replaces these. A module built from a config alone
+            # rotates by one, so that each block hands the lead to another
+            # parameter (a MADE's first parameter is transformed without x;
+            # docs/posterior.md).
+            for b in range(c["num_blocks"]):
+                self.register_buffer(f"permutation{b}",
+                                     torch.roll(torch.arange(d, dtype=torch.float32), -1))
         f64 = torch.float64
         self.register_buffer("theta_mean", torch.zeros(d, dtype=f64))
         self.register_buffer("theta_std", torch.ones(d, dtype=f64))
@@ -150,7 +258,7 @@ class PosteriorModule(GalaxymlModule):
         module._init_file(mf, path)
         module._load_arrays(mf, path)
         d = c["theta_dim"]
-        for b in range(c["num_blocks"]):
+        for b in range(0 if c["coupling"] else c["num_blocks"]):
             p = getattr(module, f"permutation{b}")
             if sorted(p.tolist()) != list(range(d)):
                 raise FormatError(f"posterior model file '{path}': permutation{b} is not a "
@@ -162,10 +270,12 @@ class PosteriorModule(GalaxymlModule):
         return self.cfg["theta_dim"], self.cfg["x_dim"]
 
     def _dtype(self):
-        return self.blocks[0].context_weight.dtype
+        return self.blocks[0].final_bias.dtype if self.cfg["coupling"] else \
+            self.blocks[0].context_weight.dtype
 
     def _device(self):
-        return self.blocks[0].context_weight.device
+        return self.blocks[0].final_bias.device if self.cfg["coupling"] else \
+            self.blocks[0].context_weight.device
 
     def _permutation(self, b):
         return getattr(self, f"permutation{b}").to(torch.long)
@@ -193,6 +303,10 @@ class PosteriorModule(GalaxymlModule):
         u = ((v - self.theta_mean) / self.theta_std).to(c.dtype)
         logdet = torch.zeros(u.shape[0], dtype=u.dtype, device=u.device)
         for b, made in enumerate(self.blocks):
+            if self.cfg["coupling"]:
+                u, lad = made(u, c)
+                logdet = logdet + lad
+                continue
             params = made(u, c).view(u.shape[0], d, -1)
             if self.cfg["estimator"] == "maf":
                 scale = F.softplus(params[..., 0]) + 1e-3
@@ -235,13 +349,17 @@ class PosteriorModule(GalaxymlModule):
 
     def from_latent(self, z, x):
         """Latent z (N, D) -> theta (N, D) float64 given x (1 or N rows),
-        inverting each MADE column by column (D passes per block)."""
+        inverting each MADE column by column (D passes per block), each
+        coupling in one pass."""
         c = self.normalized_x(x)
         u = as_tensor(z, self._dtype(), self._device(), "z")
         d = self.cfg["theta_dim"]
         maf = self.cfg["estimator"] == "maf"
         for b in reversed(range(len(self.blocks))):
             made = self.blocks[b]
+            if self.cfg["coupling"]:
+                u = made.inverse(u, c)
+                continue
             u = u[:, torch.argsort(self._permutation(b))]
             out = torch.zeros_like(u)
             for i in range(d):
