@@ -142,9 +142,10 @@ def test_random_estimator_log_prob_matches(ctx, tmp_path, simulations, model, es
     assert rel_diff(ours, ref).max() <= LOG_PROB_TOL
 
 
-@pytest.fixture(scope="module")
-def trained(simulations, tmp_path_factory):
-    """A briefly trained sbi NPE (MAF) and its converted file."""
+@pytest.fixture(scope="module", params=["maf", "nsf"])
+def trained(simulations, tmp_path_factory, request):
+    """A briefly trained sbi NPE (MAF, and sbi's coupling NSF) and its
+    converted file."""
     from sbi.inference import NPE
     from sbi.neural_nets import posterior_nn
     from sbi.utils.tracking import TensorBoardTracker
@@ -155,7 +156,8 @@ def trained(simulations, tmp_path_factory):
     # sbi logs to ./sbi-logs unless told otherwise.
     tracker = TensorBoardTracker(SummaryWriter(str(folder / "logs")))
     inference = NPE(prior=box_prior(), show_progress_bars=False, tracker=tracker,
-                    density_estimator=posterior_nn("maf", hidden_features=24, num_transforms=3))
+                    density_estimator=posterior_nn(request.param, hidden_features=24,
+                                                   num_transforms=3))
     with warnings.catch_warnings():
         # "not yet fully converged": a few epochs are all this test needs.
         warnings.simplefilter("ignore")
