@@ -106,9 +106,10 @@ int cmd_train(int argc, char** argv) {
                          po::value(&o.calibration_samples)->default_value(o.calibration_samples),
                          "draws per calibration simulation")(
       "bounded-theta", po::value(&o.bounded_theta)->default_value(o.bounded_theta),
-      "-1: model theta mapped to an unbounded space where the prior bounds it (every draw "
-      "inside the prior); 0: theta as it is; 1: mapped, or an error")(
-      "checkpoint", po::value(&checkpoint), "checkpoint file, written every epoch")(
+      "1: model theta mapped to an unbounded space where the prior bounds it (every draw "
+      "inside the prior), or an error; 0: theta as it is (as sbi); -1: 1 for SED training "
+      "sets, 0 otherwise")("checkpoint", po::value(&checkpoint),
+                           "checkpoint file, written every epoch")(
       "resume", po::bool_switch(&resume), "continue from --checkpoint");
   if (!parse(argc, argv, d, "Trains a posterior estimator (MAF or NSF) on simulations.")) return 0;
   if (resume && checkpoint.empty()) die("--resume needs --checkpoint");

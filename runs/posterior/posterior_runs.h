@@ -108,8 +108,9 @@ struct PosteriorTrainRunOptions {
   // leave the model without a record.
   int64_t calibration_sims = 1000;
   int64_t calibration_samples = 500;  // draws per simulation
-  // PosteriorConfig::bounded_theta: -1 where the prior bounds a parameter,
-  // 0 never, 1 always (InvalidArgument when the prior bounds nothing).
+  // PosteriorConfig::bounded_theta: -1 for the SED model where its prior
+  // bounds a parameter (other simulators: never, as sbi), 0 never, 1 always
+  // (InvalidArgument when the prior bounds nothing).
   int bounded_theta = -1;
 };
 inline constexpr int64_t kMinCalibrationSims = 100;

@@ -71,9 +71,10 @@ class AbiPosteriorPrior : public ::testing::Test {
     fs::remove(dir_, ec);
   }
   std::string path(const char* name) const { return (dir_ / name).string(); }
-  // bounded_theta 0 by default here: the truncation tests need a flow that
-  // leaks out of the prior.
-  gml_model* train(const std::string& set, const char* name, int32_t bounded_theta = 0) {
+  // The library's default bounded_theta (-1): for a simulator other than
+  // the SED model theta stays as it is, as in sbi, and such a flow leaks out
+  // of the prior, which the truncation tests need.
+  gml_model* train(const std::string& set, const char* name, int32_t bounded_theta = -1) {
     gml_posterior_train_options t;
     gml_posterior_train_options_default(&t);
     t.bounded_theta = bounded_theta;
@@ -131,9 +132,10 @@ TEST_F(AbiPosteriorPrior, AJsonPriorIsDrawnStoredAndTruncatedTo) {
   ASSERT_EQ(gml_posterior_sample(ctx_, model, x, 1, n, 9, raw.data(), raw.size(), &outside),
             GML_OK);
   ASSERT_GT(outside, 20) << "the test needs draws outside the prior";
+  EXPECT_EQ(d.find("bounded_theta"), std::string::npos) << d;
   {
-    // By default the flow models log(theta_0), so nothing leaks.
-    gml_model* bounded = train(set, "bounded.h5", -1);
+    // Asked for, the flow models log(theta_0), so nothing leaks.
+    gml_model* bounded = train(set, "bounded.h5", 1);
     ASSERT_NE(bounded, nullptr);
     EXPECT_NE(describe(bounded).find(R"("bounded_theta":true)"), std::string::npos);
     std::vector<double> in(n * 2);

@@ -176,14 +176,16 @@ typedef struct gml_posterior_train_options {
                                     0: none */
   int64_t calibration_samples; /**< draws per calibration simulation, >= 2;
                                     default 500 */
-  int32_t bounded_theta;       /**< -1 (default): where the prior bounds a
-                                    parameter, the flow models it mapped to
-                                    an unbounded space (logit of a two-sided
+  int32_t bounded_theta;       /**< 1: where the prior bounds a parameter,
+                                    the flow models it mapped to an
+                                    unbounded space (logit of a two-sided
                                     bound, log of a one-sided one), so every
-                                    draw lies inside the prior; 0: theta as
-                                    it is (draws may leak out of the prior;
-                                    see truncation); 1: mapped, an error when
-                                    the prior bounds nothing */
+                                    draw lies inside the prior; an error
+                                    when the prior bounds nothing; 0: theta
+                                    as it is (draws may leak out of the
+                                    prior; see truncation); -1 (default): 1
+                                    for the SED model's training sets, 0
+                                    for any other simulator (as sbi) */
 } gml_posterior_train_options;
 
 /**
