@@ -14,7 +14,8 @@
 // validation but describes a network no file could hold, tensors of the wrong shape, dtype or name,
 // NaN statistics, attributes of the wrong type, datasets that claim more elements than the file
 // stores. Each input therefore decodes into
-//   - one of four seed models (flow, MAF and NSF posteriors, merger), valid
+//   - one of five seed models (flow, MAF, autoregressive and coupling NSF
+//     posteriors, merger), valid
 //     files made by the families' own save functions at start-up;
 //   - how the file is signed: after the edits with the library's checksums
 //     (the "hand-made file" that only the loaders can refuse), before them
@@ -98,7 +99,7 @@ enum class Signing {
 struct Seeds {
   std::string dir;
   std::string path;
-  std::vector<ModelFile> models;  // flow, posterior MAF, posterior NSF, merger
+  std::vector<ModelFile> models;  // flow, posterior MAF, NSF, coupling NSF, merger
   // GML_FUZZ_VERBOSE=1: say how each input ended, to tell what a corpus
   // file or a reproducer does.
   bool verbose = false;
@@ -719,10 +720,10 @@ void edit_file(FuzzedDataProvider& in, int op, hid_t file) {
 // The merger seed costs twenty times the others per input (its encoder
 // alone has 4 M parameters to write, hash twice, initialise and load), and
 // its loader has the least logic of its own: it gets one input in sixteen,
-// the flow and the two posteriors five each.
+// the flow and the three posteriors four each (the last one three).
 size_t pick_seed(uint8_t byte) {
   const int slot = byte % 16;
-  return slot == 15 ? 3 : static_cast<size_t>(slot / 5);
+  return slot == 15 ? 4 : static_cast<size_t>(slot / 4);
 }
 
 // ---- reading, as gml_model_load does ------------------------------------
@@ -791,16 +792,22 @@ void make_seeds() {
     gml::flow::save_flow(path, flow, extras);
     s.models.push_back(gml::read_model_file(path));
   }
-  for (auto estimator : {gml::posterior::Estimator::Maf, gml::posterior::Estimator::Nsf}) {
+  for (int variant = 0; variant < 3; ++variant) {
+    const auto estimator =
+        variant == 0 ? gml::posterior::Estimator::Maf : gml::posterior::Estimator::Nsf;
     gml::posterior::PosteriorConfig c;
     c.estimator = estimator;
+    // sbi's NSF: residual conditioners and LU layers, a box prior mapped
+    // to an unbounded space.
+    c.coupling = variant == 2;
+    c.bounded_theta = variant == 2;
     c.theta_dim = 2;
     c.x_dim = 3;
     c.num_blocks = 2;
     c.hidden_width = 8;
     c.made_blocks = estimator == gml::posterior::Estimator::Maf ? 1 : 2;
     c.num_bins = 4;
-    if (estimator == gml::posterior::Estimator::Maf) {
+    if (variant != 1) {
       c.prior_lower = {0.0, -1.0};
       c.prior_upper = {1.0, 1.0};
     } else {
