@@ -126,17 +126,22 @@ at::Tensor SplineCouplingImpl::upper() const {
   return at::diag(at::softplus(lu_diag_) + kLuEps).index_put({idx[0], idx[1]}, lu_upper_);
 }
 
-std::pair<at::Tensor, at::Tensor> SplineCouplingImpl::forward(const at::Tensor& v,
-                                                              const at::Tensor& context,
-                                                              int64_t r) {
+std::pair<at::Tensor, at::Tensor> SplineCouplingImpl::couple(const at::Tensor& v,
+                                                             const at::Tensor& context, int64_t r,
+                                                             bool inverse) {
   const at::Tensor ti = as_index(transform_cols_).to(v.device());
   const at::Tensor identity = identity_cols_.empty()
                                   ? at::Tensor()
                                   : v.index_select(1, as_index(identity_cols_).to(v.device()));
   const at::Tensor params = spline_parameters(identity, context, r);
-  SplineResult s = rq_spline_packed(v.index_select(1, ti), params, false, spline_);
-  at::Tensor y = v.index_copy(1, ti, s.outputs);
-  at::Tensor logdet = s.logabsdet.sum(1);
+  SplineResult s = rq_spline_packed(v.index_select(1, ti), params, inverse, spline_);
+  return {v.index_copy(1, ti, s.outputs), s.logabsdet.sum(1)};
+}
+
+std::pair<at::Tensor, at::Tensor> SplineCouplingImpl::forward(const at::Tensor& v,
+                                                              const at::Tensor& context,
+                                                              int64_t r) {
+  auto [y, logdet] = couple(v, context, r, false);
   if (identity_cols_.empty()) return {y, logdet};
   y = at::linear(at::linear(y, upper()), lower(), lu_bias_);
   logdet = logdet + at::log(at::softplus(lu_diag_) + kLuEps).sum();
@@ -151,13 +156,7 @@ at::Tensor SplineCouplingImpl::inverse(const at::Tensor& y, const at::Tensor& co
                                     /*unitriangular=*/true);
     v = at::linalg_solve_triangular(upper().t(), v, /*upper=*/false, /*left=*/false);
   }
-  const at::Tensor ti = as_index(transform_cols_).to(v.device());
-  const at::Tensor identity = identity_cols_.empty()
-                                  ? at::Tensor()
-                                  : v.index_select(1, as_index(identity_cols_).to(v.device()));
-  const at::Tensor params = spline_parameters(identity, context, r);
-  SplineResult s = rq_spline_packed(v.index_select(1, ti), params, true, spline_);
-  return v.index_copy(1, ti, s.outputs);
+  return couple(v, context, r, true).first;
 }
 
 }  // namespace gml::posterior

@@ -61,6 +61,10 @@ class SplineCouplingImpl : public torch::nn::Module {
   // (N, transformed, 3K - 1) spline parameters of the untouched columns.
   at::Tensor spline_parameters(const at::Tensor& identity, const at::Tensor& context,
                                int64_t context_repeat);
+  // The spline (or its inverse) of the transformed columns of v, and its
+  // log|det| per row.
+  std::pair<at::Tensor, at::Tensor> couple(const at::Tensor& v, const at::Tensor& context,
+                                           int64_t context_repeat, bool inverse);
   at::Tensor act(const at::Tensor& t) const;
   at::Tensor lower() const;
   at::Tensor upper() const;

@@ -92,6 +92,18 @@ def _flatten(transform):
     return [transform]
 
 
+def _check_spline(index, transform):
+    """Refuses splines other than galaxyml's: linear tails, nflows' minima."""
+    name = type(transform).__name__
+    if transform.tails != "linear":
+        _refuse(f"block {index} ({name}): tails={transform.tails!r}; galaxyml's spline has "
+                "linear (identity) tails, tails='linear'")
+    for attr in ("min_bin_width", "min_bin_height", "min_derivative"):
+        if getattr(transform, attr) != _SPLINE_MINIMUM:
+            _refuse(f"block {index} ({name}): {attr}={getattr(transform, attr)}; galaxyml's "
+                    f"spline uses {_SPLINE_MINIMUM}")
+
+
 def _made_block(index, transform, kind):
     """Architecture and tensors of one MADE-based transform."""
     from nflows.transforms import made as made_module
@@ -135,13 +147,7 @@ def _made_block(index, transform, kind):
             _refuse(f"block {index} ({name}): affine MAF other than nflows 0.14's "
                     "softplus(s) + 1e-3 scale")
     else:
-        if transform.tails != "linear":
-            _refuse(f"block {index} ({name}): tails={transform.tails!r}; galaxyml's spline "
-                    "has linear (identity) tails, tails='linear'")
-        for attr in ("min_bin_width", "min_bin_height", "min_derivative"):
-            if getattr(transform, attr) != _SPLINE_MINIMUM:
-                _refuse(f"block {index} ({name}): {attr}={getattr(transform, attr)}; "
-                        f"galaxyml's spline uses {_SPLINE_MINIMUM}")
+        _check_spline(index, transform)
         if multiplier != 3 * transform.num_bins - 1:
             _refuse(f"block {index} ({name}): {multiplier} spline parameters per feature")
         arch["num_bins"] = int(transform.num_bins)
@@ -162,13 +168,7 @@ def _coupling_block(index, transform, lu, features):
     import torch
     from nflows.nn.nets import ResidualNet
     name = type(transform).__name__
-    if transform.tails != "linear":
-        _refuse(f"block {index} ({name}): tails={transform.tails!r}; galaxyml's spline has "
-                "linear (identity) tails")
-    for attr in ("min_bin_width", "min_bin_height", "min_derivative"):
-        if getattr(transform, attr) != _SPLINE_MINIMUM:
-            _refuse(f"block {index} ({name}): {attr}={getattr(transform, attr)}; galaxyml's "
-                    f"spline uses {_SPLINE_MINIMUM}")
+    _check_spline(index, transform)
     if transform.unconditional_transform is not None:
         _refuse(f"block {index} ({name}): an unconditional transform of the identity half "
                 "(apply_unconditional_transform=True)")

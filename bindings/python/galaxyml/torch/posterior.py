@@ -158,15 +158,18 @@ class SplineCoupling(nn.Module):
         i, j = torch.triu_indices(d, d, 1)
         return lower, upper.index_put((i, j), self.lu_upper)
 
-    def forward(self, v, context):
+    def _couple(self, v, context, inverse):
+        """The spline (or its inverse) of the transformed columns of v."""
         ti = self.transform_cols
         identity = v[:, self.identity_cols] if self.identity_cols else None
         params = self._params(identity, context)
         if context.shape[0] == 1 and params.shape[0] != v.shape[0]:
             params = params.expand(v.shape[0], -1, -1)
-        out, lad = rq_spline(v[:, ti], params, False, self.tail_bound)
-        y = v.index_copy(1, torch.tensor(ti, device=v.device), out)
-        logdet = lad.sum(1)
+        out, lad = rq_spline(v[:, ti], params, inverse, self.tail_bound)
+        return v.index_copy(1, torch.tensor(ti, device=v.device), out), lad.sum(1)
+
+    def forward(self, v, context):
+        y, logdet = self._couple(v, context, False)
         if not self.identity_cols:
             return y, logdet
         lower, upper = self._lower_upper()
@@ -180,13 +183,7 @@ class SplineCoupling(nn.Module):
             v = torch.linalg.solve_triangular(lower.t(), y - self.lu_bias, upper=True,
                                               left=False, unitriangular=True)
             v = torch.linalg.solve_triangular(upper.t(), v, upper=False, left=False)
-        ti = self.transform_cols
-        identity = v[:, self.identity_cols] if self.identity_cols else None
-        params = self._params(identity, context)
-        if context.shape[0] == 1 and params.shape[0] != v.shape[0]:
-            params = params.expand(v.shape[0], -1, -1)
-        out, _ = rq_spline(v[:, ti], params, True, self.tail_bound)
-        return v.index_copy(1, torch.tensor(ti, device=v.device), out)
+        return self._couple(v, context, True)[0]
 
 
 class PosteriorModule(GalaxymlModule):
