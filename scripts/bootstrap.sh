@@ -66,4 +66,13 @@ if [ ! -f "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q "pytest==8.*" wheel tqdm
   touch "$stamp"
 fi
+# galaxyml.convert.sbi is tested against the previous sbi minor release as
+# well: sbi 0.26 alone in its own folder, which its test puts first on
+# PYTHONPATH over the venv's other packages.
+SBI_OLDER="$DEPS/sbi-0.26"
+if [ ! -f "$SBI_OLDER/.complete" ]; then
+  rm -rf "$SBI_OLDER"
+  "$VENV/bin/python" -m pip install -q --no-deps --target "$SBI_OLDER" "sbi==0.26.1"
+  touch "$SBI_OLDER/.complete"
+fi
 "$VENV/bin/python" -c 'import torch; print("bootstrap: torch", torch.__version__, "at", torch.utils.cmake_prefix_path)'

@@ -23,6 +23,15 @@ from galaxyml.convert import sbi as gsbi  # noqa: E402
 
 warnings.filterwarnings("ignore", module="sbi")
 
+
+def test_sbi_version_is_the_one_asked_for():
+    # ctest runs this file against sbi 0.27 (the venv) and 0.26 (.deps/sbi-0.26).
+    import sbi
+    expected = os.environ.get("GALAXYML_EXPECT_SBI")
+    if expected is None:
+        pytest.skip("GALAXYML_EXPECT_SBI is not set (ctest sets it for the older sbi)")
+    assert sbi.__version__ == expected and os.environ["PYTHONPATH"] in sbi.__file__
+
 THETA_DIM, X_DIM = 3, 4
 # Offsets and scales far from 0 and 1, so that a lost or inverted z-score
 # changes log q.

@@ -5,7 +5,7 @@
         ... .build_posterior()
     gsbi.convert(posterior, "posterior.h5", theta_names=["logM", "Z", "tau"])
 
-Supported (sbi 0.27, nflows 0.14): a DirectPosterior, or the density
+Supported (sbi 0.27 and 0.26, each tested; nflows 0.14): a DirectPosterior, or the density
 estimator itself (NFlowsFlow, or the nflows Flow it holds), built by
 posterior_nn("maf"), posterior_nn("maf_rqs") or posterior_nn("nsf") with any
 hidden_features, num_transforms, num_blocks (MADE depth, or residual blocks
