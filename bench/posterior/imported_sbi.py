@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A posterior trained by sbi, sampled by sbi and by galaxyml after import.
 
-Trains sbi's NPE (the density estimator "maf" with sbi's defaults: 5 MADE
-transforms of 50 hidden units, z-scored theta and x) on a 5-parameter,
+Trains sbi's NPE (the density estimator "maf", or with --estimator nsf
+sbi's spline couplings, with sbi's defaults: 5 transforms of 50 hidden
+units, z-scored theta and x) on a 5-parameter,
 8-observable linear-Gaussian simulator with a BoxUniform prior, converts
 it with galaxyml.convert.sbi, and times in one process, on the same
 threads:
@@ -17,6 +18,7 @@ Before timing it checks that both compute the same log q on galaxyml's
 draws. Prints a Markdown table row per measurement and one JSON line.
 
     bench/posterior/imported_sbi.py [--threads 2] [--sims 20000] [--obs 200] [--repeats 3]
+                                    [--estimator maf|nsf]
 """
 import argparse
 import json
@@ -54,6 +56,7 @@ def main():
     ap.add_argument("--sims", type=int, default=20000)
     ap.add_argument("--obs", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--estimator", choices=("maf", "nsf"), default="maf")
     args = ap.parse_args()
 
     import galaxyml
@@ -70,7 +73,7 @@ def main():
     x = simulator(theta, gen)
     work = tempfile.mkdtemp(prefix="gml_bench_imported_sbi_")
     os.chdir(work)  # sbi writes its training logs to ./sbi-logs
-    npe = NPE(prior=prior, density_estimator="maf", show_progress_bars=False)
+    npe = NPE(prior=prior, density_estimator=args.estimator, show_progress_bars=False)
     t0 = time.perf_counter()
     estimator = npe.append_simulations(theta, x).train(max_num_epochs=60)
     train_s = time.perf_counter() - t0
