@@ -90,12 +90,13 @@ def run_sbi(prior, theta, x, estimator, seed, observations, n_draws, work):
     return draws, train_cpu, train_wall, time.perf_counter() - t0, epochs
 
 
-def run_galaxyml(ctx, prior_json, theta, x, estimator, seed, observations, n_draws, work):
+def run_galaxyml(ctx, prior_json, theta, x, estimator, seed, observations, n_draws, work,
+                 train_options=None):
     import galaxyml.posterior as gp
     sims, model_path = os.path.join(work, "sims.h5"), os.path.join(work, "model.h5")
     gp.write_training_set(ctx, theta.double().numpy(), x.double().numpy(), sims, prior=prior_json)
     c0, t0 = time.process_time(), time.perf_counter()
-    gp.train(ctx, sims, model_path, estimator=estimator, seed=seed + 1)
+    gp.train(ctx, sims, model_path, estimator=estimator, seed=seed + 1, **(train_options or {}))
     train_cpu, train_wall = time.process_time() - c0, time.perf_counter() - t0
     model = ctx.load_model(model_path, family="posterior")
     epochs = -1  # logged by the library (GML_LOG_INFO), not returned
@@ -131,6 +132,9 @@ def main():
     ap.add_argument("--results", default=os.path.join(HERE, "sbibm_results.jsonl"),
                     help="JSON lines, appended to; rows already there are not rerun")
     ap.add_argument("--table", action="store_true", help="only print the results' table")
+    ap.add_argument("--galaxyml-options", default="{}",
+                    help="JSON of extra gml_posterior_train_options fields (a variant; give it "
+                         "its own --results file)")
     args = ap.parse_args()
     args.results = os.path.abspath(args.results)  # sbi's run changes directory
 
@@ -181,7 +185,8 @@ def main():
                                           args.draws, work)
                         else:
                             out = run_galaxyml(ctx, prior_json, theta, x, estimator, seed, obs,
-                                               args.draws, work)
+                                               args.draws, work,
+                                               json.loads(args.galaxyml_options))
                         draws, train_cpu, train_wall, sample_s, epochs = out
                         scores = [float(c2st(r, d.float())) for r, d in zip(refs, draws)]
                         row = {"task": task_name, "budget": budget, "seed": seed,
@@ -191,6 +196,8 @@ def main():
                                "sample_s": sample_s, "epochs": epochs,
                                "observations": len(obs), "draws": args.draws,
                                "theta_sum": float(theta.double().sum()), **versions}
+                        if lib == "galaxyml" and json.loads(args.galaxyml_options):
+                            row["galaxyml_options"] = json.loads(args.galaxyml_options)
                         with open(args.results, "a") as f:
                             f.write(json.dumps(row) + "\n")
                         print(json.dumps(row), flush=True)
@@ -199,6 +206,7 @@ def main():
 
 
 def print_table(results):
+    print("\nC2ST: mean over observations and seeds ± spread over seeds (number of seeds).")
     print("\n| task | sims | estimator | galaxyml C2ST | sbi C2ST | published NPE | "
           "train CPU galaxyml / sbi (s) | sampling galaxyml / sbi (s) |")
     print("|---|---:|---|---:|---:|---:|---:|---:|")
@@ -213,7 +221,7 @@ def print_table(results):
                 continue
             c = [r["c2st"] for r in rows]
             spread = f" ± {statistics.stdev(c):.3f}" if len(c) > 1 else ""
-            cell[lib] = (f"{statistics.mean(c):.3f}{spread}",
+            cell[lib] = (f"{statistics.mean(c):.3f}{spread} ({len(c)})",
                          f"{statistics.mean(r['train_cpu_s'] for r in rows):.0f}",
                          f"{statistics.mean(r['sample_s'] for r in rows):.1f}")
         pub = PUBLISHED_NPE.get((task_name, budget))
