@@ -116,13 +116,13 @@ at::Tensor SplineCouplingImpl::spline_parameters(const at::Tensor& identity,
 
 at::Tensor SplineCouplingImpl::lower() const {
   const int64_t d = shape_.features;
-  const at::Tensor idx = at::tril_indices(d, d, -1);
+  const at::Tensor idx = at::tril_indices(d, d, -1, lu_lower_.options().dtype(at::kLong));
   return at::eye(d, lu_lower_.options()).index_put({idx[0], idx[1]}, lu_lower_);
 }
 
 at::Tensor SplineCouplingImpl::upper() const {
   const int64_t d = shape_.features;
-  const at::Tensor idx = at::triu_indices(d, d, 1);
+  const at::Tensor idx = at::triu_indices(d, d, 1, lu_upper_.options().dtype(at::kLong));
   return at::diag(at::softplus(lu_diag_) + kLuEps).index_put({idx[0], idx[1]}, lu_upper_);
 }
 
@@ -133,7 +133,10 @@ std::pair<at::Tensor, at::Tensor> SplineCouplingImpl::couple(const at::Tensor& v
   const at::Tensor identity = identity_cols_.empty()
                                   ? at::Tensor()
                                   : v.index_select(1, as_index(identity_cols_).to(v.device()));
-  const at::Tensor params = spline_parameters(identity, context, r);
+  at::Tensor params = spline_parameters(identity, context, r);
+  // With one theta dimension the parameters come from x alone: one row of
+  // x gives one row of parameters for every theta.
+  if (params.size(0) != v.size(0)) params = params.expand({v.size(0), -1, -1});
   SplineResult s = rq_spline_packed(v.index_select(1, ti), params, inverse, spline_);
   return {v.index_copy(1, ti, s.outputs), s.logabsdet.sum(1)};
 }

@@ -113,6 +113,10 @@ TEST(PosteriorFlow, MatchesNflowsLogProbAndInverse) {
     const double err_fast = max_abs_diff(flow->from_latent(z, x), want_inv);
     const double err_naive = max_abs_diff(flow->from_latent(z, x, true), want_inv);
     EXPECT_LT(err_lp, 1e-9);
+    // One row of x serves every theta, as N copies of it do.
+    const at::Tensor x0 = x.narrow(0, 0, 1);
+    EXPECT_LT(max_abs_diff(flow->log_prob(theta, x0), flow->log_prob(theta, x0.expand({n, cx}))),
+              1e-12);
     EXPECT_LT(err_fast, 1e-9);
     EXPECT_LT(err_naive, 1e-9);
     std::cout << "[ nflows ] " << c.at("name").get<std::string>() << " |dlogp| " << err_lp
@@ -209,8 +213,9 @@ TEST(PosteriorFlow, BoundedThetaIsADensityOnThePriorsSupportAndDrawsStayInside) 
                         {R"({"kind":"external","lower":[null],"upper":[5]})", -INFINITY, 5}};
   for (const Case& c : cases) {
     SCOPED_TRACE(c.prior);
-    for (Estimator e : {Estimator::Maf, Estimator::Nsf}) {
-      PosteriorConfig cfg = small_config(e, 1, 1, 2, 16);
+    for (const FlowLayout& layout : kFlowLayouts) {
+      SCOPED_TRACE(layout.name);
+      PosteriorConfig cfg = small_config(layout.estimator, 1, 1, 2, 16, layout.coupling);
       cfg.prior = gml::posterior::Prior::from_json_text(c.prior);
       if (cfg.prior.kind() == gml::posterior::Prior::Kind::Independent) {
         cfg.prior_lower = {c.lo};  // a box is kept in the legacy fields
