@@ -231,6 +231,18 @@ def _coupling_block(index, transform, lu, features):
     return arch, tensors
 
 
+def _same_shape(index, arch, arch0, what):
+    """Block 0's architecture, after refusing a block that differs from it:
+    a galaxyml model has one block shape."""
+    if arch0 is None:
+        return arch
+    if arch != arch0:
+        diff = sorted(k for k in arch if arch[k] != arch0.get(k))
+        _refuse(f"block {index} differs from block 0 in {', '.join(diff)} (galaxyml uses one "
+                f"{what} shape for every block)")
+    return arch0
+
+
 def _vector(name, value, n):
     if value is None:
         return None
@@ -317,12 +329,7 @@ def posterior_parts(flow, theta_mean=None, theta_std=None, x_mean=None, x_std=No
     arch0 = None
     for b, (_, t, perm) in enumerate(blocks):
         arch, block_tensors = _made_block(b, t, kind)
-        if arch0 is None:
-            arch0 = arch
-        elif arch != arch0:
-            diff = sorted(k for k in arch if arch[k] != arch0.get(k))
-            _refuse(f"block {b} differs from block 0 in {', '.join(diff)} (galaxyml uses one "
-                    "MADE shape for every block)")
+        arch0 = _same_shape(b, arch, arch0, "MADE")
         tensors.update(block_tensors)
         d = arch["features"]
         if perm is None:
@@ -357,12 +364,7 @@ def _coupling_parts(layers, dist, theta_mean, theta_std, x_mean, x_std):
             lu = layers[i + 1]
             i += 1
         arch, block_tensors = _coupling_block(index, t, lu, t.features)
-        if arch0 is None:
-            arch0 = arch
-        elif arch != arch0:
-            diff = sorted(k for k in arch if arch[k] != arch0.get(k))
-            _refuse(f"block {index} differs from block 0 in {', '.join(diff)} (galaxyml uses "
-                    "one coupling shape for every block)")
+        arch0 = _same_shape(index, arch, arch0, "coupling")
         tensors.update(block_tensors)
         index += 1
         i += 1
